@@ -1,0 +1,1 @@
+"""Baselines, Elasticsearch aggregation queries, statistical tests and analyzer jobs."""

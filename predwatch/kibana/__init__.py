@@ -1,0 +1,1 @@
+"""Kibana saved objects (data views, Lens visualizations, dashboards) generated per model."""

@@ -1,0 +1,1 @@
+"""Ships every prediction to Elasticsearch without blocking the serving path."""

@@ -1,0 +1,77 @@
+"""Fixtures shared by every test.
+
+Integration tests (tests/integration) run against a real Elasticsearch: the one named by
+PREDWATCH_ES_URL (the test command starts a local node and sets it), or a node this session
+starts itself through `predwatch.localnode` and stops at the end.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from elasticsearch import Elasticsearch
+
+from predwatch import es as es_mod
+from predwatch.config import ESConfig
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "/integration/" in str(item.fspath):
+            item.add_marker(pytest.mark.integration)
+
+
+@pytest.fixture(scope="session")
+def es_config(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ESConfig]:
+    """Connection settings of the session's real Elasticsearch."""
+    if os.environ.get("PREDWATCH_ES_URL"):
+        yield ESConfig.from_env()
+        return
+    from predwatch import localnode
+
+    home = tmp_path_factory.mktemp("es-node")
+    node = localnode.LocalNode(home=home, port=localnode.free_port())
+    node.start()
+    try:
+        yield ESConfig(url=node.url)
+    finally:
+        node.stop()
+
+
+@pytest.fixture(scope="session")
+def es(es_config: ESConfig) -> Iterator[Elasticsearch]:
+    client = es_mod.client(es_config)
+    es_mod.ping(client, es_config)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def model_name(es: Elasticsearch) -> Iterator[str]:
+    """A model name no other test uses; its indices and templates are deleted afterwards."""
+    name = f"t_{uuid.uuid4().hex[:10]}"
+    yield name
+    es.options(ignore_status=404).indices.delete(
+        index=f"predwatch-*-{name}*", expand_wildcards="all"
+    )
+    es.options(ignore_status=404).indices.delete_index_template(name=f"predwatch-*-{name}")
+
+
+@pytest.fixture(scope="session")
+def secured_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """A second local node with security on: `elastic` password, API key and TLS with its CA."""
+    from predwatch import localnode
+
+    home = tmp_path_factory.mktemp("es-secured")
+    node = localnode.LocalNode(home=home, port=localnode.free_port(), security=True)
+    node.start()
+    try:
+        yield node
+    finally:
+        node.stop()
