@@ -6,7 +6,7 @@ import math
 from collections.abc import Mapping, Sequence
 
 import numpy as np
-from scipy import stats as sps  # type: ignore[import-untyped]
+from scipy import stats as sps
 
 from ._types import NOTE_INSUFFICIENT, FloatArray, TestResult, align_counts, undefined
 from .verdict import DEFAULT_THRESHOLDS

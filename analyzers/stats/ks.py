@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from scipy import stats as sps  # type: ignore[import-untyped]
+from scipy import stats as sps
 
 from ._types import NOTE_INSUFFICIENT, TestResult, align_counts, undefined
 from .verdict import DEFAULT_THRESHOLDS

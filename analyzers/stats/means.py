@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from scipy import stats as sps  # type: ignore[import-untyped]
+from scipy import stats as sps
 
 from ._types import NOTE_INSUFFICIENT, Summary, TestResult, undefined
 from .verdict import DEFAULT_THRESHOLDS

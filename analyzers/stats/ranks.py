@@ -10,8 +10,8 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
-from scipy import special  # type: ignore[import-untyped]
-from scipy import stats as sps  # type: ignore[import-untyped]
+from scipy import special
+from scipy import stats as sps
 
 from ._types import NOTE_INSUFFICIENT, FloatArray, TestResult, align_counts, as_counts, undefined
 from .verdict import DEFAULT_THRESHOLDS
@@ -43,7 +43,9 @@ def kruskal(groups_bins: Sequence[Sequence[float]]) -> TestResult:
     n_first, n_rest = (sizes[0], float(sum(sizes[1:]))) if sizes else (0.0, 0.0)
     used = np.array([c for c in counts if c.sum() > 0])
     if used.shape[0] < 2 or used.sum() <= 1:
-        return undefined("kruskal", "epsilon_squared", threshold, n_first, n_rest, NOTE_INSUFFICIENT)
+        return undefined(
+            "kruskal", "epsilon_squared", threshold, n_first, n_rest, NOTE_INSUFFICIENT
+        )
     totals = used.sum(axis=0)
     n = float(totals.sum())
     tie_factor = 1.0 - _tie_sum(totals) / (n**3 - n)
@@ -56,9 +58,7 @@ def kruskal(groups_bins: Sequence[Sequence[float]]) -> TestResult:
     h /= tie_factor
     p_value = float(sps.chi2.sf(h, used.shape[0] - 1))
     eps2 = h / (n - 1.0)
-    return TestResult(
-        "kruskal", h, p_value, eps2, "epsilon_squared", threshold, n_first, n_rest
-    )
+    return TestResult("kruskal", h, p_value, eps2, "epsilon_squared", threshold, n_first, n_rest)
 
 
 def kruskal2(reference_bins: Sequence[float], current_bins: Sequence[float]) -> TestResult:
@@ -77,7 +77,9 @@ def mann_whitney(reference_bins: Sequence[float], current_bins: Sequence[float])
     ref, cur = align_counts(reference_bins, current_bins)
     n_ref, n_cur = float(ref.sum()), float(cur.sum())
     if n_ref == 0 or n_cur == 0 or n_ref + n_cur <= 1:
-        return undefined("mann_whitney", "rank_biserial", threshold, n_ref, n_cur, NOTE_INSUFFICIENT)
+        return undefined(
+            "mann_whitney", "rank_biserial", threshold, n_ref, n_cur, NOTE_INSUFFICIENT
+        )
     totals = ref + cur
     n = n_ref + n_cur
     spread = (n + 1.0) - _tie_sum(totals) / (n * (n - 1.0))
@@ -88,6 +90,4 @@ def mann_whitney(reference_bins: Sequence[float], current_bins: Sequence[float])
     z = (u_max - n_cur * n_ref / 2.0 - 0.5) / math.sqrt(n_cur * n_ref / 12.0 * spread)
     p_value = min(1.0, 2.0 * float(special.ndtr(-z)))
     r = abs(2.0 * u_cur / (n_cur * n_ref) - 1.0)
-    return TestResult(
-        "mann_whitney", u_cur, p_value, r, "rank_biserial", threshold, n_ref, n_cur
-    )
+    return TestResult("mann_whitney", u_cur, p_value, r, "rank_biserial", threshold, n_ref, n_cur)

@@ -10,7 +10,8 @@ fewer missing or out-of-vocabulary values are not an alarm.
 
 Default effect-size thresholds, each with its reason:
 
-- chi2 (Cramer's V) 0.1: Cohen's "small" association for a 2-row table.
+- chi2 (Cramer's V) 0.1: Cohen's "small" association for a 2-row table. V
+  (like eta and epsilon squared) shrinks when one sample dwarfs the other.
 - cramers_v 0.1: same measure and convention as chi2.
 - ks (D) 0.1: a 10-point gap between CDFs; a +0.3 sd mean shift gives ~0.12.
 - t_test (|Cohen's d|) 0.2: Cohen's "small" standardized mean difference.
@@ -18,8 +19,10 @@ Default effect-size thresholds, each with its reason:
 - kruskal (epsilon squared) 0.01: rank analogue of eta squared, same convention.
 - mann_whitney (|rank-biserial r|) 0.1: Cohen's "small" correlation.
 - psi 0.2: industry rule of thumb (< 0.1 stable, 0.1-0.2 moderate, > 0.2 shift).
-- js (distance, base 2) 0.1: TFDV's customary Jensen-Shannon threshold.
-- linf 0.1: largest category frequency moved by 10 points (TFDV L-infinity).
+- js (distance, base 2) 0.1: a +0.3 sd shift gives ~0.12; its noise grows
+  like sqrt(categories / n), so lower values alarm on high-cardinality features.
+- linf 0.05 (not 0.1): a category share moving by 10 points must clear the
+  threshold with margin; at 0.1 it was a coin flip. Noise at 1e5 rows is < 0.005.
 - wasserstein (normed by reference sd) 0.1: the distribution moved 0.1 sd.
 - missing_rate / oov_rate (|Cohen's h|) 0.2: Cohen's "small" proportion change.
 """
@@ -42,7 +45,7 @@ DEFAULT_THRESHOLDS: Mapping[str, float] = MappingProxyType(
         "js": 0.1,
         "kruskal": 0.01,
         "ks": 0.1,
-        "linf": 0.1,
+        "linf": 0.05,
         "mann_whitney": 0.1,
         "missing_rate": 0.2,
         "oov_rate": 0.2,
@@ -70,9 +73,7 @@ class VerdictPolicy:
     def apply(self, results: Sequence[TestResult]) -> list[TestResult]:
         """Fill ``p_value_adjusted``, ``threshold`` and ``drifted`` for a whole run."""
         adjusted = benjamini_hochberg([r.p_value for r in results])
-        return [
-            self._decide(r, p_adj) for r, p_adj in zip(results, adjusted, strict=True)
-        ]
+        return [self._decide(r, p_adj) for r, p_adj in zip(results, adjusted, strict=True)]
 
     def _decide(self, result: TestResult, p_adj: float | None) -> TestResult:
         threshold = self.thresholds.get(result.name, result.threshold)
