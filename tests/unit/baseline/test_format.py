@@ -1,0 +1,299 @@
+"""The baseline format: dataclasses, JSON round trip and validation messages."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from predwatch import schema
+from predwatch.baseline import (
+    Baseline,
+    BaselineError,
+    CategoricalProfile,
+    FeatureProfile,
+    NumericProfile,
+    PredictionProfile,
+    TextProfile,
+    Tokenizer,
+    category_key,
+    load_baseline,
+    save_baseline,
+)
+
+T = schema.FeatureType
+
+
+def _numeric(n: int = 10) -> NumericProfile:
+    return NumericProfile(
+        edges=(1.0, 2.5), counts=(3.0, 3.0, n - 6.0), mean=2.0, var=1.5, min=0.0, max=9.0, n=n
+    )
+
+
+def make_baseline() -> Baseline:
+    """A small baseline with one feature of each type and a classification prediction."""
+    cat = CategoricalProfile({"a": 6, "b": 3}, other=1, vocabulary=frozenset("abc"), n=10)
+    text = TextProfile(
+        Tokenizer(), {"hello": 5, "world": 2}, expected_oov_rate=0.25, length=_numeric(), n=10
+    )
+    return Baseline(
+        model="credit",
+        version="1.2",
+        trained_at="2026-01-02T03:04:05Z",
+        hash="sha256:abc",
+        created_at="2026-02-01T00:00:00Z",
+        rows=12,
+        features=(
+            FeatureProfile("age", T.NUMERIC, 12, 2, numeric=_numeric()),
+            FeatureProfile("user.Country code", T.CATEGORICAL, 12, 2, categorical=cat),
+            FeatureProfile("comment", T.TEXT, 12, 2, text=text),
+        ),
+        prediction=PredictionProfile(
+            "classification",
+            value=NumericProfile((0.5,), (6.0, 6.0), 0.5, 0.1, 0.0, 1.0, 12),
+            label=CategoricalProfile({"no": 6, "yes": 6}, 0, frozenset({"no", "yes"}), 12),
+            classes=("no", "yes"),
+        ),
+    )
+
+
+def good() -> dict[str, Any]:
+    return make_baseline().to_dict()
+
+
+def _error(d: Any) -> str:
+    with pytest.raises(BaselineError) as info:
+        Baseline.from_dict(d)
+    return str(info.value)
+
+
+class TestRoundTrip:
+    def test_to_dict_from_dict_is_identity(self) -> None:
+        """from_dict(to_dict(b)) gives back an equal baseline."""
+        b = make_baseline()
+        assert Baseline.from_dict(b.to_dict()) == b
+
+    def test_save_and_load(self, tmp_path: Path) -> None:
+        """A saved baseline loads back equal, and the file is strict JSON."""
+        b = make_baseline()
+        path = save_baseline(b, tmp_path / "sub" / "baseline.json")
+        json.loads(path.read_text(), parse_constant=lambda c: pytest.fail(f"non-JSON {c}"))
+        assert load_baseline(path) == b
+
+    def test_non_finite_statistics_become_null(self, tmp_path: Path) -> None:
+        """NaN mean/var (all-missing column) are written as null and read back as NaN."""
+        empty = NumericProfile((), (0.0,), math.nan, math.nan, math.nan, math.nan, 0)
+        b = Baseline(
+            "m",
+            "1",
+            None,
+            None,
+            "2026-01-01T00:00:00Z",
+            3,
+            (FeatureProfile("x", T.NUMERIC, 3, 3, numeric=empty),),
+        )
+        d = b.to_dict()
+        assert d["features"][0]["numeric"]["mean"] is None
+        back = load_baseline(save_baseline(b, tmp_path / "b.json"))
+        p = back.features[0].numeric
+        assert p is not None and math.isnan(p.mean) and p.n == 0
+
+    def test_json_layout(self) -> None:
+        """The top level has the format marker, version and model block."""
+        d = good()
+        assert d["format"] == "predwatch-baseline"
+        assert d["format_version"] == 1
+        assert d["model"] == {
+            "name": "credit",
+            "version": "1.2",
+            "trained_at": "2026-01-02T03:04:05Z",
+            "hash": "sha256:abc",
+        }
+        assert d["features"][1]["categorical"]["vocabulary"] == ["a", "b", "c"]
+
+
+class TestAccessors:
+    def test_id_feature_classes(self) -> None:
+        """id is model@version; feature() finds by name or returns None; classes come through."""
+        b = make_baseline()
+        assert b.id == "credit@1.2"
+        f = b.feature("user.Country code")
+        assert f is not None and f.categorical is not None
+        assert "c" in f.categorical.vocabulary
+        assert b.feature("nope") is None
+        assert b.classes == ("no", "yes")
+
+    def test_schema_features(self) -> None:
+        """schema_features lists name and type in order."""
+        assert make_baseline().schema_features() == [
+            schema.Feature("age", T.NUMERIC),
+            schema.Feature("user.Country code", T.CATEGORICAL),
+            schema.Feature("comment", T.TEXT),
+        ]
+
+    def test_range_buckets(self) -> None:
+        """range_buckets gives the ES range agg of the inner edges (K buckets)."""
+        assert _numeric().range_buckets() == [
+            {"to": 1.0},
+            {"from": 1.0, "to": 2.5},
+            {"from": 2.5},
+        ]
+
+    def test_missing_rate(self) -> None:
+        """missing_rate is missing / count."""
+        f = make_baseline().feature("age")
+        assert f is not None and f.missing_rate == pytest.approx(2 / 12)
+
+
+class TestTokenizer:
+    def test_default_tokens(self) -> None:
+        """The default tokenizer lower-cases and keeps letters, digits and apostrophes."""
+        assert Tokenizer().tokens("Don't PANIC, 42 times!") == ["don't", "panic", "42", "times"]
+
+    def test_bad_pattern(self) -> None:
+        """A pattern that is not a regex, or has a capturing group, is refused."""
+        with pytest.raises(BaselineError, match="not a regex"):
+            Tokenizer("[a-")
+        with pytest.raises(BaselineError, match="capturing groups"):
+            Tokenizer("(a)+")
+
+
+class TestCategoryKey:
+    @pytest.mark.parametrize(
+        ("value", "key"),
+        [
+            ("x", "x"),
+            ("", None),
+            (None, None),
+            (math.nan, None),
+            (True, "true"),
+            (np.bool_(False), "false"),
+            (3, "3"),
+            (3.0, "3"),
+            (np.int64(7), "7"),
+            (np.float32(2.5), "2.5"),
+            (0.1, "0.1"),
+        ],
+    )
+    def test_canonical_strings(self, value: Any, key: str | None) -> None:
+        """Values map to one canonical string (or None for missing)."""
+        assert category_key(value) == key
+
+
+class TestValidation:
+    def test_not_json(self, tmp_path: Path) -> None:
+        """A file that is not JSON names the file and the line."""
+        p = tmp_path / "baseline.json"
+        p.write_text('{"format":\n  nope}')
+        with pytest.raises(BaselineError, match=r"baseline.json is not JSON: .*\(line 2\)"):
+            load_baseline(p)
+
+    def test_missing_file(self, tmp_path: Path) -> None:
+        """A missing file says so."""
+        with pytest.raises(BaselineError, match="does not exist"):
+            load_baseline(tmp_path / "nope.json")
+
+    def test_newer_version(self, tmp_path: Path) -> None:
+        """A newer format_version asks to upgrade predwatch."""
+        d = good()
+        d["format_version"] = 2
+        p = tmp_path / "b.json"
+        p.write_text(json.dumps(d))
+        with pytest.raises(
+            BaselineError, match=r"written by a newer predwatch \(format 2\); upgrade predwatch"
+        ):
+            load_baseline(p)
+
+    def test_not_a_baseline(self) -> None:
+        """Some other JSON document is refused by its missing format marker."""
+        assert "is not a predwatch baseline" in _error({"hello": 1})
+        assert "is not a predwatch baseline" in _error([1, 2])
+
+    def test_wrong_counts_length(self) -> None:
+        """Counts must have one more entry than edges; the path of the field is named."""
+        d = good()
+        d["features"][0]["numeric"]["counts"] = [1.0, 9.0]
+        assert "features[0].numeric.counts: expected 3 numbers, got 2" in _error(d)
+
+    def test_edges_must_increase(self) -> None:
+        """Edges that do not increase strictly are refused."""
+        d = good()
+        d["features"][0]["numeric"]["edges"] = [2.5, 2.5]
+        assert "features[0].numeric.edges[1]: edges must be strictly increasing" in _error(d)
+
+    def test_counts_must_add_up(self) -> None:
+        """Bin counts must add up to n."""
+        d = good()
+        d["features"][0]["numeric"]["counts"] = [1.0, 1.0, 1.0]
+        assert "features[0].numeric.counts: counts add up to 3 but n is 10" in _error(d)
+
+    def test_frequencies_must_add_up(self) -> None:
+        """Frequencies + other must add up to n."""
+        d = good()
+        d["features"][1]["categorical"]["other"] = 5
+        assert "features[1].categorical.frequencies" in _error(d)
+
+    def test_bad_model_name(self) -> None:
+        """An invalid model name is refused with the schema's reason."""
+        d = good()
+        d["model"]["name"] = "Credit-Risk"
+        assert "model.name: model name 'Credit-Risk' may only contain" in _error(d)
+
+    def test_bad_feature_name_and_duplicates(self) -> None:
+        """Feature names go through schema validation; duplicates are refused."""
+        d = good()
+        d["features"][0]["name"] = "a*b"
+        assert "features[0].name: feature name 'a*b' contains '*'" in _error(d)
+        d = good()
+        d["features"][2]["name"] = "age"
+        d["features"][2] = {**d["features"][0]}
+        assert "feature 'age' appears twice" in _error(d)
+
+    def test_wrong_types(self) -> None:
+        """Fields of the wrong JSON type are named with what was found."""
+        d = good()
+        d["features"][0]["count"] = "12"
+        assert "features[0].count: expected a count, got string" in _error(d)
+        d = good()
+        d["features"][0]["type"] = "image"
+        assert "features[0].type: 'image' is not one of" in _error(d)
+        d = good()
+        del d["features"][0]["numeric"]
+        assert "features[0].numeric: is missing" in _error(d)
+        d = good()
+        d["features"][2]["text"]["expected_oov_rate"] = 1.5
+        assert "features[2].text.expected_oov_rate: expected a rate in [0, 1]" in _error(d)
+
+    def test_counts_consistency(self) -> None:
+        """Feature count must equal rows, and n must equal count - missing."""
+        d = good()
+        d["features"][0]["count"] = 11
+        assert "features[0].count: is 11 but the baseline has 12 rows" in _error(d)
+        d = good()
+        d["features"][0]["missing"] = 3
+        assert "features[0].numeric.n: is 10 but count - missing is 9" in _error(d)
+
+    def test_vocabulary_holds_frequent_values(self) -> None:
+        """Every value of the frequency table must be in the vocabulary."""
+        d = good()
+        d["features"][1]["categorical"]["vocabulary"] = ["a"]
+        assert "lacks frequent value 'b'" in _error(d)
+
+    def test_prediction_validation(self) -> None:
+        """Prediction kind must be known, regression needs a value profile."""
+        d = good()
+        d["prediction"]["kind"] = "ranking"
+        assert "prediction.kind: 'ranking' is not one of" in _error(d)
+        d = good()
+        d["prediction"] = {"kind": "regression", "value": None, "label": None, "classes": []}
+        assert "prediction.value: a regression prediction needs a value profile" in _error(d)
+
+    def test_bad_dates(self) -> None:
+        """trained_at and created_at must be ISO 8601."""
+        d = good()
+        d["model"]["trained_at"] = "yesterday"
+        assert "model.trained_at: 'yesterday' is not an ISO 8601" in _error(d)
