@@ -15,6 +15,7 @@ from predwatch.cli_common import PredwatchGroup
 COMMANDS: dict[str, str] = {
     "es": "predwatch.localnode_cli:es",
     "setup": "predwatch.setup_cli:setup",
+    "retention": "predwatch.retention:retention",
 }
 
 

@@ -22,14 +22,33 @@ F = TypeVar("F", bound=Callable[..., Any])
 def connection_options(fn: F) -> F:
     """Add --es-url/--api-key/--username/--password/--ca-cert; pass `cfg: ESConfig` instead."""
 
-    @click.option("--es-url", envvar="PREDWATCH_ES_URL", help="Elasticsearch URL "
-                  "[env PREDWATCH_ES_URL; default http://localhost:9200]", show_envvar=False)
-    @click.option("--api-key", envvar="PREDWATCH_ES_API_KEY",
-                  help="API key (base64 'id:key' as Elasticsearch returns it) [env PREDWATCH_ES_API_KEY]")
-    @click.option("--username", envvar="PREDWATCH_ES_USERNAME", help="basic-auth user [env PREDWATCH_ES_USERNAME]")
-    @click.option("--password", envvar="PREDWATCH_ES_PASSWORD", help="basic-auth password [env PREDWATCH_ES_PASSWORD]")
-    @click.option("--ca-cert", envvar="PREDWATCH_ES_CA_CERT", type=click.Path(dir_okay=False),
-                  help="CA certificate (PEM) for https [env PREDWATCH_ES_CA_CERT]")
+    @click.option(
+        "--es-url",
+        envvar="PREDWATCH_ES_URL",
+        help="Elasticsearch URL [env PREDWATCH_ES_URL; default http://localhost:9200]",
+        show_envvar=False,
+    )
+    @click.option(
+        "--api-key",
+        envvar="PREDWATCH_ES_API_KEY",
+        help="API key (base64 'id:key' as Elasticsearch returns it) [env PREDWATCH_ES_API_KEY]",
+    )
+    @click.option(
+        "--username",
+        envvar="PREDWATCH_ES_USERNAME",
+        help="basic-auth user [env PREDWATCH_ES_USERNAME]",
+    )
+    @click.option(
+        "--password",
+        envvar="PREDWATCH_ES_PASSWORD",
+        help="basic-auth password [env PREDWATCH_ES_PASSWORD]",
+    )
+    @click.option(
+        "--ca-cert",
+        envvar="PREDWATCH_ES_CA_CERT",
+        type=click.Path(dir_okay=False),
+        help="CA certificate (PEM) for https [env PREDWATCH_ES_CA_CERT]",
+    )
     @functools.wraps(fn)
     def wrapper(
         *args: Any,
@@ -41,7 +60,11 @@ def connection_options(fn: F) -> F:
         **kwargs: Any,
     ) -> Any:
         cfg = ESConfig.from_env(
-            env={}, url=es_url, api_key=api_key, username=username, password=password,
+            env={},
+            url=es_url,
+            api_key=api_key,
+            username=username,
+            password=password,
             ca_cert=ca_cert,
         )
         return fn(*args, cfg=cfg, **kwargs)

@@ -85,10 +85,11 @@ class ESConfig:
         return text
 
     def __repr__(self) -> str:
-        shown = ", ".join(
-            f"{f.name}={'***' if f.name in _SECRETS and getattr(self, f.name) else repr(getattr(self, f.name))}"
-            for f in fields(self)
-        )
+        def show(name: str) -> str:
+            value = getattr(self, name)
+            return "'***'" if name in _SECRETS and value else repr(value)
+
+        shown = ", ".join(f"{f.name}={show(f.name)}" for f in fields(self))
         return f"ESConfig({shown})"
 
     __str__ = __repr__

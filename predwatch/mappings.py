@@ -29,7 +29,9 @@ def _flat_object(dynamic_templates_leaf: Mapping_ | None = None) -> Mapping_:
     return obj
 
 
-def _dyn(name: str, path_match: str, mapping: Mapping_, mapping_type: str | None = None) -> Mapping_:
+def _dyn(
+    name: str, path_match: str, mapping: Mapping_, mapping_type: str | None = None
+) -> Mapping_:
     body: Mapping_ = {"path_match": path_match, "mapping": mapping}
     if mapping_type:
         body["match_mapping_type"] = mapping_type
@@ -209,9 +211,7 @@ def drift_mapping() -> Mapping_:
             "record_type": {"type": "keyword"},  # test | feature | summary | metric
             "model": _MODEL,
             "window": {"properties": {"start": DATE, "end": DATE}},
-            "reference": {
-                "properties": {"kind": {"type": "keyword"}, "start": DATE, "end": DATE}
-            },
+            "reference": {"properties": {"kind": {"type": "keyword"}, "start": DATE, "end": DATE}},
             "feature": KEYWORD,
             "feature_type": {"type": "keyword"},
             "test": {"type": "keyword"},

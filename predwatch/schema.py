@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from predwatch.errors import PredwatchError
+
 SCHEMA_VERSION = 1
 
 # --- field names (DESIGN.md "The prediction document") --------------------------------
@@ -63,7 +65,7 @@ TEXT_KEYWORD_IGNORE_ABOVE = 256
 FIELDS_PER_FEATURE = {"numeric": 3, "categorical": 4, "text": 7}
 
 
-class SchemaError(ValueError):
+class SchemaError(PredwatchError, ValueError):
     """A name or a baseline that cannot be turned into predwatch documents or mappings."""
 
 

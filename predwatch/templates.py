@@ -112,7 +112,9 @@ def model_template(model: str, features: Sequence[s.Feature], classes: Sequence[
         MODEL_PRIORITY,
         [SETTINGS_COMPONENT, ILM_COMPONENT, PREDICTIONS_COMPONENT],
         {
-            "settings": {"index": {"mapping": {"total_fields": {"limit": m.total_fields_limit(features)}}}},
+            "settings": {
+                "index": {"mapping": {"total_fields": {"limit": m.total_fields_limit(features)}}}
+            },
             "mappings": m.model_mapping(features, classes),
         },
         f"predwatch: predictions of model {model} (from its baseline)",

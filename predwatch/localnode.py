@@ -1,0 +1,551 @@
+"""A local single-node Elasticsearch for development and tests, without Docker.
+
+Fetches `org.elasticsearch.distribution.integ-test-zip:elasticsearch:<version>:zip` from
+Maven Central (with `mvn dependency:copy`, or a plain HTTPS download where Maven is absent),
+unpacks it once into a cache, and runs it on 127.0.0.1 with a Java >= 21 found on the
+machine. Elasticsearch refuses to run as root: when started by root the node runs as the
+unprivileged system user `predwatch-es` (created if missing), which owns the node's folders.
+
+A node lives in a home folder: config/, data/, logs/, tmp/, run/es.pid and node.json.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import urllib.request
+import zipfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from predwatch.errors import LocalNodeError
+
+GROUP = "org.elasticsearch.distribution.integ-test-zip"
+ARTIFACT = "elasticsearch"
+# Newest 9.x found on Maven Central when this was written (2026-11-27). The repository's
+# maven-metadata.xml stops at 8.19 even though 9.x zips are served, so "latest" cannot be
+# read from it reliably; `--version` overrides.
+DEFAULT_VERSION = "9.5.4"
+MAVEN_REPO = os.environ.get("PREDWATCH_MAVEN_REPO", "https://repo1.maven.org/maven2")
+NODE_USER = "predwatch-es"
+MIN_JAVA = 21
+START_TIMEOUT = 180.0
+ELASTIC_USER = "elastic"
+
+
+# --- where things live ------------------------------------------------------------------
+def cache_dir() -> Path:
+    """Cache for downloads and node homes. Root uses /var/cache (the node user cannot enter
+    /root); everyone else ~/.cache. PREDWATCH_CACHE overrides."""
+    if os.environ.get("PREDWATCH_CACHE"):
+        return Path(os.environ["PREDWATCH_CACHE"])
+    if os.geteuid() == 0:
+        return Path("/var/cache/predwatch")
+    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "predwatch"
+
+
+def default_home(port: int) -> Path:
+    return cache_dir() / "nodes" / str(port)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def port_in_use(port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+# --- fetching ---------------------------------------------------------------------------
+def artifact_url(version: str) -> str:
+    path = GROUP.replace(".", "/")
+    return f"{MAVEN_REPO}/{path}/{ARTIFACT}/{version}/{ARTIFACT}-{version}.zip"
+
+
+def fetch(version: str, log: Any = print) -> Path:
+    """Download (once) and unpack (once) Elasticsearch `version`; return its home folder."""
+    dist = cache_dir() / "dist"
+    home = dist / f"elasticsearch-{version}"
+    if (home / ".unpacked").exists():
+        return home
+    dist.mkdir(parents=True, exist_ok=True)
+    os.chmod(dist, 0o755)
+    archive = dist / f"elasticsearch-{version}.zip"
+    if not archive.exists():
+        log(f"fetching Elasticsearch {version} ({GROUP}) from Maven Central ...")
+        if shutil.which("mvn"):
+            _fetch_mvn(version, dist)
+        else:
+            _fetch_https(version, archive)
+    log(f"unpacking {archive.name} ...")
+    tmp = dist / f".unpack-{version}-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        with zipfile.ZipFile(archive) as zf:
+            for info in zf.infolist():
+                target = zf.extract(info, tmp)
+                mode = (info.external_attr >> 16) & 0o777
+                if mode:
+                    os.chmod(target, mode | 0o444 | (0o111 if info.is_dir() else 0))
+    except zipfile.BadZipFile as exc:
+        archive.unlink(missing_ok=True)
+        raise LocalNodeError(
+            f"{archive} is not a valid zip ({exc}); run the command again"
+        ) from None
+    inner = tmp / f"elasticsearch-{version}"
+    shutil.rmtree(home, ignore_errors=True)
+    inner.rename(home)
+    shutil.rmtree(tmp, ignore_errors=True)
+    for p in [home, *home.rglob("*")]:
+        if p.is_dir():
+            os.chmod(p, 0o755)
+    (home / ".unpacked").write_text(version)
+    return home
+
+
+def _fetch_mvn(version: str, dest: Path) -> None:
+    cmd = [
+        "mvn",
+        "-q",
+        "-B",
+        "-U",
+        "dependency:copy",
+        f"-Dartifact={GROUP}:{ARTIFACT}:{version}:zip",
+        f"-DoutputDirectory={dest}",
+    ]
+    res = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if res.returncode != 0:
+        tail = " ".join(line for line in res.stdout.splitlines() if "ERROR" in line)[:400]
+        raise LocalNodeError(
+            f"Maven could not fetch Elasticsearch {version} ({tail or 'no detail'}); check the "
+            f"version exists ({artifact_url(version)}) or pass --version"
+        )
+
+
+def _fetch_https(version: str, archive: Path) -> None:
+    url = artifact_url(version)
+    part = archive.with_suffix(".part")
+    try:
+        with urllib.request.urlopen(url, timeout=60) as resp, part.open("wb") as out:
+            shutil.copyfileobj(resp, out, 1 << 20)
+    except OSError as exc:
+        part.unlink(missing_ok=True)
+        raise LocalNodeError(f"could not download {url}: {exc}") from None
+    part.rename(archive)
+
+
+# --- Java ---------------------------------------------------------------------------------
+def java_major(java_home: Path) -> int | None:
+    java = java_home / "bin" / "java"
+    if not java.exists():
+        return None
+    try:
+        out = subprocess.run(
+            [str(java), "-version"], capture_output=True, text=True, timeout=30, check=False
+        ).stderr
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    m = re.search(r'version "(\d+)(?:\.(\d+))?', out)
+    if not m:
+        return None
+    major = int(m.group(1))
+    return int(m.group(2) or 0) if major == 1 else major
+
+
+def find_java() -> Path:
+    """A JDK home with Java >= 21: ES_JAVA_HOME, JAVA_HOME, then installed JDKs (newest first)."""
+    candidates: list[Path] = [
+        Path(os.environ[v]) for v in ("ES_JAVA_HOME", "JAVA_HOME") if os.environ.get(v)
+    ]
+    for root in ("/usr/lib/jvm", "/opt/java", "/usr/java", "/opt"):
+        if os.path.isdir(root):
+            candidates += sorted(Path(root).iterdir(), reverse=True)
+    best: tuple[int, Path] | None = None
+    for home in candidates:
+        major = java_major(home)
+        if major is not None and major >= MIN_JAVA and (best is None or major > best[0]):
+            best = (major, home.resolve())
+    if best is None:
+        raise LocalNodeError(
+            f"Elasticsearch 9 needs Java {MIN_JAVA} or newer and none was found (looked at "
+            "ES_JAVA_HOME, JAVA_HOME, /usr/lib/jvm, /opt/java). Install one, e.g. "
+            "`apt-get install openjdk-21-jre-headless` (or a Temurin JDK), or set ES_JAVA_HOME"
+        )
+    return best[1]
+
+
+# --- the node -----------------------------------------------------------------------------
+@dataclass
+class NodeInfo:
+    running: bool
+    url: str
+    pid: int | None
+    version: str
+    home: str
+    security: bool
+    credentials_file: str | None = None
+    ca_cert: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class LocalNode:
+    """One local node: `start()`, `stop()`, `status()`. Data survives stop/start."""
+
+    def __init__(
+        self,
+        home: Path | None = None,
+        port: int = 9200,
+        version: str = DEFAULT_VERSION,
+        security: bool = False,
+        heap: str = "1g",
+        log: Any = None,
+    ) -> None:
+        self.port = port
+        self.home = Path(home) if home else default_home(port)
+        self.version = version
+        self.security = security
+        self.heap = heap
+        self.log = log or (lambda msg: None)
+        saved = self._read_state()
+        if saved:  # an existing node keeps the version and security it was created with
+            self.version = saved.get("version", version)
+            self.security = bool(saved.get("security", security))
+
+    # paths
+    @property
+    def url(self) -> str:
+        return f"{'https' if self.security else 'http'}://127.0.0.1:{self.port}"
+
+    @property
+    def pidfile(self) -> Path:
+        return self.home / "run" / "es.pid"
+
+    @property
+    def credentials_file(self) -> Path:
+        return self.home / "credentials.json"
+
+    @property
+    def ca_cert(self) -> Path:
+        return self.home / "config" / "certs" / "ca" / "ca.crt"
+
+    def credentials(self) -> dict[str, Any]:
+        """A secured node's username, password, api_key (None where unsupported), ca_cert."""
+        if not self.credentials_file.exists():
+            raise LocalNodeError(f"{self.home} is not a secured node (no credentials.json)")
+        return dict(json.loads(self.credentials_file.read_text()))
+
+    def _read_state(self) -> dict[str, Any] | None:
+        f = self.home / "node.json"
+        return dict(json.loads(f.read_text())) if f.exists() else None
+
+    # lifecycle
+    def pid(self) -> int | None:
+        try:
+            pid = int(self.pidfile.read_text().strip())
+        except (OSError, ValueError):
+            return None
+        return pid if _is_our_es(pid, self.home) else None
+
+    def status(self) -> NodeInfo:
+        pid = self.pid()
+        running = pid is not None and self._answers()
+        return NodeInfo(
+            running=running,
+            url=self.url,
+            pid=pid,
+            version=self.version,
+            home=str(self.home),
+            security=self.security,
+            credentials_file=str(self.credentials_file) if self.security else None,
+            ca_cert=str(self.ca_cert) if self.security else None,
+        )
+
+    def start(self, timeout: float = START_TIMEOUT) -> NodeInfo:
+        """Start the node and wait until it answers. Already running: return its status."""
+        current = self.status()
+        if current.pid is not None:
+            if not current.running:
+                self._wait(timeout)
+            return self.status()
+        if port_in_use(self.port):
+            raise LocalNodeError(
+                f"port {self.port} is already in use by another process; pass --port"
+            )
+        dist = fetch(self.version, self.log)
+        java = find_java()
+        self._prepare(dist, java)
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "ES_JAVA_HOME": str(java),
+            "ES_PATH_CONF": str(self.home / "config"),
+            "ES_TMPDIR": str(self.home / "tmp"),
+            "ES_JAVA_OPTS": f"-Xms{self.heap} -Xmx{self.heap}",
+            "HOME": str(self.home),
+            "LANG": "C.UTF-8",
+        }
+        cmd = [str(dist / "bin" / "elasticsearch"), "-d", "-p", str(self.pidfile)]
+        self.log(f"starting Elasticsearch {self.version} on {self.url} (home {self.home}) ...")
+        t0 = time.monotonic()
+        out = self.home / "logs" / "startup.out"
+        with out.open("ab") as sink:
+            user = NODE_USER if os.geteuid() == 0 else None
+            res = subprocess.run(
+                cmd,
+                env=env,
+                stdout=sink,
+                stderr=subprocess.STDOUT,
+                user=user,
+                group=user,
+                extra_groups=[] if user else None,
+                cwd=self.home,
+                check=False,
+                timeout=timeout,
+            )
+        if res.returncode != 0:
+            raise LocalNodeError(
+                f"Elasticsearch did not start (exit {res.returncode}); see {out} and "
+                f"{self.home / 'logs'}: {_tail(out)}"
+            )
+        try:
+            self._wait(timeout - (time.monotonic() - t0))
+            if self.security and not self.credentials_file.exists():
+                self._create_api_key()
+        except BaseException:
+            self.stop()  # never leave a half-started node behind
+            raise
+        self.log(f"Elasticsearch answered after {time.monotonic() - t0:.1f}s")
+        return self.status()
+
+    def stop(self, timeout: float = 60.0) -> bool:
+        """Stop exactly the process in this home's pidfile. False when it was not running."""
+        pid = self.pid()
+        if pid is None:
+            self.pidfile.unlink(missing_ok=True)
+            return False
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and _alive(pid):
+            time.sleep(0.2)
+        if _alive(pid):
+            os.kill(pid, signal.SIGKILL)
+            while _alive(pid):
+                time.sleep(0.1)
+        self.pidfile.unlink(missing_ok=True)
+        return True
+
+    # internals
+    def _prepare(self, dist: Path, java: Path) -> None:
+        conf = self.home / "config"
+        first = not conf.exists()
+        for sub in ("data", "logs", "tmp", "run"):
+            (self.home / sub).mkdir(parents=True, exist_ok=True)
+        if first:
+            shutil.copytree(dist / "config", conf)
+        settings = {
+            "cluster.name": "predwatch-dev",
+            "node.name": f"predwatch-{self.port}",
+            "network.host": "127.0.0.1",
+            "http.port": self.port,
+            "transport.port": 0,
+            "discovery.type": "single-node",
+            "path.data": str(self.home / "data"),
+            "path.logs": str(self.home / "logs"),
+            # dev caches often sit on nearly full disks; don't flip indices read-only
+            "cluster.routing.allocation.disk.threshold_enabled": False,
+            "action.destructive_requires_name": False,
+            "xpack.security.enabled": self.security,
+        }
+        if self.security:
+            settings.update(
+                {
+                    "xpack.security.http.ssl.enabled": True,
+                    "xpack.security.http.ssl.key": "certs/node/node.key",
+                    "xpack.security.http.ssl.certificate": "certs/node/node.crt",
+                    "xpack.security.http.ssl.certificate_authorities": "certs/ca/ca.crt",
+                    "xpack.security.authc.api_key.enabled": True,
+                }
+            )
+            if first or not (conf / "certs").exists():
+                self._make_security(dist, java, conf)
+        (conf / "elasticsearch.yml").write_text(
+            "".join(f"{k}: {json.dumps(v)}\n" for k, v in settings.items())
+        )
+        (self.home / "node.json").write_text(
+            json.dumps({"version": self.version, "security": self.security, "port": self.port})
+        )
+        if os.geteuid() == 0:
+            _ensure_user(NODE_USER)
+            for sub in ("config", "data", "logs", "tmp", "run"):
+                subprocess.run(["chown", "-R", NODE_USER, str(self.home / sub)], check=True)
+            os.chmod(self.home, 0o755)
+            for parent in self.home.parents:  # the node user must reach its home
+                if parent == Path("/"):
+                    break
+                if not os.stat(parent).st_mode & 0o001:
+                    os.chmod(parent, os.stat(parent).st_mode | 0o011)
+
+    def _make_security(self, dist: Path, java: Path, conf: Path) -> None:
+        env = {**os.environ, "ES_JAVA_HOME": str(java), "ES_PATH_CONF": str(conf)}
+        certs = conf / "certs"
+        certs.mkdir(exist_ok=True)
+        tool = str(dist / "bin" / "elasticsearch-certutil")
+        ca_zip, node_zip = certs / "ca.zip", certs / "node.zip"
+        _run([tool, "ca", "--pem", "--silent", "--days", "3650", "--out", str(ca_zip)], env)
+        zipfile.ZipFile(ca_zip).extractall(certs)
+        _run(
+            [
+                tool,
+                "cert",
+                "--pem",
+                "--silent",
+                "--days",
+                "3650",
+                "--name",
+                "node",
+                "--ca-cert",
+                str(certs / "ca" / "ca.crt"),
+                "--ca-key",
+                str(certs / "ca" / "ca.key"),
+                "--ip",
+                "127.0.0.1",
+                "--dns",
+                "localhost",
+                "--out",
+                str(node_zip),
+            ],
+            env,
+        )
+        zipfile.ZipFile(node_zip).extractall(certs)
+        password = os.urandom(12).hex()
+        keystore = str(dist / "bin" / "elasticsearch-keystore")
+        if not (conf / "elasticsearch.keystore").exists():
+            _run([keystore, "create"], env)
+        _run([keystore, "add", "-x", "-f", "bootstrap.password"], env, stdin=password)
+        (self.home / ".bootstrap").write_text(password)
+        os.chmod(self.home / ".bootstrap", 0o600)
+
+    def _create_api_key(self) -> None:
+        """Write credentials.json: the `elastic` password and, where possible, an API key.
+
+        API keys live in the `.security` index, whose mapping needs the analysis-common
+        module that the integ-test-zip lacks; there the key is null and the reason recorded
+        (basic auth and TLS still work for real; a full distribution gets a key)."""
+        password = (self.home / ".bootstrap").read_text().strip()
+        resp = requests.post(
+            f"{self.url}/_security/api_key",
+            json={"name": "predwatch-dev"},
+            auth=(ELASTIC_USER, password),
+            verify=str(self.ca_cert),
+            timeout=30,
+        )
+        creds: dict[str, Any] = {
+            "username": ELASTIC_USER,
+            "password": password,
+            "api_key": None,
+            "ca_cert": str(self.ca_cert),
+            "url": self.url,
+        }
+        if resp.status_code == 200:
+            creds["api_key"] = resp.json()["encoded"]
+        else:
+            creds["api_key_error"] = f"{resp.status_code}: {resp.text[:300]}"
+            self.log(
+                "no API key on this distribution (its .security index cannot be created); "
+                "use the elastic user"
+            )
+        fd = os.open(self.credentials_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            json.dump(creds, f, indent=2)
+
+    def _answers(self) -> bool:
+        try:
+            kwargs: dict[str, Any] = {"timeout": 2}
+            if self.security:
+                kwargs["verify"] = str(self.ca_cert)
+                bootstrap = self.home / ".bootstrap"
+                if bootstrap.exists():
+                    kwargs["auth"] = (ELASTIC_USER, bootstrap.read_text().strip())
+            r = requests.get(f"{self.url}/_cluster/health", **kwargs)
+            return r.status_code in (200, 401)
+        except requests.RequestException:
+            return False
+
+    def _wait(self, timeout: float) -> None:
+        deadline = time.monotonic() + max(timeout, 5.0)
+        while time.monotonic() < deadline:
+            if self._answers():
+                return
+            if self.pid() is None and time.monotonic() > deadline - timeout + 10:
+                break
+            time.sleep(0.5)
+        raise LocalNodeError(
+            f"Elasticsearch at {self.url} did not answer in time; see {self.home / 'logs'}"
+        )
+
+
+def _run(cmd: list[str], env: dict[str, str], stdin: str | None = None) -> None:
+    res = subprocess.run(cmd, env=env, input=stdin, capture_output=True, text=True, check=False)
+    if res.returncode != 0:
+        raise LocalNodeError(f"{Path(cmd[0]).name} failed: {(res.stderr or res.stdout)[-300:]}")
+
+
+def _ensure_user(name: str) -> None:
+    if subprocess.run(["id", "-u", name], capture_output=True, check=False).returncode == 0:
+        return
+    res = subprocess.run(
+        ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", name],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if res.returncode != 0:
+        raise LocalNodeError(f"could not create the system user {name}: {res.stderr.strip()}")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie child is not alive
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def _is_our_es(pid: int, home: Path) -> bool:
+    """True when `pid` is an Elasticsearch whose config is in `home` (guards pid reuse)."""
+    if not _alive(pid):
+        return False
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        environ = Path(f"/proc/{pid}/environ").read_bytes().decode(errors="replace")
+    except OSError:
+        return True  # no /proc (not Linux): trust the pidfile
+    return "org.elasticsearch" in cmdline and str(home / "config") in (cmdline + environ)
+
+
+def _tail(path: Path, n: int = 3) -> str:
+    try:
+        lines = [ln for ln in path.read_text(errors="replace").splitlines() if ln.strip()]
+    except OSError:
+        return ""
+    return " | ".join(lines[-n:])[-500:]

@@ -1,0 +1,38 @@
+"""Unit tests of the layout rules of DESIGN.md."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+class TestLayout:
+    def test_every_package_listed(self) -> None:
+        """Every folder with an __init__.py is a package listed in pyproject.toml."""
+        cfg = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]
+        listed = {cfg["package-dir"][p] for p in cfg["packages"]}
+        for init in REPO.glob("**/__init__.py"):
+            rel = init.parent.relative_to(REPO).as_posix()
+            if rel.startswith((".venv", "tests", "build", "benchmarks")):
+                continue
+            assert rel in listed, f"{rel} is a package but not in pyproject.toml"
+
+    def test_asset_folders_are_not_packages(self) -> None:
+        """elasticsearch/ and kibana/ never get an __init__.py (it would shadow the client)."""
+        assert not list((REPO / "elasticsearch").rglob("__init__.py"))
+        assert not list((REPO / "kibana").rglob("__init__.py"))
+
+    def test_client_not_shadowed_from_repo_root(self) -> None:
+        """`import elasticsearch` from the repository root loads the client library."""
+        out = subprocess.run(
+            [sys.executable, "-c", "import elasticsearch; print(elasticsearch.__file__)"],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        assert "site-packages" in out
