@@ -1,0 +1,276 @@
+"""`predwatch baseline build|show`: profile training data into a baseline file (and store it)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import click
+
+from predwatch.baseline import (
+    Baseline,
+    BaselineError,
+    FeatureProfile,
+    Tokenizer,
+    load_baseline,
+    save_baseline,
+)
+from predwatch.cli_common import PredwatchGroup, connection_options, echo_json
+from predwatch.config import ESConfig
+
+
+def _names(values: tuple[str, ...]) -> list[str]:
+    """Repeatable options that also accept comma-separated lists: --numeric a,b --numeric c."""
+    return [n.strip() for v in values for n in v.split(",") if n.strip()]
+
+
+def _fmt(x: float) -> str:
+    return "-" if not math.isfinite(x) else f"{x:.4g}"
+
+
+def feature_summary(f: FeatureProfile) -> dict[str, Any]:
+    """One feature in a few numbers (what `show` prints)."""
+    out: dict[str, Any] = {"name": f.name, "type": str(f.type), "missing_rate": f.missing_rate}
+    if f.numeric is not None:
+        p = f.numeric
+        out.update(
+            bins=len(p.counts),
+            min=p.min if p.n else None,
+            mean=p.mean if p.n else None,
+            max=p.max if p.n else None,
+        )
+    if f.categorical is not None:
+        c = f.categorical
+        out.update(
+            vocabulary=len(c.vocabulary),
+            vocabulary_truncated=c.vocabulary_truncated,
+            top=list(c.frequencies)[:3],
+        )
+    if f.text is not None:
+        t = f.text
+        out.update(
+            vocabulary=len(t.vocabulary),
+            expected_oov_rate=t.expected_oov_rate,
+            mean_tokens=t.length.mean if t.length.n else None,
+        )
+    return out
+
+
+def summary(b: Baseline) -> dict[str, Any]:
+    pred: dict[str, Any] | None = None
+    if b.prediction is not None:
+        p = b.prediction
+        pred = {"kind": p.kind, "classes": list(p.classes)}
+        if p.value is not None and p.value.n:
+            pred.update(mean=p.value.mean, min=p.value.min, max=p.value.max)
+    return {
+        "id": b.id,
+        "model": b.model,
+        "version": b.version,
+        "trained_at": b.trained_at,
+        "hash": b.hash,
+        "created_at": b.created_at,
+        "rows": b.rows,
+        "features": [feature_summary(f) for f in b.features],
+        "prediction": pred,
+    }
+
+
+def _detail(s: dict[str, Any]) -> str:
+    if s["type"] == "numeric":
+        if s["min"] is None:
+            return "all missing"
+        stats = f"min {_fmt(s['min'])}  mean {_fmt(s['mean'])}  max {_fmt(s['max'])}"
+        return f"{stats}  ({s['bins']} bins)"
+    if s["type"] == "categorical":
+        more = "+" if s["vocabulary_truncated"] else ""
+        top = ", ".join(repr(v) for v in s["top"])
+        return f"{s['vocabulary']}{more} values; top {top}" if top else "all missing"
+    mean = s["mean_tokens"]
+    return (
+        f"{s['vocabulary']} tokens, expected OOV {s['expected_oov_rate']:.1%}, "
+        f"{_fmt(mean) if mean is not None else '-'} tokens/doc"
+    )
+
+
+def print_summary(b: Baseline, where: str | None = None) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    s = summary(b)
+    console = Console()
+    head = f"baseline {b.id}: {b.rows:,} rows, {len(b.features)} features"
+    if b.trained_at:
+        head += f", trained {b.trained_at}"
+    if where:
+        head += f" -> {where}"
+    console.print(head, highlight=False)
+    table = Table(show_edge=False, pad_edge=False)
+    for col in ("feature", "type", "missing", "profile"):
+        table.add_column(col, overflow="fold")
+    for f in s["features"]:
+        table.add_row(f["name"], f["type"], f"{f['missing_rate']:.1%}", _detail(f))
+    if s["features"]:
+        console.print(table)
+    p = s["prediction"]
+    if p is not None:
+        line = f"prediction: {p['kind']}"
+        if p["classes"]:
+            line += f", classes {', '.join(p['classes'][:10])}"
+        if "mean" in p:
+            line += f", score mean {_fmt(p['mean'])} in [{_fmt(p['min'])}, {_fmt(p['max'])}]"
+        console.print(line, highlight=False)
+
+
+@click.group("baseline", cls=PredwatchGroup)
+def baseline() -> None:
+    """Training-data profiles: what the model saw, to compare serving data against.
+
+    \b
+    Example:
+      predwatch baseline build train.parquet --model credit --version 3 -o baseline.json
+      predwatch baseline show baseline.json
+    """
+
+
+@baseline.command("build")
+@click.argument("data", metavar="DATA")
+@click.option("--model", required=True, help="model name: a-z, 0-9 and _")
+@click.option("--version", "model_version", required=True, help="model version")
+@click.option(
+    "-o", "--output", default="baseline.json", show_default=True, help="baseline file to write"
+)
+@click.option(
+    "--prediction-column",
+    "prediction_columns",
+    multiple=True,
+    help="the model's output column; give it twice for a score and a label",
+)
+@click.option("--categorical", multiple=True, help="columns to profile as categorical (a,b,...)")
+@click.option("--numeric", multiple=True, help="columns to profile as numeric (a,b,...)")
+@click.option("--text", multiple=True, help="columns to profile as free text (a,b,...)")
+@click.option("--exclude", multiple=True, help="columns to leave out (ids, timestamps, ...)")
+@click.option("--bins", default=100, show_default=True, help="quantile bins per numeric column")
+@click.option("--top-k", default=1000, show_default=True, help="values in a frequency table")
+@click.option(
+    "--vocab-cap", default=50_000, show_default=True, help="values/tokens kept per vocabulary"
+)
+@click.option("--holdout", default=0.1, show_default=True, help="text rows held out to measure OOV")
+@click.option(
+    "--token-pattern",
+    default=Tokenizer().pattern,
+    show_default=True,
+    help="regex of one text token (matched after lower-casing)",
+)
+@click.option("--trained-at", help="when the model was trained (ISO 8601)")
+@click.option("--model-hash", help="model hash to record (e.g. sha256:...)")
+@click.option("--model-file", help="model artefact: record its sha256 as the model hash")
+@click.option("--chunksize", default=100_000, show_default=True, help="rows read at a time")
+@click.option("--seed", default=0, show_default=True, help="seed of the sampling and split")
+@click.option("--upload", is_flag=True, help="also store it in predwatch-baselines")
+@click.option("--json", "as_json", is_flag=True, help="print the summary as JSON")
+@connection_options
+def build(
+    data: str,
+    model: str,
+    model_version: str,
+    output: str,
+    prediction_columns: tuple[str, ...],
+    categorical: tuple[str, ...],
+    numeric: tuple[str, ...],
+    text: tuple[str, ...],
+    exclude: tuple[str, ...],
+    bins: int,
+    top_k: int,
+    vocab_cap: int,
+    holdout: float,
+    token_pattern: str,
+    trained_at: str | None,
+    model_hash: str | None,
+    model_file: str | None,
+    chunksize: int,
+    seed: int,
+    upload: bool,
+    as_json: bool,
+    cfg: ESConfig,
+) -> None:
+    """Profile DATA (CSV or Parquet, read in chunks) into a baseline file.
+
+    Every column except --exclude and --prediction-column becomes a feature; types are
+    inferred (ints and floats numeric, bools and short strings categorical, sentences
+    text) unless given with --categorical/--numeric/--text.
+
+    \b
+    Example:
+      predwatch baseline build train.csv --model credit --version 3 \\
+          --prediction-column proba --prediction-column label \\
+          --categorical zip_code --exclude customer_id --upload -o baseline.json
+    """
+    from predwatch.analyzers.profile import build_baseline_from_file, model_file_hash
+
+    if model_hash and model_file:
+        raise BaselineError("give --model-hash or --model-file, not both")
+    if trained_at:
+        _check_iso(trained_at)
+    b = build_baseline_from_file(
+        data,
+        chunksize=chunksize,
+        model=model,
+        version=model_version,
+        prediction_columns=_names(prediction_columns),
+        categorical=_names(categorical),
+        numeric=_names(numeric),
+        text=_names(text),
+        exclude=_names(exclude),
+        bins=bins,
+        top_k=top_k,
+        vocab_cap=vocab_cap,
+        holdout=holdout,
+        trained_at=trained_at,
+        model_hash=model_file_hash(model_file) if model_file else model_hash,
+        seed=seed,
+        tokenizer=Tokenizer(token_pattern),
+    )
+    path = save_baseline(b, output)
+    stored = None
+    if upload:
+        from predwatch import es as es_mod
+        from predwatch.baseline_store import baselines_index, upload_baseline
+
+        upload_baseline(es_mod.client(cfg), cfg, b)
+        stored = f"{baselines_index()}/{b.id}"
+    if as_json:
+        echo_json({**summary(b), "output": str(path), "uploaded": stored})
+        return
+    print_summary(b, str(path))
+    if stored:
+        click.echo(f"stored in Elasticsearch as {stored}")
+
+
+def _check_iso(value: str) -> None:
+    import datetime as dt
+
+    try:
+        dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise BaselineError(
+            f"--trained-at {value!r} is not an ISO 8601 date/time (e.g. 2026-01-31T12:00:00Z)"
+        ) from None
+
+
+@baseline.command("show")
+@click.argument("file", metavar="FILE")
+@click.option("--json", "as_json", is_flag=True, help="print the summary as JSON")
+def show(file: str, as_json: bool) -> None:
+    """Summarise a baseline file: features, types, missing rates, vocabularies.
+
+    \b
+    Example:
+      predwatch baseline show baseline.json
+      predwatch baseline show baseline.json --json | jq '.features[].name'
+    """
+    b = load_baseline(file)
+    if as_json:
+        echo_json(summary(b))
+    else:
+        print_summary(b)
