@@ -57,10 +57,13 @@ def model_name(es: Elasticsearch) -> Iterator[str]:
     """A model name no other test uses; its indices and templates are deleted afterwards."""
     name = f"t_{uuid.uuid4().hex[:10]}"
     yield name
-    es.options(ignore_status=404).indices.delete(
-        index=f"predwatch-*-{name}*", expand_wildcards="all"
-    )
-    es.options(ignore_status=404).indices.delete_index_template(name=f"predwatch-*-{name}")
+    # Resolve names first: clusters may refuse wildcard deletes (destructive_requires_name).
+    found = es.indices.get(index=f"predwatch-*-{name}*", expand_wildcards="all")
+    for index in found.body:
+        es.options(ignore_status=404).indices.delete(index=index)
+    templates = es.options(ignore_status=404).indices.get_index_template(name=f"*{name}*")
+    for t in templates.body.get("index_templates", []):
+        es.options(ignore_status=404).indices.delete_index_template(name=t["name"])
 
 
 @pytest.fixture(scope="session")
