@@ -11,10 +11,12 @@ Conventions shared by every test in this package:
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ParamSpec
 
 import numpy as np
 import numpy.typing as npt
@@ -22,6 +24,9 @@ import numpy.typing as npt
 FloatArray = npt.NDArray[np.float64]
 
 NOTE_INSUFFICIENT = "insufficient data"
+NOTE_NUMERIC = "numerically undefined (extreme counts)"
+
+P = ParamSpec("P")
 
 
 @dataclass(frozen=True)
@@ -134,3 +139,23 @@ def undefined(
 ) -> TestResult:
     """Result for data on which the test is not defined."""
     return TestResult(name, None, None, None, effect_name, threshold, n_ref, n_cur, note)
+
+
+def guarded(func: Callable[P, TestResult]) -> Callable[P, TestResult]:
+    """Turn a NaN or infinite outcome (e.g. from subnormal counts) into an undefined result.
+
+    Also silences numpy's floating-point warnings, which such outcomes trigger.
+    """
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> TestResult:
+        with np.errstate(all="ignore"):
+            result = func(*args, **kwargs)
+        values = (result.statistic, result.p_value, result.effect_size)
+        if all(v is None or math.isfinite(v) for v in values):
+            return result
+        return dataclasses.replace(
+            result, statistic=None, p_value=None, effect_size=None, note=NOTE_NUMERIC
+        )
+
+    return wrapper

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 from scipy import stats as sps
 
-from ._types import NOTE_INSUFFICIENT, FloatArray, TestResult, align_counts, undefined
+from ._types import NOTE_INSUFFICIENT, FloatArray, TestResult, align_counts, guarded, undefined
 from .verdict import DEFAULT_THRESHOLDS
 
 Counts = Mapping[str, float] | Sequence[float]
@@ -32,6 +32,7 @@ def _degenerate_note(ref: FloatArray, cur: FloatArray) -> str:
     return ""
 
 
+@guarded
 def chi2(reference: Counts, current: Counts) -> TestResult:
     """Pearson chi-square homogeneity test; effect size is Cramer's V.
 
@@ -50,6 +51,7 @@ def chi2(reference: Counts, current: Counts) -> TestResult:
     return TestResult("chi2", stat, p_value, v, "cramers_v", threshold, n_ref, n_cur)
 
 
+@guarded
 def cramers_v(reference: Counts, current: Counts) -> TestResult:
     """Cramer's V of the 2 x C table (effect only, no p-value).
 

@@ -12,7 +12,15 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 from scipy import special
 
-from ._types import NOTE_INSUFFICIENT, FloatArray, Summary, TestResult, align_counts, undefined
+from ._types import (
+    NOTE_INSUFFICIENT,
+    FloatArray,
+    Summary,
+    TestResult,
+    align_counts,
+    guarded,
+    undefined,
+)
 from .verdict import DEFAULT_THRESHOLDS
 
 Counts = Mapping[str, float] | Sequence[float]
@@ -42,6 +50,7 @@ def _note(p: FloatArray, q: FloatArray) -> str:
     return "single category" if np.count_nonzero(p + q) == 1 else ""
 
 
+@guarded
 def psi(reference: Counts, current: Counts) -> TestResult:
     """Population stability index sum((q - p) * ln(q / p)), probabilities floored at PSI_EPSILON."""
     threshold = DEFAULT_THRESHOLDS["psi"]
@@ -53,6 +62,7 @@ def psi(reference: Counts, current: Counts) -> TestResult:
     return TestResult("psi", value, None, value, "psi", threshold, n_ref, n_cur, _note(p, q))
 
 
+@guarded
 def js(reference: Counts, current: Counts) -> TestResult:
     """Jensen-Shannon distance in base 2 (in [0, 1]).
 
@@ -68,6 +78,7 @@ def js(reference: Counts, current: Counts) -> TestResult:
     return TestResult("js", value, None, value, "js_distance", threshold, n_ref, n_cur, _note(p, q))
 
 
+@guarded
 def linf(reference: Counts, current: Counts) -> TestResult:
     """L-infinity distance of the normalized frequencies, as TFDV computes it."""
     threshold = DEFAULT_THRESHOLDS["linf"]
@@ -105,6 +116,7 @@ def _finite(x: float | None, *, below: float = math.inf, above: float = -math.in
     return x is not None and math.isfinite(x) and above < x < below
 
 
+@guarded
 def wasserstein(
     reference_bins: Sequence[float],
     current_bins: Sequence[float],

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from scipy import stats as sps
 
-from ._types import NOTE_INSUFFICIENT, Summary, TestResult, undefined
+from ._types import NOTE_INSUFFICIENT, Summary, TestResult, guarded, undefined
 from .verdict import DEFAULT_THRESHOLDS
 
 NOTE_ZERO_VAR = "zero variance in both samples"
@@ -17,6 +17,7 @@ def _usable(s: Summary) -> bool:
     return s.n >= 2 and math.isfinite(s.mean) and math.isfinite(s.var)
 
 
+@guarded
 def t_test(reference: Summary, current: Summary) -> TestResult:
     """Welch's unequal-variance t test; effect size is |Cohen's d| (pooled sd).
 
@@ -32,14 +33,17 @@ def t_test(reference: Summary, current: Summary) -> TestResult:
         return undefined("t_test", "cohens_d", threshold, n1, n2, NOTE_ZERO_VAR)
     diff = current.mean - reference.mean
     t = diff / math.sqrt(a + b)
-    # Welch-Satterthwaite degrees of freedom.
-    df = (a + b) ** 2 / (a * a / (n1 - 1) + b * b / (n2 - 1))
+    # Welch-Satterthwaite degrees of freedom, written with shares of the total
+    # so that tiny variances cannot underflow to 0 / 0.
+    wa, wb = a / (a + b), b / (a + b)
+    df = 1.0 / (wa * wa / (n1 - 1) + wb * wb / (n2 - 1))
     p_value = float(2.0 * sps.t.sf(abs(t), df))
     pooled = ((n1 - 1) * reference.var + (n2 - 1) * current.var) / (n1 + n2 - 2)
-    d = abs(diff) / math.sqrt(pooled)
+    d = abs(diff) / math.sqrt(pooled) if pooled > 0 else math.inf  # inf: see guarded
     return TestResult("t_test", t, min(p_value, 1.0), d, "cohens_d", threshold, n1, n2)
 
 
+@guarded
 def anova(groups: Sequence[Summary]) -> TestResult:
     """One-way ANOVA F test from per-group n/mean/var; effect size is eta squared.
 
@@ -65,7 +69,8 @@ def anova(groups: Sequence[Summary]) -> TestResult:
     if ss_within == 0:
         note = "zero variance within groups"
         return undefined("anova", "eta_squared", threshold, n_first, n_rest, note)
-    f = (ss_between / (k - 1)) / (ss_within / (total - k))
+    # Multiplied out: a tiny ss_within / (total - k) could underflow to 0.
+    f = ss_between * (total - k) / (ss_within * (k - 1))
     p_value = float(sps.f.sf(f, k - 1, total - k))
     eta2 = ss_between / (ss_between + ss_within)
     return TestResult("anova", f, p_value, eta2, "eta_squared", threshold, n_first, n_rest)

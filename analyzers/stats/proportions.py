@@ -6,7 +6,7 @@ import math
 
 from scipy import special
 
-from ._types import NOTE_INSUFFICIENT, TestResult, undefined
+from ._types import NOTE_INSUFFICIENT, NOTE_NUMERIC, TestResult, guarded, undefined
 from .verdict import DEFAULT_THRESHOLDS
 
 
@@ -17,6 +17,7 @@ def _check(hits: float, total: float, label: str) -> None:
         raise ValueError(f"{label}: need 0 <= count <= total, got {hits!r} of {total!r}")
 
 
+@guarded
 def two_proportions(
     name: str, ref_hits: float, ref_total: float, cur_hits: float, cur_total: float
 ) -> TestResult:
@@ -38,6 +39,8 @@ def two_proportions(
         note = f"rate is {pooled:g} in both samples"
         return TestResult(name, 0.0, 1.0, h, "cohens_h", threshold, ref_total, cur_total, note)
     se = math.sqrt(pooled * (1.0 - pooled) * (1.0 / ref_total + 1.0 / cur_total))
+    if not 0.0 < se < math.inf:  # only with subnormal counts
+        return undefined(name, "cohens_h", threshold, ref_total, cur_total, NOTE_NUMERIC)
     z = (p2 - p1) / se
     p_value = min(1.0, 2.0 * float(special.ndtr(-abs(z))))
     return TestResult(name, z, p_value, h, "cohens_h", threshold, ref_total, cur_total)

@@ -13,7 +13,16 @@ import numpy as np
 from scipy import special
 from scipy import stats as sps
 
-from ._types import NOTE_INSUFFICIENT, FloatArray, TestResult, align_counts, as_counts, undefined
+from ._types import (
+    NOTE_INSUFFICIENT,
+    NOTE_NUMERIC,
+    FloatArray,
+    TestResult,
+    align_counts,
+    as_counts,
+    guarded,
+    undefined,
+)
 from .verdict import DEFAULT_THRESHOLDS
 
 NOTE_ONE_BIN = "all mass in one bin"
@@ -29,6 +38,7 @@ def _tie_sum(totals: FloatArray) -> float:
     return float(np.sum(totals**3 - totals))
 
 
+@guarded
 def kruskal(groups_bins: Sequence[Sequence[float]]) -> TestResult:
     """Tie-corrected Kruskal-Wallis H over groups binned alike; effect is epsilon squared.
 
@@ -66,6 +76,7 @@ def kruskal2(reference_bins: Sequence[float], current_bins: Sequence[float]) -> 
     return kruskal([reference_bins, current_bins])
 
 
+@guarded
 def mann_whitney(reference_bins: Sequence[float], current_bins: Sequence[float]) -> TestResult:
     """Two-sided Mann-Whitney U, normal approximation with tie and continuity correction.
 
@@ -87,7 +98,10 @@ def mann_whitney(reference_bins: Sequence[float], current_bins: Sequence[float])
         return undefined("mann_whitney", "rank_biserial", threshold, n_ref, n_cur, NOTE_ONE_BIN)
     u_cur = float(cur @ _mid_ranks(totals)) - n_cur * (n_cur + 1.0) / 2.0
     u_max = max(u_cur, n_cur * n_ref - u_cur)
-    z = (u_max - n_cur * n_ref / 2.0 - 0.5) / math.sqrt(n_cur * n_ref / 12.0 * spread)
+    sd = math.sqrt(n_cur * n_ref / 12.0 * spread)
+    if sd == 0:  # only with subnormal counts
+        return undefined("mann_whitney", "rank_biserial", threshold, n_ref, n_cur, NOTE_NUMERIC)
+    z = (u_max - n_cur * n_ref / 2.0 - 0.5) / sd
     p_value = min(1.0, 2.0 * float(special.ndtr(-z)))
     r = abs(2.0 * u_cur / (n_cur * n_ref) - 1.0)
     return TestResult("mann_whitney", u_cur, p_value, r, "rank_biserial", threshold, n_ref, n_cur)

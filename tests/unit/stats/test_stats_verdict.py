@@ -1,0 +1,83 @@
+"""Tests for predwatch.analyzers.stats.verdict (VerdictPolicy and feature_drifted)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from predwatch.analyzers import stats
+
+TestResult = stats.TestResult
+
+
+def _result(name: str, p: float | None, effect: float | None, statistic: float | None = 1.0) -> TestResult:
+    return TestResult(name, statistic, p, effect, "e", 0.0, 100.0, 100.0)
+
+
+class TestVerdictPolicy:
+    def test_p_value_test_needs_significance_and_effect(self) -> None:
+        """A test with a p-value drifts only if adjusted p < alpha and effect >= threshold."""
+        policy = stats.VerdictPolicy()
+        out = policy.apply(
+            [_result("ks", 1e-9, 0.2), _result("ks", 1e-9, 0.05), _result("ks", 0.5, 0.3)]
+        )
+        assert [r.drifted for r in out] == [True, False, False]
+
+    def test_fills_adjusted_p_values_over_the_whole_run(self) -> None:
+        """p_value_adjusted is BH over every result passed; distance tests stay None."""
+        results = [_result("ks", 0.01, 0.5), _result("t_test", 0.04, 0.5), _result("psi", None, 0.5)]
+        out = stats.VerdictPolicy().apply(results)
+        assert [r.p_value_adjusted for r in out] == [0.02, 0.04, None]
+        assert [r.drifted for r in out] == [True, True, True]
+
+    def test_distance_tests_judged_on_effect_alone(self) -> None:
+        """psi, js, linf, wasserstein and cramers_v drift when the effect reaches the threshold."""
+        policy = stats.VerdictPolicy()
+        for name in ("psi", "js", "linf", "wasserstein", "cramers_v"):
+            threshold = stats.DEFAULT_THRESHOLDS[name]
+            hit, miss = policy.apply([_result(name, None, threshold), _result(name, None, threshold * 0.9)])
+            assert (hit.drifted, miss.drifted) == (True, False)
+
+    def test_undefined_results_never_drift(self) -> None:
+        """Results with None statistic or effect are judged not drifted."""
+        out = stats.VerdictPolicy().apply([stats.ks([0.0], [1.0]), stats.psi({}, {"a": 1.0})])
+        assert [r.drifted for r in out] == [False, False]
+
+    def test_rates_only_drift_upwards(self) -> None:
+        """A higher missing or OOV rate drifts; the same change downwards does not."""
+        policy = stats.VerdictPolicy()
+        up, down = policy.apply([stats.missing_rate(10, 1000, 200, 1000), stats.oov_rate(200, 1000, 10, 1000)])
+        assert (up.drifted, down.drifted) == (True, False)
+
+    def test_custom_thresholds_override_and_are_recorded(self) -> None:
+        """A policy threshold replaces the result's and is written into the judged result."""
+        policy = stats.VerdictPolicy(alpha=0.01, thresholds={"psi": 0.5})
+        (r,) = policy.apply([_result("psi", None, 0.3)])
+        assert (r.drifted, r.threshold) == (False, 0.5)
+        (k,) = policy.apply([dataclasses.replace(_result("ks", 0.02, 0.5), threshold=0.1)])
+        assert (k.drifted, k.threshold) == (False, 0.1)
+
+    @pytest.mark.parametrize("alpha", [0.0, 1.0, -0.1])
+    def test_rejects_invalid_alpha(self, alpha: float) -> None:
+        """alpha must lie strictly between 0 and 1."""
+        with pytest.raises(ValueError, match="alpha"):
+            stats.VerdictPolicy(alpha=alpha)
+
+    def test_default_thresholds_cover_every_registered_test(self) -> None:
+        """Every registered test has a default threshold, also recorded in its results."""
+        assert set(stats.DEFAULT_THRESHOLDS) == set(stats.REGISTRY)
+        assert stats.chi2({"a": 1.0, "b": 2.0}, {"a": 2.0}).threshold == stats.DEFAULT_THRESHOLDS["chi2"]
+
+
+class TestFeatureDrifted:
+    def test_any_drifted_result(self) -> None:
+        """A feature drifted when at least one judged result drifted."""
+        out = stats.VerdictPolicy().apply([_result("psi", None, 0.01), _result("linf", None, 0.3)])
+        assert stats.feature_drifted(out) and not stats.feature_drifted(out[:1])
+        assert not stats.feature_drifted([])
+
+    def test_unjudged_results_raise(self) -> None:
+        """Unjudged results raise instead of silently meaning 'no drift'."""
+        with pytest.raises(ValueError, match="VerdictPolicy.apply"):
+            stats.feature_drifted([_result("psi", None, 0.5)])
