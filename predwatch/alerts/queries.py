@@ -1,0 +1,265 @@
+"""One search per rule, shared by every target: the Watcher watch runs it as its search
+input, `predwatch alerts check` runs it with the Python client, and the Kibana rule uses its
+query (Kibana adds the time window and the aggregation itself, see `kibana_spec`).
+
+No painless anywhere: rates are `avg` over the 0/1 monitor flags, and a rule's minimum
+sample size is a `terms` bucket on model.name with `min_doc_count` (an empty bucket list
+makes the `array_compare` condition false). Pure: returns dicts.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from predwatch import schema as s
+from predwatch.alerts.conditions import Check
+from predwatch.alerts.rules import Rule
+
+Body = dict[str, Any]
+
+GUARD = "guard"  # agg name of the min_count bucket
+TOTAL = "ctx.payload.hits.total"
+GUARD_BUCKETS = f"ctx.payload.aggregations.{GUARD}.buckets"
+TOP_SIZE = 10
+LATENCY_PERCENT = 95.0
+# Kibana's approximation of "p95 > bound": more than 5 % of `min_count` requests are slower.
+SLOW_SHARE = 1 - LATENCY_PERCENT / 100
+
+# Fields of the other indices, checked against their mappings by a contract test.
+DRIFT_RECORD_TYPE = "record_type"
+DRIFT_FEATURE = "feature"
+DRIFT_DRIFTED = "drifted"
+DEADLETTER_ERROR_TYPE = "error.type"
+
+
+@dataclass(frozen=True)
+class RuleSearch:
+    """What one watch / one check runs: indices, search body, and the condition on it.
+
+    A band rule (prediction_mean) has two searches with the same body, keys `high`/`low`.
+    """
+
+    key: str
+    indices: tuple[str, ...]
+    body: Body
+    check: Check
+    bound: float  # the threshold this check compares with
+
+    def params(self) -> dict[str, Any]:
+        """Search parameters matching a Watcher search input's defaults."""
+        return {
+            "index": ",".join(self.indices),
+            "rest_total_hits_as_int": True,
+            "ignore_unavailable": True,
+            "allow_no_indices": True,
+        }
+
+
+@dataclass(frozen=True)
+class KibanaSpec:
+    """The parameters of a Kibana "Elasticsearch query" rule (.es-query, searchType esQuery)."""
+
+    indices: tuple[str, ...]
+    query: Body  # without the time range: Kibana adds timeField/timeWindow itself
+    agg_type: str  # count | avg
+    agg_field: str | None
+    comparator: str  # > >= < <= between notBetween
+    threshold: tuple[float, ...]
+    notes: tuple[str, ...] = field(default=())
+
+
+# --- helpers ----------------------------------------------------------------------------
+def _predictions(rule: Rule) -> tuple[str, ...]:
+    return (s.index_pattern("predictions", rule.model),)
+
+
+def _query(
+    rule: Rule,
+    extra: list[Body],
+    must_not: list[Body] | None = None,
+    *,
+    timed: bool = True,
+    by_model: bool = True,
+) -> Body:
+    # The drift index is per model already; its documents need not carry model.name.
+    filters = [{"term": {s.MODEL_NAME: rule.model}}, *extra] if by_model else list(extra)
+    if timed:
+        filters.insert(0, {"range": {s.TIMESTAMP: {"gte": f"now-{rule.window}"}}})
+    q: Body = {"bool": {"filter": filters}}
+    if must_not:
+        q["bool"]["must_not"] = must_not
+    return q
+
+
+def _body(query: Body, aggs: Body | None = None) -> Body:
+    body: Body = {"size": 0, "track_total_hits": True, "query": query}
+    if aggs:
+        body["aggs"] = aggs
+    return body
+
+
+def _guarded(rule: Rule, metric: Body, extra: Body | None = None) -> Body:
+    """Aggregations holding `metric` as `value` inside the min_count bucket."""
+    return {
+        GUARD: {
+            "terms": {"field": s.MODEL_NAME, "size": 1, "min_doc_count": max(1, rule.min_count)},
+            "aggs": {"value": metric, **(extra or {})},
+        }
+    }
+
+
+def _exists(f: str) -> Body:
+    return {"exists": {"field": f}}
+
+
+def _top(f: str, size: int = TOP_SIZE) -> Body:
+    return {"top": {"terms": {"field": f, "size": size}}}
+
+
+def rate_field(rule: Rule) -> str:
+    """The 0/1 flag (or per-document rate) whose average is the rule's rate."""
+    f = rule.feature or ""
+    if rule.kind == "missing_rate":
+        return s.feature_field(s.MISSING, f)
+    if rule.kind == "oov_rate" and rule.feature_type == "text":
+        return s.text_field(f, s.TEXT_OOV_RATE)
+    return s.feature_field(s.OOV, f)
+
+
+def top_field(rule: Rule) -> str | None:
+    """Field listing what caused a rate alert (unseen values, unseen words)."""
+    f = rule.feature or ""
+    if rule.kind == "oov_rate" and rule.feature_type == "text":
+        return s.text_field(f, s.TEXT_OOV_TERMS)
+    if rule.kind in ("oov_rate", "unseen"):
+        return s.feature_field(s.UNSEEN, f)
+    return None
+
+
+# --- the searches -----------------------------------------------------------------------
+def searches(rule: Rule) -> list[RuleSearch]:
+    """The search(es) of `rule`; every target runs exactly these bodies."""
+    k = rule.kind
+    if k == "drift":
+        q = _query(
+            rule,
+            [{"term": {DRIFT_RECORD_TYPE: "feature"}}, {"term": {DRIFT_DRIFTED: True}}],
+            by_model=False,
+        )
+        body = _body(q, _top(DRIFT_FEATURE, 50))
+        idx = (s.index_name("drift", rule.model),)
+        return [RuleSearch("", idx, body, Check(TOTAL, "gt", rule.bound), rule.bound)]
+    if k in ("oov_rate", "missing_rate", "unseen"):
+        f = rate_field(rule)
+        top = top_field(rule)
+        aggs = _guarded(rule, {"avg": {"field": f}}, _top(top) if top else None)
+        body = _body(_query(rule, [_exists(f)]), aggs)
+        check = Check(GUARD_BUCKETS, "gt", rule.bound, "value.value")
+        return [RuleSearch("", _predictions(rule), body, check, rule.bound)]
+    if k == "prediction_mean":
+        low, high = rule.band
+        aggs = _guarded(rule, {"avg": {"field": s.PREDICTION_VALUE}})
+        body = _body(_query(rule, [_exists(s.PREDICTION_VALUE)]), aggs)
+        return [
+            RuleSearch(
+                "high",
+                _predictions(rule),
+                body,
+                Check(GUARD_BUCKETS, "gt", high, "value.value"),
+                high,
+            ),
+            RuleSearch(
+                "low", _predictions(rule), body, Check(GUARD_BUCKETS, "lt", low, "value.value"), low
+            ),
+        ]
+    if k == "nonfinite":
+        body = _body(_query(rule, [{"term": {s.NONFINITE: 1}}]))
+        return [
+            RuleSearch("", _predictions(rule), body, Check(TOTAL, "gt", rule.bound), rule.bound)
+        ]
+    if k == "version_change":
+        q = _query(
+            rule, [_exists(s.MODEL_VERSION)], [{"term": {s.MODEL_VERSION: rule.expected_version}}]
+        )
+        body = _body(q, _top(s.MODEL_VERSION))
+        return [
+            RuleSearch("", _predictions(rule), body, Check(TOTAL, "gt", rule.bound), rule.bound)
+        ]
+    if k == "multiple_versions":
+        aggs = {"versions": {"cardinality": {"field": s.MODEL_VERSION}}, **_top(s.MODEL_VERSION)}
+        body = _body(_query(rule, []), aggs)
+        check = Check("ctx.payload.aggregations.versions.value", "gt", rule.bound)
+        return [RuleSearch("", _predictions(rule), body, check, rule.bound)]
+    if k == "no_traffic":
+        body = _body(_query(rule, []))
+        return [
+            RuleSearch("", _predictions(rule), body, Check(TOTAL, "lte", rule.bound), rule.bound)
+        ]
+    if k == "latency_p95":
+        # keyed=false: the percentile's key "95.0" has a dot, which dot paths cannot read.
+        metric = {
+            "percentiles": {"field": s.LATENCY_MS, "percents": [LATENCY_PERCENT], "keyed": False}
+        }
+        body = _body(_query(rule, [_exists(s.LATENCY_MS)]), _guarded(rule, metric))
+        check = Check(GUARD_BUCKETS, "gt", rule.bound, "value.values.0.value")
+        return [RuleSearch("", _predictions(rule), body, check, rule.bound)]
+    if k == "deadletter":
+        body = _body(_query(rule, []), _top(DEADLETTER_ERROR_TYPE))
+        idx = (s.index_name("deadletter"),)
+        return [RuleSearch("", idx, body, Check(TOTAL, "gt", rule.bound), rule.bound)]
+    raise ValueError(f"no search for rule kind {k!r}")  # pragma: no cover - validated earlier
+
+
+def kibana_spec(rule: Rule) -> KibanaSpec | None:
+    """The Kibana .es-query parameters of `rule`, or None when Kibana cannot express it."""
+    k = rule.kind
+    first = searches(rule)[0]
+    untimed = _strip_time(first.body["query"])
+    notes: list[str] = []
+    if rule.min_count > 1 and k in ("oov_rate", "missing_rate", "unseen", "prediction_mean"):
+        notes.append(f"no minimum sample size in Kibana (Watcher/predwatch need {rule.min_count})")
+    if k in ("drift", "nonfinite", "version_change", "deadletter"):
+        return KibanaSpec(first.indices, untimed, "count", None, ">", (rule.bound,), tuple(notes))
+    if k == "no_traffic":
+        return KibanaSpec(first.indices, untimed, "count", None, "<=", (rule.bound,))
+    if k in ("oov_rate", "missing_rate", "unseen"):
+        return KibanaSpec(
+            first.indices, untimed, "avg", rate_field(rule), ">", (rule.bound,), tuple(notes)
+        )
+    if k == "prediction_mean":
+        low, high = rule.band
+        return KibanaSpec(
+            first.indices,
+            untimed,
+            "avg",
+            s.PREDICTION_VALUE,
+            "notBetween",
+            (low, high),
+            tuple(notes),
+        )
+    if k == "latency_p95":
+        slow = max(0, math.ceil(SLOW_SHARE * max(rule.min_count, 1)) - 1)
+        q = _query(rule, [{"range": {s.LATENCY_MS: {"gt": rule.bound}}}], timed=False)
+        notes.append(
+            f"approximation: fires when more than {slow} requests in the window take longer "
+            f"than {rule.bound:g} ms (Kibana has no percentile aggregation)"
+        )
+        return KibanaSpec(first.indices, q, "count", None, ">", (float(slow),), tuple(notes))
+    return None  # multiple_versions: a distinct count is not a Kibana es-query aggregation
+
+
+def _strip_time(query: Body) -> Body:
+    filters = [f for f in query["bool"]["filter"] if s.TIMESTAMP not in f.get("range", {})]
+    out: Body = {"bool": {**query["bool"], "filter": filters}}
+    return out
+
+
+def contract_fields() -> dict[str, list[str]]:
+    """Every field the searches read, by index kind (for the contract test with mappings)."""
+    return {
+        "drift": [DRIFT_RECORD_TYPE, DRIFT_DRIFTED, DRIFT_FEATURE, s.TIMESTAMP],
+        "deadletter": [DEADLETTER_ERROR_TYPE, s.MODEL_NAME, s.TIMESTAMP],
+        "alerts": ["rule.id", "model.name", "status", "@timestamp"],
+    }
