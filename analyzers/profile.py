@@ -389,14 +389,25 @@ def build_baseline_from_file(
     progress: bool | None = None,
     **kwargs: Any,
 ) -> Baseline:
-    """`build_baseline` over a CSV or Parquet file read in chunks (two passes when needed)."""
+    """`build_baseline` over a CSV or Parquet file read in chunks (two passes when needed).
+
+    Excluded columns are not read at all.
+    """
+    exclude = list(kwargs.pop("exclude", ()))
     source = FrameSource(
         path,
         chunksize,
-        exclude=kwargs.get("exclude", ()),
+        exclude=exclude,
         as_string=[*kwargs.get("categorical", ()), *kwargs.get("text", ())],
         progress=progress,
     )
+    header = source.columns()
+    unknown = [c for c in exclude if header and c not in header]
+    if unknown:
+        shown = ", ".join(header[:10]) + (", ..." if len(header) > 10 else "")
+        raise BaselineError(
+            f"column {unknown[0]!r} given to --exclude is not in the data (columns: {shown})"
+        )
     return build_baseline(source, **kwargs)
 
 

@@ -187,6 +187,20 @@ class FrameSource:
             raise BaselineError(f"data file {self.path} does not exist")
         data_format(self.path)
 
+    def columns(self) -> list[str]:
+        """Every column name of the file (before `exclude`)."""
+        try:
+            if data_format(self.path) == "parquet":
+                import pyarrow.parquet as pq
+
+                return [str(c) for c in pq.ParquetFile(self.path).schema_arrow.names]
+            sep = "\t" if ".tsv" in self.path.name.lower() else ","
+            return [str(c) for c in pd.read_csv(self.path, nrows=0, sep=sep).columns]
+        except Exception as exc:  # any reader failure: the chunked read reports it properly
+            if isinstance(exc, pd.errors.EmptyDataError):
+                raise BaselineError(f"{self.path} is empty (no header line)") from None
+            return []
+
     def __iter__(self) -> Iterator[pd.DataFrame]:
         self.passes += 1
         label = f"{self.path.name} (pass {self.passes})"
