@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import math
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
+import pandas as pd
 import pytest
+from click.testing import CliRunner
+from predwatch.analyzers.baseline_cli import baseline
 
 from elasticsearch import Elasticsearch
 from predwatch import schema
@@ -16,6 +21,7 @@ from predwatch.baseline import (
     CategoricalProfile,
     FeatureProfile,
     NumericProfile,
+    load_baseline,
 )
 from predwatch.baseline_store import baseline_from_es, baselines_index, upload_baseline
 from predwatch.config import ESConfig
@@ -103,3 +109,56 @@ class TestStore:
             baseline_from_es(es, es_config, model_name)
         with pytest.raises(BaselineError, match="version '9'"):
             baseline_from_es(es, es_config, model_name, "9")
+
+
+class TestCliUpload:
+    def test_build_upload(
+        self, es: Elasticsearch, es_config: ESConfig, model_name: str, tmp_path: Path
+    ) -> None:
+        """`baseline build --upload` stores the same baseline it writes to the file."""
+        pd.DataFrame({"x": [1.0, 2.0, 3.0], "c": ["a", "b", "a"]}).to_csv(
+            tmp_path / "d.csv", index=False
+        )
+        out = tmp_path / "b.json"
+        res = CliRunner().invoke(
+            baseline,
+            [
+                "build",
+                str(tmp_path / "d.csv"),
+                "--model",
+                model_name,
+                "--version",
+                "7",
+                "-o",
+                str(out),
+                "--upload",
+                "--json",
+            ],
+            env={"PREDWATCH_ES_URL": es_config.url},
+        )
+        assert res.exit_code == 0, res.output
+        assert json.loads(res.output)["uploaded"] == f"predwatch-baselines/{model_name}@7"
+        assert baseline_from_es(es, es_config, model_name, "7") == load_baseline(out)
+
+    def test_upload_unreachable(self, tmp_path: Path) -> None:
+        """An unreachable Elasticsearch is one error line and exit 2 (the file is written)."""
+        pd.DataFrame({"x": [1.0]}).to_csv(tmp_path / "d.csv", index=False)
+        res = CliRunner().invoke(
+            baseline,
+            [
+                "build",
+                str(tmp_path / "d.csv"),
+                "--model",
+                "m",
+                "--version",
+                "1",
+                "-o",
+                str(tmp_path / "b.json"),
+                "--upload",
+                "--es-url",
+                "http://127.0.0.1:9",
+            ],
+        )
+        assert res.exit_code == 2
+        assert "could not be reached" in res.output and res.output.count("\n") == 1
+        assert (tmp_path / "b.json").exists()
