@@ -1,1 +1,29 @@
-"""Ships every prediction to Elasticsearch without blocking the serving path."""
+"""Ships every prediction to Elasticsearch without blocking the serving path.
+
+    from predwatch.shipper import Shipper, ElasticsearchHandler, ShipToElasticsearch
+
+    shipper = Shipper(model="credit", model_version="3.1.0", baseline="baseline.json")
+    pid = shipper.log_prediction(inputs={"age": 41}, prediction=0.83, latency_ms=12.5)
+    shipper.log_outcome(pid, actual=1)
+
+How it works (details in each module's docstring): `_shipper` (hot path, lifecycle),
+`_worker` (encoder + sender threads), `_documents` / `_enrich` / `_serialize` (documents),
+`_bulk` (delivery and per-item results), `_spool` (disk spool), `_pii`, `_lifecycle`
+(atexit, SIGTERM, fork), `_logging` and `_structlog` (front ends), `cli` (`predwatch spool`).
+"""
+
+from ._bulk import BulkFailed, ElasticsearchSink, ItemResult, Sink
+from ._logging import ElasticsearchHandler
+from ._shipper import Shipper, default_spool_root
+from ._structlog import ShipToElasticsearch
+
+__all__ = [
+    "BulkFailed",
+    "ElasticsearchHandler",
+    "ElasticsearchSink",
+    "ItemResult",
+    "ShipToElasticsearch",
+    "Shipper",
+    "Sink",
+    "default_spool_root",
+]

@@ -1,0 +1,270 @@
+"""From an enqueued record to the two `_bulk` lines that index it (worker thread only).
+
+A record is the tuple the caller's thread appends (nothing else is done there):
+
+    (kind, prediction_id, enqueued_at, timestamp, inputs, prediction, latency_ms, extra)
+
+`extra` is None or a dict with any of: features, labels, model_version, msg, args,
+logger, level (the last four come from the logging front ends).
+
+Prediction documents (field names from `predwatch.schema`): `@timestamp` (event time,
+UTC, ms), `prediction_id`, `model.*`, `service.*`, `host.name`, `inputs` (flat keys,
+dots kept), `features`, `labels`, `prediction.value|label|scores`, `latency_ms`,
+`message`, `log.logger|level`, `monitor.*` (see `_enrich`; `monitor.nonfinite` and
+`monitor.truncated` are always written, with or without a baseline).
+
+`prediction` may be: a number (-> value), a label (str/bool -> label), a dict of class
+scores (-> scores, label = top class, value = the positive class's score for two classes,
+else the top score), a dict with keys among value/label/scores (taken as given), a
+sequence/array of scores (keyed by the baseline's classes when the lengths agree, else
+"0", "1", ...; one element -> value), or a numpy scalar. An int is a label when the
+baseline says classification and it is one of the classes, else a value.
+
+Action line: `{"create": {"_index": <daily index of the event time>, "_id": <prediction_id>}}`;
+ids longer than 512 bytes (Elasticsearch's limit) are replaced by their SHA-256 as `_id`,
+the `prediction_id` field keeps the id as given (cut to 1024 characters).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import socket
+from collections.abc import Mapping
+from typing import Any
+
+from predwatch import schema as s
+from predwatch.baseline import category_key
+
+from ._enrich import Annotator
+from ._serialize import Flags, IsoClock, Limits, clean, clean_number, dumps, to_epoch
+
+PREDICTION, OUTCOME = 0, 1
+Record = tuple[int, str, float, Any, Any, Any, Any, "dict[str, Any] | None"]
+
+LABELS = "labels"  # in mappings.prediction_common_mapping, not (yet) a schema constant
+MESSAGE = "message"
+LOG = "log"
+MAX_ID_BYTES = 512
+
+_NONFINITE = s.NONFINITE.split(".", 1)[1]
+_TRUNCATED = s.TRUNCATED.split(".", 1)[1]
+_MONITOR = s.NONFINITE.split(".", 1)[0]
+_PRED = s.PREDICTION_VALUE.split(".", 1)[0]
+_VALUE = s.PREDICTION_VALUE.split(".", 1)[1]
+_LABEL = s.PREDICTION_LABEL.split(".", 1)[1]
+_SCORES = s.PREDICTION_SCORES.split(".", 1)[1]
+
+
+def _static_part(fields: Mapping[str, Any]) -> dict[str, Any]:
+    doc: dict[str, Any] = {}
+    for name, value in fields.items():
+        if value is not None:
+            s.set_path(doc, name, value)
+    return doc
+
+
+class DocBuilder:
+    """Builds bulk lines for one shipper's model; not thread-safe (one worker uses it)."""
+
+    def __init__(
+        self,
+        *,
+        model: str,
+        model_version: str,
+        model_hash: str | None = None,
+        trained_at: str | None = None,
+        service: Mapping[str, str | None] | None = None,
+        annotator: Annotator | None = None,
+        limits: Limits | None = None,
+    ) -> None:
+        self.model = model
+        self.model_version = model_version
+        self.annotator = annotator
+        self.limits = limits or Limits()
+        service = service or {}
+        self._static = _static_part(
+            {
+                s.MODEL_NAME: model,
+                s.MODEL_VERSION: model_version,
+                s.MODEL_HASH: model_hash,
+                s.MODEL_TRAINED_AT: trained_at,
+                s.SERVICE_NAME: service.get("name"),
+                s.SERVICE_VERSION: service.get("version"),
+                s.SERVICE_ENVIRONMENT: service.get("environment"),
+                s.HOST_NAME: socket.gethostname(),
+            }
+        )
+        self._outcome_model = {"name": model, "version": model_version}
+        self._iso = IsoClock()
+        self._index_day = {"predictions": (-1, ""), "outcomes": (-1, "")}
+
+    # --- public ---------------------------------------------------------------------
+    def encode(self, rec: Record) -> bytes:
+        """The action and source lines of `rec`, newline-terminated."""
+        if rec[0] == OUTCOME:
+            index, doc_id, doc = self.outcome(rec)
+        else:
+            index, doc_id, doc = self.prediction(rec)
+        action = {"create": {"_index": index, "_id": doc_id}}
+        return dumps(action) + b"\n" + dumps(doc) + b"\n"
+
+    def prediction(self, rec: Record) -> tuple[str, str, dict[str, Any]]:
+        _kind, pid, now, ts, inputs, prediction, latency_ms, extra = rec
+        t = to_epoch(ts, now)
+        fl = Flags()
+        lim = self.limits
+        doc: dict[str, Any] = {s.TIMESTAMP: self._iso(t), s.PREDICTION_ID: _id_field(pid)}
+        doc.update(self._static)
+        clean_inputs = _clean_inputs(inputs, fl, lim)
+        doc[s.INPUTS] = clean_inputs
+        if extra:
+            self._extra(doc, extra, fl)
+        pred = self._prediction(prediction, fl)
+        if pred:
+            doc[_PRED] = pred
+        if latency_ms is not None:
+            lat = clean_number(latency_ms, fl)
+            if lat is not None:
+                doc[s.LATENCY_MS] = lat
+        monitor: dict[str, Any] = {}
+        if self.annotator is not None:
+            self.annotator.annotate(clean_inputs, monitor)
+        monitor[_NONFINITE] = 1 if fl.nonfinite else 0
+        monitor[_TRUNCATED] = 1 if fl.truncated else 0
+        doc[_MONITOR] = monitor
+        return self._index("predictions", t), _doc_id(pid), doc
+
+    def outcome(self, rec: Record) -> tuple[str, str, dict[str, Any]]:
+        _kind, pid, now, ts, _inputs, actual, _lat, _extra = rec
+        t = to_epoch(ts, now)
+        fl = Flags()
+        outcome: dict[str, Any] = {}
+        v = clean(actual, fl, self.limits)
+        if isinstance(v, bool):
+            outcome["value"] = 1.0 if v else 0.0
+            outcome["label"] = category_key(v)
+        elif isinstance(v, int | float):
+            outcome["value"] = float(v)
+            if isinstance(v, int) or float(v).is_integer():
+                outcome["label"] = category_key(v)
+        elif v is not None:
+            outcome["label"] = (v if isinstance(v, str) else dumps(v).decode())[
+                : s.KEYWORD_IGNORE_ABOVE
+            ]
+        doc = {
+            s.TIMESTAMP: self._iso(t),
+            s.PREDICTION_ID: _id_field(pid),
+            "model": self._outcome_model,
+            "outcome": outcome,
+        }
+        return self._index("outcomes", t), _doc_id(pid), doc
+
+    # --- parts ----------------------------------------------------------------------
+    def _index(self, kind: str, t: float) -> str:
+        day = int(t // 86400)
+        cached_day, name = self._index_day[kind]
+        if day != cached_day:
+            name = s.index_name(kind, self.model, dt.datetime.fromtimestamp(t, dt.UTC))
+            self._index_day[kind] = (day, name)
+        return name
+
+    def _extra(self, doc: dict[str, Any], extra: dict[str, Any], fl: Flags) -> None:
+        lim = self.limits
+        features = extra.get("features")
+        if features is not None:
+            doc[s.FEATURES] = _clean_inputs(features, fl, lim)
+        labels = extra.get("labels")
+        if labels:
+            cleaned = clean(labels, fl, lim)
+            if isinstance(cleaned, dict):
+                doc[LABELS] = cleaned
+        version = extra.get("model_version")
+        if version:
+            doc["model"] = {**doc["model"], "version": str(version)}
+        if "msg" in extra:
+            doc[MESSAGE] = clean(_message(extra["msg"], extra.get("args")), fl, lim)
+        if "logger" in extra:
+            doc[LOG] = {"logger": extra["logger"], "level": extra.get("level")}
+
+    def _prediction(self, p: Any, fl: Flags) -> dict[str, Any]:
+        if p is None:
+            return {}
+        v = clean(p, fl, self.limits)
+        classes = self.annotator.classes if self.annotator else ()
+        classification = self.annotator is not None and self.annotator.kind == "classification"
+        if isinstance(v, bool | str):
+            return {_LABEL: category_key(v)} if category_key(v) is not None else {}
+        if isinstance(v, int) and classification and str(v) in classes:
+            return {_LABEL: str(v)}
+        if isinstance(v, int | float):
+            return {_VALUE: float(v)}
+        if v is None:  # non-finite number: flagged, stored as null
+            return {_VALUE: None}
+        if isinstance(v, dict):
+            if v and set(v) <= {_VALUE, _LABEL, _SCORES}:
+                return _explicit(v, fl)
+            return _from_scores({k: clean_number(x, fl) for k, x in v.items()})
+        if isinstance(v, list):
+            flat = v[0] if len(v) == 1 and isinstance(v[0], list) else v
+            if len(flat) == 1:
+                return self._prediction(flat[0], fl)
+            keys = classes if len(classes) == len(flat) else [str(i) for i in range(len(flat))]
+            return _from_scores({k: clean_number(x, fl) for k, x in zip(keys, flat, strict=False)})
+        return {_LABEL: str(v)[: s.KEYWORD_IGNORE_ABOVE]}
+
+
+def _explicit(v: dict[str, Any], fl: Flags) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if _VALUE in v:
+        out[_VALUE] = clean_number(v[_VALUE], fl) if v[_VALUE] is not None else None
+    if v.get(_LABEL) is not None:
+        out[_LABEL] = category_key(v[_LABEL])
+    if isinstance(v.get(_SCORES), dict):
+        out[_SCORES] = {str(k): clean_number(x, fl) for k, x in v[_SCORES].items()}
+    return out
+
+
+def _from_scores(scores: dict[str, float | None]) -> dict[str, Any]:
+    out: dict[str, Any] = {_SCORES: scores}
+    finite = [(x, k) for k, x in scores.items() if x is not None]
+    if finite:
+        top, label = max(finite)
+        out[_LABEL] = label
+        keys = list(scores)
+        second = scores[keys[1]] if len(keys) == 2 else None
+        out[_VALUE] = second if second is not None else top
+    return out
+
+
+def _clean_inputs(inputs: Any, fl: Flags, lim: Limits) -> dict[str, Any]:
+    if isinstance(inputs, dict):
+        return {(k if type(k) is str else str(k)): clean(v, fl, lim, 1) for k, v in inputs.items()}
+    if inputs is None:
+        return {}
+    cleaned = clean(inputs, fl, lim)
+    if isinstance(cleaned, dict):
+        return cleaned
+    fl.truncated = True  # not a mapping: kept as one value so the document still ships
+    return {"_value": cleaned}
+
+
+def _message(msg: Any, args: Any) -> str:
+    try:
+        text = str(msg)
+        return text % args if args else text
+    except Exception:
+        try:
+            return f"{msg!r} % {args!r}"
+        except Exception:
+            return "<unformattable message>"
+
+
+def _id_field(pid: str) -> str:
+    return pid if len(pid) <= s.KEYWORD_IGNORE_ABOVE else pid[: s.KEYWORD_IGNORE_ABOVE]
+
+
+def _doc_id(pid: str) -> str:
+    if len(pid) * 4 <= MAX_ID_BYTES or len(pid.encode("utf-8", "replace")) <= MAX_ID_BYTES:
+        return pid
+    return hashlib.sha256(pid.encode("utf-8", "replace")).hexdigest()

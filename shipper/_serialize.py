@@ -1,0 +1,267 @@
+"""Turn anything a serving app logs into JSON, without ever failing.
+
+`clean` walks a value once and returns a tree of plain JSON types (new containers,
+shared immutable leaves), recording in `Flags` what it had to change:
+
+| input                                   | becomes                                          |
+|-----------------------------------------|--------------------------------------------------|
+| NaN, +-inf (float, numpy, Decimal)      | null, `nonfinite` flag                           |
+| numpy scalars / arrays, pandas values   | Python numbers / lists (arrays capped)           |
+| datetime, date, time                    | ISO 8601 text; timedelta -> seconds              |
+| Decimal                                 | float                                            |
+| bytes                                   | UTF-8 text, or "base64:..." when not UTF-8       |
+| set, frozenset, tuple, deque            | list (sets sorted when sortable)                 |
+| pandas NA / NaT                         | null                                             |
+| Enum                                    | its value                                        |
+| anything else                           | `repr()` (or `<unrepresentable T>`)              |
+| strings longer than `max_string`        | cut, `truncated` flag                            |
+| containers over `max_items` / `max_depth` | cut, `truncated` flag                          |
+
+`dumps` then encodes with the C json encoder (no `default=` hook needed; lone surrogates
+become "?"). orjson is not used: for documents of a few dozen fields the stdlib C encoder
+is within a few microseconds, and the encoding runs on the worker thread, never the caller's.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import enum
+import json
+import math
+import time
+import uuid
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+_EPOCH_MAX = 253402300799.0  # 9999-12-31T23:59:59Z
+_MS_THRESHOLD = 1e11  # epoch numbers above this are milliseconds (year 5138 in seconds)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Size limits applied while cleaning values."""
+
+    max_string: int = 8192
+    max_items: int = 1000
+    max_depth: int = 12
+
+
+class Flags:
+    """What `clean` had to change in one document."""
+
+    __slots__ = ("nonfinite", "truncated")
+
+    def __init__(self) -> None:
+        self.nonfinite = False
+        self.truncated = False
+
+
+def clean(v: Any, fl: Flags, lim: Limits, depth: int = 0) -> Any:
+    """`v` as plain JSON types; never raises."""
+    t = type(v)
+    if t is str:
+        if len(v) > lim.max_string:
+            fl.truncated = True
+            return v[: lim.max_string]
+        return v
+    if t is int or t is bool or v is None:
+        return v
+    if t is float:
+        if v - v == 0.0:  # false for NaN and +-inf
+            return v
+        fl.nonfinite = True
+        return None
+    try:
+        return _clean_other(v, fl, lim, depth)
+    except Exception:
+        fl.truncated = True
+        return _safe_repr(v, lim)
+
+
+def clean_number(v: Any, fl: Flags) -> float | None:
+    """`v` as a finite float, or None (non-finite values set the flag)."""
+    try:
+        x = float(v)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    if x - x == 0.0:
+        return x
+    fl.nonfinite = True
+    return None
+
+
+def _clean_other(v: Any, fl: Flags, lim: Limits, depth: int) -> Any:
+    if depth >= lim.max_depth:
+        fl.truncated = True
+        return _safe_repr(v, lim)
+    if isinstance(v, Mapping):
+        return _clean_mapping(v, fl, lim, depth)
+    if isinstance(v, (list, tuple)):
+        return _clean_seq(v, fl, lim, depth)
+    if isinstance(v, bool):
+        return bool(v)
+    if isinstance(v, enum.Enum):
+        return clean(v.value, fl, lim, depth + 1)
+    if isinstance(v, int):
+        return int(v)
+    if isinstance(v, float):
+        return clean(float(v), fl, lim, depth)
+    if isinstance(v, str):
+        return clean(str(v), fl, lim, depth)
+    if _is_missing_sentinel(v):
+        return None
+    if isinstance(v, dt.datetime | dt.date | dt.time):
+        return v.isoformat()
+    if isinstance(v, dt.timedelta):
+        return v.total_seconds()
+    if isinstance(v, Decimal):
+        return clean(float(v), fl, lim, depth)
+    if isinstance(v, (bytes, bytearray, memoryview)):
+        return clean(_bytes_text(bytes(v)), fl, lim, depth)
+    if isinstance(v, (set, frozenset)):
+        try:
+            items: list[Any] = sorted(v)
+        except TypeError:
+            items = list(v)
+        return _clean_seq(items, fl, lim, depth)
+    if isinstance(v, uuid.UUID):
+        return str(v)
+    numpyish = _numpy_value(v, lim, fl)
+    if numpyish is not _NOT_NUMPY:
+        return clean(numpyish, fl, lim, depth + 1)
+    if isinstance(v, complex):
+        return str(v)
+    if isinstance(v, deque):
+        return _clean_seq(list(v), fl, lim, depth)
+    return _safe_repr(v, lim, fl)
+
+
+def _clean_mapping(v: Mapping[Any, Any], fl: Flags, lim: Limits, depth: int) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for i, (k, val) in enumerate(list(v.items())):
+        if i >= lim.max_items:
+            fl.truncated = True
+            break
+        key = k if type(k) is str else str(clean(k, fl, lim, depth + 1))
+        out[key] = clean(val, fl, lim, depth + 1)
+    return out
+
+
+def _clean_seq(v: Any, fl: Flags, lim: Limits, depth: int) -> list[Any]:
+    if len(v) > lim.max_items:
+        fl.truncated = True
+        v = v[: lim.max_items]
+    return [clean(x, fl, lim, depth + 1) for x in v]
+
+
+_NOT_NUMPY = object()
+
+
+def _numpy_value(v: Any, lim: Limits, fl: Flags) -> Any:
+    """numpy/pandas scalars and arrays as Python values (numpy is never imported here)."""
+    module = type(v).__module__ or ""
+    if not module.startswith(("numpy", "pandas")):
+        return _NOT_NUMPY
+    name = type(v).__name__
+    if name == "datetime64" or name == "timedelta64":
+        text = str(v)
+        return None if text == "NaT" else text
+    if hasattr(v, "dtype") and hasattr(v, "ravel") and hasattr(v, "size"):  # ndarray
+        if v.size > lim.max_items:
+            fl.truncated = True
+            return v.ravel()[: lim.max_items].tolist()
+        return v.tolist()
+    if hasattr(v, "item"):
+        return v.item()
+    if hasattr(v, "tolist"):  # pandas Series / Index
+        return v.tolist()
+    return _NOT_NUMPY
+
+
+def _is_missing_sentinel(v: Any) -> bool:
+    name = type(v).__name__
+    return name in ("NAType", "NaTType")
+
+
+def _bytes_text(b: bytes) -> str:
+    try:
+        return b.decode("utf-8")
+    except UnicodeDecodeError:
+        return "base64:" + base64.b64encode(b).decode("ascii")
+
+
+def _safe_repr(v: Any, lim: Limits, fl: Flags | None = None) -> str:
+    try:
+        text = repr(v)
+    except Exception:
+        return f"<unrepresentable {type(v).__name__}>"
+    if not isinstance(text, str):
+        return f"<unrepresentable {type(v).__name__}>"
+    if len(text) > lim.max_string:
+        if fl is not None:
+            fl.truncated = True
+        return text[: lim.max_string]
+    return text
+
+
+# --- time -----------------------------------------------------------------------------
+def to_epoch(ts: Any, now: float) -> float:
+    """Event time of `ts` (None, epoch s/ms, datetime, date, ISO text, numpy/pandas) in
+    seconds; `now` when it cannot be read or lies outside years 1970..9999."""
+    try:
+        x = _to_epoch(ts, now)
+    except Exception:
+        return now
+    if not (0.0 <= x <= _EPOCH_MAX):
+        return now
+    return x
+
+
+def _to_epoch(ts: Any, now: float) -> float:
+    if ts is None:
+        return now
+    if isinstance(ts, dt.datetime):
+        if ts.tzinfo is None:
+            ts = ts.replace(tzinfo=dt.UTC)
+        return float(ts.timestamp())
+    if isinstance(ts, dt.date):
+        return dt.datetime(ts.year, ts.month, ts.day, tzinfo=dt.UTC).timestamp()
+    if isinstance(ts, str):
+        return _to_epoch(dt.datetime.fromisoformat(ts.strip().replace("Z", "+00:00")), now)
+    if type(ts).__name__ == "datetime64":
+        return _to_epoch(str(ts)[:26], now)
+    x = float(ts)
+    if math.isnan(x):
+        return now
+    return x / 1000.0 if x > _MS_THRESHOLD else x
+
+
+class IsoClock:
+    """ISO 8601 UTC text with milliseconds for epoch seconds, caching the second part."""
+
+    __slots__ = ("_prefix", "_sec")
+
+    def __init__(self) -> None:
+        self._sec = -1
+        self._prefix = ""
+
+    def __call__(self, t: float) -> str:
+        sec = int(t)
+        if sec != self._sec:
+            self._prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(sec))
+            self._sec = sec
+        ms = int((t - sec) * 1000)
+        return f"{self._prefix}.{ms:03d}Z"
+
+
+# --- encoding -------------------------------------------------------------------------
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False)
+
+
+def dumps(doc: Any) -> bytes:
+    """Compact UTF-8 JSON of an already-cleaned document."""
+    return _ENCODER.encode(doc).encode("utf-8", "replace")
