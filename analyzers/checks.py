@@ -1,0 +1,176 @@
+"""Model-level checks of a run (pure): staleness, non-finite predictions, latency against
+the previous window, and the trend of the prediction mean."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from predwatch.analyzers.aggregates import (
+    Latency,
+    PredictionAggs,
+    TrendBucket,
+    VersionGroup,
+    format_duration,
+    iso,
+)
+
+LATENCY_PERCENTILE = "95"
+LATENCY_TOLERANCE = 0.25  # p95 more than 25% above the previous window's is a regression
+MIN_LATENCY_COUNT = 20
+
+
+@dataclass(frozen=True)
+class Staleness:
+    """How old the served model is (from model.trained_at, else the baseline's)."""
+
+    trained_at: dt.datetime | None
+    source: str  # "predictions" | "baseline" | "unknown"
+    age: dt.timedelta | None
+    max_age: dt.timedelta | None
+    stale_versions: tuple[str, ...] = ()
+
+    @property
+    def stale(self) -> bool:
+        return bool(self.stale_versions)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "trained_at": iso(self.trained_at) if self.trained_at else None,
+            "source": self.source,
+            "age_days": None if self.age is None else self.age.total_seconds() / 86400.0,
+            "max_age": None if self.max_age is None else format_duration(self.max_age),
+            "stale": self.stale,
+            "stale_versions": list(self.stale_versions),
+        }
+
+
+def _parse_iso(text: str | None) -> dt.datetime | None:
+    if not text:
+        return None
+    value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+def staleness(
+    served_trained_at: dt.datetime | None,
+    versions: Sequence[VersionGroup],
+    baseline_trained_at: str | None,
+    baseline_version: str,
+    now: dt.datetime,
+    max_age: dt.timedelta | None,
+) -> Staleness:
+    """Stale when any version that served predictions was trained longer than `max_age` ago."""
+    trained = served_trained_at
+    source = "predictions"
+    if trained is None:
+        trained, source = _parse_iso(baseline_trained_at), "baseline"
+    if trained is None:
+        return Staleness(None, "unknown", None, max_age)
+    stale: list[str] = []
+    if max_age is not None:
+        ages = [(g.version, g.trained_at) for g in versions if g.trained_at is not None]
+        if not ages:
+            ages = [(baseline_version, trained)]
+        stale = [v for v, t in ages if now - t > max_age]
+    return Staleness(trained, source, now - trained, max_age, tuple(stale))
+
+
+@dataclass(frozen=True)
+class NonFinite:
+    """NaN/inf in the window: documents flagged, and predictions that had no finite value."""
+
+    predictions: float
+    documents: float
+    total: float
+    applies: bool  # False for label-only models (no numeric prediction to check)
+
+    @property
+    def flagged(self) -> bool:
+        return self.applies and self.predictions > 0
+
+    def to_dict(self) -> dict[str, Any]:
+        rate = self.predictions / self.total if self.total else None
+        return {
+            "predictions": self.predictions,
+            "documents": self.documents,
+            "rate": rate,
+            "flagged": self.flagged,
+        }
+
+
+def nonfinite(prediction: PredictionAggs | None, total: float) -> NonFinite:
+    if prediction is None:
+        return NonFinite(0.0, 0.0, total, False)
+    return NonFinite(
+        prediction.nonfinite_predictions,
+        prediction.nonfinite_docs,
+        total,
+        prediction.value is not None,
+    )
+
+
+@dataclass(frozen=True)
+class LatencyCheck:
+    """Latency percentiles now and in the previous window; a p95 regression flag."""
+
+    current: Latency | None
+    previous: Latency | None
+    tolerance: float
+    ratio: float | None
+    note: str = ""
+
+    @property
+    def regressed(self) -> bool:
+        return self.ratio is not None and self.ratio > 1.0 + self.tolerance
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "current": self.current.to_dict() if self.current else None,
+            "previous": self.previous.to_dict() if self.previous else None,
+            "percentile": LATENCY_PERCENTILE,
+            "ratio": self.ratio,
+            "tolerance": self.tolerance,
+            "regressed": self.regressed,
+            "note": self.note,
+        }
+
+
+def latency_check(
+    current: Latency | None,
+    previous: Latency | None,
+    tolerance: float = LATENCY_TOLERANCE,
+    min_count: int = MIN_LATENCY_COUNT,
+) -> LatencyCheck:
+    if current is None or previous is None:
+        return LatencyCheck(current, previous, tolerance, None, "no latency measured")
+    if current.count < min_count or previous.count < min_count:
+        note = f"insufficient data: fewer than {min_count} latencies in a window"
+        return LatencyCheck(current, previous, tolerance, None, note)
+    now = current.percentiles.get(LATENCY_PERCENTILE)
+    before = previous.percentiles.get(LATENCY_PERCENTILE)
+    if now is None or before is None or before <= 0:
+        return LatencyCheck(current, previous, tolerance, None, "p95 undefined")
+    return LatencyCheck(current, previous, tolerance, now / before)
+
+
+def trend_slope(buckets: Sequence[TrendBucket]) -> float | None:
+    """Count-weighted least-squares slope of the bucket means, per hour (None if < 2 points)."""
+    pts = [
+        (b.start.timestamp() / 3600.0, b.mean, b.count)
+        for b in buckets
+        if b.mean is not None and b.count > 0
+    ]
+    if len(pts) < 2:
+        return None
+    w = sum(c for _, _, c in pts)
+    mx = sum(x * c for x, _, c in pts) / w
+    my = sum(y * c for _, y, c in pts) / w
+    sxx = sum(c * (x - mx) ** 2 for x, _, c in pts)
+    if sxx == 0:
+        return None
+    slope = sum(c * (x - mx) * (y - my) for x, y, c in pts) / sxx
+    return slope if math.isfinite(slope) else None

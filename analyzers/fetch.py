@@ -1,0 +1,228 @@
+"""Runs the aggregation requests of `queries.py` against Elasticsearch.
+
+All windows of a run go out in one `_msearch`; categorical features whose `terms` came back
+incomplete are then counted exactly with `composite` paging (folded page by page, so memory
+stays bounded). Every request has `size: 0`: no prediction document is ever fetched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from predwatch.analyzers import queries as q
+from predwatch.analyzers.aggregates import CategoricalAggs, Window, WindowAggregates
+
+from elasticsearch import Elasticsearch
+from predwatch import es as es_mod
+from predwatch import schema as s
+from predwatch.baseline import Baseline
+from predwatch.config import ESConfig
+from predwatch.errors import PredwatchError
+
+MAX_COMPOSITE_PAGES = 200  # 200k distinct values per feature and window at most
+
+_NUMERIC_TYPES = frozenset(
+    {
+        "double",
+        "float",
+        "half_float",
+        "scaled_float",
+        "long",
+        "integer",
+        "short",
+        "byte",
+        "unsigned_long",
+    }
+)
+_ACCEPTED = {
+    "numeric": _NUMERIC_TYPES,
+    "categorical": frozenset({"keyword", "constant_keyword", "wildcard"}) | _NUMERIC_TYPES,
+    "text": frozenset({"text", "match_only_text"}),
+}
+
+
+class UnknownModel(PredwatchError):
+    """No prediction index exists for the model."""
+
+
+class MappingMismatch(PredwatchError):
+    """The baseline's feature types do not match how the model's indices map them."""
+
+
+class AggregationFailed(PredwatchError):
+    """Elasticsearch refused or partly failed an aggregation."""
+
+
+@dataclass(frozen=True)
+class WindowSpec:
+    """What to aggregate for one window of a run."""
+
+    window: Window
+    features: bool = True
+    predictions: bool = True
+    trend: bool = True
+    versions: bool = True
+    latency_only: bool = False
+
+    def requests(self, baseline: Baseline) -> list[q.Request]:
+        if self.latency_only:
+            return [q.latency_request(self.window)]
+        reqs = q.plan(
+            baseline,
+            self.window,
+            predictions=self.predictions,
+            trend=self.trend,
+            versions=self.versions,
+        )
+        return [r for r in reqs if self.features or r.part != "features"]
+
+
+def model_indices(es: Elasticsearch, cfg: ESConfig, model: str) -> list[str]:
+    """Names of the model's prediction indices (empty when the model has none)."""
+    pattern = s.index_pattern("predictions", model)
+    resp = es_mod.call(cfg, lambda: es.indices.resolve_index(name=pattern))
+    return sorted(str(i["name"]) for i in resp.body.get("indices", []))
+
+
+def require_model(es: Elasticsearch, cfg: ESConfig, model: str) -> list[str]:
+    """The model's prediction indices; UnknownModel when there are none."""
+    indices = model_indices(es, cfg, model)
+    if not indices:
+        raise UnknownModel(
+            f"no predictions indices for model {model!r} ({s.index_pattern('predictions', model)} "
+            "matches nothing); check the model name, or ship predictions first"
+        )
+    return indices
+
+
+def check_mapping(es: Elasticsearch, cfg: ESConfig, baseline: Baseline) -> None:
+    """Raise MappingMismatch when an index maps a baseline feature with an unusable type."""
+    pattern = s.index_pattern("predictions", baseline.model)
+    resp = es_mod.call(
+        cfg,
+        lambda: es.indices.get_field_mapping(
+            index=pattern, fields=[f"{s.INPUTS}.*"], allow_no_indices=True
+        ),
+    )
+    wanted = {s.feature_field(s.INPUTS, f.name): str(f.type) for f in baseline.features}
+    for index, body in sorted(resp.body.items()):
+        for full, entry in (body.get("mappings") or {}).items():
+            ftype = wanted.get(full)
+            if ftype is None:
+                continue
+            leaf: Mapping[str, Any] = next(iter((entry.get("mapping") or {}).values()), {})
+            mapped = str(leaf.get("type", "object"))
+            if mapped not in _ACCEPTED[ftype]:
+                name = full[len(s.INPUTS) + 1 :]
+                raise MappingMismatch(
+                    f"baseline {baseline.id} says feature {name!r} is {ftype}, but index {index} "
+                    f"maps {full} as {mapped}; the baseline does not match this model's data "
+                    "(rebuild the baseline, or re-run `predwatch setup` with it for new indices)"
+                )
+
+
+def _check(resp: Mapping[str, Any], index: str) -> Mapping[str, Any]:
+    err = resp.get("error")
+    if err:
+        reason = err.get("reason") if isinstance(err, Mapping) else str(err)
+        root = (err.get("root_cause") or [{}])[0] if isinstance(err, Mapping) else {}
+        detail = root.get("reason") or reason
+        raise AggregationFailed(f"Elasticsearch refused the aggregation on {index}: {detail}")
+    shards = resp.get("_shards") or {}
+    if shards.get("failed"):
+        failure = (shards.get("failures") or [{}])[0]
+        reason = (failure.get("reason") or {}).get("reason", "unknown reason")
+        raise AggregationFailed(
+            f"{shards['failed']} shard(s) of {index} failed the aggregation: {reason}; "
+            "do the model's indices map the baseline's features with the same types?"
+        )
+    return resp
+
+
+def msearch(
+    es: Elasticsearch,
+    cfg: ESConfig,
+    index: str,
+    bodies: Sequence[Mapping[str, Any]],
+    *,
+    request_cache: bool | None = None,
+) -> list[Mapping[str, Any]]:
+    """Run `bodies` (all `size: 0`) in one _msearch; failures raise AggregationFailed."""
+    header: dict[str, Any] = {"index": index, "ignore_unavailable": True, "allow_no_indices": True}
+    if request_cache is not None:
+        header["request_cache"] = request_cache
+    searches: list[Mapping[str, Any]] = []
+    for body in bodies:
+        if body.get("size") != 0:
+            raise ValueError("analyzer searches must not fetch documents (size must be 0)")
+        searches += [header, body]
+    resp = es_mod.call(cfg, lambda: es.msearch(searches=searches))
+    return [_check(r, index) for r in resp.body["responses"]]
+
+
+def page_categories(
+    es: Elasticsearch,
+    cfg: ESConfig,
+    baseline: Baseline,
+    window: Window,
+    name: str,
+    first: CategoricalAggs,
+    *,
+    request_cache: bool | None = None,
+) -> CategoricalAggs:
+    """Exact category counts of one feature by composite paging, folded page by page."""
+    fp = baseline.feature(name)
+    profile = fp.categorical if fp is not None else None
+    fld = s.feature_field(s.INPUTS, name)
+    index = s.index_pattern("predictions", baseline.model)
+    fold = q.CategoryFold(profile)
+    after: str | None = None
+    note = ""
+    for page in range(MAX_COMPOSITE_PAGES):
+        body = q.composite_body(fld, window, after)
+        (resp,) = msearch(es, cfg, index, [body], request_cache=request_cache)
+        buckets, after = q.composite_page(resp)
+        for value, count in buckets:
+            fold.add(value, count)
+        if after is None:
+            break
+        if page == MAX_COMPOSITE_PAGES - 1:
+            rest = max(0.0, first.n - (sum(fold.top.values()) + fold.other + fold.unseen))
+            fold.unseen += rest  # values after the last page are not enumerated
+            note = (
+                f"more than {MAX_COMPOSITE_PAGES * q.COMPOSITE_PAGE} distinct values; "
+                f"{rest:g} values after them counted as unseen"
+            )
+    return fold.result(first.total, first.unseen_flagged, note)
+
+
+def aggregate(
+    es: Elasticsearch,
+    cfg: ESConfig,
+    baseline: Baseline,
+    specs: Sequence[WindowSpec],
+    *,
+    request_cache: bool | None = None,
+) -> list[WindowAggregates]:
+    """Aggregate every window of `specs` (one _msearch, plus composite paging if needed)."""
+    index = s.index_pattern("predictions", baseline.model)
+    per_spec = [spec.requests(baseline) for spec in specs]
+    bodies = [r.body for reqs in per_spec for r in reqs]
+    responses = msearch(es, cfg, index, bodies, request_cache=request_cache)
+    out: list[WindowAggregates] = []
+    pos = 0
+    for spec, reqs in zip(specs, per_spec, strict=True):
+        parsed = q.parse(baseline, spec.window, reqs, responses[pos : pos + len(reqs)])
+        pos += len(reqs)
+        agg = parsed.aggregates
+        for name in parsed.incomplete:
+            first = agg.features[name]
+            assert isinstance(first, CategoricalAggs)
+            exact = page_categories(
+                es, cfg, baseline, spec.window, name, first, request_cache=request_cache
+            )
+            agg = q.with_feature(agg, name, exact)
+        out.append(agg)
+    return out

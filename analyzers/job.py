@@ -1,0 +1,334 @@
+"""One analyzer run: aggregate the window (and its reference) in Elasticsearch, compare,
+judge, check the model, and store the results in `predwatch-drift-<model>`.
+
+References: "baseline" (training/serving skew), "previous" (drift against the window of
+the same length right before) or "START..END" (drift against an explicit range). Latency is
+always compared with the previous window.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from predwatch.analyzers import checks, compare, fetch
+from predwatch.analyzers.aggregates import Window, WindowAggregates, iso, parse_duration
+from predwatch.analyzers.report import ReferenceInfo, Report
+from predwatch.analyzers.stats import TestResult, VerdictPolicy
+
+from elasticsearch import Elasticsearch, helpers
+from predwatch import es as es_mod
+from predwatch import mappings, schema, templates
+from predwatch.baseline import Baseline, load_baseline
+from predwatch.config import ESConfig
+from predwatch.errors import ConfigError, PredwatchError
+
+
+class BaselineMismatch(PredwatchError):
+    """The baseline belongs to another model."""
+
+
+@dataclass(frozen=True)
+class AnalyzeConfig:
+    """What one run analyzes and how it judges."""
+
+    model: str
+    window: Window
+    reference: str = "baseline"  # "baseline" | "previous" | "START..END"
+    baseline_path: str | None = None
+    alpha: float = 0.05
+    min_count: int = compare.MIN_COUNT
+    max_age: dt.timedelta | None = None
+    latency_tolerance: float = checks.LATENCY_TOLERANCE
+    store: bool = True
+    request_cache: bool | None = None
+
+    def __post_init__(self) -> None:
+        try:
+            schema.validate_model_name(self.model)
+        except schema.SchemaError as exc:
+            raise ConfigError(str(exc)) from None
+        if not 0.0 < self.alpha < 1.0:
+            raise ConfigError(f"--alpha must lie between 0 and 1, got {self.alpha}")
+        if self.min_count < 1:
+            raise ConfigError(f"--min-count must be at least 1, got {self.min_count}")
+        self.reference_window()  # validates a START..END reference early
+
+    def reference_window(self) -> Window | None:
+        """The reference window, or None for the baseline."""
+        if self.reference == "baseline":
+            return None
+        if self.reference == "previous":
+            return self.window.previous()
+        return Window.parse_range(self.reference)
+
+
+def resolve_window(
+    window: str | None, start: dt.datetime | None, end: dt.datetime | None, now: dt.datetime
+) -> Window:
+    """`--window 1h` (ending now), `--start/--end`, or both ends with a length."""
+    if window and start and end:
+        raise ConfigError("give --window or --start/--end, not all three")
+    if start and end:
+        return Window(start, end)
+    length = parse_duration(window or "1h")
+    if start:
+        return Window(start, start + length)
+    return Window.ending(end or now, length)
+
+
+def load(es: Elasticsearch, cfg: ESConfig, config: AnalyzeConfig) -> Baseline:
+    """The run's baseline: the file given, else the newest stored for the model."""
+    if config.baseline_path:
+        baseline = load_baseline(config.baseline_path)
+    else:
+        from predwatch.baseline_store import baseline_from_es
+
+        baseline = baseline_from_es(es, cfg, config.model)
+    if baseline.model != config.model:
+        raise BaselineMismatch(
+            f"baseline {baseline.id} belongs to model {baseline.model!r}, not {config.model!r}; "
+            "give the baseline of this model with --baseline"
+        )
+    return baseline
+
+
+def _specs(config: AnalyzeConfig) -> list[fetch.WindowSpec]:
+    cur = config.window
+    specs = [fetch.WindowSpec(cur)]
+    ref = config.reference_window()
+    if ref is not None:
+        specs.append(fetch.WindowSpec(ref, trend=False, versions=False))
+    if ref != cur.previous():
+        specs.append(fetch.WindowSpec(cur.previous(), latency_only=True))
+    return specs
+
+
+def run(
+    es: Elasticsearch,
+    cfg: ESConfig,
+    config: AnalyzeConfig,
+    *,
+    baseline: Baseline | None = None,
+    now: dt.datetime | None = None,
+) -> Report:
+    """Analyze one window; stores the results unless `config.store` is False."""
+    now = now or dt.datetime.now(dt.UTC)
+    fetch.require_model(es, cfg, config.model)
+    if baseline is None:
+        baseline = load(es, cfg, config)
+    elif baseline.model != config.model:
+        raise BaselineMismatch(f"baseline {baseline.id} is not a baseline of {config.model!r}")
+    fetch.check_mapping(es, cfg, baseline)
+    specs = _specs(config)
+    aggs = fetch.aggregate(es, cfg, baseline, specs, request_cache=config.request_cache)
+    current = aggs[0]
+    ref_window = config.reference_window()
+    reference = aggs[1] if ref_window is not None else compare.baseline_reference(baseline)
+    previous = reference if ref_window == config.window.previous() else aggs[-1]
+    report = build_report(baseline, config, current, reference, previous, now)
+    if config.store:
+        store(es, cfg, report)
+    return report
+
+
+def build_report(
+    baseline: Baseline,
+    config: AnalyzeConfig,
+    current: WindowAggregates,
+    reference: WindowAggregates,
+    previous: WindowAggregates,
+    now: dt.datetime,
+) -> Report:
+    """Compare, judge and check (pure): the Report of one run."""
+    policy = VerdictPolicy(alpha=config.alpha)
+    result = compare.judge(
+        compare.compare(baseline, current, reference, min_count=config.min_count), policy
+    )
+    kind = config.reference if config.reference in ("baseline", "previous") else "range"
+    ref_info = ReferenceInfo(kind, reference.window, baseline.id, reference.total)
+    pred = current.prediction
+    notes = list(current.notes)
+    if current.total == 0:
+        notes.append("no predictions in the window: every feature has insufficient data")
+    if reference.window is not None and reference.total == 0:
+        notes.append("no predictions in the reference window")
+    served = sorted({g.version for g in current.versions} - {baseline.version})
+    if served:
+        notes.append(
+            f"versions served that are not the baseline's ({baseline.version}): "
+            + ", ".join(served)
+        )
+    return Report(
+        run_id=uuid.uuid4().hex,
+        created_at=now,
+        model=config.model,
+        baseline={
+            "id": baseline.id,
+            "version": baseline.version,
+            "created_at": baseline.created_at,
+            "rows": baseline.rows,
+        },
+        prediction_kind=baseline.prediction.kind if baseline.prediction else None,
+        window=config.window,
+        reference=ref_info,
+        documents=current.total,
+        comparison=result,
+        alpha=config.alpha,
+        min_count=config.min_count,
+        prediction_summary=pred.value.summary if pred and pred.value else None,
+        prediction_median=pred.median if pred else None,
+        trend=current.trend,
+        trend_interval=current.trend_interval,
+        trend_slope=checks.trend_slope(current.trend),
+        versions=current.versions,
+        version_tests=compare.compare_versions(current.versions, policy, config.min_count),
+        staleness=checks.staleness(
+            current.trained_at,
+            current.versions,
+            baseline.trained_at,
+            baseline.version,
+            config.window.end,
+            config.max_age,
+        ),
+        nonfinite=checks.nonfinite(pred, current.total),
+        latency=checks.latency_check(current.latency, previous.latency, config.latency_tolerance),
+        notes=tuple(notes),
+    )
+
+
+# --- storage ------------------------------------------------------------------------------
+def _num(x: float | None) -> float | None:
+    return x if x is not None and math.isfinite(x) else None
+
+
+def _test_doc(t: TestResult) -> dict[str, Any]:
+    return {
+        "record_type": "test",
+        "test": t.name,
+        "statistic": _num(t.statistic),
+        "p_value": _num(t.p_value),
+        "p_value_adjusted": _num(t.p_value_adjusted),
+        "effect_size": _num(t.effect_size),
+        "effect_name": t.effect_name,
+        "threshold": _num(t.threshold),
+        "drifted": bool(t.drifted),
+        "drifted_flag": int(bool(t.drifted)),
+        "note": t.note,
+        "n_current": _num(t.n_current),
+        "n_reference": _num(t.n_reference),
+    }
+
+
+def documents(report: Report) -> Iterator[dict[str, Any]]:
+    """The run as drift documents: tests, features, metrics and one summary."""
+    ref = report.reference
+    common = {
+        schema.TIMESTAMP: iso(report.created_at),
+        "run_id": report.run_id,
+        "model": {"name": report.model, "version": report.baseline["version"]},
+        "window": report.window.to_dict(),
+        "reference": {
+            "kind": ref.kind,
+            "start": iso(ref.window.start) if ref.window else None,
+            "end": iso(ref.window.end) if ref.window else None,
+        },
+    }
+    for f in (*report.comparison.features, *report.comparison.predictions):
+        where = {"feature": f.feature, "feature_type": f.type}
+        for t in f.tests:
+            yield {**common, **where, **_test_doc(t)}
+        yield {
+            **common,
+            **where,
+            "record_type": "feature",
+            "drifted": f.drifted,
+            "drifted_flag": int(f.drifted),
+            "note": f.note or f.status,
+            "n_current": _num(f.n_current),
+            "n_reference": _num(f.n_reference),
+        }
+    for t in report.version_tests:
+        yield {**common, "feature": schema.MODEL_VERSION, "feature_type": "version", **_test_doc(t)}
+    for name, value in _metrics(report):
+        yield {**common, "record_type": "metric", "metric": {"name": name, "value": value}}
+    drifted = report.drifted_features
+    yield {
+        **common,
+        "record_type": "summary",
+        "drifted_features": drifted,
+        "drifted_count": len(drifted),
+        "drifted": bool(report.findings),
+        "drifted_flag": int(bool(report.findings)),
+        "note": "; ".join(report.findings),
+        "n_current": report.documents,
+        "n_reference": ref.documents,
+    }
+
+
+def _metrics(report: Report) -> Iterator[tuple[str, float]]:
+    values: dict[str, float | None] = {"documents": report.documents}
+    s = report.prediction_summary
+    if s is not None:
+        values.update(
+            {
+                "prediction.count": s.n,
+                "prediction.mean": s.mean,
+                "prediction.std": s.std,
+                "prediction.min": s.min,
+                "prediction.max": s.max,
+                "prediction.median": report.prediction_median,
+            }
+        )
+    if report.nonfinite is not None and report.nonfinite.applies:
+        values["prediction.nonfinite"] = report.nonfinite.predictions
+    if report.staleness is not None and report.staleness.age is not None:
+        values["model.age_days"] = report.staleness.age.total_seconds() / 86400.0
+    lat = report.latency
+    if lat is not None and lat.current is not None:
+        values["latency.p95"] = lat.current.percentiles.get("95")
+        values["latency.p95_previous"] = (
+            lat.previous.percentiles.get("95") if lat.previous else None
+        )
+        values["latency.p95_ratio"] = lat.ratio
+    for name, value in values.items():
+        v = _num(value)
+        if v is not None:
+            yield name, v
+
+
+def store(es: Elasticsearch, cfg: ESConfig, report: Report) -> int:
+    """Write the run into predwatch-drift-<model>; returns the number of documents."""
+    index = schema.index_name("drift", report.model)
+    exists = es_mod.call(cfg, lambda: es.indices.exists(index=index))
+    if not exists:
+        # Without `predwatch setup`, an auto-created index would map everything dynamically.
+        es_mod.call(
+            cfg,
+            lambda: es.options(ignore_status=400).indices.create(
+                index=index,
+                mappings=mappings.drift_mapping(),
+                settings=templates.settings_component()["template"]["settings"],
+            ),
+        )
+    actions = [
+        {"_index": index, "_id": f"{report.run_id}-{i}", "_source": doc}
+        for i, doc in enumerate(documents(report))
+    ]
+    ok, errors = es_mod.call(
+        cfg,
+        lambda: helpers.bulk(
+            es, actions, refresh="wait_for", raise_on_error=False, stats_only=False
+        ),
+    )
+    if isinstance(errors, list) and errors:
+        first = errors[0]
+        raise PredwatchError(
+            f"storing the results in {index} failed for {len(errors)} "
+            f"document(s): {str(first)[:300]}"
+        )
+    return int(ok)

@@ -1,0 +1,380 @@
+"""The result of one `predwatch analyze` run: JSON (stable, documented below) and a table.
+
+JSON layout (``format_version`` 1; keys are only ever added, never renamed)::
+
+    {"format": "predwatch-analyze", "format_version": 1, "run_id", "created_at",
+     "model": "credit",
+     "baseline": {"id": "credit@3", "version", "created_at", "rows"},
+     "window": {"start", "end"},                       # [start, end) UTC
+     "reference": {"kind": "baseline"|"previous"|"range", "start", "end", "documents",
+                   "baseline"},                       # start/end null for the baseline
+     "documents": <predictions in the window>,
+     "policy": {"alpha", "min_count", "correction": "benjamini-hochberg"},
+     "features": [FEATURE, ...],                      # in baseline order
+     "predictions": {
+        "kind": "regression"|"classification"|null,
+        "drifted": bool,
+        "drift": [FEATURE, ...],                      # "prediction.value", "prediction.label"
+        "summary": {"count", "mean", "median", "std", "min", "max"},
+        "trend": {"interval", "slope_per_hour", "buckets": [{"start", "count", "mean",
+                  "median", "std", "min", "max"}]},
+        "versions": {"baseline_version", "groups": [{"version", "count", "share", "mean",
+                     "std", "trained_at"}], "tests": [TEST, ...], "differ": bool},
+        "nonfinite": {"predictions", "documents", "rate", "flagged"}},
+     "staleness": {"trained_at", "source", "age_days", "max_age", "stale", "stale_versions"},
+     "latency": {"current": {"count", "mean", "max", "percentiles": {"50", "90", "95", "99"}},
+                 "previous": {...}, "percentile": "95", "ratio", "tolerance", "regressed", "note"},
+     "notes": [...],
+     "summary": {"drifted_features": [...], "drifted_predictions": [...], "findings": [...],
+                 "drifted": bool, "exit_code": 0|1}}
+
+    FEATURE = {"feature", "type", "n_current", "n_reference", "drifted",
+               "status": "ok"|"drifted"|"insufficient data", "note",
+               "rates": {"missing_current", "missing_reference", ...},
+               "unseen_top": [[value, count], ...],
+               "distribution": {"labels", "reference", "current"},
+               "tests": [TEST, ...]}
+    TEST = {"name", "statistic", "p_value", "p_value_adjusted", "effect_size", "effect_name",
+            "threshold", "drifted", "note"}
+
+n_current / n_reference count non-missing values; non-finite numbers are written as null.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from predwatch.analyzers.aggregates import TrendBucket, VersionGroup, Window, iso
+from predwatch.analyzers.checks import LatencyCheck, NonFinite, Staleness
+from predwatch.analyzers.compare import Comparison, FeatureResult
+from predwatch.analyzers.stats import Summary, TestResult
+from rich.console import Console, Group
+from rich.table import Table
+from rich.text import Text
+
+from predwatch.errors import EXIT_FINDING, EXIT_OK
+
+FORMAT = "predwatch-analyze"
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class ReferenceInfo:
+    kind: str  # "baseline" | "previous" | "range"
+    window: Window | None
+    baseline_id: str
+    documents: float
+
+    def to_dict(self) -> dict[str, Any]:
+        w = self.window.to_dict() if self.window else {"start": None, "end": None}
+        return {"kind": self.kind, **w, "documents": self.documents, "baseline": self.baseline_id}
+
+    def describe(self) -> str:
+        if self.window is None:
+            return f"baseline {self.baseline_id}"
+        return f"{self.kind} window {iso(self.window.start)} .. {iso(self.window.end)}"
+
+
+@dataclass(frozen=True)
+class Report:
+    run_id: str
+    created_at: dt.datetime
+    model: str
+    baseline: dict[str, Any]  # id, version, created_at, rows
+    prediction_kind: str | None
+    window: Window
+    reference: ReferenceInfo
+    documents: float
+    comparison: Comparison
+    alpha: float
+    min_count: int
+    prediction_summary: Summary | None = None
+    prediction_median: float | None = None
+    trend: tuple[TrendBucket, ...] = ()
+    trend_interval: str = ""
+    trend_slope: float | None = None
+    versions: tuple[VersionGroup, ...] = ()
+    version_tests: tuple[TestResult, ...] = ()
+    staleness: Staleness | None = None
+    nonfinite: NonFinite | None = None
+    latency: LatencyCheck | None = None
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def drifted_features(self) -> list[str]:
+        return [f.feature for f in self.comparison.features if f.drifted]
+
+    @property
+    def drifted_predictions(self) -> list[str]:
+        return [f.feature for f in self.comparison.predictions if f.drifted]
+
+    @property
+    def findings(self) -> list[str]:
+        out = [f"drift in feature {name!r}" for name in self.drifted_features]
+        out += [f"drift in {name}" for name in self.drifted_predictions]
+        if self.nonfinite is not None and self.nonfinite.flagged:
+            out.append(f"{self.nonfinite.predictions:g} non-finite predictions")
+        if self.staleness is not None and self.staleness.stale:
+            out.append(f"stale model version(s): {', '.join(self.staleness.stale_versions)}")
+        if self.latency is not None and self.latency.regressed and self.latency.ratio:
+            out.append(f"latency p95 x{self.latency.ratio:.2f} vs the previous window")
+        return out
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_FINDING if self.findings else EXIT_OK
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = _clean(
+            {
+                "format": FORMAT,
+                "format_version": FORMAT_VERSION,
+                "run_id": self.run_id,
+                "created_at": iso(self.created_at),
+                "model": self.model,
+                "baseline": self.baseline,
+                "window": self.window.to_dict(),
+                "reference": self.reference.to_dict(),
+                "documents": self.documents,
+                "policy": {
+                    "alpha": self.alpha,
+                    "min_count": self.min_count,
+                    "correction": "benjamini-hochberg",
+                },
+                "features": [feature_dict(f) for f in self.comparison.features],
+                "predictions": self._predictions(),
+                "staleness": self.staleness.to_dict() if self.staleness else None,
+                "latency": self.latency.to_dict() if self.latency else None,
+                "notes": list(self.notes),
+                "summary": {
+                    "drifted_features": self.drifted_features,
+                    "drifted_predictions": self.drifted_predictions,
+                    "findings": self.findings,
+                    "drifted": bool(self.drifted_features or self.drifted_predictions),
+                    "exit_code": self.exit_code,
+                },
+            }
+        )
+        return out
+
+    def _predictions(self) -> dict[str, Any]:
+        s, total = self.prediction_summary, sum(g.count for g in self.versions)
+        return {
+            "kind": self.prediction_kind,
+            "drifted": bool(self.drifted_predictions),
+            "drift": [feature_dict(f) for f in self.comparison.predictions],
+            "summary": None
+            if s is None
+            else {
+                "count": s.n,
+                "mean": s.mean,
+                "median": self.prediction_median,
+                "std": s.std,
+                "min": s.min,
+                "max": s.max,
+            },
+            "trend": {
+                "interval": self.trend_interval,
+                "slope_per_hour": self.trend_slope,
+                "buckets": [b.to_dict() for b in self.trend],
+            },
+            "versions": {
+                "baseline_version": self.baseline.get("version"),
+                "groups": [
+                    {
+                        "version": g.version,
+                        "count": g.count,
+                        "share": g.count / total if total else None,
+                        "mean": g.summary.mean if g.summary else None,
+                        "std": g.summary.std if g.summary else None,
+                        "trained_at": iso(g.trained_at) if g.trained_at else None,
+                    }
+                    for g in self.versions
+                ],
+                "tests": [test_dict(t) for t in self.version_tests],
+                "differ": any(t.drifted for t in self.version_tests),
+            },
+            "nonfinite": self.nonfinite.to_dict() if self.nonfinite else None,
+        }
+
+
+def test_dict(t: TestResult) -> dict[str, Any]:
+    return {
+        "name": t.name,
+        "statistic": t.statistic,
+        "p_value": t.p_value,
+        "p_value_adjusted": t.p_value_adjusted,
+        "effect_size": t.effect_size,
+        "effect_name": t.effect_name,
+        "threshold": t.threshold,
+        "drifted": bool(t.drifted),
+        "note": t.note,
+    }
+
+
+def feature_dict(f: FeatureResult) -> dict[str, Any]:
+    return {
+        "feature": f.feature,
+        "type": f.type,
+        "n_current": f.n_current,
+        "n_reference": f.n_reference,
+        "drifted": f.drifted,
+        "status": f.status,
+        "note": f.note,
+        "rates": dict(f.rates),
+        "unseen_top": [[v, c] for v, c in f.unseen_top],
+        "distribution": f.distribution.to_dict() if f.distribution else None,
+        "tests": [test_dict(t) for t in f.tests],
+    }
+
+
+def _clean(x: Any) -> Any:
+    """Non-finite floats -> None, so the JSON is strict."""
+    if isinstance(x, float):
+        return x if math.isfinite(x) else None
+    if isinstance(x, dict):
+        return {k: _clean(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [_clean(v) for v in x]
+    return x
+
+
+# --- table --------------------------------------------------------------------------------
+def _fmt(x: float | None, digits: int = 3) -> str:
+    if x is None or not math.isfinite(x):
+        return "-"
+    if x != 0 and (abs(x) < 10**-(digits) or abs(x) >= 1e6):
+        return f"{x:.{digits - 1}e}"
+    return f"{x:.{digits}g}" if abs(x) >= 1000 else f"{x:.{digits}f}".rstrip("0").rstrip(".")
+
+
+def worst_test(f: FeatureResult) -> TestResult | None:
+    """The test that best explains the verdict: the drifted one furthest over its threshold."""
+    scored = [t for t in f.tests if t.effect_size is not None]
+    if not scored:
+        return None
+    return max(scored, key=lambda t: (bool(t.drifted), (t.effect_size or 0) / (t.threshold or 1)))
+
+
+def _row(f: FeatureResult) -> list[Text | str]:
+    worst = worst_test(f)
+    status = {"drifted": Text("DRIFT", style="bold red"), "ok": Text("ok", style="green")}.get(
+        f.status, Text("no data", style="yellow")
+    )
+    detail = "-"
+    if worst is not None:
+        p = worst.p_value_adjusted
+        p_text = "" if p is None else f", p={_fmt(p)}"
+        detail = f"{worst.name} {_fmt(worst.effect_size)} (>= {_fmt(worst.threshold)}{p_text})"
+    flagged = ", ".join(t.name for t in f.tests if t.drifted)
+    return [
+        f.feature,
+        f.type,
+        status,
+        f"{f.n_current:,.0f}",
+        f"{f.n_reference:,.0f}",
+        flagged or "-",
+        detail,
+        f.note,
+    ]
+
+
+def _table(title: str, rows: list[FeatureResult]) -> Table:
+    table = Table(title=title, title_justify="left", expand=False)
+    for col in (
+        "feature",
+        "type",
+        "verdict",
+        "n cur",
+        "n ref",
+        "drifted tests",
+        "strongest test (effect vs threshold)",
+        "note",
+    ):
+        table.add_column(col, overflow="fold")
+    for f in sorted(rows, key=lambda r: (not r.drifted, r.status != "ok")):
+        table.add_row(*_row(f))
+    return table
+
+
+def render_table(report: Report, console: Console) -> None:
+    """Print the report for a human: header, features, predictions, checks, verdict."""
+    head = Text()
+    head.append(f"model {report.model}", style="bold")
+    head.append(
+        f"  window {iso(report.window.start)} .. {iso(report.window.end)}"
+        f"  ({report.documents:,.0f} predictions)\n"
+    )
+    head.append(
+        f"reference: {report.reference.describe()} "
+        f"({report.reference.documents:,.0f} rows)   alpha {report.alpha} "
+        f"(Benjamini-Hochberg), min {report.min_count} values per test"
+    )
+    parts: list[Any] = [head]
+    if report.comparison.features:
+        parts.append(_table("features", list(report.comparison.features)))
+    if report.comparison.predictions:
+        parts.append(_table("predictions", list(report.comparison.predictions)))
+    parts.append(_checks(report))
+    for note in report.notes:
+        parts.append(Text(f"note: {note}", style="yellow"))
+    findings = report.findings
+    if findings:
+        verdict = Text(f"FINDINGS ({len(findings)}): " + "; ".join(findings), style="bold red")
+    else:
+        verdict = Text("no drift, no findings", style="bold green")
+    parts.append(verdict)
+    console.print(Group(*parts))
+
+
+def _checks(report: Report) -> Table:
+    table = Table(title="model checks", title_justify="left", show_header=False)
+    table.add_column("check")
+    table.add_column("value", overflow="fold")
+    s = report.prediction_summary
+    if s is not None:
+        table.add_row(
+            "prediction value",
+            f"n {s.n:,.0f}  mean {_fmt(s.mean)}  median "
+            f"{_fmt(report.prediction_median)}  std {_fmt(s.std)}  min {_fmt(s.min)}"
+            f"  max {_fmt(s.max)}",
+        )
+    if report.trend:
+        table.add_row(
+            "trend",
+            f"{len(report.trend)} buckets of {report.trend_interval}; mean "
+            f"slope {_fmt(report.trend_slope)} per hour",
+        )
+    if report.versions:
+        groups = ", ".join(f"{g.version} ({g.count:,.0f})" for g in report.versions)
+        differ = [t.name for t in report.version_tests if t.drifted]
+        table.add_row(
+            "versions", groups + (f"  predictions differ ({', '.join(differ)})" if differ else "")
+        )
+    nf = report.nonfinite
+    if nf is not None and nf.applies:
+        style = "red" if nf.flagged else "green"
+        table.add_row(
+            "non-finite",
+            Text(
+                f"{nf.predictions:g} predictions, {nf.documents:g} documents with NaN/inf",
+                style=style,
+            ),
+        )
+    st = report.staleness
+    if st is not None:
+        age = "unknown" if st.age is None else f"{st.age.total_seconds() / 86400:.1f} days"
+        limit = f" (max {st.to_dict()['max_age']})" if st.max_age else " (no --max-age)"
+        table.add_row("model age", Text(age + limit, style="red" if st.stale else ""))
+    lat = report.latency
+    if lat is not None and lat.current is not None:
+        now = lat.current.percentiles.get("95")
+        before = lat.previous.percentiles.get("95") if lat.previous else None
+        text = f"p95 {_fmt(now)} ms vs {_fmt(before)} ms before" + (
+            f"  (x{lat.ratio:.2f})" if lat.ratio else f"  ({lat.note})" if lat.note else ""
+        )
+        table.add_row("latency", Text(text, style="red" if lat.regressed else ""))
+    return table
