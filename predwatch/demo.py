@@ -25,7 +25,7 @@ from predwatch.config import DEFAULT_URL, ESConfig
 
 MODEL = "demo"
 CITIES = ["paris", "lyon", "nice", "lille"]
-WORDS = "great fast friendly slow rude helpful cheap late clean noisy".split()
+WORDS = ["great", "fast", "friendly", "slow", "rude", "helpful", "cheap", "late", "clean", "noisy"]
 
 
 def training_frame(rows: int, rng: np.random.Generator) -> pd.DataFrame:
