@@ -22,6 +22,9 @@ import numpy as np
 import numpy.typing as npt
 
 FloatArray = npt.NDArray[np.float64]
+# Inputs: plain sequences (as parsed from Elasticsearch JSON) or numpy arrays.
+Bins = Sequence[float] | npt.NDArray[Any]
+Counts = Mapping[str, float] | Bins
 
 NOTE_INSUFFICIENT = "insufficient data"
 NOTE_NUMERIC = "numerically undefined (extreme counts)"
@@ -103,7 +106,7 @@ def _float_or_nan(value: Any) -> float:
     return math.nan if value is None else float(value)
 
 
-def as_counts(values: Sequence[float] | FloatArray, label: str) -> FloatArray:
+def as_counts(values: Bins, label: str) -> FloatArray:
     """Return ``values`` as a 1-D float array, rejecting negative or non-finite counts."""
     arr = np.asarray(values, dtype=np.float64)
     if arr.ndim != 1:
@@ -116,8 +119,8 @@ def as_counts(values: Sequence[float] | FloatArray, label: str) -> FloatArray:
 
 
 def align_counts(
-    reference: Mapping[str, float] | Sequence[float],
-    current: Mapping[str, float] | Sequence[float],
+    reference: Counts,
+    current: Counts,
 ) -> tuple[FloatArray, FloatArray]:
     """Align two category mappings (union of keys) or two equal-length bin sequences."""
     if isinstance(reference, Mapping) and isinstance(current, Mapping):

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
 
 import numpy as np
 from scipy import stats as sps
 
-from ._types import NOTE_INSUFFICIENT, FloatArray, TestResult, align_counts, guarded, undefined
+from ._types import (
+    NOTE_INSUFFICIENT,
+    Counts,
+    FloatArray,
+    TestResult,
+    align_counts,
+    guarded,
+    undefined,
+)
 from .verdict import DEFAULT_THRESHOLDS
-
-Counts = Mapping[str, float] | Sequence[float]
 
 
 def _pearson(ref: FloatArray, cur: FloatArray) -> tuple[float, int, float]:

@@ -7,13 +7,14 @@ the union of keys) or two count sequences over the same bins.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
 
 import numpy as np
 from scipy import special
 
 from ._types import (
     NOTE_INSUFFICIENT,
+    Bins,
+    Counts,
     FloatArray,
     Summary,
     TestResult,
@@ -22,8 +23,6 @@ from ._types import (
     undefined,
 )
 from .verdict import DEFAULT_THRESHOLDS
-
-Counts = Mapping[str, float] | Sequence[float]
 
 # PSI is infinite when a cell is empty on one side only, so every probability
 # is floored at PSI_EPSILON (no renormalization, so the floor does not grow with
@@ -118,9 +117,9 @@ def _finite(x: float | None, *, below: float = math.inf, above: float = -math.in
 
 @guarded
 def wasserstein(
-    reference_bins: Sequence[float],
-    current_bins: Sequence[float],
-    edges: Sequence[float],
+    reference_bins: Bins,
+    current_bins: Bins,
+    edges: Bins,
     reference_summary: Summary,
 ) -> TestResult:
     """1-D Wasserstein distance between the binned samples, divided by the reference sd.

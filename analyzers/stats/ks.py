@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 from scipy import stats as sps
 
-from ._types import NOTE_INSUFFICIENT, TestResult, align_counts, guarded, undefined
+from ._types import NOTE_INSUFFICIENT, Bins, TestResult, align_counts, guarded, undefined
 from .verdict import DEFAULT_THRESHOLDS
 
 
 @guarded
-def ks(reference_bins: Sequence[float], current_bins: Sequence[float]) -> TestResult:
+def ks(reference_bins: Bins, current_bins: Bins) -> TestResult:
     """KS test with the empirical CDFs compared only at the K-1 inner bin edges.
 
     D is a lower bound of the raw-data statistic (off by at most the largest bin
@@ -27,7 +25,9 @@ def ks(reference_bins: Sequence[float], current_bins: Sequence[float]) -> TestRe
     # CDFs at the inner edges: the last bin always closes at 1 for both samples.
     gap = np.cumsum(cur)[:-1] / n_cur - np.cumsum(ref)[:-1] / n_ref
     d = float(np.max(np.abs(gap))) if gap.size else 0.0
-    en = max(1.0, float(np.round(n_ref * n_cur / (n_ref + n_cur))))
+    # n1*n2/(n1+n2) written without the product (no overflow); beyond 1e18 the
+    # finite-n law equals the limiting one and scipy cannot take infinity.
+    en = min(1e18, max(1.0, float(np.round(1.0 / (1.0 / n_ref + 1.0 / n_cur)))))
     p_value = float(np.clip(sps.kstwo.sf(d, en), 0.0, 1.0))
     note = "all mass in one bin" if np.count_nonzero(ref + cur) == 1 else ""
     return TestResult("ks", d, p_value, d, "ks_d", threshold, n_ref, n_cur, note)

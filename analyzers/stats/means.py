@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+import numpy as np
 from scipy import stats as sps
 
 from ._types import NOTE_INSUFFICIENT, Summary, TestResult, guarded, undefined
@@ -59,13 +60,16 @@ def anova(groups: Sequence[Summary]) -> TestResult:
         for g in groups
         if g.n > 0 and math.isfinite(g.mean) and (g.n <= 1 or math.isfinite(g.var))
     ]
-    total = sum(g.n for g in used)
     k = len(used)
+    n = np.array([g.n for g in used])
+    mean = np.array([g.mean for g in used])
+    var = np.array([g.var if g.n > 1 else 0.0 for g in used])
+    total = float(n.sum())
     if k < 2 or total - k < 1:
         return undefined("anova", "eta_squared", threshold, n_first, n_rest, NOTE_INSUFFICIENT)
-    grand = sum(g.n * g.mean for g in used) / total
-    ss_between = sum(g.n * (g.mean - grand) ** 2 for g in used)
-    ss_within = sum((g.n - 1) * g.var for g in used if g.n > 1)
+    grand = float(n @ mean) / total
+    ss_between = float(n @ (mean - grand) ** 2)
+    ss_within = float((n - 1.0) @ var)
     if ss_within == 0:
         note = "zero variance within groups"
         return undefined("anova", "eta_squared", threshold, n_first, n_rest, note)

@@ -16,6 +16,7 @@ from scipy import stats as sps
 from ._types import (
     NOTE_INSUFFICIENT,
     NOTE_NUMERIC,
+    Bins,
     FloatArray,
     TestResult,
     align_counts,
@@ -34,12 +35,14 @@ def _mid_ranks(totals: FloatArray) -> FloatArray:
     return below + (totals + 1.0) / 2.0
 
 
-def _tie_sum(totals: FloatArray) -> float:
-    return float(np.sum(totals**3 - totals))
+def _tie_factor(totals: FloatArray, n: float) -> float:
+    """1 - sum(t^3 - t) / (n^3 - n), computed on shares t/n so huge counts cannot overflow."""
+    shares = totals / n
+    return (1.0 - float(np.sum(shares * shares * shares))) / (1.0 - 1.0 / (n * n))
 
 
 @guarded
-def kruskal(groups_bins: Sequence[Sequence[float]]) -> TestResult:
+def kruskal(groups_bins: Sequence[Bins]) -> TestResult:
     """Tie-corrected Kruskal-Wallis H over groups binned alike; effect is epsilon squared.
 
     Empty groups are ignored. n_reference is the first group's size and
@@ -58,7 +61,7 @@ def kruskal(groups_bins: Sequence[Sequence[float]]) -> TestResult:
         )
     totals = used.sum(axis=0)
     n = float(totals.sum())
-    tie_factor = 1.0 - _tie_sum(totals) / (n**3 - n)
+    tie_factor = _tie_factor(totals, n)
     if tie_factor <= 0:
         return undefined("kruskal", "epsilon_squared", threshold, n_first, n_rest, NOTE_ONE_BIN)
     group_n = used.sum(axis=1)
@@ -71,13 +74,13 @@ def kruskal(groups_bins: Sequence[Sequence[float]]) -> TestResult:
     return TestResult("kruskal", h, p_value, eps2, "epsilon_squared", threshold, n_first, n_rest)
 
 
-def kruskal2(reference_bins: Sequence[float], current_bins: Sequence[float]) -> TestResult:
+def kruskal2(reference_bins: Bins, current_bins: Bins) -> TestResult:
     """Two-sample Kruskal-Wallis (reference, current)."""
     return kruskal([reference_bins, current_bins])
 
 
 @guarded
-def mann_whitney(reference_bins: Sequence[float], current_bins: Sequence[float]) -> TestResult:
+def mann_whitney(reference_bins: Bins, current_bins: Bins) -> TestResult:
     """Two-sided Mann-Whitney U, normal approximation with tie and continuity correction.
 
     The statistic is U of the current sample and equals
@@ -93,7 +96,8 @@ def mann_whitney(reference_bins: Sequence[float], current_bins: Sequence[float])
         )
     totals = ref + cur
     n = n_ref + n_cur
-    spread = (n + 1.0) - _tie_sum(totals) / (n * (n - 1.0))
+    # (n + 1) - sum(t^3 - t) / (n (n - 1)) in scipy's notation.
+    spread = (n + 1.0) * _tie_factor(totals, n)
     if spread <= 0:
         return undefined("mann_whitney", "rank_biserial", threshold, n_ref, n_cur, NOTE_ONE_BIN)
     u_cur = float(cur @ _mid_ranks(totals)) - n_cur * (n_cur + 1.0) / 2.0

@@ -7,9 +7,8 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from scipy import stats as sps
-
 from predwatch.analyzers import stats
+from scipy import stats as sps
 
 CATS = np.array(["a", "b", "c", "d", "e"])
 
@@ -57,7 +56,9 @@ class TestChi2:
 
     def test_accepts_bin_sequences(self) -> None:
         """Bin count sequences work like category mappings."""
-        assert stats.chi2([30.0, 10.0], [20.0, 20.0]) == stats.chi2({"a": 30, "b": 10}, {"a": 20, "b": 20})
+        assert stats.chi2([30.0, 10.0], [20.0, 20.0]) == stats.chi2(
+            {"a": 30, "b": 10}, {"a": 20, "b": 20}
+        )
 
     @pytest.mark.parametrize(
         ("ref", "cur", "note"),
@@ -82,12 +83,17 @@ class TestCramersV:
     def test_equals_chi2_effect_without_p_value(self) -> None:
         """cramers_v reports the chi2 effect size and no p-value."""
         ref, cur = _raw(7, [0.2, 0.3, 0.2, 0.1, 0.2])
-        full, only = stats.chi2(_counts(ref), _counts(cur)), stats.cramers_v(_counts(ref), _counts(cur))
+        full, only = (
+            stats.chi2(_counts(ref), _counts(cur)),
+            stats.cramers_v(_counts(ref), _counts(cur)),
+        )
         assert only.effect_size == full.effect_size and only.p_value is None
 
     def test_bounds(self) -> None:
         """V is 0 for identical frequencies and 1 for disjoint categories."""
-        assert stats.cramers_v({"a": 5, "b": 5}, {"a": 10, "b": 10}).effect_size == pytest.approx(0.0)
+        assert stats.cramers_v({"a": 5, "b": 5}, {"a": 10, "b": 10}).effect_size == pytest.approx(
+            0.0
+        )
         assert stats.cramers_v({"a": 5}, {"b": 7}).effect_size == pytest.approx(1.0)
 
     def test_shrinks_with_unbalanced_samples(self) -> None:

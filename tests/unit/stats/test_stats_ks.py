@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from scipy import stats as sps
-
 from predwatch.analyzers import stats
+from scipy import stats as sps
 
 
 def _bin(ref: np.ndarray, cur: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -50,7 +49,12 @@ class TestKs:
     def test_empty_sample_is_insufficient(self, ref: list[float], cur: list[float]) -> None:
         """An empty sample returns None values and the note 'insufficient data'."""
         r = stats.ks(ref, cur)
-        assert (r.statistic, r.p_value, r.effect_size, r.note) == (None, None, None, "insufficient data")
+        assert (r.statistic, r.p_value, r.effect_size, r.note) == (
+            None,
+            None,
+            None,
+            "insufficient data",
+        )
 
     def test_all_mass_in_one_bin(self) -> None:
         """All values in one bin is valid: D = 0, p = 1, with an explanatory note."""

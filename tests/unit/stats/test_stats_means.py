@@ -6,15 +6,15 @@ import math
 
 import numpy as np
 import pytest
-from scipy import stats as sps
-
 from predwatch.analyzers import stats
-
-Summary = stats.Summary
+from predwatch.analyzers.stats import Summary
+from scipy import stats as sps
 
 
 class TestTTest:
-    @pytest.mark.parametrize(("shift", "scale", "seed"), [(0.0, 1.0, 0), (0.2, 2.0, 1), (1.0, 0.5, 2)])
+    @pytest.mark.parametrize(
+        ("shift", "scale", "seed"), [(0.0, 1.0, 0), (0.2, 2.0, 1), (1.0, 0.5, 2)]
+    )
     def test_matches_scipy_welch_on_raw_rows(self, shift: float, scale: float, seed: int) -> None:
         """t and p equal scipy's Welch test (current vs reference) to 1e-9."""
         rs = np.random.RandomState(seed)

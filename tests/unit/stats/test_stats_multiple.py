@@ -6,14 +6,15 @@ import math
 
 import numpy as np
 import pytest
-
 from predwatch.analyzers import stats
 
 
 def _reference_bh(p: list[float]) -> list[float]:
     """Textbook definition: adj(i) = min over j with p_j >= p_i of p_j * m / rank_j."""
     m = len(p)
-    ranks = {i: 1 + sum(q < p[i] for q in p) + sum(p[j] == p[i] for j in range(i)) for i in range(m)}
+    ranks = {
+        i: 1 + sum(q < p[i] for q in p) + sum(p[j] == p[i] for j in range(i)) for i in range(m)
+    }
     return [min(1.0, min(p[j] * m / ranks[j] for j in range(m) if p[j] >= p[i])) for i in range(m)]
 
 
@@ -42,7 +43,7 @@ class TestBenjaminiHochberg:
         adj = stats.benjamini_hochberg(p)
         assert all(a is not None and a <= 1.0 for a in adj)
         in_raw_order = [adj[i] for i in np.argsort(p)]
-        assert in_raw_order == sorted(in_raw_order)  # type: ignore[type-var]
+        assert in_raw_order == sorted(in_raw_order)
 
     def test_empty_inputs(self) -> None:
         """No p-values, or only None, are returned unchanged."""

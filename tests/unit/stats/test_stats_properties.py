@@ -6,7 +6,6 @@ import math
 
 import hypothesis.strategies as st
 from hypothesis import given, settings
-
 from predwatch.analyzers import stats
 
 count = st.one_of(st.integers(0, 10**9).map(float), st.floats(0.0, 1e9, allow_nan=False))
@@ -18,7 +17,9 @@ counts = st.lists(st.one_of(count, small_count), min_size=1, max_size=12)
 def two_binned(draw: st.DrawFn) -> tuple[list[float], list[float], list[float]]:
     ref = draw(counts)
     cur = draw(st.lists(st.one_of(count, small_count), min_size=len(ref), max_size=len(ref)))
-    edges = sorted(draw(st.lists(st.floats(-1e6, 1e6), min_size=len(ref) - 1, max_size=len(ref) - 1)))
+    edges = sorted(
+        draw(st.lists(st.floats(-1e6, 1e6), min_size=len(ref) - 1, max_size=len(ref) - 1))
+    )
     return ref, cur, edges
 
 

@@ -6,14 +6,17 @@ import math
 
 import numpy as np
 import pytest
-from scipy import stats as sps
-
 from predwatch.analyzers import stats
+from scipy import stats as sps
 
 
 class TestMissingRate:
-    @pytest.mark.parametrize(("x1", "n1", "x2", "n2"), [(30, 1000, 45, 800), (5, 200, 1, 300), (0, 50, 4, 60)])
-    def test_z_squared_equals_scipy_chi2_on_raw_rows(self, x1: int, n1: int, x2: int, n2: int) -> None:
+    @pytest.mark.parametrize(
+        ("x1", "n1", "x2", "n2"), [(30, 1000, 45, 800), (5, 200, 1, 300), (0, 50, 4, 60)]
+    )
+    def test_z_squared_equals_scipy_chi2_on_raw_rows(
+        self, x1: int, n1: int, x2: int, n2: int
+    ) -> None:
         """z^2 and p equal the uncorrected chi-square of the 2x2 table of raw missing flags."""
         ref = np.r_[np.ones(x1), np.zeros(n1 - x1)]
         cur = np.r_[np.ones(x2), np.zeros(n2 - x2)]
@@ -30,9 +33,13 @@ class TestMissingRate:
         assert r.statistic is not None and r.statistic > 0
         assert r.effect_size == pytest.approx(h) and r.effect_name == "cohens_h"
         down = stats.missing_rate(30, 100, 10, 100)
-        assert down.statistic is not None and down.statistic < 0 and down.effect_size == r.effect_size
+        assert (
+            down.statistic is not None and down.statistic < 0 and down.effect_size == r.effect_size
+        )
 
-    @pytest.mark.parametrize(("x", "note"), [(0.0, "rate is 0 in both samples"), (1.0, "rate is 1 in both samples")])
+    @pytest.mark.parametrize(
+        ("x", "note"), [(0.0, "rate is 0 in both samples"), (1.0, "rate is 1 in both samples")]
+    )
     def test_equal_extreme_rates_mean_no_drift(self, x: float, note: str) -> None:
         """Both rates 0 (or both 1) is no change: z = 0, p = 1, h = 0, with a note."""
         r = stats.missing_rate(100 * x, 100, 50 * x, 50)

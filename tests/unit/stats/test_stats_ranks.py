@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from predwatch.analyzers import stats
 from scipy import stats as sps
 
-from predwatch.analyzers import stats
 
-
-def _binned_groups(seed: int, k: int, shifts: list[float]) -> tuple[list[np.ndarray], list[np.ndarray]]:
+def _binned_groups(
+    seed: int, k: int, shifts: list[float]
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """Raw normal samples, their bin indices and bin counts over reference quantile edges."""
     rs = np.random.RandomState(seed)
     raw = [rs.normal(s, 1.0, n) for s, n in zip(shifts, [900, 600, 400], strict=False)]
@@ -80,7 +81,9 @@ class TestMannWhitney:
             ([0.0, 7.0], [0.0, 3.0], "all mass in one bin"),
         ],
     )
-    def test_degenerate_inputs_give_a_note(self, ref: list[float], cur: list[float], note: str) -> None:
+    def test_degenerate_inputs_give_a_note(
+        self, ref: list[float], cur: list[float], note: str
+    ) -> None:
         """Empty samples and a single occupied bin return None values with a note."""
         r = stats.mann_whitney(ref, cur)
         assert (r.statistic, r.p_value, r.effect_size, r.note) == (None, None, None, note)

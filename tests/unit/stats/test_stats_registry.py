@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
-
 from predwatch.analyzers import stats
-
-Summary = stats.Summary
+from predwatch.analyzers.stats import Summary
 
 
 def _call(spec: stats.TestSpec) -> stats.TestResult:
@@ -29,12 +27,30 @@ class TestRegistry:
             result = _call(spec)
             assert spec.name == name == result.name
             assert result.threshold == spec.default_threshold == stats.DEFAULT_THRESHOLDS[name]
-            assert spec.description and spec.kind in {"binned", "categorical", "summary", "proportion"}
+            assert spec.description and spec.kind in {
+                "binned",
+                "categorical",
+                "summary",
+                "proportion",
+            }
 
     def test_default_tests_per_feature_type(self) -> None:
         """Defaults exist for every feature type and only name tests valid for that type."""
-        assert stats.DEFAULT_TESTS["numeric"] == ("ks", "psi", "wasserstein", "t_test", "missing_rate")
-        assert stats.DEFAULT_TESTS["categorical"] == ("chi2", "psi", "js", "linf", "missing_rate", "oov_rate")
+        assert stats.DEFAULT_TESTS["numeric"] == (
+            "ks",
+            "psi",
+            "wasserstein",
+            "t_test",
+            "missing_rate",
+        )
+        assert stats.DEFAULT_TESTS["categorical"] == (
+            "chi2",
+            "psi",
+            "js",
+            "linf",
+            "missing_rate",
+            "oov_rate",
+        )
         assert stats.DEFAULT_TESTS["text"] == ("oov_rate", "missing_rate")
         assert stats.DEFAULT_TESTS["prediction"] == ("ks", "psi", "wasserstein", "t_test")
         for feature_type, names in stats.DEFAULT_TESTS.items():

@@ -6,7 +6,6 @@ import math
 
 import numpy as np
 import pytest
-
 from predwatch.analyzers import stats
 from predwatch.analyzers.stats._types import align_counts, as_counts
 
@@ -16,7 +15,8 @@ class TestSummary:
         """from_values stores n, mean, sample variance (ddof=1), min and max."""
         x = np.random.RandomState(0).normal(3.0, 2.0, size=500)
         s = stats.Summary.from_values(x)
-        assert s == stats.Summary(500.0, x.mean(), np.var(x, ddof=1), x.min(), x.max())
+        expected = (500.0, x.mean(), np.var(x, ddof=1), x.min(), x.max())
+        assert s == stats.Summary(*map(float, expected))
 
     def test_from_extended_stats(self) -> None:
         """An Elasticsearch extended_stats result maps onto the summary fields."""

@@ -5,13 +5,13 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-
 from predwatch.analyzers import stats
+from predwatch.analyzers.stats import TestResult
 
-TestResult = stats.TestResult
 
-
-def _result(name: str, p: float | None, effect: float | None, statistic: float | None = 1.0) -> TestResult:
+def _result(
+    name: str, p: float | None, effect: float | None, statistic: float | None = 1.0
+) -> TestResult:
     return TestResult(name, statistic, p, effect, "e", 0.0, 100.0, 100.0)
 
 
@@ -26,7 +26,11 @@ class TestVerdictPolicy:
 
     def test_fills_adjusted_p_values_over_the_whole_run(self) -> None:
         """p_value_adjusted is BH over every result passed; distance tests stay None."""
-        results = [_result("ks", 0.01, 0.5), _result("t_test", 0.04, 0.5), _result("psi", None, 0.5)]
+        results = [
+            _result("ks", 0.01, 0.5),
+            _result("t_test", 0.04, 0.5),
+            _result("psi", None, 0.5),
+        ]
         out = stats.VerdictPolicy().apply(results)
         assert [r.p_value_adjusted for r in out] == [0.02, 0.04, None]
         assert [r.drifted for r in out] == [True, True, True]
@@ -36,7 +40,9 @@ class TestVerdictPolicy:
         policy = stats.VerdictPolicy()
         for name in ("psi", "js", "linf", "wasserstein", "cramers_v"):
             threshold = stats.DEFAULT_THRESHOLDS[name]
-            hit, miss = policy.apply([_result(name, None, threshold), _result(name, None, threshold * 0.9)])
+            hit, miss = policy.apply(
+                [_result(name, None, threshold), _result(name, None, threshold * 0.9)]
+            )
             assert (hit.drifted, miss.drifted) == (True, False)
 
     def test_undefined_results_never_drift(self) -> None:
@@ -47,7 +53,9 @@ class TestVerdictPolicy:
     def test_rates_only_drift_upwards(self) -> None:
         """A higher missing or OOV rate drifts; the same change downwards does not."""
         policy = stats.VerdictPolicy()
-        up, down = policy.apply([stats.missing_rate(10, 1000, 200, 1000), stats.oov_rate(200, 1000, 10, 1000)])
+        up, down = policy.apply(
+            [stats.missing_rate(10, 1000, 200, 1000), stats.oov_rate(200, 1000, 10, 1000)]
+        )
         assert (up.drifted, down.drifted) == (True, False)
 
     def test_custom_thresholds_override_and_are_recorded(self) -> None:
@@ -67,7 +75,10 @@ class TestVerdictPolicy:
     def test_default_thresholds_cover_every_registered_test(self) -> None:
         """Every registered test has a default threshold, also recorded in its results."""
         assert set(stats.DEFAULT_THRESHOLDS) == set(stats.REGISTRY)
-        assert stats.chi2({"a": 1.0, "b": 2.0}, {"a": 2.0}).threshold == stats.DEFAULT_THRESHOLDS["chi2"]
+        assert (
+            stats.chi2({"a": 1.0, "b": 2.0}, {"a": 2.0}).threshold
+            == stats.DEFAULT_THRESHOLDS["chi2"]
+        )
 
 
 class TestFeatureDrifted:
@@ -79,5 +90,5 @@ class TestFeatureDrifted:
 
     def test_unjudged_results_raise(self) -> None:
         """Unjudged results raise instead of silently meaning 'no drift'."""
-        with pytest.raises(ValueError, match="VerdictPolicy.apply"):
+        with pytest.raises(ValueError, match=r"VerdictPolicy\.apply"):
             stats.feature_drifted([_result("psi", None, 0.5)])
