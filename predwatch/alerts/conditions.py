@@ -109,6 +109,21 @@ class Check:
             }
         }
 
+    @classmethod
+    def from_watcher(cls, condition: Mapping[str, Any]) -> Check:
+        """Read back a rendered watch condition (compare or array_compare, quantifier some)."""
+        ((kind, spec),) = condition.items()
+        ((path, inner),) = spec.items()
+        if kind == "compare":
+            ((op, value),) = inner.items()
+            return cls(path, op, value)
+        if kind == "array_compare":
+            (op,) = [k for k in inner if k != "path"]
+            if inner[op].get("quantifier", "some") != "some":
+                raise ValueError("only quantifier some is used by predwatch")
+            return cls(path, op, inner[op]["value"], inner.get("path", ""))
+        raise ValueError(f"condition {kind} is not compare/array_compare")
+
     def mustache_value(self) -> str:
         """A mustache expression for the compared value (first element for arrays)."""
         if self.elem_path is None:
