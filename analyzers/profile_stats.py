@@ -201,8 +201,19 @@ class BoundedCounter:
 
 def category_counts(s: pd.Series) -> tuple[dict[str, int], int]:
     """Counts per canonical value (`category_key`) of one chunk, and the missing count."""
-    vc = s.value_counts(dropna=False)
-    out: dict[str, int] = {}
+    if pd.api.types.is_string_dtype(s) and not pd.api.types.is_object_dtype(s):
+        # Fast path for pandas string columns: every key is already canonical.
+        vc = s.value_counts(dropna=True)
+        out = dict(zip(vc.index.tolist(), vc.to_numpy().tolist(), strict=True))
+        empty = out.pop("", 0)
+        return out, int(s.isna().sum()) + empty
+    try:
+        vc = s.value_counts(dropna=False)
+    except TypeError:  # unhashable values (lists, dicts): count their string form
+        vc = s.map(lambda v: v if v is None or isinstance(v, float) else str(v)).value_counts(
+            dropna=False
+        )
+    out = {}
     missing = 0
     for value, n in vc.items():
         key = category_key(value)

@@ -24,7 +24,7 @@ import json
 import math
 import os
 import re
-import tempfile
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
@@ -235,13 +235,14 @@ def save_baseline(baseline: Baseline, path: str | os.PathLike[str]) -> Path:
     target = Path(path)
     text = json.dumps(baseline.to_dict(), allow_nan=False, ensure_ascii=False)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    # A unique sibling opened with "x" (not mkstemp) so the file gets the usual umask mode.
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        with tmp.open("x", encoding="utf-8") as fh:
             fh.write(text + "\n")
         os.replace(tmp, target)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
     return target
 

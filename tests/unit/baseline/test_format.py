@@ -84,6 +84,18 @@ class TestRoundTrip:
         json.loads(path.read_text(), parse_constant=lambda c: pytest.fail(f"non-JSON {c}"))
         assert load_baseline(path) == b
 
+    def test_saved_file_mode_follows_umask(self, tmp_path: Path) -> None:
+        """The baseline file is readable like any other new file (no 0600 temp-file mode)."""
+        import os
+
+        old = os.umask(0o022)
+        try:
+            path = save_baseline(make_baseline(), tmp_path / "b.json")
+        finally:
+            os.umask(old)
+        assert path.stat().st_mode & 0o777 == 0o644
+        assert [p.name for p in tmp_path.iterdir()] == ["b.json"]
+
     def test_non_finite_statistics_become_null(self, tmp_path: Path) -> None:
         """NaN mean/var (all-missing column) are written as null and read back as NaN."""
         empty = NumericProfile((), (0.0,), math.nan, math.nan, math.nan, math.nan, 0)

@@ -243,6 +243,16 @@ class TestCategorical:
         assert code is not None and code.categorical is not None
         assert code.categorical.vocabulary == {"1", "2"} and code.missing == 1
 
+    def test_unhashable_and_string_dtype_values(self) -> None:
+        """Unhashable values are counted by their string form; string dtype "" is missing."""
+        df = pd.DataFrame({"l": [[1], [1], None], "s": pd.Series(["a", "", None], dtype="string")})
+        b = build(df, categorical=["l"])
+        lf, sf = b.feature("l"), b.feature("s")
+        assert lf is not None and lf.categorical is not None
+        assert lf.categorical.frequencies == {"[1]": 2} and lf.missing == 1
+        assert sf is not None and sf.categorical is not None
+        assert sf.categorical.frequencies == {"a": 1} and sf.missing == 2
+
     def test_huge_vocabulary_top_k_and_other(self) -> None:
         """A huge vocabulary keeps the top-K values, an `other` count and a capped vocabulary."""
         rng = np.random.default_rng(6)
@@ -332,6 +342,14 @@ class TestChunked:
         assert [len(f) for f in src] == [4, 4, 2]
         assert {tuple(f.columns) for f in src} == {("a",)}
         assert sum(len(f) for f in iter_frames(tmp_path / "f.csv", 3)) == 10
+
+    def test_progress_bar(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        """With progress on, reading works the same and the bar goes to stderr only."""
+        pd.DataFrame({"a": range(10)}).to_csv(tmp_path / "f.csv", index=False)
+        pd.DataFrame({"a": range(10)}).to_parquet(tmp_path / "f.parquet")
+        for name in ("f.csv", "f.parquet"):
+            assert sum(len(f) for f in iter_frames(tmp_path / name, 3, progress=True)) == 10
+        assert capsys.readouterr().out == ""
 
     def test_unreadable_files(self, tmp_path: Path) -> None:
         """Missing, unknown-format and broken files give one clear error."""
