@@ -65,10 +65,14 @@ class Summary:
         if var is None and d.get("variance") is not None and n > 1:
             # Older clusters only report the population variance.
             var = float(d["variance"]) * n / (n - 1)
+        # Elasticsearch computes the variance as E[x^2] - E[x]^2, which can come
+        # out slightly negative for constant values: clamp at 0.
+        var = _float_or_nan(var) if n > 1 else math.nan
+        var = 0.0 if var < 0 else var
         return cls(
             n=n,
             mean=_float_or_nan(d.get("avg")),
-            var=_float_or_nan(var) if n > 1 else math.nan,
+            var=var,
             min=None if d.get("min") is None else float(d["min"]),
             max=None if d.get("max") is None else float(d["max"]),
         )

@@ -64,7 +64,8 @@ class VerdictPolicy:
     """Significance level (on BH-adjusted p-values) and effect-size thresholds."""
 
     alpha: float = 0.05
-    thresholds: Mapping[str, float] = field(default_factory=lambda: DEFAULT_THRESHOLDS)
+    # hash=False: a mapping is not hashable, and alpha alone is a valid hash.
+    thresholds: Mapping[str, float] = field(default_factory=lambda: DEFAULT_THRESHOLDS, hash=False)
 
     def __post_init__(self) -> None:
         if not 0.0 < self.alpha < 1.0:

@@ -8,7 +8,11 @@ import hypothesis.strategies as st
 from hypothesis import given, settings
 from predwatch.analyzers import stats
 
-count = st.one_of(st.integers(0, 10**9).map(float), st.floats(0.0, 1e9, allow_nan=False))
+count = st.one_of(
+    st.integers(0, 10**9).map(float),
+    st.floats(0.0, 1e9, allow_nan=False),
+    st.floats(0.0, 1e300, allow_nan=False),  # overflow and subnormal territory
+)
 small_count = st.integers(0, 5).map(float)  # many zeros and ties
 counts = st.lists(st.one_of(count, small_count), min_size=1, max_size=12)
 

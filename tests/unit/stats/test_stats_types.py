@@ -34,6 +34,11 @@ class TestSummary:
         s = stats.Summary.from_extended_stats({"count": 4, "avg": 1.0, "variance": 1.5})
         assert s.var == pytest.approx(2.0)
 
+    def test_rounding_negative_variance_is_clamped(self) -> None:
+        """A slightly negative variance (E[x^2] - E[x]^2 rounding) becomes 0."""
+        d = {"count": 3, "avg": 0.1, "min": 0.1, "max": 0.1, "variance_sampling": -1e-18}
+        assert stats.Summary.from_extended_stats(d).var == 0.0
+
     def test_single_value_has_undefined_variance(self) -> None:
         """A variance reported for a single value is ignored (NaN)."""
         s = stats.Summary.from_extended_stats({"count": 1, "avg": 5.0, "variance_sampling": 0.0})

@@ -66,6 +66,10 @@ class TestVerdictPolicy:
         (k,) = policy.apply([dataclasses.replace(_result("ks", 0.02, 0.5), threshold=0.1)])
         assert (k.drifted, k.threshold) == (False, 0.1)
 
+    def test_policy_is_hashable(self) -> None:
+        """Policies can be used as cache keys even though thresholds is a mapping."""
+        assert hash(stats.VerdictPolicy()) == hash(stats.VerdictPolicy(thresholds={"ks": 0.2}))
+
     @pytest.mark.parametrize("alpha", [0.0, 1.0, -0.1])
     def test_rejects_invalid_alpha(self, alpha: float) -> None:
         """alpha must lie strictly between 0 and 1."""
