@@ -250,11 +250,10 @@ class IsoClock:
         self._prefix = ""
 
     def __call__(self, t: float) -> str:
-        sec = int(t)
+        sec, ms = divmod(round(t * 1000), 1000)
         if sec != self._sec:
             self._prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(sec))
             self._sec = sec
-        ms = int((t - sec) * 1000)
         return f"{self._prefix}.{ms:03d}Z"
 
 

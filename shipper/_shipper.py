@@ -395,11 +395,9 @@ def _snapshot(value: Any) -> dict[str, Any]:
     """A shallow copy of a mapping (or pairs); anything else is kept for the worker to flag."""
     if value is None:
         return {}
-    if isinstance(value, Mapping):
-        return dict(value)
     try:
         return dict(value)
-    except Exception:
+    except Exception:  # the worker turns it into a flagged document
         return {"_value": value}
 
 

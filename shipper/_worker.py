@@ -358,14 +358,23 @@ class Worker:
         except b.BulkFailed as exc:
             self._enter_backoff(exc)
         finally:
-            if results is None and not self.closed:  # failed (or a bug): keep it on disk
-                self._to_spool(batch, sync=self.disk, force=True)
+            if results is None and not self.closed:
+                # Failed (or a bug): this batch and the whole outbox go to disk, in order,
+                # so memory empties and a crash during the outage loses nothing queued.
                 with self._state:
+                    batch = [*batch, *self._outbox]
+                    self._outbox.clear()
+                    self._outbox_bytes = 0
                     self._spill = True
-            with self._state:
-                self._inflight = []
+                self._to_spool(batch, sync=self.disk)
+                with self._state:
+                    self._inflight = []
         if results is not None and not self.closed:
-            self._settle(batch, results)
+            try:
+                self._settle(batch, results)
+            finally:  # only now: flush() must not see "idle" before retries are on disk
+                with self._state:
+                    self._inflight = []
         return True
 
     def _send_spool(self, sp: SpoolDir) -> bool:

@@ -1,0 +1,184 @@
+"""Unit tests of document building and bulk lines."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import numpy as np
+import pytest
+from predwatch.shipper._documents import OUTCOME, PREDICTION, DocBuilder
+from predwatch.shipper._enrich import Annotator
+
+from predwatch import schema as s
+
+T = 1_700_000_000.25  # 2023-11-14T22:13:20.250Z
+
+
+def builder(baseline: Any = None, **kw: Any) -> DocBuilder:
+    return DocBuilder(
+        model="credit",
+        model_version="3.1.0",
+        annotator=Annotator(baseline) if baseline else None,
+        **kw,
+    )
+
+
+def rec(inputs: Any = None, prediction: Any = None, **kw: Any) -> Any:
+    return (
+        PREDICTION,
+        kw.get("pid", "p1"),
+        T,
+        kw.get("ts"),
+        inputs,
+        prediction,
+        kw.get("latency"),
+        kw.get("extra"),
+    )
+
+
+def pred(p: Any, baseline: Any = None) -> dict[str, Any]:
+    doc: dict[str, Any] = builder(baseline).prediction(rec({}, p))[2]
+    return doc.get("prediction", {})
+
+
+class TestPredictionDocument:
+    def test_fields_and_index(self, baseline: Any) -> None:
+        """The document has the schema's fields; index and _id follow time and id."""
+        b = builder(baseline, service={"name": "api", "environment": "prod"})
+        index, doc_id, doc = b.prediction(rec({"age": 41}, 0.83, latency=12.5))
+        assert index == "predwatch-predictions-credit-2023.11.14"
+        assert doc_id == "p1"
+        assert doc[s.TIMESTAMP] == "2023-11-14T22:13:20.250Z"
+        assert s.get_path(doc, s.MODEL_NAME) == "credit"
+        assert s.get_path(doc, s.MODEL_VERSION) == "3.1.0"
+        assert s.get_path(doc, s.SERVICE_NAME) == "api"
+        assert s.get_path(doc, s.HOST_NAME)
+        assert doc[s.INPUTS] == {"age": 41}
+        assert s.get_path(doc, s.PREDICTION_VALUE) == 0.83
+        assert doc[s.LATENCY_MS] == 12.5
+        assert s.get_path(doc, s.NONFINITE) == 0 and s.get_path(doc, s.TRUNCATED) == 0
+        assert s.get_path(doc, s.BASELINE) == "credit@3.1.0"
+
+    def test_dotted_feature_names_stay_flat(self) -> None:
+        """Feature names with dots stay flat keys inside `inputs`."""
+        doc = builder().prediction(rec({"user.age": 41}))[2]
+        assert doc["inputs"] == {"user.age": 41}
+
+    def test_event_time_decides_index(self) -> None:
+        """The caller's timestamp sets @timestamp and the daily index."""
+        index, _, doc = builder().prediction(rec({}, ts="2024-02-29T23:59:59Z"))
+        assert index.endswith("2024.02.29") and doc["@timestamp"] == "2024-02-29T23:59:59.000Z"
+
+    def test_without_baseline_unannotated(self) -> None:
+        """Without a baseline only the serialisation flags are written."""
+        doc = builder().prediction(rec({"age": math.nan}))[2]
+        assert doc["monitor"] == {"nonfinite": 1, "truncated": 0}
+        assert doc["inputs"] == {"age": None}
+
+    def test_non_mapping_inputs_flagged(self) -> None:
+        """Inputs that are not a mapping ship as one value, flagged."""
+        doc = builder().prediction(rec([1, 2, 3]))[2]
+        assert doc["inputs"] == {"_value": [1, 2, 3]}
+        assert doc["monitor"]["truncated"] == 1
+
+    def test_extra_fields(self) -> None:
+        """features, labels, per-call model_version and log fields land where expected."""
+        extra = {
+            "features": {"f": 1},
+            "labels": {"ab": "b"},
+            "model_version": "4",
+            "msg": "scored %s",
+            "args": ("x",),
+            "logger": "predictions",
+            "level": "INFO",
+        }
+        doc = builder().prediction(rec({}, extra=extra))[2]
+        assert doc[s.FEATURES] == {"f": 1}
+        assert doc["labels"] == {"ab": "b"}
+        assert s.get_path(doc, s.MODEL_VERSION) == "4"
+        assert doc["message"] == "scored x"
+        assert doc["log"] == {"logger": "predictions", "level": "INFO"}
+
+    def test_bad_message_format(self) -> None:
+        """A message whose arguments do not fit is shipped as text, not raised."""
+        doc = builder().prediction(rec({}, extra={"msg": "%d", "args": ("x",)}))[2]
+        assert "%d" in doc["message"]
+
+    def test_long_id_hashed(self) -> None:
+        """Ids over 512 bytes use their SHA-256 as _id."""
+        _, doc_id, doc = builder().prediction(rec({}, pid="x" * 600))
+        assert len(doc_id) == 64 and doc["prediction_id"].startswith("xxx")
+
+    def test_encode_lines(self) -> None:
+        """encode gives a create action and the document, newline terminated."""
+        data = builder().encode(rec({"a": 1}, 0.5))
+        action, source, end = data.split(b"\n")
+        assert end == b""
+        assert json.loads(action) == {
+            "create": {"_index": "predwatch-predictions-credit-2023.11.14", "_id": "p1"}
+        }
+        assert json.loads(source)["inputs"] == {"a": 1}
+
+
+class TestPredictionShapes:
+    def test_number_label_bool(self) -> None:
+        """Numbers are values; strings and bools are labels."""
+        assert pred(0.5) == {"value": 0.5}
+        assert pred(np.float64(0.5)) == {"value": 0.5}
+        assert pred("yes") == {"label": "yes"}
+        assert pred(True) == {"label": "true"}
+
+    def test_int_label_with_classification_baseline(self, baseline: Any) -> None:
+        """An int that is one of the baseline's classes is a label."""
+        assert pred(1, baseline) == {"label": "1"}
+        assert pred(1) == {"value": 1.0}
+
+    def test_scores(self) -> None:
+        """A dict of class scores gives scores, the top label and the positive score."""
+        assert pred({"no": 0.2, "yes": 0.8}) == {
+            "scores": {"no": 0.2, "yes": 0.8},
+            "label": "yes",
+            "value": 0.8,
+        }
+        three = pred({"a": 0.5, "b": 0.2, "c": 0.3})
+        assert three["label"] == "a" and three["value"] == 0.5
+
+    def test_array_scores_use_classes(self, baseline: Any) -> None:
+        """An array of scores is keyed by the baseline's classes when lengths agree."""
+        out = pred(np.array([[0.3, 0.7]]), baseline)
+        assert out["scores"] == {"0": 0.3, "1": 0.7} and out["label"] == "1"
+        assert pred(np.array([0.3, 0.3, 0.4]))["scores"] == {"0": 0.3, "1": 0.3, "2": 0.4}
+        assert pred([0.9]) == {"value": 0.9}
+
+    def test_explicit(self) -> None:
+        """A dict of value/label/scores is taken as given."""
+        assert pred({"value": 0.1, "label": "a"}) == {"value": 0.1, "label": "a"}
+
+    def test_nonfinite_prediction(self) -> None:
+        """A NaN prediction is stored as null and flagged."""
+        doc = builder().prediction(rec({}, math.nan))[2]
+        assert doc["prediction"] == {"value": None}
+        assert doc["monitor"]["nonfinite"] == 1
+
+
+class TestOutcome:
+    @pytest.mark.parametrize(
+        ("actual", "expected"),
+        [
+            (1, {"value": 1.0, "label": "1"}),
+            (0.5, {"value": 0.5}),
+            ("yes", {"label": "yes"}),
+            (True, {"value": 1.0, "label": "true"}),
+            (None, {}),
+        ],
+    )
+    def test_outcome_document(self, actual: Any, expected: dict[str, Any]) -> None:
+        """Outcomes go to the daily outcomes index, keyed by prediction_id."""
+        r = (OUTCOME, "p1", T, None, None, actual, None, None)
+        index, doc_id, doc = builder().outcome(r)
+        assert index == "predwatch-outcomes-credit-2023.11.14" and doc_id == "p1"
+        assert doc["outcome"] == expected
+        assert doc["model"] == {"name": "credit", "version": "3.1.0"}
+        assert doc["prediction_id"] == "p1"

@@ -1,0 +1,143 @@
+"""Unit tests of the two front ends: the logging handler and the structlog processor."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import structlog
+from conftest import FakeSink
+from predwatch.shipper import ElasticsearchHandler, Shipper, ShipToElasticsearch
+
+
+@pytest.fixture
+def shipper(tmp_path: Path, sink: FakeSink) -> Iterator[Shipper]:
+    sh = Shipper(
+        "credit",
+        "3.1.0",
+        spool_dir=tmp_path,
+        flush_interval=0.05,
+        handle_sigterm=False,
+        sink=lambda: sink,
+    )
+    yield sh
+    sh.close(timeout=0.1)
+
+
+@pytest.fixture
+def logger(shipper: Shipper) -> Iterator[logging.Logger]:
+    log = logging.getLogger("test.predictions")
+    log.setLevel(logging.INFO)
+    log.propagate = False
+    handler = ElasticsearchHandler(shipper)
+    log.addHandler(handler)
+    yield log
+    log.removeHandler(handler)
+
+
+class TestElasticsearchHandler:
+    def test_ships_records_with_inputs(
+        self, logger: logging.Logger, shipper: Shipper, sink: FakeSink
+    ) -> None:
+        """A record with inputs ships with message, logger, level, latency and its id."""
+        record_ids: list[str] = []
+
+        class Keep(logging.Handler):
+            def emit(self, record: logging.LogRecord) -> None:
+                if hasattr(record, "prediction_id"):
+                    record_ids.append(record.prediction_id)
+
+        logger.addHandler(Keep())
+        logger.info(
+            "scored %s",
+            "alice",
+            extra={
+                "inputs": {"age": 41},
+                "prediction": 0.83,
+                "latency_ms": 12.5,
+                "model_version": "3.2.0",
+                "features": {"f": 1},
+            },
+        )
+        logger.info("plain line, not a prediction")
+        assert shipper.flush(5)
+        (doc,) = sink.predictions()
+        assert doc["message"] == "scored alice"
+        assert doc["log"] == {"logger": "test.predictions", "level": "INFO"}
+        assert doc["inputs"] == {"age": 41} and doc["prediction"] == {"value": 0.83}
+        assert doc["latency_ms"] == 12.5 and doc["model"]["version"] == "3.2.0"
+        assert doc["features"] == {"f": 1}
+        assert record_ids == [doc["prediction_id"]]
+
+    def test_client_loggers_ignored(self, shipper: Shipper, sink: FakeSink) -> None:
+        """Records of the client's and the shipper's own loggers are never shipped."""
+        handler = ElasticsearchHandler(shipper)
+        for name in (
+            "elastic_transport.transport",
+            "urllib3",
+            "predwatch.shipper",
+            "elasticsearch",
+        ):
+            rec = logging.LogRecord(name, logging.INFO, __file__, 1, "x", None, None)
+            rec.inputs = {"a": 1}
+            handler.handle(rec)
+        rec = logging.LogRecord("elasticsearch_app", logging.INFO, __file__, 1, "x", None, None)
+        rec.inputs = {"a": 1}
+        handler.handle(rec)
+        assert shipper.flush(5)
+        assert [d["log"]["logger"] for d in sink.predictions()] == ["elasticsearch_app"]
+
+    def test_filters_respected(self, shipper: Shipper, sink: FakeSink) -> None:
+        """Handler filters still apply (handle() skips only the lock)."""
+        handler = ElasticsearchHandler(shipper)
+        handler.addFilter(lambda r: False)
+        rec = logging.LogRecord("x", logging.INFO, __file__, 1, "x", None, None)
+        rec.inputs = {}
+        assert handler.handle(rec) is False
+
+    def test_emit_never_raises(self, tmp_path: Path) -> None:
+        """A broken shipper does not break logging."""
+        handler = ElasticsearchHandler(object())  # type: ignore[arg-type]
+        rec = logging.LogRecord("x", logging.INFO, __file__, 1, "x", None, None)
+        rec.inputs = {}
+        handler.handle(rec)
+
+
+class TestShipToElasticsearch:
+    def test_processor(self, shipper: Shipper, sink: FakeSink) -> None:
+        """Events with inputs ship; the event dict comes back with the prediction id."""
+        proc = ShipToElasticsearch(shipper)
+        ev: dict[str, Any] = {"event": "prediction", "inputs": {"age": 41}, "prediction": "yes"}
+        out = proc(None, "info", ev)
+        assert out is ev and "prediction_id" in ev
+        assert proc(None, "info", {"event": "hello"}) == {"event": "hello"}
+        assert shipper.flush(5)
+        (doc,) = sink.predictions()
+        assert doc["prediction_id"] == ev["prediction_id"]
+        assert doc["message"] == "prediction" and doc["log"]["level"] == "info"
+        assert doc["prediction"] == {"label": "yes"}
+
+    def test_with_structlog(self, shipper: Shipper, sink: FakeSink) -> None:
+        """Configured in a structlog chain, log.info(..., inputs=...) ships a prediction."""
+        rendered: list[str] = []
+        structlog.configure(
+            processors=[ShipToElasticsearch(shipper), structlog.processors.JSONRenderer()],
+            logger_factory=structlog.ReturnLoggerFactory(),
+            cache_logger_on_first_use=False,
+        )
+        try:
+            log = structlog.get_logger()
+            rendered.append(log.info("prediction", inputs={"a": 1}, prediction=0.5))
+        finally:
+            structlog.reset_defaults()
+        assert shipper.flush(5)
+        (doc,) = sink.predictions()
+        assert doc["prediction_id"] in rendered[0]
+
+    def test_never_raises(self) -> None:
+        """A broken shipper returns the event dict untouched."""
+        ev = {"inputs": {}}
+        assert ShipToElasticsearch(object())(None, "info", ev) is ev  # type: ignore[arg-type]
