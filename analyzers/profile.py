@@ -173,7 +173,8 @@ class _Source:
 
     def __init__(self, data: pd.DataFrame | Iterable[pd.DataFrame]) -> None:
         self.data = data
-        self.reiterable = isinstance(data, pd.DataFrame) or iter(data) is not data
+        # Generators, file readers and other iterators are consumed by one pass.
+        self.reiterable = not isinstance(data, Iterator)
 
     def frames(self) -> Iterator[pd.DataFrame]:
         if isinstance(self.data, pd.DataFrame):

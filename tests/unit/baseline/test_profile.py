@@ -343,6 +343,13 @@ class TestChunked:
         assert {tuple(f.columns) for f in src} == {("a",)}
         assert sum(len(f) for f in iter_frames(tmp_path / "f.csv", 3)) == 10
 
+    def test_file_read_once_when_one_pass_suffices(self, tmp_path: Path) -> None:
+        """Data whose bins are exact after one pass is read once."""
+        pd.DataFrame({"a": range(10)}).to_csv(tmp_path / "f.csv", index=False)
+        src = FrameSource(tmp_path / "f.csv", chunksize=4)
+        build(src)
+        assert src.passes == 1
+
     def test_progress_bar(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
         """With progress on, reading works the same and the bar goes to stderr only."""
         pd.DataFrame({"a": range(10)}).to_csv(tmp_path / "f.csv", index=False)
