@@ -190,7 +190,7 @@ class Runner:
             "details": alert.details,
         }
         es_mod.call(
-            self.cfg, lambda: self.es.index(index=ALERTS_INDEX, document=doc, refresh="wait_for")
+            self.cfg, lambda: self.es.index(index=ALERTS_INDEX, document=doc, refresh=True)
         )
 
     # --- evaluation ------------------------------------------------------------------

@@ -25,8 +25,8 @@ def _now() -> dt.datetime:
 
 
 def prediction(model: str, version: str, i: int, **over: Any) -> Doc:
-    """One clean prediction of the demo model, 5 + 2i seconds ago; `over` replaces fields."""
-    ts = _now() - dt.timedelta(seconds=5 + i * 2)
+    """One clean prediction of the demo model, 5 + i/2 seconds ago; `over` replaces fields."""
+    ts = _now() - dt.timedelta(seconds=5 + i / 2)
     doc: Doc = {
         s.TIMESTAMP: ts.isoformat(),
         s.PREDICTION_ID: uuid.uuid4().hex,
@@ -108,13 +108,13 @@ class Scenario:
 
     def cleanup(self) -> None:
         for index, doc_id in self.shared:
-            self.es.options(ignore_status=404).delete(index=index, id=doc_id, refresh=True)
+            self.es.options(ignore_status=404).delete(index=index, id=doc_id)
         # delete_by_query is missing on the test node: find and delete alert records by id.
         alerts = s.index_name("alerts")
         hits = self.es.options(ignore_status=404).search(
             index=alerts, query={"term": {s.MODEL_NAME: self.model}}, size=1000, source=False
         )
         for hit in hits.body.get("hits", {}).get("hits", []):
-            self.es.options(ignore_status=404).delete(
-                index=alerts, id=hit["_id"], refresh="wait_for"
-            )
+            self.es.options(ignore_status=404).delete(index=alerts, id=hit["_id"])
+        shared = f"{alerts},{s.index_name('deadletter')}"
+        self.es.indices.refresh(index=shared, ignore_unavailable=True)
