@@ -189,6 +189,10 @@ class Baseline:
     def id(self) -> str:
         return f"{self.model}@{self.version}"
 
+    def __hash__(self) -> int:
+        # The generated hash would fail on the dicts inside; equal baselines share these.
+        return hash((self.model, self.version, self.created_at, self.rows))
+
     @cached_property
     def _by_name(self) -> dict[str, FeatureProfile]:
         return {f.name: f for f in self.features}

@@ -138,6 +138,7 @@ class TestAccessors:
         assert "c" in f.categorical.vocabulary
         assert b.feature("nope") is None
         assert b.classes == ("no", "yes")
+        assert len({b, Baseline.from_dict(b.to_dict())}) == 1  # hashable (dicts inside)
 
     def test_schema_features(self) -> None:
         """schema_features lists name and type in order."""
