@@ -16,6 +16,7 @@ COMMANDS: dict[str, str] = {
     "es": "predwatch.localnode_cli:es",
     "setup": "predwatch.setup_cli:setup",
     "retention": "predwatch.retention:retention",
+    "baseline": "predwatch.analyzers.baseline_cli:baseline",
     "demo": "predwatch.demo:demo",
 }
 
