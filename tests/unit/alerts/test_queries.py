@@ -1,0 +1,156 @@
+"""The shared searches: one per rule, no scripts, fields taken from the mappings."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from predwatch import mappings
+from predwatch import schema as s
+from predwatch.alerts import queries
+from predwatch.alerts.rules import Rule, RuleSet, default_rules
+from predwatch.baseline import Baseline, load_baseline
+
+DEMO = Path(__file__).with_name("demo.baseline.json")
+
+
+@pytest.fixture(scope="module")
+def demo() -> Baseline:
+    return load_baseline(DEMO)
+
+
+@pytest.fixture(scope="module")
+def ruleset(demo: Baseline) -> RuleSet:
+    return default_rules(demo)
+
+
+def _fields(node: Any) -> set[str]:
+    """Every field name an aggregation or query in `node` reads."""
+    out: set[str] = set()
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "field" and isinstance(value, str):
+                out.add(value)
+            elif key in ("term", "range", "terms") and isinstance(value, dict):
+                out |= {k for k in value if k not in ("field", "size", "min_doc_count")}
+            out |= _fields(value)
+    elif isinstance(node, list):
+        for item in node:
+            out |= _fields(item)
+    return out
+
+
+def _mapped(mapping: dict[str, Any], prefix: str = "") -> set[str]:
+    out = set()
+    for name, spec in mapping.get("properties", {}).items():
+        full = f"{prefix}{name}"
+        if "properties" in spec:
+            out |= _mapped(spec, f"{full}.")
+        else:
+            out.add(full)
+    return out
+
+
+class TestSearches:
+    def test_no_scripts_anywhere(self, ruleset: RuleSet) -> None:
+        """No search body uses a script: they run on clusters without painless."""
+        for rule in ruleset.rules:
+            for search in queries.searches(rule):
+                assert "script" not in json.dumps(search.body), rule.id
+
+    def test_band_rule_has_two_checks(self, ruleset: RuleSet) -> None:
+        """prediction_mean has a `high` (gt) and a `low` (lt) check over one body."""
+        rule = next(r for r in ruleset.rules if r.kind == "prediction_mean")
+        high, low = queries.searches(rule)
+        assert (high.key, high.check.op, low.key, low.check.op) == ("high", "gt", "low", "lt")
+        assert high.body == low.body and (low.bound, high.bound) == rule.band
+
+    def test_guard_uses_min_count(self, ruleset: RuleSet) -> None:
+        """Rate rules bucket on model.name with min_doc_count = min_count."""
+        rule = next(r for r in ruleset.rules if r.id == "oov_rate.country")
+        (search,) = queries.searches(rule)
+        terms = search.body["aggs"][queries.GUARD]["terms"]
+        assert terms == {"field": s.MODEL_NAME, "size": 1, "min_doc_count": rule.min_count}
+        assert search.body["aggs"][queries.GUARD]["aggs"]["value"] == {
+            "avg": {"field": s.feature_field(s.OOV, "country")}
+        }
+
+    def test_window_and_indices(self, ruleset: RuleSet) -> None:
+        """Each search filters its window and reads the model's (or the shared) indices."""
+        for rule in ruleset.rules:
+            for search in queries.searches(rule):
+                first = search.body["query"]["bool"]["filter"][0]
+                assert first == {"range": {s.TIMESTAMP: {"gte": f"now-{rule.window}"}}}
+        by_kind = {r.kind: queries.searches(r)[0].indices for r in ruleset.rules}
+        assert by_kind["drift"] == (s.index_name("drift", "demo"),)
+        assert by_kind["deadletter"] == (s.index_name("deadletter"),)
+        assert by_kind["no_traffic"] == (s.index_pattern("predictions", "demo"),)
+
+    def test_text_oov_reads_the_token_rate(self, ruleset: RuleSet) -> None:
+        """A text feature's OOV rule averages monitor.text.<f>.oov_rate and lists oov_terms."""
+        rule = next(r for r in ruleset.rules if r.id == "oov_rate.comment")
+        assert queries.rate_field(rule) == s.text_field("comment", s.TEXT_OOV_RATE)
+        assert queries.top_field(rule) == s.text_field("comment", s.TEXT_OOV_TERMS)
+
+    def test_search_params_match_watcher_defaults(self, ruleset: RuleSet) -> None:
+        """predwatch searches like a watch: integer totals, missing indices tolerated."""
+        params = queries.searches(ruleset.rules[0])[0].params()
+        assert params["rest_total_hits_as_int"] and params["ignore_unavailable"]
+        assert params["allow_no_indices"]
+
+
+class TestFieldContract:
+    def test_prediction_fields_are_mapped(self, demo: Baseline, ruleset: RuleSet) -> None:
+        """Every field the prediction searches read exists in the model's mapping."""
+        common = _mapped(mappings.prediction_common_mapping())
+        model = _mapped(mappings.model_mapping(demo.schema_features(), demo.classes))
+        known = common | model
+        for rule in ruleset.rules:
+            for search in queries.searches(rule):
+                if search.indices[0].startswith("predwatch-predictions-"):
+                    assert _fields(search.body) <= known, rule.id
+
+    def test_other_index_fields_are_mapped(self, ruleset: RuleSet) -> None:
+        """Drift, dead-letter and alert fields exist in those indices' mappings."""
+        for kind, fields in queries.contract_fields().items():
+            mapped = _mapped(mappings.OTHER_MAPPINGS[kind]())
+            assert set(fields) <= mapped, kind
+        for rule in ruleset.rules:
+            kind = {"drift": "drift", "deadletter": "deadletter"}.get(rule.kind)
+            if kind:
+                fields = _fields(queries.searches(rule)[0].body)
+                assert fields <= _mapped(mappings.OTHER_MAPPINGS[kind]()), rule.id
+
+
+class TestKibanaSpec:
+    def test_kinds(self, ruleset: RuleSet) -> None:
+        """Counts and averages map to Kibana; a distinct count (multiple_versions) cannot."""
+        specs = {r.id: queries.kibana_spec(r) for r in ruleset.rules}
+        assert specs["multiple_versions"] is None
+        nt = specs["no_traffic"]
+        assert nt is not None and (nt.agg_type, nt.comparator) == ("count", "<=")
+        oov = specs["oov_rate.country"]
+        assert oov is not None and (oov.agg_type, oov.agg_field) == (
+            "avg",
+            s.feature_field(s.OOV, "country"),
+        )
+        mean = specs["prediction_mean"]
+        assert mean is not None and mean.comparator == "notBetween"
+        lat = specs["latency_p95"]
+        assert lat is not None and lat.agg_type == "count" and "approximation" in lat.notes[-1]
+
+    def test_queries_have_no_time_range(self, ruleset: RuleSet) -> None:
+        """Kibana adds the time window itself: the rule query carries none."""
+        for rule in ruleset.rules:
+            spec = queries.kibana_spec(rule)
+            if spec is not None:
+                assert s.TIMESTAMP not in json.dumps(spec.query), rule.id
+
+    def test_rule_without_min_count_note(self) -> None:
+        """Rules without a min_count carry no note about it."""
+        rule = Rule("nf", "nonfinite", "m")
+        spec = queries.kibana_spec(rule)
+        assert spec is not None and spec.notes == ()
