@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -236,7 +236,7 @@ def check_dashboard(obj: Obj) -> list[str]:
     return problems
 
 
-def fields_by_data_view(objects: Iterable[Obj]) -> dict[str, set[str]]:
+def fields_by_data_view(objects: Sequence[Obj]) -> dict[str, set[str]]:
     """Data-view title -> the fields the objects use in it (for checks against a cluster)."""
     titles = {o["id"]: o["attributes"]["title"] for o in objects if o["type"] == "index-pattern"}
     out: dict[str, set[str]] = {}

@@ -103,6 +103,9 @@ class FakeKibana:
                 got.filename = part.get_filename()
         if file_part is None:
             return 400, {"statusCode": 400, "message": "[request body.file]: expected value"}
+        if not str(got.filename or "").lower().endswith(".ndjson"):
+            ext = Path(str(got.filename or "")).suffix
+            return 400, {"statusCode": 400, "message": f"Invalid file extension {ext}"}
         raw = file_part.get_payload(decode=True)
         got.objects = [json.loads(line) for line in raw.decode().splitlines() if line.strip()]
         overwrite = q.get("overwrite") == ["true"]
@@ -113,41 +116,34 @@ class FakeKibana:
             key = (o["type"], o["id"])
             meta = {"title": o["attributes"].get("title")}
             missing = [r for r in o.get("references", []) if (r["type"], r["id"]) not in have]
+            error: dict[str, Any] | None = None
             if o["id"] in self.reject_ids:
-                errors.append(
-                    {
-                        **{"type": o["type"], "id": o["id"]},
-                        "meta": meta,
-                        "error": {"type": "unknown", "message": "bad attributes"},
-                    }
-                )
+                error = {"type": "unknown", "message": "bad attributes"}
             elif missing:
-                errors.append(
+                error = {"type": "missing_references", "references": missing}
+            elif key in stored and not overwrite:
+                error = {"type": "conflict"}
+            if error:
+                errors.append({"type": o["type"], "id": o["id"], "meta": meta, "error": error})
+            else:
+                results.append(
                     {
                         "type": o["type"],
                         "id": o["id"],
                         "meta": meta,
-                        "error": {"type": "missing_references", "references": missing},
+                        **({"overwrite": True} if key in stored else {}),
                     }
                 )
-            elif key in stored and not overwrite:
-                errors.append(
-                    {"type": o["type"], "id": o["id"], "meta": meta, "error": {"type": "conflict"}}
-                )
-            else:
-                result = {"type": o["type"], "id": o["id"], "meta": meta}
-                if key in stored:
-                    result["overwrite"] = True
-                stored[key] = o
-                results.append(result)
-        body_out: dict[str, Any] = {
-            "success": not errors,
-            "successCount": len(results),
-            "successResults": results,
-        }
-        if errors:
-            body_out["errors"] = errors
-        return 200, body_out
+        if errors:  # like Kibana: nothing is created until every error is resolved
+            return 200, {
+                "success": False,
+                "successCount": 0,
+                "successResults": [],
+                "errors": errors,
+            }
+        for o in got.objects:
+            stored[(o["type"], o["id"])] = o
+        return 200, {"success": True, "successCount": len(results), "successResults": results}
 
 
 class KibanaHandler(BaseHTTPRequestHandler):

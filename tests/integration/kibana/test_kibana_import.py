@@ -96,7 +96,7 @@ class TestFailures:
         """success false: the refused objects are named with Kibana's reason."""
         bad = next(o for o in OBJECTS if o["type"] == "lens")
         fake_kibana.reject_ids = {bad["id"]}
-        with pytest.raises(KibanaError, match="refused 1") as err:
+        with pytest.raises(KibanaError, match=r"imported 0 object\(s\) but refused 1") as err:
             import_objects(_cfg(fake_kibana.url), OBJECTS)
         assert bad["id"] in str(err.value) and "bad attributes" in str(err.value)
 
@@ -160,3 +160,17 @@ class TestSetupCommand:
         )
         assert res.exit_code == 2
         assert res.output.count("\n") == 1 and res.output.startswith("error: ")
+
+
+class TestFakeKibana:
+    def test_wrong_file_extension_is_refused(self, fake_kibana: FakeKibana) -> None:
+        """The fake refuses what Kibana's import route refuses: a file not named *.ndjson."""
+        import requests
+
+        resp = requests.post(
+            f"{fake_kibana.url}/api/saved_objects/_import",
+            headers={"kbn-xsrf": "x"},
+            files={"file": ("objects.json", b"{}", "application/json")},
+            timeout=5,
+        )
+        assert resp.status_code == 400 and "Invalid file extension .json" in resp.text
