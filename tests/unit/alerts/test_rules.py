@@ -173,11 +173,11 @@ class TestParse:
             r.load_rules(tmp_path / "missing.yaml")
         bad = tmp_path / "bad.yaml"
         bad.write_text("rules: [unclosed\n")
-        with pytest.raises(r.RulesError, match="bad.yaml is not valid YAML"):
+        with pytest.raises(r.RulesError, match=r"bad\.yaml is not valid YAML"):
             r.load_rules(bad)
         badj = tmp_path / "bad.json"
         badj.write_text("{")
-        with pytest.raises(r.RulesError, match="bad.json is not valid JSON"):
+        with pytest.raises(r.RulesError, match=r"bad\.json is not valid JSON"):
             r.load_rules(badj)
 
 

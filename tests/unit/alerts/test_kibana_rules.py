@@ -1,0 +1,237 @@
+"""Kibana "Elasticsearch query" rules: bodies Kibana's parameter validation accepts, the
+search Kibana would run, and installation against a fake Kibana on 127.0.0.1."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import threading
+import uuid
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from predwatch import schema as s
+from predwatch.alerts import kibana_rules as k
+from predwatch.alerts.rules import Destination, RuleSet, default_rules
+from predwatch.baseline import Baseline, load_baseline
+from predwatch.config import ESConfig
+
+DEMO = Path(__file__).with_name("demo.baseline.json")
+
+
+@pytest.fixture(scope="module")
+def demo() -> Baseline:
+    return load_baseline(DEMO)
+
+
+def kibana_validate(params: dict[str, Any]) -> str | None:
+    """Kibana's es-query parameter rules (rule_type_params.ts validateParams + schema)."""
+    if params["searchType"] != "esQuery":
+        return "searchType"
+    if params["timeWindowUnit"] not in ("s", "m", "h", "d") or params["timeWindowSize"] < 1:
+        return "time window"
+    if params["thresholdComparator"] not in k.COMPARATORS:
+        return "comparator"
+    n = 2 if params["thresholdComparator"] in ("between", "notBetween") else 1
+    if len(params["threshold"]) != n:
+        return "threshold length"
+    if params["aggType"] not in ("count", "avg", "sum", "min", "max"):
+        return "aggType"
+    if params["aggType"] != "count" and not params.get("aggField"):
+        return "aggField"
+    if params["groupBy"] != "all" or not params["index"] or not params["timeField"]:
+        return "groupBy/index/timeField"
+    if "query" not in json.loads(params["esQuery"]):
+        return "esQuery must contain query"
+    return None
+
+
+class TestRender:
+    def test_params_pass_kibana_validation(self, demo: Baseline) -> None:
+        """Every rendered rule has parameters Kibana's validation accepts."""
+        bodies, skipped = k.render_rules(default_rules(demo))
+        assert len(bodies) == len(default_rules(demo).rules) - 1
+        assert [n.split(":")[0] for n in skipped] == ["multiple_versions"]
+        for body in bodies.values():
+            assert body["rule_type_id"] == ".es-query" and body["consumer"] == "stackAlerts"
+            assert kibana_validate(body["params"]) is None, body["name"]
+            assert body["params"]["excludeHitsFromPreviousRun"] is False
+
+    def test_ids_are_stable_uuid4(self, demo: Baseline) -> None:
+        """Rule ids are valid v4 UUIDs and the same on every render (updates, no copies)."""
+        first, _ = k.render_rules(default_rules(demo))
+        again, _ = k.render_rules(default_rules(demo))
+        assert list(first) == list(again)
+        assert all(uuid.UUID(rid).version == 4 for rid in first)
+
+    def test_actions_and_throttle(self, demo: Baseline) -> None:
+        """One action per destination plus the alerts-index action, throttled per rule."""
+        rs = default_rules(demo)
+        rule = next(r for r in rs.rules if r.kind == "nonfinite")
+        body = k.render_rules(rs)[0][k.rule_uuid(rule)]
+        assert [a["group"] for a in body["actions"]] == [k.ACTION_GROUP] * 2
+        log, index = body["actions"]
+        assert log["params"]["level"] == "error"
+        assert log["frequency"] == {
+            "summary": False,
+            "notify_when": "onThrottleInterval",
+            "throttle": rule.throttle,
+        }
+        doc = index["params"]["documents"][0]
+        assert doc["rule"]["id"] == "nonfinite" and doc["model"]["name"] == "demo"
+
+    def test_existing_connector_is_used(self, demo: Baseline) -> None:
+        """A destination with kibana_connector_id points the action at that connector."""
+        rs = default_rules(demo, destinations=("ops",))
+        rs = dataclasses.replace(
+            rs,
+            destinations={
+                "ops": Destination("ops", "webhook", url="http://x/", kibana_connector_id="abc")
+            },
+        )
+        body = next(iter(k.render_rules(rs)[0].values()))
+        assert body["actions"][0]["id"] == "abc"
+
+    def test_api_body_drops_notes(self, demo: Baseline) -> None:
+        """predwatch's own note on approximations is not sent to Kibana."""
+        rs = default_rules(demo)
+        rule = next(r for r in rs.rules if r.kind == "latency_p95")
+        body = k.render_rules(rs)[0][k.rule_uuid(rule)]
+        assert "approximation" in body["description_note"]
+        assert "description_note" not in k.api_body(body)
+
+
+class TestSimulatedSearch:
+    def test_count_and_avg(self, demo: Baseline) -> None:
+        """Kibana filters the window around the rule query; avg adds `metricAgg`."""
+        rs = default_rules(demo)
+        bodies = k.render_rules(rs)[0]
+        oov = next(r for r in rs.rules if r.id == "oov_rate.country")
+        params = bodies[k.rule_uuid(oov)]["params"]
+        body = k.simulated_search(params)
+        rng = body["query"]["bool"]["filter"][0]["range"][s.TIMESTAMP]
+        assert rng["gte"] == "now-15m" and rng["lte"] == "now"
+        assert body["aggs"] == {"metricAgg": {"avg": {"field": s.feature_field(s.OOV, "country")}}}
+
+    @pytest.mark.parametrize(
+        ("comparator", "threshold", "value", "met"),
+        [
+            (">", [1], 2, True),
+            ("<=", [0], 0, True),
+            ("<", [1], 1, False),
+            ("notBetween", [0.2, 0.5], 0.6, True),
+            ("notBetween", [0.2, 0.5], 0.3, False),
+            ("between", [0.2, 0.5], 0.3, True),
+            (">=", [2], 2, True),
+        ],
+    )
+    def test_evaluate(
+        self, comparator: str, threshold: list[float], value: float, met: bool
+    ) -> None:
+        """Comparators decide as in Kibana; count reads hits.total.value."""
+        params = {"aggType": "count", "thresholdComparator": comparator, "threshold": threshold}
+        assert k.evaluate_params(params, {"hits": {"total": {"value": value}}}) == (met, value)
+
+    def test_avg_without_data_does_not_fire(self) -> None:
+        """An avg over no documents (null) never meets a condition."""
+        params = {"aggType": "avg", "thresholdComparator": ">", "threshold": [0]}
+        resp = {"hits": {"total": {"value": 0}}, "aggregations": {"metricAgg": {"value": None}}}
+        assert k.evaluate_params(params, resp) == (False, None)
+
+
+class FakeKibana:
+    """Just enough of Kibana's rule and connector API to test installation."""
+
+    def __init__(self, status: int | None = None) -> None:
+        self.objects: dict[str, dict[str, Any]] = {}
+        self.requests: list[tuple[str, str, dict[str, str]]] = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _reply(self, code: int, body: Any = None) -> None:
+                data = json.dumps(body or {}).encode()
+                self.send_response(code)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def _handle(self) -> None:
+                n = int(self.headers.get("Content-Length") or 0)
+                body = json.loads(self.rfile.read(n)) if n else None
+                outer.requests.append((self.command, self.path, dict(self.headers)))
+                if status:
+                    return self._reply(status, {"message": "nope"})
+                if self.command == "GET":
+                    obj = outer.objects.get(self.path)
+                    return self._reply(200 if obj else 404, obj)
+                if self.command == "POST" and self.path in outer.objects:
+                    return self._reply(409, {"message": "conflict"})
+                outer.objects[self.path] = body
+                return self._reply(200, body)
+
+            do_GET = do_POST = do_PUT = _handle
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def kibana() -> Iterator[FakeKibana]:
+    fake = FakeKibana()
+    yield fake
+    fake.close()
+
+
+class TestInstall:
+    def _ruleset(self, demo: Baseline) -> RuleSet:
+        rs = default_rules(demo, destinations=("log", "team"))
+        return dataclasses.replace(
+            rs, destinations={"team": Destination("team", "slack", url="https://hooks.slack/x")}
+        )
+
+    def test_creates_then_updates(self, demo: Baseline, kibana: FakeKibana) -> None:
+        """First run creates connectors and rules, the second updates the same ids."""
+        client = k.KibanaClient(kibana.url, ESConfig(username="u", password="p"), space="ml")
+        rs = self._ruleset(demo)
+        first = k.install_rules(client, rs)
+        results = {(kind, res) for kind, _, res in first}
+        assert results == {("rule", "skipped"), ("connector", "created"), ("rule", "created")}
+        connectors = [p for p in kibana.objects if "/api/actions/connector/" in p]
+        assert len(connectors) == 3  # log, slack, alerts index
+        assert all(p.startswith("/s/ml/") for p in kibana.objects)
+        slack = next(v for v in kibana.objects.values() if v.get("connector_type_id") == ".slack")
+        assert slack["secrets"] == {"webhookUrl": "https://hooks.slack/x"}
+        second = k.install_rules(client, rs)
+        assert {res for _, _, res in second} == {"skipped", "updated"}
+        _, _, headers = kibana.requests[0]
+        assert headers["kbn-xsrf"] == "true" and headers["Authorization"].startswith("Basic ")
+
+    def test_refused_credentials(self, demo: Baseline) -> None:
+        """A 401 from Kibana becomes one clear error naming the privileges needed."""
+        fake = FakeKibana(status=401)
+        try:
+            client = k.KibanaClient(fake.url, ESConfig(api_key="secret"))
+            with pytest.raises(k.KibanaError, match="check the credentials"):
+                k.install_rules(client, self._ruleset(demo))
+            assert fake.requests[0][2]["Authorization"] == "ApiKey secret"
+        finally:
+            fake.close()
+
+    def test_unreachable(self, demo: Baseline) -> None:
+        """No Kibana listening: the error names the URL and the setting to change."""
+        client = k.KibanaClient("http://127.0.0.1:9", ESConfig(), timeout=2)
+        with pytest.raises(k.KibanaError, match="PREDWATCH_KIBANA_URL"):
+            k.install_rules(client, self._ruleset(demo))
