@@ -252,3 +252,25 @@ class TestCli:
         assert result.output.startswith("skipped: this cluster has no Watcher module")
         assert "predwatch setup kibana-rules" in result.output
         assert "predwatch alerts check" in result.output
+
+    def test_check_with_the_stored_baseline(
+        self,
+        scenario: Scenario,
+        model_baseline: Baseline,
+        es: Elasticsearch,
+        es_config: ESConfig,
+    ) -> None:
+        """`alerts check --model M` derives the rules from M's baseline stored in ES."""
+        from predwatch.baseline_store import baselines_index, upload_baseline
+
+        doc_id = upload_baseline(es, es_config, model_baseline)
+        try:
+            scenario.predictions(change=lambda i: {s.LATENCY_MS: 5000.0})
+            result = CliRunner().invoke(
+                alerts, ["check", "--model", scenario.model, "--json", "--es-url", es_config.url]
+            )
+            assert result.exit_code == 1, result.output
+            fired = {o["rule"] for o in json.loads(result.output) if o["fired"]}
+            assert fired == {"latency_p95"}
+        finally:
+            es.delete(index=baselines_index(), id=doc_id, refresh=True)
