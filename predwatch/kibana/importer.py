@@ -80,10 +80,14 @@ def import_objects(
         raise KibanaError(
             f"Kibana at {cfg.url} did not answer within {cfg.request_timeout:g}s"
         ) from None
+    except requests.exceptions.ConnectionError:
+        raise KibanaError(
+            f"Kibana at {cfg.url} could not be reached (connection refused or host unknown); "
+            "check --url (Kibana listens on port 5601 by default)"
+        ) from None
     except requests.exceptions.RequestException as exc:
         raise KibanaError(
-            f"Kibana at {cfg.url} could not be reached ({_short(exc, cfg)}); check --url "
-            "(Kibana listens on port 5601 by default)"
+            f"the request to Kibana at {cfg.url} failed: {_short(exc, cfg)}"
         ) from None
     finally:
         if session is None:
