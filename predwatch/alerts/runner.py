@@ -189,9 +189,7 @@ class Runner:
             "window": alert.window,
             "details": alert.details,
         }
-        es_mod.call(
-            self.cfg, lambda: self.es.index(index=ALERTS_INDEX, document=doc, refresh=True)
-        )
+        es_mod.call(self.cfg, lambda: self.es.index(index=ALERTS_INDEX, document=doc, refresh=True))
 
     # --- evaluation ------------------------------------------------------------------
     def _search(self, search: RuleSearch, cache: dict[str, Mapping[str, Any]]) -> Mapping[str, Any]:
