@@ -200,7 +200,7 @@ def _loop(
     """Run every `every` until Ctrl-C; a failed run is reported and the loop goes on."""
     baseline = None
     if opts["baseline_path"]:
-        baseline = job.load(es, cfg, _config(opts, dt.datetime.now(dt.UTC)))
+        baseline = job.load_file(_config(opts, dt.datetime.now(dt.UTC)))
     runs = 0
     try:
         while True:

@@ -63,6 +63,18 @@ class Distribution:
     labels: tuple[str, ...]
     reference: tuple[float, ...]
     current: tuple[float, ...]
+    edges: tuple[float, ...] | None = None  # inner edges when the cells are numeric bins
+
+    def coarse(self, max_cells: int) -> Distribution:
+        """Adjacent numeric bins merged so at most `max_cells` remain (for readable plots)."""
+        if self.edges is None or len(self.labels) <= max_cells:
+            return self
+        step = math.ceil(len(self.labels) / max_cells)
+        starts = range(0, len(self.labels), step)
+        ref = tuple(math.fsum(self.reference[i : i + step]) for i in starts)
+        cur = tuple(math.fsum(self.current[i : i + step]) for i in starts)
+        edges = tuple(self.edges[i - 1] for i in starts if i > 0)
+        return Distribution(bin_labels(edges), ref, cur, edges)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -328,7 +340,9 @@ def compare_numeric(
         n_reference=ref.n,
         tests=_run(tests, ftype, inputs, ref.n, cur.n, gate),
         note=gate,
-        distribution=Distribution(bin_labels(profile.edges), ref.bins, cur.bins),
+        distribution=Distribution(
+            bin_labels(profile.edges), ref.bins, cur.bins, tuple(profile.edges)
+        ),
         rates={
             "missing_current": _rate(cur.missing, cur.total),
             "missing_reference": _rate(ref.missing, ref.total),

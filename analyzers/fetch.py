@@ -38,7 +38,8 @@ _NUMERIC_TYPES = frozenset(
 )
 _ACCEPTED = {
     "numeric": _NUMERIC_TYPES,
-    "categorical": frozenset({"keyword", "constant_keyword", "wildcard"}) | _NUMERIC_TYPES,
+    # A categorical mapped as a number would come back as "1.0" where training saw "1".
+    "categorical": frozenset({"keyword", "constant_keyword", "wildcard"}),
     "text": frozenset({"text", "match_only_text"}),
 }
 

@@ -24,6 +24,7 @@ from elasticsearch import Elasticsearch, helpers
 from predwatch import es as es_mod
 from predwatch import mappings, schema, templates
 from predwatch.baseline import Baseline, load_baseline
+from predwatch.baseline_store import baseline_from_es
 from predwatch.config import ESConfig
 from predwatch.errors import ConfigError, PredwatchError
 
@@ -81,20 +82,29 @@ def resolve_window(
     return Window.ending(end or now, length)
 
 
+def load_file(config: AnalyzeConfig) -> Baseline:
+    """The baseline file of `config` (BaselineError when unreadable or malformed)."""
+    assert config.baseline_path is not None
+    baseline = load_baseline(config.baseline_path)
+    _same_model(baseline, config.model)
+    return baseline
+
+
 def load(es: Elasticsearch, cfg: ESConfig, config: AnalyzeConfig) -> Baseline:
     """The run's baseline: the file given, else the newest stored for the model."""
     if config.baseline_path:
-        baseline = load_baseline(config.baseline_path)
-    else:
-        from predwatch.baseline_store import baseline_from_es
+        return load_file(config)
+    baseline = baseline_from_es(es, cfg, config.model)
+    _same_model(baseline, config.model)
+    return baseline
 
-        baseline = baseline_from_es(es, cfg, config.model)
-    if baseline.model != config.model:
+
+def _same_model(baseline: Baseline, model: str) -> None:
+    if baseline.model != model:
         raise BaselineMismatch(
-            f"baseline {baseline.id} belongs to model {baseline.model!r}, not {config.model!r}; "
+            f"baseline {baseline.id} belongs to model {baseline.model!r}, not {model!r}; "
             "give the baseline of this model with --baseline"
         )
-    return baseline
 
 
 def _specs(config: AnalyzeConfig) -> list[fetch.WindowSpec]:
@@ -118,11 +128,12 @@ def run(
 ) -> Report:
     """Analyze one window; stores the results unless `config.store` is False."""
     now = now or dt.datetime.now(dt.UTC)
+    if baseline is None and config.baseline_path:
+        baseline = load_file(config)  # a bad file is reported before any connection
     fetch.require_model(es, cfg, config.model)
     if baseline is None:
         baseline = load(es, cfg, config)
-    elif baseline.model != config.model:
-        raise BaselineMismatch(f"baseline {baseline.id} is not a baseline of {config.model!r}")
+    _same_model(baseline, config.model)
     fetch.check_mapping(es, cfg, baseline)
     specs = _specs(config)
     aggs = fetch.aggregate(es, cfg, baseline, specs, request_cache=config.request_cache)
@@ -321,9 +332,7 @@ def store(es: Elasticsearch, cfg: ESConfig, report: Report) -> int:
     ]
     ok, errors = es_mod.call(
         cfg,
-        lambda: helpers.bulk(
-            es, actions, refresh="wait_for", raise_on_error=False, stats_only=False
-        ),
+        lambda: helpers.bulk(es, actions, refresh=True, raise_on_error=False, stats_only=False),
     )
     if isinstance(errors, list) and errors:
         first = errors[0]

@@ -222,7 +222,6 @@ def prediction_aggs(
                 "offset": f"+{_ms(window.start) % step}ms",
                 "min_doc_count": 0,
                 "extended_bounds": bounds,
-                "hard_bounds": bounds,
             },
             "aggs": per_bucket,
         }

@@ -11,6 +11,8 @@ from predwatch.analyzers.aggregates import iso
 from predwatch.analyzers.compare import FeatureResult
 from predwatch.analyzers.report import Report, _fmt, worst_test
 
+MAX_BARS = 25
+
 _CSS = """
 body{font-family:system-ui,sans-serif;margin:24px;color:#222;max-width:1100px}
 h1{font-size:20px}h2{font-size:16px;margin-top:28px;border-bottom:1px solid #ddd}
@@ -54,7 +56,7 @@ def _feature_block(f: FeatureResult, reference: str) -> str:
     parts = [f"<h3>{escape(f.feature)} <small>({escape(f.type)})</small> {_status(f)}</h3>"]
     if f.note:
         parts.append(f"<p class='muted'>{escape(f.note)}</p>")
-    d = f.distribution
+    d = f.distribution.coarse(MAX_BARS) if f.distribution else None
     if d is not None and (math.fsum(d.reference) or math.fsum(d.current)):
         parts.append(
             svg.bars(

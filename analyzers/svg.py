@@ -57,7 +57,7 @@ def bars(
 ) -> str:
     """Grouped vertical bars: one group per label, one bar per series."""
     colors = PALETTE[: len(series)] if len(series) > 2 else ("#7f8c9a", "#d9534f")[: len(series)]
-    left, right, top, bottom = 52, 10, 30, 70
+    left, right, top, bottom = 52, 10, 30, 84
     plot_w, plot_h = width - left - right, height - top - bottom
     vmax = _nice_max(max((v for _, vals in series for v in vals), default=0.0))
     n = max(1, len(labels))
@@ -95,7 +95,7 @@ def bars(
                 f'transform="rotate(-35 {lx:.1f} {ly:.1f})">'
                 f"{escape(_short(label))}</text>"
             )
-    parts.append(_legend([s[0] for s in series], colors, left, height - 6))
+    parts.append(_legend([s[0] for s in series], colors, width - 130 * len(series), 16))
     parts.append("</svg>")
     return "".join(parts)
 
@@ -177,6 +177,8 @@ def lines(
             f'<text x="{x:.1f}" y="{top + plot_h + 16}" {_FONT} '
             f'text-anchor="middle">{escape(x_labels[i])}</text>'
         )
-    parts.append(_legend([s[0] for s in series], list(colors[: len(series)]), left, height - 6))
+    parts.append(
+        _legend([s[0] for s in series], list(colors[: len(series)]), width - 130 * len(series), 16)
+    )
     parts.append("</svg>")
     return "".join(parts)

@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from elasticsearch import Elasticsearch, helpers
 
+from elasticsearch import Elasticsearch, helpers
 from predwatch import schema as s
 from predwatch.baseline import Baseline, category_key
 from predwatch.config import ESConfig
@@ -30,7 +30,7 @@ SHIFTED = {
     "text_oov": "35% of the words never seen",
 }
 TEXT_FEATURES = ["text_oov", "text_same"]
-TRAINED_AT = "2025-06-01T00:00:00Z"
+TRAINED_AT = "2024-06-01T00:00:00Z"
 
 
 def _sentences(rng: np.random.Generator, n: int, oov_share: float = 0.0) -> list[str]:
@@ -112,8 +112,15 @@ def annotate(row: dict[str, Any], baseline: Baseline) -> dict[str, Any]:
             text[f"{f.name}.{s.TEXT_OOV_RATE}"] = len(new) / len(tokens) if tokens else 0.0
             if new:
                 text[f"{f.name}.{s.TEXT_OOV_TERMS}"] = sorted(set(new))[:20]
-    monitor = {"missing": missing, "oov": oov, "unseen": unseen, "out_of_range": oor,
-               "text": text, "nonfinite": 0, "baseline": baseline.id}
+    monitor = {
+        "missing": missing,
+        "oov": oov,
+        "unseen": unseen,
+        "out_of_range": oor,
+        "text": text,
+        "nonfinite": 0,
+        "baseline": baseline.id,
+    }
     return {"inputs": inputs, "monitor": monitor}
 
 
@@ -155,6 +162,17 @@ def ship(es: Elasticsearch, docs: list[dict[str, Any]]) -> None:
     for d in docs:
         when = dt.datetime.fromisoformat(d[s.TIMESTAMP].replace("Z", "+00:00"))
         index = s.index_name("predictions", d["model"]["name"], when)
-        actions.append({"_op_type": "create", "_index": index, "_id": d[s.PREDICTION_ID],
-                        "_source": d})
+        actions.append(
+            {"_op_type": "create", "_index": index, "_id": d[s.PREDICTION_ID], "_source": d}
+        )
     helpers.bulk(es, actions, refresh="wait_for", chunk_size=2000)
+
+
+def cleanup(es: Elasticsearch, model: str) -> None:
+    """Delete the model's indices and templates (by name: wildcard deletes may be refused)."""
+    found = es.indices.get(index=f"predwatch-*-{model}*", expand_wildcards="all")
+    for index in found.body:
+        es.options(ignore_status=404).indices.delete(index=index)
+    es.options(ignore_status=404).indices.delete_index_template(
+        name=f"predwatch-predictions-{model}"
+    )

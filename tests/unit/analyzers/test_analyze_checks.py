@@ -1,0 +1,123 @@
+"""Model checks: windows and durations, staleness, non-finite predictions, latency, trend."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from predwatch.analyzers import checks
+from predwatch.analyzers.aggregates import (
+    Latency,
+    NumericAggs,
+    PredictionAggs,
+    TrendBucket,
+    VersionGroup,
+    Window,
+    format_duration,
+    parse_duration,
+    parse_time,
+)
+from predwatch.analyzers.stats import Summary
+
+from predwatch.errors import ConfigError
+
+NOW = dt.datetime(2026, 3, 1, 12, tzinfo=dt.UTC)
+DAY = dt.timedelta(days=1)
+
+
+class TestWindows:
+    @pytest.mark.parametrize(
+        ("text", "seconds"),
+        [("15m", 900), ("1h", 3600), ("7d", 604800), ("90s", 90), ("2w", 1209600)],
+    )
+    def test_parse_duration(self, text: str, seconds: int) -> None:
+        """Durations are a number and a unit."""
+        assert parse_duration(text).total_seconds() == seconds
+        assert parse_duration(format_duration(parse_duration(text))) == parse_duration(text)
+
+    @pytest.mark.parametrize("text", ["", "1", "h", "1y", "-5m", "0m"])
+    def test_bad_duration(self, text: str) -> None:
+        """Malformed or zero durations are a ConfigError naming the value."""
+        with pytest.raises(ConfigError):
+            parse_duration(text)
+
+    def test_parse_time(self) -> None:
+        """ISO 8601 with Z, offsets or none (UTC)."""
+        assert parse_time("2026-03-01T12:00:00Z") == NOW
+        assert parse_time("2026-03-01T13:00:00+01:00") == NOW
+        assert parse_time("2026-03-01T12:00") == NOW
+        with pytest.raises(ConfigError, match="ISO 8601"):
+            parse_time("yesterday")
+
+    def test_window(self) -> None:
+        """Windows are [start, end); previous is the same length right before."""
+        w = Window.ending(NOW, dt.timedelta(hours=1))
+        assert w.previous() == Window(NOW - dt.timedelta(hours=2), NOW - dt.timedelta(hours=1))
+        assert Window.parse_range("2026-03-01T10:00Z..2026-03-01T12:00Z").end == NOW
+        with pytest.raises(ConfigError, match="after its start"):
+            Window(NOW, NOW)
+        with pytest.raises(ConfigError, match=r"START\.\.END"):
+            Window.parse_range("2026-03-01")
+
+
+class TestStaleness:
+    def test_trained_at_from_predictions(self) -> None:
+        """A served version older than max_age is stale; its age comes from model.trained_at."""
+        groups = [
+            VersionGroup("1", 10, None, (), {}, NOW - 40 * DAY),
+            VersionGroup("2", 10, None, (), {}, NOW - 2 * DAY),
+        ]
+        st = checks.staleness(NOW - 2 * DAY, groups, None, "2", NOW, 30 * DAY)
+        assert st.stale and st.stale_versions == ("1",) and st.source == "predictions"
+        assert st.to_dict()["age_days"] == 2.0 and st.to_dict()["max_age"] == "30d"
+
+    def test_falls_back_to_the_baseline(self) -> None:
+        """Without model.trained_at in the documents the baseline's trained_at is used."""
+        st = checks.staleness(None, [], "2026-01-01T12:00:00Z", "1", NOW, 30 * DAY)
+        assert st.source == "baseline" and st.stale and st.stale_versions == ("1",)
+
+    def test_no_max_age_only_reports(self) -> None:
+        """Without --max-age the age is reported, never judged."""
+        st = checks.staleness(NOW - 400 * DAY, [], None, "1", NOW, None)
+        assert not st.stale and st.age == 400 * DAY
+        assert checks.staleness(None, [], None, "1", NOW, DAY).source == "unknown"
+
+
+class TestNonFinite:
+    def test_flagged_for_numeric_predictions(self) -> None:
+        """Any prediction without a finite value is a finding; label-only models are exempt."""
+        value = NumericAggs((1.0,), Summary(1, 0.5, float("nan")), 10, 0)
+        assert checks.nonfinite(PredictionAggs(value, None, None, 3, 2), 10).flagged
+        assert not checks.nonfinite(PredictionAggs(value, None, None, 3, 0), 10).flagged
+        assert not checks.nonfinite(PredictionAggs(None, None, None, 3, 2), 10).flagged
+        assert checks.nonfinite(None, 0).to_dict()["rate"] is None
+
+
+class TestLatency:
+    def _lat(self, p95: float | None, count: float = 100) -> Latency:
+        return Latency(count, {"50": 10.0, "95": p95})
+
+    def test_regression(self) -> None:
+        """p95 more than the tolerance above the previous window's is a regression."""
+        assert checks.latency_check(self._lat(40), self._lat(20)).regressed
+        assert not checks.latency_check(self._lat(24), self._lat(20)).regressed
+
+    def test_insufficient(self) -> None:
+        """Too few latencies or an undefined p95 never flag."""
+        assert "insufficient" in checks.latency_check(self._lat(40, 5), self._lat(20)).note
+        assert not checks.latency_check(self._lat(None), self._lat(20)).regressed
+        assert not checks.latency_check(self._lat(40), None).regressed
+
+
+class TestTrend:
+    def test_slope_per_hour(self) -> None:
+        """The count-weighted slope of bucket means is in units per hour."""
+        buckets = [
+            TrendBucket(
+                NOW + i * dt.timedelta(minutes=30), 10, 1.0 + 0.5 * i, None, None, None, None
+            )
+            for i in range(4)
+        ]
+        assert checks.trend_slope(buckets) == pytest.approx(1.0)
+        empty = TrendBucket(NOW, 0, None, None, None, None, None)
+        assert checks.trend_slope([buckets[0], empty]) is None

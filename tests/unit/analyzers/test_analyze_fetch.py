@@ -1,0 +1,151 @@
+"""Fetching aggregations, with a fake client: msearch layout, failures, composite paging,
+mapping checks. (The same paths run against a real node in tests/integration/analyzers.)"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any
+
+import analyze_samples as smp
+import pytest
+from predwatch.analyzers import fetch, queries
+from predwatch.analyzers.aggregates import CategoricalAggs, Window
+
+from predwatch.config import ESConfig
+
+CFG = ESConfig()
+WINDOW = Window(smp.START, smp.END)
+
+
+class FakeES:
+    """Answers msearch from a queue of responses and records every search body."""
+
+    def __init__(
+        self,
+        responses: list[dict[str, Any]],
+        mapping: dict[str, Any] | None = None,
+        indices: list[str] | None = None,
+    ) -> None:
+        self.responses = responses
+        self.bodies: list[dict[str, Any]] = []
+        self.headers: list[dict[str, Any]] = []
+        self.indices = SimpleNamespace(
+            resolve_index=lambda name: SimpleNamespace(
+                body={"indices": [{"name": i} for i in (indices or [])]}
+            ),
+            get_field_mapping=lambda **kw: SimpleNamespace(body=mapping or {}),
+        )
+
+    def msearch(self, searches: list[dict[str, Any]]) -> SimpleNamespace:
+        self.headers += searches[0::2]
+        bodies = searches[1::2]
+        self.bodies += bodies
+        out = [self.responses.pop(0) for _ in bodies]
+        return SimpleNamespace(body={"responses": out})
+
+
+def _page(pairs: list[tuple[str, float]], after: str | None) -> dict[str, Any]:
+    agg: dict[str, Any] = {"buckets": [{"key": {"v": k}, "doc_count": c} for k, c in pairs]}
+    if after:
+        agg["after_key"] = {"v": after}
+    return smp.response(0, {"values": agg})
+
+
+class TestAggregate:
+    def test_one_msearch_for_all_windows(self) -> None:
+        """Current, reference and previous-latency bodies go out in one _msearch."""
+        b = smp.baseline()
+        specs = [fetch.WindowSpec(WINDOW), fetch.WindowSpec(WINDOW.previous(), latency_only=True)]
+        latency = smp.response(
+            5, {"latency": {"values": {"95.0": 3.0}}, "latency_stats": {"count": 5}}
+        )
+        es = FakeES([smp.feature_response(), smp.prediction_response(), latency])
+        cur, prev = fetch.aggregate(es, CFG, b, specs)  # type: ignore[arg-type]
+        assert len(es.bodies) == 3 and all(body["size"] == 0 for body in es.bodies)
+        assert {h["index"] for h in es.headers} == {"predwatch-predictions-m1-*"}
+        assert cur.total == 1000 and prev.latency is not None
+        assert prev.latency.percentiles["95"] == 3.0
+
+    def test_incomplete_terms_are_paged(self) -> None:
+        """When terms miss values, composite pages count them exactly, folded page by page."""
+        b = smp.baseline()
+        feats = smp.feature_response()
+        feats["aggregations"]["f1_terms"] = smp.terms([("a", 480)], other=505)
+        pages = [
+            _page([("a", 480), ("b", 310)], "b"),
+            _page([("c", 140), ("d", 30)], "d"),
+            _page([("yy", 5), ("zz", 20)], "zz"),
+            _page([], None),
+        ]
+        es = FakeES([feats, *pages])
+        (agg,) = fetch.aggregate(es, CFG, b, [fetch.WindowSpec(WINDOW, predictions=False)])  # type: ignore[arg-type]
+        cat = agg.features["user.Country code"]
+        assert isinstance(cat, CategoricalAggs)
+        assert dict(cat.top) == {"a": 480, "b": 310, "c": 140}
+        assert (cat.other, cat.unseen, cat.missing) == (30, 25, 15)
+        assert es.bodies[2]["aggs"]["values"]["composite"]["after"] == {"v": "b"}
+
+    def test_paging_stops_at_the_cap(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Beyond MAX_COMPOSITE_PAGES the remaining values count as unseen, with a note."""
+        monkeypatch.setattr(fetch, "MAX_COMPOSITE_PAGES", 2)
+        first = CategoricalAggs({"a": 0, "b": 0, "c": 0}, 0, 100, 100, 0)
+        es = FakeES([_page([("a", 10)], "a"), _page([("b", 20)], "b")])
+        cat = fetch.page_categories(es, CFG, smp.baseline(), WINDOW, "user.Country code", first)  # type: ignore[arg-type]
+        assert cat.unseen == 70 and "distinct values" in cat.note and cat.n == 100
+
+
+class TestCompositeBody:
+    def test_composite_body_is_size_zero(self) -> None:
+        """Composite paging asks for buckets only."""
+        body = queries.composite_body("inputs.c", WINDOW, None)
+        assert body["size"] == 0 and "after" not in body["aggs"]["values"]["composite"]
+
+
+class TestFailures:
+    def test_refused_search(self) -> None:
+        """A per-search error becomes AggregationFailed with the root cause."""
+        err = {
+            "error": {
+                "root_cause": [{"reason": "Field [x] of type [keyword] is not supported"}],
+                "reason": "all shards failed",
+            }
+        }
+        with pytest.raises(fetch.AggregationFailed, match="not supported"):
+            fetch.msearch(FakeES([err]), CFG, "i", [{"size": 0}])  # type: ignore[arg-type]
+
+    def test_shard_failure(self) -> None:
+        """Partial shard failures are not silently ignored."""
+        resp = smp.response(1, {})
+        resp["_shards"] = {"failed": 1, "failures": [{"reason": {"reason": "boom"}}]}
+        with pytest.raises(fetch.AggregationFailed, match="boom"):
+            fetch.msearch(FakeES([resp]), CFG, "i", [{"size": 0}])  # type: ignore[arg-type]
+
+    def test_never_asks_for_documents(self) -> None:
+        """A body with a non-zero size is refused before it is sent."""
+        with pytest.raises(ValueError, match="size must be 0"):
+            fetch.msearch(FakeES([]), CFG, "i", [{"size": 10}])  # type: ignore[arg-type]
+
+    def test_unknown_model(self) -> None:
+        """No prediction index: UnknownModel, exit code 2."""
+        with pytest.raises(fetch.UnknownModel, match="no predictions indices") as info:
+            fetch.require_model(FakeES([]), CFG, "m1")  # type: ignore[arg-type]
+        assert info.value.exit_code == 2
+        assert fetch.require_model(FakeES([], indices=["x"]), CFG, "m1") == ["x"]  # type: ignore[arg-type]
+
+    def test_mapping_mismatch(self) -> None:
+        """A numeric baseline feature mapped as keyword is a clear mismatch error."""
+        mapping = {
+            "predwatch-predictions-m1-2026.03.01": {
+                "mappings": {
+                    "inputs.age": {
+                        "full_name": "inputs.age",
+                        "mapping": {"age": {"type": "keyword"}},
+                    },
+                    "inputs.user.Country code": {"mapping": {"x": {"type": "keyword"}}},
+                }
+            }
+        }
+        with pytest.raises(fetch.MappingMismatch, match=r"'age' is numeric.*keyword"):
+            fetch.check_mapping(FakeES([], mapping), CFG, smp.baseline())  # type: ignore[arg-type]
+        ok = {"i": {"mappings": {"inputs.age": {"mapping": {"age": {"type": "double"}}}}}}
+        fetch.check_mapping(FakeES([], ok), CFG, smp.baseline())  # type: ignore[arg-type]

@@ -1,0 +1,207 @@
+"""Aggregation request bodies and the parsing of their responses (no server)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+import analyze_samples as smp
+import pytest
+from predwatch.analyzers import queries as q
+from predwatch.analyzers.aggregates import CategoricalAggs, NumericAggs, TextAggs, Window
+
+from predwatch import schema
+
+WINDOW = Window(smp.START, smp.END)
+
+
+def _walk(obj: Any) -> list[tuple[str, Any]]:
+    out: list[tuple[str, Any]] = []
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            out.append((k, v))
+            out += _walk(v)
+    elif isinstance(obj, list):
+        for v in obj:
+            out += _walk(v)
+    return out
+
+
+class TestPlan:
+    def test_no_body_fetches_documents(self) -> None:
+        """Every body has size 0 and no top_hits: nothing pulls raw documents."""
+        reqs = [*q.plan(smp.baseline(), WINDOW), q.latency_request(WINDOW)]
+        reqs.append(q.Request("features", q.composite_body("inputs.x", WINDOW, "k")))
+        for r in reqs:
+            assert r.body["size"] == 0
+            assert "top_hits" not in json.dumps(r.body)
+            assert "_source" not in r.body
+
+    def test_window_is_half_open_utc(self) -> None:
+        """The time filter is gte start and lt end, in UTC."""
+        rng = q.window_query(WINDOW)["bool"]["filter"][0]["range"][schema.TIMESTAMP]
+        assert rng["gte"] == "2026-03-01T12:00:00.000Z"
+        assert rng["lt"] == "2026-03-01T13:00:00.000Z"
+
+    def test_range_agg_uses_the_baseline_edges(self) -> None:
+        """The numeric range buckets are exactly the baseline bins, keyed by position."""
+        aggs = q.feature_aggs(smp.baseline(), ["age"])
+        ranges = aggs["f0_bins"]["range"]["ranges"]
+        assert ranges == [
+            {"key": "0", "to": 0.0},
+            {"key": "1", "from": 0.0, "to": 1.0},
+            {"key": "2", "from": 1.0, "to": 2.0},
+            {"key": "3", "from": 2.0},
+        ]
+        assert aggs["f0_bins"]["range"]["field"] == "inputs.age"
+        assert aggs["f0_oor"]["sum"]["field"] == "monitor.out_of_range.age"
+
+    def test_terms_sized_above_the_vocabulary(self) -> None:
+        """Categorical terms are sized vocabulary + room, and capped."""
+        b = smp.baseline()
+        aggs = q.feature_aggs(b, ["user.Country code"])
+        assert aggs["f1_terms"]["terms"]["size"] == 5 + q.NEW_VALUES_ROOM
+        assert aggs["f1_terms"]["terms"]["field"] == "inputs.user.Country code"
+        cat = b.features[1].categorical
+        assert cat is not None
+        big = type(cat)(cat.frequencies, cat.other, frozenset(map(str, range(10**5))), cat.n)
+        assert q.terms_size(big) == q.TERMS_CAP
+
+    def test_text_aggs_use_the_monitor_fields(self) -> None:
+        """Text features aggregate token counts, OOV token sums and an exists filter."""
+        aggs = q.feature_aggs(smp.baseline(), ["comment"])
+        assert aggs["f2_len"]["extended_stats"]["field"] == "monitor.text.comment.tokens"
+        assert aggs["f2_oovtok"]["sum"]["field"] == "monitor.text.comment.oov_tokens"
+        assert aggs["f2_present"]["filter"] == {"exists": {"field": "inputs.comment"}}
+
+    def test_features_are_chunked(self) -> None:
+        """Features are spread over several bodies of one msearch, then the predictions."""
+        reqs = q.plan(smp.baseline(), WINDOW, per_request=2)
+        assert [r.part for r in reqs] == ["features", "features", "predictions"]
+        assert reqs[0].features == ("age", "user.Country code")
+
+    def test_trend_buckets_start_at_the_window_start(self) -> None:
+        """The date histogram offset aligns buckets with the window start."""
+        w = Window(
+            dt.datetime(2026, 3, 1, 12, 7, tzinfo=dt.UTC),
+            dt.datetime(2026, 3, 1, 13, 7, tzinfo=dt.UTC),
+        )
+        hist = q.prediction_aggs(smp.baseline(), w)["trend"]["date_histogram"]
+        assert hist["fixed_interval"] == "2m"
+        step = 120_000
+        start_ms = int(w.start.timestamp() * 1000)
+        assert hist["offset"] == f"+{start_ms % step}ms"
+        # extended_bounds only: hard_bounds would drop the documents of the last bucket
+        assert hist["extended_bounds"] == {"min": start_ms, "max": start_ms + 3_600_000 - 1}
+        assert "hard_bounds" not in hist
+
+    @pytest.mark.parametrize(
+        ("hours", "interval"), [(1, "2m"), (24, "30m"), (24 * 7, "6h"), (24 * 365, "14d")]
+    )
+    def test_trend_interval(self, hours: int, interval: str) -> None:
+        """At most MAX_TREND_BUCKETS buckets of a round interval."""
+        w = Window(smp.START, smp.START + dt.timedelta(hours=hours))
+        assert q.trend_interval(w) == interval
+
+
+class TestParse:
+    def _parsed(self, total: float = 1000.0) -> q.Parsed:
+        b = smp.baseline()
+        reqs = q.plan(b, WINDOW)
+        return q.parse(b, WINDOW, reqs, [smp.feature_response(total), smp.prediction_response()])
+
+    def test_numeric(self) -> None:
+        """Bin counts by position, the summary, missing = documents - values."""
+        age = self._parsed().aggregates.features["age"]
+        assert isinstance(age, NumericAggs)
+        assert age.bins == (90, 310, 390, 200)
+        assert age.summary.n == 990 and age.summary.mean == 1.21
+        assert age.missing == 10 and age.out_of_range == 3
+
+    def test_categorical_folded_on_the_baseline(self) -> None:
+        """Top values, the rest of the vocabulary and unseen values become separate cells."""
+        parsed = self._parsed()
+        cat = parsed.aggregates.features["user.Country code"]
+        assert isinstance(cat, CategoricalAggs)
+        assert dict(cat.top) == {"a": 480, "b": 310, "c": 140}
+        assert cat.other == 30 and cat.unseen == 25 and cat.missing == 15
+        assert cat.unseen_top == (("zz", 20), ("yy", 5))
+        assert cat.unseen_flagged == 25
+        assert parsed.incomplete == ()
+
+    def test_incomplete_terms_are_reported(self) -> None:
+        """A terms result with sum_other_doc_count > 0 asks for composite paging."""
+        b = smp.baseline()
+        resp = smp.feature_response()
+        resp["aggregations"]["f1_terms"]["sum_other_doc_count"] = 7
+        parsed = q.parse(b, WINDOW, q.plan(b, WINDOW, predictions=False), [resp])
+        assert parsed.incomplete == ("user.Country code",)
+
+    def test_text(self) -> None:
+        """Token sums, documents with the text and the top OOV terms."""
+        text = self._parsed().aggregates.features["comment"]
+        assert isinstance(text, TextAggs)
+        assert (text.tokens, text.oov_tokens, text.missing, text.n) == (10_000, 3000, 50, 950)
+        assert text.oov_terms == (("foo", 300), ("bar", 100))
+
+    def test_predictions_trend_versions_latency(self) -> None:
+        """Prediction stats, non-finite counts, trend buckets, version groups, latency."""
+        agg = self._parsed().aggregates
+        assert agg.total == 1000
+        pred = agg.prediction
+        assert pred is not None and pred.value is not None
+        assert pred.value.bins == (500, 496) and pred.median == 0.48
+        assert pred.nonfinite_predictions == 4 and pred.nonfinite_docs == 4
+        assert [b.count for b in agg.trend] == [598, 0]
+        assert agg.trend[1].mean is None and agg.trend[0].start == smp.START
+        assert [(g.version, g.count) for g in agg.versions] == [("1", 700), ("2", 300)]
+        assert agg.versions[0].trained_at == dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+        assert agg.versions[1].trained_at is None
+        assert agg.latency is not None and agg.latency.percentiles["95"] == 25.0
+        assert agg.trained_at == dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+
+    def test_empty_window(self) -> None:
+        """No documents: zero counts, undefined summaries, no error."""
+        b = smp.baseline()
+        empty = smp.response(0, {"f0_stats": smp.ext_stats(0), "f1_terms": smp.terms([])})
+        parsed = q.parse(b, WINDOW, q.plan(b, WINDOW, predictions=False), [empty])
+        age = parsed.aggregates.features["age"]
+        assert isinstance(age, NumericAggs)
+        assert age.n == 0 and age.missing == 0 and age.summary.n == 0
+
+    def test_response_count_must_match(self) -> None:
+        """A response list of the wrong length is a caller bug."""
+        with pytest.raises(ValueError, match="responses"):
+            q.parse(smp.baseline(), WINDOW, q.plan(smp.baseline(), WINDOW), [])
+
+
+class TestCategoryFold:
+    def test_unseen_top_is_bounded(self) -> None:
+        """Only the most frequent unseen values are kept, whatever the number of values."""
+        fold = q.CategoryFold(smp.baseline().features[1].categorical, keep_unseen=3)
+        for i in range(1000):
+            fold.add(f"new{i}", float(i % 50))
+        fold.add("a", 5)
+        fold.add("e", 2)
+        res = fold.result(total=30_000, flagged=0)
+        assert len(res.unseen_top) == 3 and res.unseen_top[0][1] == 49
+        assert res.top["a"] == 5 and res.other == 2
+        assert res.unseen == sum(float(i % 50) for i in range(1000))
+
+    def test_composite_page(self) -> None:
+        """A composite page yields its buckets and the key to continue after."""
+        resp = smp.response(
+            3,
+            {
+                "values": {
+                    "after_key": {"v": "b"},
+                    "buckets": [
+                        {"key": {"v": "a"}, "doc_count": 2},
+                        {"key": {"v": "b"}, "doc_count": 1},
+                    ],
+                }
+            },
+        )
+        assert q.composite_page(resp) == ([("a", 2.0), ("b", 1.0)], "b")
+        assert q.composite_page(smp.response(0, {"values": {"buckets": []}})) == ([], None)
