@@ -90,7 +90,7 @@ def _overview(ctx: Ctx, dv: str, features: list[FeatureProfile]) -> list[Item]:
                 dv,
                 "oov",
                 "Out-of-vocabulary rate by feature",
-                [L.rate(_oov_field(f), f.name) for f in shown],
+                [_oov_rate(f) for f in shown],
                 note
                 or "Categorical: share of predictions with an unseen value. "
                 "Text: mean share of unseen words per document.",
@@ -114,10 +114,11 @@ def _overview(ctx: Ctx, dv: str, features: list[FeatureProfile]) -> list[Item]:
     return items
 
 
-def _oov_field(f: FeatureProfile) -> str:
+def _oov_rate(f: FeatureProfile) -> L.Column:
     if f.type is s.FeatureType.TEXT:
-        return s.text_field(f.name, s.TEXT_OOV_RATE)
-    return s.feature_field(s.OOV, f.name)
+        present = L.kql_eq(s.feature_field(s.MISSING, f.name), 0)
+        return L.rate(s.text_field(f.name, s.TEXT_OOV_RATE), f.name, where=present)
+    return L.rate(s.feature_field(s.OOV, f.name), f.name)
 
 
 def _rates_item(
@@ -237,6 +238,8 @@ def _numeric(ctx: Ctx, dv: str, f: FeatureProfile) -> list[Item]:
 def _text(ctx: Ctx, dv: str, f: FeatureProfile) -> list[Item]:
     prof = f.text
     expected = _finite([("Expected (held-out)", prof.expected_oov_rate)]) if prof else []
+    # A missing text has 0 words and rate 0: leave those documents out of word statistics.
+    present = L.kql_eq(s.feature_field(s.MISSING, f.name), 0)
     oov = Item(
         f"text_oov:{f.name}",
         24,
@@ -246,7 +249,9 @@ def _text(ctx: Ctx, dv: str, f: FeatureProfile) -> list[Item]:
             dv,
             "xy",
             [
-                L.rate(s.text_field(f.name, s.TEXT_OOV_RATE), "Unseen-word rate (mean)"),
+                L.rate(
+                    s.text_field(f.name, s.TEXT_OOV_RATE), "Unseen-word rate (mean)", where=present
+                ),
                 L.rate(s.feature_field(s.MISSING, f.name), "Missing rate"),
             ],
             x=L.date_histogram(),
@@ -284,8 +289,8 @@ def _text(ctx: Ctx, dv: str, f: FeatureProfile) -> list[Item]:
             dv,
             "xy",
             [
-                L.metric("median", tokens_field, label="Median"),
-                L.percentile(tokens_field, 95, label="p95"),
+                L.metric("median", tokens_field, label="Median", where=present),
+                L.percentile(tokens_field, 95, label="p95", where=present),
             ],
             x=L.date_histogram(),
             reference_lines=length_mean,

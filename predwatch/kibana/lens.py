@@ -98,43 +98,58 @@ def count(label: str = "Count of records") -> Column:
     )
 
 
-def metric(op: str, field_name: str, *, label: str, fmt: dict[str, Any] | None = None) -> Column:
-    """A single-value metric (average, median, min, max, sum, standard_deviation)."""
+def metric(
+    op: str, field_name: str, *, label: str, fmt: dict[str, Any] | None = None, where: str = ""
+) -> Column:
+    """A single-value metric (average, median, min, max, sum, standard_deviation), over the
+    documents matching the KQL `where` when given."""
     if op not in METRIC_OPS:
         raise ValueError(f"unknown Lens metric {op!r}")
     params: dict[str, Any] = {"emptyAsNull": True}
     if fmt:
         params["format"] = fmt
-    return _labelled(
-        {
-            "dataType": "number",
-            "operationType": op,
-            "sourceField": field_name,
-            "isBucketed": False,
-            "scale": "ratio",
-            "params": params,
-        },
-        label,
+    return _where(
+        _labelled(
+            {
+                "dataType": "number",
+                "operationType": op,
+                "sourceField": field_name,
+                "isBucketed": False,
+                "scale": "ratio",
+                "params": params,
+            },
+            label,
+        ),
+        where,
     )
 
 
-def rate(field_name: str, label: str) -> Column:
+def rate(field_name: str, label: str, *, where: str = "") -> Column:
     """The mean of a 0/1 flag field, shown as a percentage: the rate of the flagged case."""
-    return metric("average", field_name, label=label, fmt=PERCENT)
+    return metric("average", field_name, label=label, fmt=PERCENT, where=where)
 
 
-def percentile(field_name: str, p: float, *, label: str | None = None) -> Column:
-    return _labelled(
-        {
-            "dataType": "number",
-            "operationType": "percentile",
-            "sourceField": field_name,
-            "isBucketed": False,
-            "scale": "ratio",
-            "params": {"percentile": p},
-        },
-        label or f"p{p:g} of {field_name}",
+def percentile(field_name: str, p: float, *, label: str | None = None, where: str = "") -> Column:
+    return _where(
+        _labelled(
+            {
+                "dataType": "number",
+                "operationType": "percentile",
+                "sourceField": field_name,
+                "isBucketed": False,
+                "scale": "ratio",
+                "params": {"percentile": p},
+            },
+            label or f"p{p:g} of {field_name}",
+        ),
+        where,
     )
+
+
+def _where(col: Column, where: str) -> Column:
+    if where:
+        col["filter"] = {"query": where, "language": "kuery"}
+    return col
 
 
 def last_value(field_name: str, *, label: str, keyword: bool = False) -> Column:
@@ -182,7 +197,9 @@ def kql_field(name: str) -> str:
     return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def kql_eq(field_name: str, value: str) -> str:
+def kql_eq(field_name: str, value: str | int) -> str:
+    if isinstance(value, int):
+        return f"{kql_field(field_name)} : {value}"
     return f'{kql_field(field_name)} : "' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 

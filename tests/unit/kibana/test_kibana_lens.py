@@ -54,6 +54,15 @@ class TestKql:
         """Parentheses and colons would end an unquoted KQL literal."""
         assert L.kql_field("inputs.a(b):c") == '"inputs.a(b):c"'
 
+    def test_number_is_not_quoted(self) -> None:
+        """A numeric value stays a number."""
+        assert L.kql_eq("inputs.loan amount", 0) == '"inputs.loan amount" : 0'
+
+    def test_where_becomes_a_column_filter(self) -> None:
+        """`where` restricts one metric to matching documents (Lens column filter)."""
+        col = L.rate("monitor.text.c.oov_rate", "x", where="monitor.missing.c : 0")
+        assert col["filter"] == {"query": "monitor.missing.c : 0", "language": "kuery"}
+
     def test_value_quotes_are_escaped(self) -> None:
         """A quote inside a value is backslash-escaped."""
         assert L.kql_eq("model.name", 'a"b') == 'model.name : "a\\"b"'

@@ -408,6 +408,16 @@ class TestContent:
         assert "[labels] Predicted label share" in titles
         assert "[labels] Prediction statistics" not in titles
 
+    def test_word_statistics_leave_out_missing_texts(self) -> None:
+        """A missing text counts 0 words; the text panels filter those documents out."""
+        objs = saved_objects(demo_baseline(), "demo")
+        chart = next(
+            o for o in objs if o["attributes"]["title"] == "[demo] comment: words per document"
+        )
+        columns = _walk(chart, "columns")[0].values()
+        filters = [c.get("filter") for c in columns if not c["isBucketed"]]
+        assert filters == [{"query": "monitor.missing.comment : 0", "language": "kuery"}] * 2
+
     def test_prediction_statistics_are_the_seed_statistics(self) -> None:
         """Median, mean, std, min and max of prediction.value over time."""
         objs = saved_objects(demo_baseline(), "demo")
