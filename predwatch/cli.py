@@ -17,6 +17,8 @@ COMMANDS: dict[str, str] = {
     "setup": "predwatch.setup_cli:setup",
     "retention": "predwatch.retention:retention",
     "baseline": "predwatch.analyzers.baseline_cli:baseline",
+    "alerts": "predwatch.alerts.cli:alerts",
+    "kibana": "predwatch.kibana.cli:kibana",
     "demo": "predwatch.demo:demo",
 }
 

@@ -275,8 +275,13 @@ def alerts_mapping() -> Mapping_:
                     "id": {"type": "keyword"},
                     "name": {"type": "keyword"},
                     "kind": {"type": "keyword"},
+                    "feature": KEYWORD,
                 }
             },
+            "source": {"type": "keyword"},  # runner | watcher | kibana
+            "window": {"type": "keyword"},
+            "watch_id": {"type": "keyword"},
+            "details": {"type": "object", "enabled": False},
             "severity": {"type": "keyword"},
             "status": {"type": "keyword"},
             "value": {"type": "double"},

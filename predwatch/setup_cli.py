@@ -77,3 +77,15 @@ def setup_elasticsearch_cmd(
         click.echo(c.line())
     changed = [c for c in changes if c.action in ("created", "updated")]
     click.echo(f"{len(changed)} change(s) on {cfg.url}" if changed else f"no changes on {cfg.url}")
+
+
+def _register() -> None:
+    # Kept next to their code; listed here so `predwatch setup --help` shows them all.
+    from predwatch.alerts.cli import setup_kibana_rules, setup_watches
+    from predwatch.kibana.cli import setup_kibana
+
+    for cmd in (setup_kibana, setup_kibana_rules, setup_watches):
+        setup.add_command(cmd)
+
+
+_register()
