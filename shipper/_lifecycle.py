@@ -82,12 +82,25 @@ def _after_fork() -> None:
         with contextlib.suppress(Exception):
             shipper._after_fork_in_child()
     if "multiprocessing" in sys.modules:
-        try:
+        # A multiprocessing child clears its finalizers right after fork, then runs its
+        # after-fork callbacks: register the exit finalizer from one of those.
+        with contextlib.suppress(Exception):
             from multiprocessing import util
 
-            util.Finalize(None, close_all, exitpriority=100)
-        except Exception:
-            pass
+            util.register_after_fork(_MP_TOKEN, _register_mp_finalizer)
+
+
+class _Token:
+    """A weak-referenceable key for multiprocessing's after-fork registry."""
+
+
+_MP_TOKEN = _Token()
+
+
+def _register_mp_finalizer(_token: object) -> None:
+    from multiprocessing import util
+
+    util.Finalize(None, close_all, exitpriority=100)
 
 
 def _install_sigterm() -> None:

@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import FakeSink
 from predwatch.shipper import ItemResult, Shipper
 from predwatch.shipper._documents import DocBuilder
+from shipper_fakes import FakeSink
 
 from predwatch.baseline import BaselineError
 from predwatch.errors import ConfigError

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 import structlog
-from conftest import FakeSink
 from predwatch.shipper import ElasticsearchHandler, Shipper, ShipToElasticsearch
+from shipper_fakes import FakeSink
 
 
 @pytest.fixture

@@ -1,0 +1,70 @@
+"""Helpers of the shipper's integration tests: reading back what landed, cleaning up."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from elasticsearch import Elasticsearch
+from predwatch import schema as s
+
+
+def landed_ids(es: Elasticsearch, model: str, kind: str = "predictions") -> list[str]:
+    """Every prediction_id stored for `model` (refreshes first; pages with search_after)."""
+    pattern = s.index_pattern(kind, model)
+    es.options(ignore_status=404).indices.refresh(index=pattern)
+    out: list[str] = []
+    after: list[Any] | None = None
+    while True:
+        kw: dict[str, Any] = {"search_after": after} if after else {}
+        r = es.options(ignore_status=404).search(
+            index=pattern,
+            size=5000,
+            sort=[{"prediction_id": "asc"}],
+            source=["prediction_id"],
+            ignore_unavailable=True,
+            allow_no_indices=True,
+            **kw,
+        )
+        hits = r.get("hits", {}).get("hits", [])
+        if not hits:
+            return out
+        out += [h["_source"]["prediction_id"] for h in hits]
+        after = hits[-1]["sort"]
+
+
+def deadletters(es: Elasticsearch, ids: list[str]) -> list[dict[str, Any]]:
+    index = s.index_name("deadletter")
+    es.options(ignore_status=404).indices.refresh(index=index)
+    r = es.options(ignore_status=404).search(
+        index=index,
+        size=1000,
+        query={"terms": {"prediction_id": ids}},
+        ignore_unavailable=True,
+    )
+    return [h["_source"] for h in r.get("hits", {}).get("hits", [])]
+
+
+def delete_model_indices(es: Elasticsearch, model: str) -> None:
+    """Delete the model's indices by concrete name (wildcard deletes may be refused)."""
+    names = list(es.options(ignore_status=404).indices.get(index=f"predwatch-*-{model}*"))
+    names = [n for n in names if n != "status" and model in n]
+    if names:
+        es.options(ignore_status=404).indices.delete(index=",".join(names))
+
+
+def delete_deadletters(es: Elasticsearch, model: str) -> None:
+    """Delete this model's dead letters one by one (no _delete_by_query on minimal nodes)."""
+    index = s.index_name("deadletter")
+    es.options(ignore_status=404).indices.refresh(index=index)
+    r = es.options(ignore_status=404).search(
+        index=index,
+        size=10000,
+        query={"term": {"model.name": model}},
+        source=False,
+        ignore_unavailable=True,
+    )
+    ops = [
+        {"delete": {"_index": index, "_id": h["_id"]}} for h in r.get("hits", {}).get("hits", [])
+    ]
+    if ops:
+        es.bulk(operations=ops, refresh=True)
