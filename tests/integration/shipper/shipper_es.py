@@ -9,27 +9,32 @@ from predwatch import schema as s
 
 
 def landed_ids(es: Elasticsearch, model: str, kind: str = "predictions") -> list[str]:
-    """Every prediction_id stored for `model` (refreshes first; pages with search_after)."""
+    """Every prediction_id stored for `model` (refreshes first; pages through a point in
+    time, so it needs no particular mapping of prediction_id)."""
     pattern = s.index_pattern(kind, model)
     es.options(ignore_status=404).indices.refresh(index=pattern)
+    if not es.options(ignore_status=404).indices.get(index=pattern).body:
+        return []
+    pit = es.open_point_in_time(index=pattern, keep_alive="1m")["id"]
     out: list[str] = []
     after: list[Any] | None = None
-    while True:
-        kw: dict[str, Any] = {"search_after": after} if after else {}
-        r = es.options(ignore_status=404).search(
-            index=pattern,
-            size=5000,
-            sort=[{"prediction_id": "asc"}],
-            source=["prediction_id"],
-            ignore_unavailable=True,
-            allow_no_indices=True,
-            **kw,
-        )
-        hits = r.get("hits", {}).get("hits", [])
-        if not hits:
-            return out
-        out += [h["_source"]["prediction_id"] for h in hits]
-        after = hits[-1]["sort"]
+    try:
+        while True:
+            kw: dict[str, Any] = {"search_after": after} if after else {}
+            r = es.search(
+                size=5000,
+                sort=[{"_shard_doc": "asc"}],
+                source=["prediction_id"],
+                pit={"id": pit, "keep_alive": "1m"},
+                **kw,
+            )
+            hits = r["hits"]["hits"]
+            if not hits:
+                return out
+            out += [h["_source"]["prediction_id"] for h in hits]
+            after = hits[-1]["sort"]
+    finally:
+        es.close_point_in_time(id=pit)
 
 
 def deadletters(es: Elasticsearch, ids: list[str]) -> list[dict[str, Any]]:
