@@ -36,6 +36,7 @@ import time
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 MAGIC = b"PWSPOOL1"
 HEADER = struct.Struct("<Id")
@@ -466,3 +467,62 @@ def _fsync_dir(path: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+def describe(path: Path) -> dict[str, Any]:
+    """A read-only summary of one process directory (for `predwatch spool status`).
+
+    Takes the lock only for a moment to learn whether the owner lives (then releases it).
+    """
+    m = DIR_RE.match(path.name)
+    segs = sorted(int(x.group(1)) for x in map(SEG_RE.match, _listdir(path)) if x)
+    try:
+        parts = (path / "ack").read_text().split()
+        ack_seg, ack_off = int(parts[0]), int(parts[1])
+    except (OSError, ValueError, IndexError):
+        ack_seg, ack_off = (segs[0] if segs else 0), len(MAGIC)
+    pending = 0
+    oldest: float | None = None
+    for seg in segs:
+        if seg < ack_seg:
+            continue
+        try:
+            data = (path / f"seg-{seg:08d}.log").read_bytes()
+        except OSError:
+            continue
+        start = max(ack_off if seg == ack_seg else 0, len(MAGIC))
+        entries, _, _ = parse(data, start, seg, 0) if data.startswith(MAGIC) else ([], 0, False)
+        pending += len(entries)
+        if entries and oldest is None:
+            oldest = entries[0].enqueued_at
+    return {
+        "path": str(path),
+        "pid": int(m.group(1)) if m else None,
+        "started_at": int(m.group(2)) / 1000 if m else None,
+        "owner_alive": _locked(path),
+        "pid_running": pid_alive(path),
+        "pending_records": pending,
+        "disk_bytes": sum(_size(path / f"seg-{n:08d}.log") for n in segs),
+        "oldest_enqueued_at": oldest,
+    }
+
+
+def _locked(path: Path) -> bool:
+    try:
+        fd = os.open(path / "lock", os.O_RDWR | os.O_CLOEXEC)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return True
+    finally:
+        os.close(fd)  # also releases the lock if we got it
+    return False
+
+
+def _listdir(path: Path) -> list[str]:
+    try:
+        return os.listdir(path)
+    except OSError:
+        return []
