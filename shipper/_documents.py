@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import socket
 from collections.abc import Mapping
 from typing import Any
@@ -106,8 +107,9 @@ class DocBuilder:
             index, doc_id, doc = self.outcome(rec)
         else:
             index, doc_id, doc = self.prediction(rec)
-        action = {"create": {"_index": index, "_id": doc_id}}
-        return dumps(action) + b"\n" + dumps(doc) + b"\n"
+        # The action line by hand: index names are plain ASCII, only the id needs escaping.
+        action = f'{{"create":{{"_index":"{index}","_id":{_json_str(doc_id)}}}}}\n'
+        return action.encode("utf-8", "replace") + dumps(doc) + b"\n"
 
     def prediction(self, rec: Record) -> tuple[str, str, dict[str, Any]]:
         _kind, pid, now, ts, inputs, prediction, latency_ms, extra = rec
@@ -258,6 +260,9 @@ def _message(msg: Any, args: Any) -> str:
             return f"{msg!r} % {args!r}"
         except Exception:
             return "<unformattable message>"
+
+
+_json_str = json.encoder.encode_basestring
 
 
 def _id_field(pid: str) -> str:

@@ -25,6 +25,7 @@ from __future__ import annotations
 import itertools
 import logging
 import os
+import tempfile
 import threading
 import time
 from collections import deque
@@ -58,7 +59,12 @@ def default_spool_root(model: str) -> Path:
     env = os.environ.get("PREDWATCH_SPOOL_DIR")
     if env:
         return Path(env).expanduser() / model
-    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    cache = os.environ.get("XDG_CACHE_HOME")
+    if not cache:
+        try:
+            cache = str(Path.home() / ".cache")
+        except RuntimeError:  # no home directory (some containers)
+            cache = os.path.join(tempfile.gettempdir(), f"predwatch-{os.getuid()}")
     return Path(cache) / "predwatch" / "spool" / model
 
 
@@ -70,6 +76,34 @@ class Shipper:
         shipper = Shipper(model="credit", model_version="3.1.0", baseline="baseline.json")
         pid = shipper.log_prediction(inputs={"age": 41}, prediction=0.83, latency_ms=12.5)
         shipper.log_outcome(pid, actual=1)
+
+    Arguments (all but `model` optional; keyword-only after `baseline`):
+    - model, model_version: `[a-z0-9_]` name; version defaults to the baseline's.
+    - baseline: path, `Baseline`, baseline dict, or None (documents ship unannotated).
+    - es_url / api_key / username / password / ca_cert, or es_config=ESConfig(...):
+      connection (PREDWATCH_ES_* variables fill what is not given).
+    - durability: "memory" or "disk" (see the module docstring).
+    - spool_dir: spool root (default $PREDWATCH_SPOOL_DIR/<model> or
+      ~/.cache/predwatch/spool/<model>); processes sharing a root adopt each other's
+      spools when they die.
+    - spool_budget (1 GiB): disk bytes of this process's spool. spool_policy when full:
+      "drop_newest" (default: records that would go to disk are dropped and counted in
+      stats()["dropped"]["spool_full"]) or "block" (the worker waits up to 5 s for
+      delivery to free space, then drops; callers never wait, except durability="disk"
+      callers, up to `durability_timeout`). Retried records already on disk are re-written
+      even past the budget (never dropped for it).
+    - Memory is bounded by `max_queue` records waiting for the worker (more are dropped,
+      counted as "queue_full") plus `memory_bytes` of encoded records waiting for
+      Elasticsearch (more go to disk).
+    - batch_size / batch_bytes / flush_interval: a bulk request is sent when this many
+      records or bytes are ready, or `flush_interval` seconds after the first one.
+    - service_name / service_version / environment (or PREDWATCH_SERVICE_NAME,
+      PREDWATCH_SERVICE_VERSION, PREDWATCH_ENVIRONMENT), model_hash, trained_at: document
+      metadata (hash and trained_at default to the baseline's).
+    - pii={"field": "drop"|"hash"}, pii_key (or PREDWATCH_PII_KEY): see `_pii`.
+    - exit_timeout (5 s): flush deadline at exit / SIGTERM / close(); handle_sigterm.
+    - max_string (8192): longer strings are cut and flagged.
+    - sink: a zero-argument factory of a `Sink` (tests; default: Elasticsearch).
     """
 
     def __init__(
@@ -116,9 +150,23 @@ class Shipper:
             raise ConfigError(
                 f"spool_policy must be 'drop_newest' or 'block', not {spool_policy!r}"
             )
-        for name, value in (("batch_size", batch_size), ("max_queue", max_queue)):
-            if not isinstance(value, int) or value < 1:
+        for name, value in (
+            ("batch_size", batch_size),
+            ("max_queue", max_queue),
+            ("batch_bytes", batch_bytes),
+            ("memory_bytes", memory_bytes),
+            ("spool_budget", spool_budget),
+            ("max_string", max_string),
+        ):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ConfigError(f"{name} must be a positive whole number, not {value!r}")
+        for name, seconds in (
+            ("flush_interval", flush_interval),
+            ("durability_timeout", durability_timeout),
+            ("exit_timeout", exit_timeout),
+        ):
+            if not isinstance(seconds, int | float) or not seconds > 0:
+                raise ConfigError(f"{name} must be a positive number of seconds, not {seconds!r}")
         self.baseline = _read_baseline(baseline, self.model)
         version = model_version or (self.baseline.version if self.baseline else None)
         if not version:
