@@ -1,0 +1,84 @@
+"""`predwatch demo`: train a real model, serve a week of traffic with injected failures
+through a real app, and show what predwatch finds."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from pathlib import Path
+
+import click
+
+from predwatch.cli_common import connection_options, echo_json, fail
+from predwatch.config import ESConfig
+from predwatch.errors import EXIT_FINDING, EXIT_OK, PredwatchError
+
+DEFAULT_OUTPUT = "predwatch-demo-output"
+
+
+@click.command("demo")
+@click.option("--fast", is_flag=True, help="A smaller run: 800 instead of 2,000 predictions a day.")
+@click.option(
+    "--output-dir",
+    type=click.Path(file_okay=False),
+    default=DEFAULT_OUTPUT,
+    show_default=True,
+    help="Where the HTML report, baseline, rules, model and logs are written.",
+)
+@click.option(
+    "--kibana-url",
+    envvar="PREDWATCH_KIBANA_URL",
+    default=None,
+    help="Kibana to import the demo's dashboards into [env PREDWATCH_KIBANA_URL].",
+)
+@click.option(
+    "--model",
+    default="demo",
+    show_default=True,
+    help="Model name to ship under; its indices are deleted and recreated on every run.",
+)
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print the story as JSON (progress to stderr)."
+)
+@connection_options
+def demo(
+    cfg: ESConfig,
+    fast: bool,
+    output_dir: str,
+    kibana_url: str | None,
+    model: str,
+    as_json: bool,
+) -> None:
+    """Run predwatch end to end on a real model and a week of traffic with injected failures.
+
+    Trains a scikit-learn model on real FAA bird-strike reports (numeric, categorical and
+    free-text inputs), builds its baseline, serves a compressed week of predictions through
+    a small WSGI app that logs through both front ends (stdlib logging and structlog), while
+    a feature vanishes, a rare category becomes common, new words appear, the wrong model
+    version is deployed and latency regresses. Then runs the analyzers and the alert
+    runner, prints what caught each failure, and writes an HTML report.
+
+    Uses PREDWATCH_ES_URL (or --es-url) when set, else an Elasticsearch answering on
+    localhost:9200, else starts the local node (`predwatch es start`). Safe to run again:
+    the model's indices and alerts are deleted and recreated.
+
+    \b
+    Example:
+      predwatch demo --fast
+      predwatch demo --kibana-url http://localhost:5601 --output-dir /tmp/demo
+
+    Exit codes: 0 every injected failure was caught, 1 one was not, 2 error.
+    """
+    from predwatch.demo.flow import run_demo
+    from predwatch.demo.run import Options
+
+    echo = (lambda m: click.echo(m, err=True)) if as_json else click.echo
+    opts = Options(model, fast, Path(output_dir), kibana_url)
+    try:
+        result = run_demo(cfg, opts, echo, dt.datetime.now(dt.UTC))
+    except PredwatchError as exc:
+        fail(str(exc), exc.exit_code)
+        return
+    if as_json:
+        echo_json(result)
+    sys.exit(EXIT_OK if result["all_caught"] else EXIT_FINDING)
