@@ -11,7 +11,7 @@ from html import escape
 from predwatch.analyzers import svg
 from predwatch.analyzers.aggregates import iso
 from predwatch.analyzers.report import Report
-from predwatch.demo.story import Chapter, Finding
+from predwatch.demo.story import Chapter, Finding, grouped
 
 _CSS = """
 body{font-family:system-ui,sans-serif;margin:24px;color:#222;max-width:1100px}
@@ -58,9 +58,9 @@ def charts(chs: Sequence[Chapter], reports: Mapping[str, Sequence[tuple[str, Rep
                 "Signals per window (% of predictions)",
                 labels,
                 [
-                    ("ac_mass missing", missing),
-                    ("unseen words in remarks", unseen),
-                    ("other model version", version),
+                    ("ac_mass null", missing),
+                    ("unseen words", unseen),
+                    ("other version", version),
                 ],
                 unit="%",
             ),
@@ -71,10 +71,23 @@ def charts(chs: Sequence[Chapter], reports: Mapping[str, Sequence[tuple[str, Rep
     )
 
 
-def _findings(items: Sequence[Finding]) -> str:
-    if not items:
+def _items(lines: Sequence[str]) -> str:
+    if not lines:
         return "<span class='muted'>-</span>"
-    return "<ul>" + "".join(f"<li>{escape(f.line())}</li>" for f in items) + "</ul>"
+    return "<ul>" + "".join(f"<li>{escape(x)}</li>" for x in lines) + "</ul>"
+
+
+def _findings(items: Sequence[Finding]) -> str:
+    return _items([f.line() for f in items])
+
+
+def _caught(ch: Chapter) -> str:
+    alerts = [f"alert {f.name}: {f.context}" for f in ch.caught_by if f.source == "alert"]
+    return _items(grouped(ch.caught_by) + alerts)
+
+
+def _also(ch: Chapter) -> str:
+    return _items([f"consequence: {x}" for x in grouped(ch.consequences)] + grouped(ch.also))
 
 
 def render_page(
@@ -105,7 +118,7 @@ def render_page(
             f"<tr><td>{escape(ch.scenario.days())}<br><span class='muted'>"
             f"{escape(iso(ch.start)[:16])}Z</span></td><td><b>{escape(ch.scenario.title)}"
             f"</b><br>{escape(ch.scenario.injected)}</td><td>{verdict}</td>"
-            f"<td>{_findings(ch.caught_by)}</td><td>{_findings(ch.also)}</td>"
+            f"<td>{_caught(ch)}</td><td>{_also(ch)}</td>"
             f"<td>{report}</td></tr>"
         )
     kib = "".join(
@@ -118,7 +131,7 @@ def render_page(
         "".join(f"<p>{escape(line)}</p>" for line in intro),
         "<h2>What was injected, and what caught it</h2>",
         "<table><tr><th>when</th><th>scenario</th><th>verdict</th><th>caught by</th>"
-        "<th>also flagged</th><th>analyzer</th></tr>" + "".join(rows) + "</table>",
+        "<th>also flagged</th><th>analyzer report</th></tr>" + "".join(rows) + "</table>",
     ]
     if extra_alerts:
         parts.append("<p>Alerts not tied to a scenario:</p>" + _findings(extra_alerts))
