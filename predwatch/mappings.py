@@ -49,6 +49,18 @@ def _value_templates(group: str) -> list[Mapping_]:
     ]
 
 
+def _deployment_fields() -> Mapping_:
+    """model.*, service.* and host.name: who made a prediction (ECS names where ECS has one)."""
+    keyword = {"type": "keyword"}
+    return {
+        "model": {
+            "properties": {"name": keyword, "version": keyword, "hash": keyword, "trained_at": DATE}
+        },
+        "service": {"properties": {"name": keyword, "version": keyword, "environment": keyword}},
+        "host": {"properties": {"name": keyword}},
+    }
+
+
 def prediction_dynamic_templates() -> list[Mapping_]:
     """Typing rules for fields not named in a baseline: never a mapping conflict."""
     return [
@@ -77,22 +89,7 @@ def prediction_common_mapping() -> Mapping_:
             "prediction_id": {"type": "keyword"},
             "message": {"type": "text"},
             "log": {"properties": {"logger": KEYWORD, "level": KEYWORD}},
-            "model": {
-                "properties": {
-                    "name": {"type": "keyword"},
-                    "version": {"type": "keyword"},
-                    "hash": {"type": "keyword"},
-                    "trained_at": DATE,
-                }
-            },
-            "service": {
-                "properties": {
-                    "name": {"type": "keyword"},
-                    "version": {"type": "keyword"},
-                    "environment": {"type": "keyword"},
-                }
-            },
-            "host": {"properties": {"name": {"type": "keyword"}}},
+            **_deployment_fields(),
             "labels": _flat_object(),
             "inputs": _flat_object(),
             "features": _flat_object(),
@@ -296,22 +293,7 @@ def deployments_mapping() -> Mapping_:
     mapping = _strict(
         {
             "@timestamp": DATE,
-            "model": {
-                "properties": {
-                    "name": {"type": "keyword"},
-                    "version": {"type": "keyword"},
-                    "hash": {"type": "keyword"},
-                    "trained_at": DATE,
-                }
-            },
-            "service": {
-                "properties": {
-                    "name": {"type": "keyword"},
-                    "version": {"type": "keyword"},
-                    "environment": {"type": "keyword"},
-                }
-            },
-            "host": {"properties": {"name": {"type": "keyword"}}},
+            **_deployment_fields(),
             "python": {"properties": {"version": {"type": "keyword"}}},
             "packages": {**_flat_object(), "properties": {}},
             "fingerprint": {"type": "keyword"},
