@@ -17,8 +17,9 @@ class TestLayout:
         listed = {cfg["package-dir"][p] for p in cfg["packages"]}
         for init in REPO.glob("**/__init__.py"):
             rel = init.parent.relative_to(REPO).as_posix()
-            if rel.startswith((".venv", "tests", "build", "benchmarks")):
-                continue
+            top = rel.split("/")[0]
+            if top.startswith(".") or top in ("tests", "build", "benchmarks"):
+                continue  # venvs, caches, tests: not part of the distribution
             assert rel in listed, f"{rel} is a package but not in pyproject.toml"
 
     def test_asset_folders_are_not_packages(self) -> None:
