@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from predwatch import schema
 from predwatch.cli_common import connection_options, echo_json, fail
 from predwatch.config import ESConfig
 from predwatch.errors import EXIT_FINDING, EXIT_OK, PredwatchError
@@ -75,6 +76,7 @@ def demo(
     echo = (lambda m: click.echo(m, err=True)) if as_json else click.echo
     opts = Options(model, fast, Path(output_dir), kibana_url)
     try:
+        schema.validate_model_name(model)  # before anything is started or written
         result = run_demo(cfg, opts, echo, dt.datetime.now(dt.UTC))
     except PredwatchError as exc:
         fail(str(exc), exc.exit_code)

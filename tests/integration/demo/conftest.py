@@ -50,10 +50,19 @@ def connection_args(cfg: ESConfig) -> list[str]:
     return args
 
 
-def run_demo(cfg: ESConfig, model: str, output: Path, *extra: str) -> DemoRun:
+REPO = Path(__file__).resolve().parents[3]
+
+
+def run_demo(
+    cfg: ESConfig, model: str, output: Path, *extra: str, make_demo: bool = False
+) -> DemoRun:
+    """`predwatch demo --fast ...`; with `make_demo`, through `.ci/demo` (what `make demo`
+    runs: bootstrap, then the command), in this interpreter's environment."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREDWATCH_KIBANA")}
+    env["PREDWATCH_VENV"] = sys.prefix
+    head = ["bash", str(REPO / ".ci" / "demo")] if make_demo else [*predwatch_command(), "demo"]
     proc = subprocess.run(
-        [*predwatch_command(), "demo", "--fast", "--model", model, "--output-dir", str(output),
+        [*head, "--fast", "--model", model, "--output-dir", str(output),
          *connection_args(cfg), *extra],
         capture_output=True,
         text=True,
@@ -85,10 +94,10 @@ def _cleanup(es: Elasticsearch, model: str) -> None:
 def demo_run(
     es_config: ESConfig, es: Elasticsearch, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[DemoRun]:
-    """`predwatch demo --fast` under a model name of its own, run once per session."""
+    """`make demo`'s script with --fast, under a model name of its own, once per session."""
     model = f"demo_t{uuid.uuid4().hex[:8]}"
     output = tmp_path_factory.mktemp("demo") / "out"
     try:
-        yield run_demo(es_config, model, output)
+        yield run_demo(es_config, model, output, make_demo=True)
     finally:
         _cleanup(es, model)

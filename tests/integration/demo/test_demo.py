@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import http.server
+import json
+import threading
 
 from conftest import DemoRun, run_demo
 
@@ -24,6 +27,47 @@ TITLES = {
     "wrong_version": "the wrong model version is deployed",
     "latency": "latency regresses",
 }
+
+
+class FakeKibana:
+    """Answers `POST /api/saved_objects/_import` on loopback like Kibana does."""
+
+    def __init__(self) -> None:
+        self.imports = 0
+        self.objects = 0
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                ok = self.path.startswith("/api/saved_objects/_import")
+                ok = ok and self.headers.get("kbn-xsrf") is not None
+                n = sum(1 for line in body.splitlines() if line.startswith(b'{"'))
+                if ok:
+                    outer.imports += 1
+                    outer.objects += n
+                answer = {"success": True, "successCount": n, "successResults": []}
+                data = json.dumps(answer if ok else {"error": "bad request"}).encode()
+                self.send_response(200 if ok else 400)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> FakeKibana:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
 
 
 def _count(es: Elasticsearch, model: str, **query: object) -> int:
@@ -92,10 +136,19 @@ class TestDemo:
     def test_safe_to_run_twice(
         self, demo_run: DemoRun, es_config: ESConfig, es: Elasticsearch
     ) -> None:
-        """A second run replaces the first: one week of predictions, fresh alert state."""
+        """`predwatch demo --fast --kibana-url URL` again: it replaces the first run (one week
+        of predictions, fresh alert state) and imports the dashboards into Kibana (a stand-in
+        serving Kibana's import API here)."""
         assert demo_run.returncode == 0
-        again = run_demo(es_config, demo_run.model, demo_run.output)
+        with FakeKibana() as kibana:
+            again = run_demo(es_config, demo_run.model, demo_run.output, "--kibana-url", kibana.url)
         assert again.returncode == 0, again.stderr + again.stdout[-3000:]
+        assert kibana.imports == 1 and kibana.objects > 10
+        assert "Where to look in Kibana" in again.stdout
+        assert f"{kibana.url}/app/dashboards#/view/" in again.stdout
+        assert set(again.story["kibana"]) == {
+            "inputs dashboard", "predictions dashboard", "drift dashboard",
+        }  # fmt: skip
         assert "index(es) of an earlier run deleted" in again.stdout
         assert _count(es, demo_run.model) == again.story["predictions"]
         fired = sum(
