@@ -18,6 +18,8 @@ COMMANDS: dict[str, str] = {
     "retention": "predwatch.retention:retention",
     "baseline": "predwatch.analyzers.baseline_cli:baseline",
     "alerts": "predwatch.alerts.cli:alerts",
+    "analyze": "predwatch.analyzers.analyze_cli:analyze",
+    "spool": "predwatch.shipper.cli:spool",
     "kibana": "predwatch.kibana.cli:kibana",
     "demo": "predwatch.demo:demo",
 }
