@@ -56,6 +56,20 @@ def register(shipper: _Managed, handle_sigterm: bool) -> None:
         _install_sigterm()
 
 
+def run_exit_hook_first() -> None:
+    """Move our exit hook to the end of the atexit list, so it runs before the others.
+
+    Called right after a worker creates its Elasticsearch client: urllib3 registers a
+    `weakref.finalize` for each connection pool, and those run at exit (through atexit)
+    in reverse order of registration. Registered after ours, they would empty the pool
+    before our final flush, whose request would then wait forever for a connection.
+    """
+    with _mu:
+        if _hooks_installed:
+            atexit.unregister(close_all)
+            atexit.register(close_all)
+
+
 def unregister(shipper: _Managed) -> None:
     _live.discard(shipper)
 

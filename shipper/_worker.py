@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from . import _bulk as b
+from . import _lifecycle
 from . import _stats as st
 from ._documents import DocBuilder, Record
 from ._serialize import IsoClock
@@ -404,6 +405,7 @@ class Worker:
     def _deliver(self, payloads: list[bytes]) -> list[b.ItemResult]:
         if self._sink is None:
             self._sink = self.sink_factory()
+            _lifecycle.run_exit_hook_first()
         if not self._dl_ready and any(map(b.is_deadletter, payloads)):
             self._sink.ensure_index(b.DEADLETTER_INDEX, b.DEADLETTER_MAPPING)
             self._dl_ready = True

@@ -178,3 +178,43 @@ class TestPreFork:
         finally:
             sh.close()
         assert not spool_root.exists() or list(spool_root.iterdir()) == []
+
+
+RAW_FORK = textwrap.dedent(
+    """
+    import os, sys
+    from predwatch.shipper import Shipper
+    sh = Shipper(sys.argv[1], "1.0", es_url=sys.argv[2], spool_dir=sys.argv[3], exit_timeout=30)
+    print(sh.log_prediction({"parent": 1}, 0.5), flush=True)
+    children = []
+    for k in range(3):  # like a pre-fork server: workers exit through sys.exit (atexit runs)
+        pid = os.fork()
+        if pid == 0:
+            for i in range(30):
+                print(sh.log_prediction({"worker": k, "i": i}, 0.5), flush=True)
+            sys.exit(0)
+        children.append(pid)
+    for pid in children:
+        assert os.waitpid(pid, 0)[1] == 0
+    print(sh.log_prediction({"parent": 2}, 0.5), flush=True)
+    """
+)
+
+
+class TestRawFork:
+    def test_gunicorn_style_workers_deliver(
+        self, es: Elasticsearch, es_config: ESConfig, model: str, spool_root: Path
+    ) -> None:
+        """Workers forked with os.fork that exit normally deliver everything they logged."""
+        out = subprocess.run(
+            [sys.executable, "-c", RAW_FORK, model, es_config.url, str(spool_root)],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
+        )
+        pids = out.stdout.split()
+        assert len(pids) == 92
+        ids = landed_ids(es, model)
+        assert len(ids) == len(set(ids)) == 92
+        assert set(ids) == set(pids)
