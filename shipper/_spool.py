@@ -94,7 +94,7 @@ class SpoolDir:
         self.owner = owner
         self.segment_bytes = segment_bytes
         self._lock_fd = lock_fd
-        self._mu = threading.Lock()
+        self._mu = threading.RLock()  # re-entrant: a SIGTERM handler may close mid-call
         self._wfd = -1
         self._rfd = -1
         self._rfd_seg = -1
@@ -379,7 +379,7 @@ class SpoolDir:
                 with contextlib.suppress(OSError):
                     os.close(fd)
         self._wfd = self._rfd = self._lock_fd = -1
-        self._mu = threading.Lock()
+        self._mu = threading.RLock()  # re-entrant: a SIGTERM handler may close mid-call
 
 
 # --- helpers --------------------------------------------------------------------------

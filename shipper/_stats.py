@@ -21,7 +21,7 @@ class Stats:
     """Counters; `snapshot()` returns a plain dict."""
 
     def __init__(self) -> None:
-        self.lock = threading.Lock()
+        self.lock = threading.RLock()  # re-entrant: the SIGTERM handler runs on the main thread
         self.acked = 0
         self.duplicates = 0
         self.retried = 0

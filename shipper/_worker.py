@@ -88,7 +88,7 @@ class Worker:
         self.wake = threading.Event()  # set by callers: work for the encoder
         self.commit = threading.Condition()  # durability="disk": callers wait here
         self.taken = 0  # records popped from the queue (== durable count in disk mode)
-        self._state = threading.Lock()
+        self._state = threading.RLock()  # re-entrant: the SIGTERM handler runs on the main thread
         self._progress = threading.Condition()
         self._sender_wake = threading.Event()
         self._stop = threading.Event()
@@ -213,14 +213,14 @@ class Worker:
     # --- encoder --------------------------------------------------------------------
     def _encoder_loop(self) -> None:
         while not self._stop.is_set():
-            self.wake.wait(self.cfg.flush_interval)
-            self.wake.clear()
+            self.wake.clear()  # before draining: a wake-up during the drain is kept
             try:
                 while self.queue and not self._stop.is_set():
                     self._encode_batch()
             except Exception as exc:  # a bug must not kill shipping
                 self._report("internal", f"predwatch shipper encoder error: {exc!r}")
                 self._release_commit()
+            self.wake.wait(self.cfg.flush_interval)
 
     def _encode_batch(self) -> None:
         with self._state:
@@ -311,6 +311,8 @@ class Worker:
                 self._sender_wake.wait(wait)
                 self._sender_wake.clear()
                 continue
+            # Clear before looking for work: a wake-up arriving during the step is kept.
+            self._sender_wake.clear()
             try:
                 worked = self._send_step()
             except Exception as exc:  # a bug must not kill shipping
@@ -320,7 +322,6 @@ class Worker:
             self._notify()
             if not worked:
                 self._sender_wake.wait(self.cfg.flush_interval)
-                self._sender_wake.clear()
 
     def _send_step(self) -> bool:
         now = time.monotonic()
