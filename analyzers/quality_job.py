@@ -1,0 +1,382 @@
+"""One quality run (Monitor 7): join the window's outcomes to its predictions, compute the
+metrics per model version, compare them with a reference, store them in predwatch-drift-<model>.
+
+References: "previous" (the window of the same length right before, recomputed the same way),
+a JSON file of metric values (`{"accuracy": 0.91, "roc_auc": 0.95}` or `{"metrics": {...}}`,
+names with or without the `quality.` prefix; applied to every version), or "baseline" (the
+baseline's held-out metrics, once the baseline format has them: `Baseline.metrics`).
+Verdicts: `quality_ci.judge`. The join: `quality_join`; the metrics: `quality` and
+`quality_eval`.
+
+Stored documents (record_type "metric"; one per metric and version, version "*" = all
+versions together, stored without model.version): metric.name `quality.<name>`,
+metric.value, and - kept in _source until the drift mapping has them - metric.ci_low,
+metric.ci_high, metric.reference, metric.n, metric.scope ("version"|"all"), metric.note;
+`drifted`/`drifted_flag` (= regressed) and `threshold` for judged metrics. One more document
+(record_type "quality") sums the run up: drifted, drifted_count, drifted_features (the
+regressed "quality.<name>@<version>"), note.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from predwatch.analyzers import quality_ci as ci
+from predwatch.analyzers import quality_join as qj
+from predwatch.analyzers.aggregates import Window, iso
+from predwatch.analyzers.quality import Metric
+from predwatch.analyzers.quality_eval import ALL_VERSIONS, Task, WindowEvaluator, detect_task
+
+from elasticsearch import Elasticsearch, helpers
+from predwatch import es as es_mod
+from predwatch import mappings, schema, templates
+from predwatch.config import ESConfig
+from predwatch.errors import EXIT_FINDING, EXIT_OK, ConfigError, PredwatchError
+
+PREFIX = "quality."
+JUDGED = ("accuracy", "precision", "recall", "f1", "roc_auc", "log_loss", "mae", "rmse")
+RECORD_METRIC = "metric"
+RECORD_SUMMARY = "quality"
+
+
+class ReferenceMetricsError(PredwatchError):
+    """The reference metrics could not be read."""
+
+
+@dataclass(frozen=True)
+class QualityConfig:
+    """What one quality run evaluates and how it judges."""
+
+    model: str
+    window: Window
+    reference: str = "previous"  # previous | baseline | path of a JSON file
+    kind: str = "auto"
+    positive: str | None = None
+    threshold: float = 0.5
+    tolerance: float = 0.02
+    confidence: float = 0.95
+    min_count: int = 30
+    page_size: int = qj.PAGE_SIZE
+    driver: str = "auto"
+    store: bool = True
+    reference_metrics: dict[str, float] | None = None  # filled from the file / baseline
+
+    def __post_init__(self) -> None:
+        try:
+            schema.validate_model_name(self.model)
+        except schema.SchemaError as exc:
+            raise ConfigError(str(exc)) from None
+        if not 0.0 < self.confidence < 1.0:
+            raise ConfigError(f"--confidence must lie between 0 and 1, got {self.confidence}")
+        if self.tolerance < 0:
+            raise ConfigError(f"--tolerance must be >= 0, got {self.tolerance}")
+        if self.min_count < 1:
+            raise ConfigError(f"--min-count must be at least 1, got {self.min_count}")
+        if self.driver not in qj.DRIVERS:
+            raise ConfigError(f"driver must be one of {', '.join(qj.DRIVERS)}")
+        if not 1 <= self.page_size <= qj.MAX_PAGE_SIZE:
+            raise ConfigError(f"--page-size must be between 1 and {qj.MAX_PAGE_SIZE}")
+
+
+def read_reference_file(path: str) -> dict[str, float]:
+    """Reference metrics from a JSON file (see the module docstring)."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ReferenceMetricsError(f"reference metrics file {path} does not exist") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ReferenceMetricsError(f"reference metrics file {path} is not JSON: {exc}") from None
+    return parse_reference(data, path)
+
+
+def parse_reference(data: Any, where: str) -> dict[str, float]:
+    if isinstance(data, dict) and isinstance(data.get("metrics"), dict):
+        data = data["metrics"]
+    if not isinstance(data, dict) or not data:
+        raise ReferenceMetricsError(
+            f"{where}: expected an object of metric values, e.g. "
+            '{"accuracy": 0.91, "roc_auc": 0.95}'
+        )
+    out: dict[str, float] = {}
+    for k, v in data.items():
+        if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
+            raise ReferenceMetricsError(f"{where}: metric {k!r} must be a finite number, got {v!r}")
+        out[str(k).removeprefix(PREFIX)] = float(v)
+    return out
+
+
+@dataclass(frozen=True)
+class Judged:
+    """One metric of one version with its verdict."""
+
+    metric: Metric
+    verdict: ci.Verdict
+
+
+@dataclass(frozen=True)
+class QualityReport:
+    run_id: str
+    created_at: dt.datetime
+    model: str
+    task: Task
+    window: Window
+    reference_kind: str  # previous | file | baseline
+    reference_window: Window | None
+    driver: str
+    groups: dict[str, tuple[Judged, ...]]  # version (ALL_VERSIONS = every version) -> metrics
+    tolerance: float
+    confidence: float
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def regressed(self) -> list[str]:
+        """`<metric>@<version>` of every regressed metric."""
+        return [
+            f"{j.metric.name}@{version}"
+            for version, items in self.groups.items()
+            for j in items
+            if j.verdict.regressed
+        ]
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_FINDING if self.regressed else EXIT_OK
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format": "predwatch-quality",
+            "format_version": 1,
+            "run_id": self.run_id,
+            "created_at": iso(self.created_at),
+            "model": self.model,
+            "kind": self.task.kind,
+            "positive_class": self.task.positive,
+            "window": self.window.to_dict(),
+            "reference": {
+                "kind": self.reference_kind,
+                **(self.reference_window.to_dict() if self.reference_window else {}),
+            },
+            "join_driver": self.driver,
+            "policy": {"tolerance": self.tolerance, "confidence": self.confidence},
+            "versions": {
+                v: {j.metric.name: _metric_dict(j) for j in items}
+                for v, items in self.groups.items()
+            },
+            "regressed": self.regressed,
+            "notes": list(self.notes),
+            "exit_code": self.exit_code,
+        }
+
+
+def _num(x: float | None) -> float | None:
+    return x if x is not None and math.isfinite(x) else None
+
+
+def _metric_dict(j: Judged) -> dict[str, Any]:
+    m, v = j.metric, j.verdict
+    return {
+        "value": _num(m.value),
+        "ci_low": _num(m.ci_low),
+        "ci_high": _num(m.ci_high),
+        "n": m.n,
+        "higher_is_better": m.higher_is_better,
+        "reference": _num(v.reference),
+        "threshold": _num(v.threshold),
+        "regressed": v.regressed,
+        "note": "; ".join(x for x in (m.note, v.note) if x),
+    }
+
+
+@dataclass(frozen=True)
+class WindowQuality:
+    task: Task
+    driver: str
+    metrics: dict[str, list[Metric]]
+
+
+def evaluate(
+    es: Elasticsearch,
+    cfg: ESConfig,
+    config: QualityConfig,
+    window: Window,
+    task: Task | None = None,
+) -> WindowQuality:
+    """Join and compute the metrics of one window (the task is detected when not given)."""
+    counts = qj.count_predictions(es, cfg, config.model, window)
+    driver = config.driver
+    if driver == "auto":
+        outcomes = qj.count_outcomes(es, cfg, config.model, window)
+        driver = qj.choose_driver(sum(counts.values()), outcomes)
+    evaluator: WindowEvaluator | None = None
+    for rows in qj.join(es, cfg, config.model, window, driver=driver, page_size=config.page_size):
+        if evaluator is None:
+            if not rows and task is None:
+                continue
+            task = task or detect_task(rows, config.kind, config.positive, config.threshold)
+            evaluator = WindowEvaluator(task)
+        evaluator.add(rows)
+    if evaluator is None:
+        task = task or detect_task([], config.kind, config.positive, config.threshold)
+        evaluator = WindowEvaluator(task)
+    z = ci.z_value(config.confidence)
+    return WindowQuality(evaluator.task, driver, evaluator.results(counts, z))
+
+
+def run(
+    es: Elasticsearch,
+    cfg: ESConfig,
+    config: QualityConfig,
+    *,
+    now: dt.datetime | None = None,
+) -> QualityReport:
+    """Evaluate the window, judge it against the reference, store unless `--no-store`."""
+    now = now or dt.datetime.now(dt.UTC)
+    current = evaluate(es, cfg, config, config.window)
+    notes: list[str] = []
+    ref_window: Window | None = None
+    if config.reference == "previous":
+        ref_window = config.window.previous()
+        previous = evaluate(es, cfg, config, ref_window, current.task)
+        refs = {
+            v: {m.name: m.value for m in ms if m.value is not None}
+            for v, ms in previous.metrics.items()
+        }
+        kind = "previous"
+    else:
+        if config.reference_metrics is None:
+            raise ConfigError("reference metrics were not loaded")
+        refs = {v: config.reference_metrics for v in current.metrics}
+        kind = "baseline" if config.reference == "baseline" else "file"
+    groups = {
+        version: tuple(_judge(m, refs.get(version, {}), config) for m in metrics)
+        for version, metrics in current.metrics.items()
+    }
+    labelled = next((m.value for m in current.metrics[ALL_VERSIONS] if m.name == "labelled"), 0.0)
+    if not labelled:
+        notes.append("no outcome joined to a prediction of the window: nothing to evaluate")
+    report = QualityReport(
+        run_id=uuid.uuid4().hex,
+        created_at=now,
+        model=config.model,
+        task=current.task,
+        window=config.window,
+        reference_kind=kind,
+        reference_window=ref_window,
+        driver=current.driver,
+        groups=groups,
+        tolerance=config.tolerance,
+        confidence=config.confidence,
+        notes=tuple(notes),
+    )
+    if config.store:
+        store(es, cfg, report)
+    return report
+
+
+def _judge(m: Metric, refs: dict[str, float], config: QualityConfig) -> Judged:
+    if m.name not in JUDGED:
+        return Judged(m, ci.Verdict(refs.get(m.name), None, None))
+    verdict = ci.judge(
+        m.value,
+        m.interval,
+        m.higher_is_better,
+        refs.get(m.name),
+        config.tolerance,
+        m.n,
+        config.min_count,
+    )
+    return Judged(m, verdict)
+
+
+# --- storage --------------------------------------------------------------------------
+def documents(report: QualityReport) -> Iterator[dict[str, Any]]:
+    """The run as drift documents: one per metric and version, and one summary."""
+    ref_w = report.reference_window
+    common = {
+        schema.TIMESTAMP: iso(report.created_at),
+        "run_id": report.run_id,
+        "window": report.window.to_dict(),
+        "reference": {
+            "kind": report.reference_kind,
+            "start": iso(ref_w.start) if ref_w else None,
+            "end": iso(ref_w.end) if ref_w else None,
+        },
+    }
+    for version, items in report.groups.items():
+        model: dict[str, Any] = {"name": report.model}
+        if version != ALL_VERSIONS:
+            model["version"] = version
+        for j in items:
+            m, v = j.metric, j.verdict
+            if _num(m.value) is None:
+                continue
+            doc: dict[str, Any] = {
+                **common,
+                "model": model,
+                "record_type": RECORD_METRIC,
+                "metric": {
+                    "name": PREFIX + m.name,
+                    "value": m.value,
+                    "ci_low": _num(m.ci_low),
+                    "ci_high": _num(m.ci_high),
+                    "reference": _num(v.reference),
+                    "n": m.n,
+                    "scope": "all" if version == ALL_VERSIONS else "version",
+                    "note": "; ".join(x for x in (m.note, v.note) if x) or None,
+                },
+                "n_current": m.n,
+            }
+            if v.regressed is not None:
+                doc.update(
+                    drifted=v.regressed,
+                    drifted_flag=int(v.regressed),
+                    threshold=_num(v.threshold),
+                )
+            yield doc
+    regressed = [PREFIX + r for r in report.regressed]
+    yield {
+        **common,
+        "model": {"name": report.model},
+        "record_type": RECORD_SUMMARY,
+        "drifted": bool(regressed),
+        "drifted_flag": int(bool(regressed)),
+        "drifted_features": regressed,
+        "drifted_count": len(regressed),
+        "note": "; ".join([*report.notes, *(f"regressed: {r}" for r in regressed)]) or None,
+    }
+
+
+def store(es: Elasticsearch, cfg: ESConfig, report: QualityReport) -> int:
+    """Write the run into predwatch-drift-<model>; returns the number of documents."""
+    index = schema.index_name("drift", report.model)
+    if not es_mod.call(cfg, lambda: es.indices.exists(index=index)):
+        # Without `predwatch setup`, an auto-created index would map everything dynamically.
+        es_mod.call(
+            cfg,
+            lambda: es.options(ignore_status=400).indices.create(
+                index=index,
+                mappings=mappings.drift_mapping(),
+                settings=templates.settings_component()["template"]["settings"],
+            ),
+        )
+    actions = [
+        {"_index": index, "_id": f"{report.run_id}-q{i}", "_source": doc}
+        for i, doc in enumerate(documents(report))
+    ]
+    ok, errors = es_mod.call(
+        cfg,
+        lambda: helpers.bulk(es, actions, refresh=True, raise_on_error=False, stats_only=False),
+    )
+    if isinstance(errors, list) and errors:
+        raise PredwatchError(
+            f"storing the quality results in {index} failed for {len(errors)} document(s): "
+            f"{str(errors[0])[:300]}"
+        )
+    return int(ok)
