@@ -18,6 +18,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 import urllib.request
 import zipfile
@@ -55,6 +56,16 @@ def cache_dir() -> Path:
 
 def default_home(port: int) -> Path:
     return cache_dir() / "nodes" / str(port)
+
+
+def temporary_home(prefix: str = "node") -> Path:
+    """A new folder for a throw-away node (tests, benchmarks) that the node user can reach.
+
+    Not under pytest's tmp_path: pytest resets /tmp/pytest-of-<user> to 0700 when a session
+    starts, which would lock the node user out of a node another session is running."""
+    home = Path(tempfile.mkdtemp(prefix=f"predwatch-{prefix}-"))
+    home.chmod(0o755)
+    return home
 
 
 def free_port() -> int:

@@ -8,6 +8,7 @@ starts itself through `predwatch.localnode` and stops at the end.
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,20 +29,21 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture(scope="session")
-def es_config(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ESConfig]:
+def es_config() -> Iterator[ESConfig]:
     """Connection settings of the session's real Elasticsearch."""
     if os.environ.get("PREDWATCH_ES_URL"):
         yield ESConfig.from_env()
         return
     from predwatch import localnode
 
-    home = tmp_path_factory.mktemp("es-node")
+    home = localnode.temporary_home("session")
     node = localnode.LocalNode(home=home, port=localnode.free_port())
     node.start()
     try:
         yield ESConfig(url=node.url)
     finally:
         node.stop()
+        shutil.rmtree(home, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
@@ -67,14 +69,15 @@ def model_name(es: Elasticsearch) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def secured_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+def secured_node() -> Iterator[object]:
     """A second local node with security on: `elastic` password, API key and TLS with its CA."""
     from predwatch import localnode
 
-    home = tmp_path_factory.mktemp("es-secured")
+    home = localnode.temporary_home("secured")
     node = localnode.LocalNode(home=home, port=localnode.free_port(), security=True)
     node.start()
     try:
         yield node
     finally:
         node.stop()
+        shutil.rmtree(home, ignore_errors=True)

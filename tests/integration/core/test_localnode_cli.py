@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
+import shutil
 
 from click.testing import CliRunner
 
@@ -13,11 +12,10 @@ from predwatch.cli import main
 
 
 class TestLocalNodeCli:
-    def test_cycle(self, tmp_path: Path) -> None:
+    def test_cycle(self) -> None:
         """start -> status --json -> start again (says so) -> stop -> not running."""
-        home = tmp_path / "node"
+        home = localnode.temporary_home("cli")
         port = str(localnode.free_port())
-        os.chmod(tmp_path, 0o755)
         common = ["--home", str(home), "--port", port]
         r = CliRunner()
         started = r.invoke(main, ["es", "start", *common, "--heap", "512m"])
@@ -36,4 +34,5 @@ class TestLocalNodeCli:
         assert stopped.exit_code == 0
         assert "stopped pid" in stopped.output
         after = json.loads(r.invoke(main, ["es", "status", *common, "--json"]).output)
+        shutil.rmtree(home, ignore_errors=True)
         assert after == {**after, "running": False, "pid": None}
