@@ -41,6 +41,7 @@ import queue
 import random
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -347,11 +348,12 @@ def cmres_child(cfg: dict[str, Any]) -> dict[str, Any]:
             info("prediction", extra={"inputs": x, "prediction": p, "latency_ms": 3.2})
         h.flush()
         items = cycle(pool, cfg["docs"], cfg["tp_warmup"])
-        t0 = time.perf_counter()
+        c0, t0 = time.process_time(), time.perf_counter()
         for x, p in items:
             info("prediction", extra={"inputs": x, "prediction": p, "latency_ms": 3.2})
         h.flush()
         out["tp_seconds"] = time.perf_counter() - t0
+        out["tp_cpu"] = time.process_time() - c0
     return out
 
 
@@ -517,7 +519,7 @@ class StreamingBulkRun:
         self.index = schema.index_name("predictions", model, dt.datetime.now(dt.UTC))
         self.next_id = 0
         self.sent = self.ok = 0
-        self.seconds = 0.0
+        self.seconds = self.cpu = 0.0
 
     def _actions(self, count: int) -> list[dict[str, Any]]:
         from predwatch import schema
@@ -547,16 +549,23 @@ class StreamingBulkRun:
     def run(self, n: int) -> float:
         acts = self._actions(n)  # pre-built: not timed
         gc.collect()
-        t0 = time.perf_counter()
+        c0, t0 = time.process_time(), time.perf_counter()
         self.ok += self._send(acts)
         secs = time.perf_counter() - t0
+        self.cpu += time.process_time() - c0
         self.sent += n
         self.seconds += secs
         return n / secs
 
     def result(self, warm: int) -> dict[str, Any]:
         in_es = es_count(self.es, self.index) - warm
-        return {"seconds": self.seconds, "ok": self.ok, "in_es": in_es, "sent": self.sent}
+        return {
+            "seconds": self.seconds,
+            "cpu": self.cpu,
+            "ok": self.ok,
+            "in_es": in_es,
+            "sent": self.sent,
+        }
 
 
 class ShipperRun:
@@ -576,7 +585,7 @@ class ShipperRun:
         )
         self.offset = 0
         self.sent = 0
-        self.seconds = 0.0
+        self.seconds = self.cpu = 0.0
         self.flushed = True
         self.before: dict[str, Any] = {}
 
@@ -592,7 +601,7 @@ class ShipperRun:
         self.offset += n
         gc.collect()
         sh, lp, limit = self.sh, self.sh.log_prediction, 50_000
-        t0 = time.perf_counter()
+        c0, t0 = time.process_time(), time.perf_counter()
         for start in range(0, n, 1000):
             for x, p in items[start : start + 1000]:
                 lp(x, p, latency_ms=3.2)
@@ -600,6 +609,7 @@ class ShipperRun:
                 time.sleep(0.002)
         self.flushed &= sh.flush(timeout=900)
         secs = time.perf_counter() - t0
+        self.cpu += time.process_time() - c0
         self.sent += n
         self.seconds += secs
         return n / secs
@@ -612,6 +622,7 @@ class ShipperRun:
         b = self.before
         return {
             "seconds": self.seconds,
+            "cpu": self.cpu,
             "flushed": self.flushed,
             "ok": st["acked"] - b["acked"],
             "in_es": es_count(es, schema.index_pattern("predictions", self.model)) - warm,
@@ -690,6 +701,11 @@ def cleanup(es: Any, run_id: str, models: dict[str, str]) -> None:
 
 
 # --- report --------------------------------------------------------------------------------
+def round_ratio(a: list[float], b: list[float]) -> float:
+    """Median of the per-round rate ratios a/b: one disturbed round cannot swing it."""
+    return float(statistics.median(x / y for x, y in zip(a, b, strict=True)))
+
+
 def report(
     args: argparse.Namespace,
     mach: dict[str, Any],
@@ -769,7 +785,11 @@ def report(
             "included), only the HTTP request is skipped. Drops during the hot path: "
             + ", ".join(f"{k}: {v['dropped_total']}" for k, v in hot["checks"].items())
             + ". CMRESHandler indexes into the node for real (see below) and flushes "
-            "synchronously in the caller every 1,000 records, which is its p99.9/max.",
+            "synchronously in the caller every 1,000 records, which is its p99.9/max. The "
+            "shipper's worker shares the GIL with the caller: when a timed chunk outlasts "
+            "the 5 ms switch interval (1,000 calls of ~8 µs through a logger do, 1,000 "
+            "`log_prediction` calls of ~3 µs mostly do not) the caller waits one encoder "
+            "time slice, which is the ElasticsearchHandler's p99.9 of a few ms.",
             "",
         ]
         lp = st["Shipper.log_prediction (baseline)"]["p50"] / qh["p50"]
@@ -808,7 +828,9 @@ def report(
                         f"{r['sent']:,}",
                         f"{r['seconds']:.1f}",
                         f"{rate:,.0f}",
-                        f"{rate / sb_rate[label]:.2f}x",
+                        f"{r['cpu'] / r['sent'] * 1e6:.0f}",
+                        f"{rate / sb_rate[label]:.2f}x (rounds: "
+                        f"{round_ratio(r['rates'], sb['rates']):.2f}x)",
                         f"{r['in_es']:,}",
                         r["sent"] - r["in_es"],
                         notes,
@@ -823,6 +845,7 @@ def report(
                     f"{c['sent']:,}",
                     f"{cm['tp_seconds']:.1f}",
                     f"{rate:,.0f}",
+                    f"{cm['tp_cpu'] / c['sent'] * 1e6:.0f}",
                     f"{rate / sb_rate['baseline']:.2f}x / {rate / sb_rate['no baseline']:.2f}x",
                     f"{c['in_es']:,}",
                     c["sent"] - c["in_es"],
@@ -842,7 +865,8 @@ def report(
                     "sent",
                     "seconds",
                     "predictions/s",
-                    "vs streaming_bulk (same docs)",
+                    "client CPU µs/prediction",
+                    "vs streaming_bulk (same docs): total (median of rounds)",
                     "in ES",
                     "lost",
                     "notes",
@@ -850,25 +874,30 @@ def report(
                 rows,
             ),
             "",
-            "Shipper time runs from the first `log_prediction` to `flush()` returning (all "
-            "acknowledged). streaming_bulk (chunk_size=500, the shipper's batch size, one "
-            "connection, client-side JSON serialisation) gets the shipper's own documents of "
-            "the same variant, captured "
-            "through its sink seam and pre-built in memory, into an index with the same "
-            'template. "in ES" counts documents after a refresh (the `_id` is the '
-            "prediction_id, so it is the number of unique ids). The CMRESHandler ratio is "
-            "against both streaming_bulk rows (its documents differ from both); it sent all its "
-            "predictions in one go after the others.",
+            "Each round runs the two contenders back to back (A-B, then B-A), so the median "
+            "of the per-round ratios is the figure the goal is judged on; the ratio of total "
+            "times is shown too. Shipper time runs from the first `log_prediction` to "
+            "`flush()` returning (all acknowledged). streaming_bulk (chunk_size=500, the "
+            "shipper's batch size, one connection, client-side JSON serialisation) gets the "
+            "shipper's own documents of the same variant, captured through its sink seam and "
+            "pre-built in memory, into an index with the same template. Client CPU is the CPU "
+            "time of the Python process (all its threads) per prediction: steadier than wall "
+            'time on a shared machine, and what the serving process pays. "in ES" counts '
+            "documents after a refresh (the `_id` is the prediction_id, so it is the number "
+            "of unique ids). The CMRESHandler ratio is against both streaming_bulk rows (its "
+            "documents differ from both); it sent all its predictions in one go after the "
+            "others.",
             "",
         ]
         for label in ("baseline", "no baseline"):
             r = tp[f"shipper ({label})"]
             ratio = (r["sent"] / r["seconds"]) / sb_rate[label]
+            med = round_ratio(r["rates"], tp[f"streaming_bulk ({label})"]["rates"])
             lost = r["sent"] - r["in_es"] + r["dropped"]
             goals.append(
                 f"Shipper ({label}) throughput >= 0.9x streaming_bulk with zero loss: "
-                f"{ratio:.2f}x, lost {lost} -> "
-                f"**{'met' if ratio >= 0.9 and lost == 0 else 'NOT met'}**"
+                f"{med:.2f}x (median of the per-round ratios; {ratio:.2f}x on total time), "
+                f"lost {lost} -> **{'met' if med >= 0.9 and lost == 0 else 'NOT met'}**"
             )
     if cm:
         lines.append("### CMRESHandler")
@@ -886,6 +915,11 @@ def report(
                 "silently. The figures above use a shim that drops `_type` from each action "
                 "(nothing else changed). Its hot-path QueueHandler row is that venv's own "
                 "baseline (same Python 3.11, same machine, same run)."
+                + (
+                    f" Its hot-path run indexed {cm['hot_in_es']:,} of {cm['hot_docs']:,} records."
+                    if "hot_in_es" in cm
+                    else ""
+                )
             )
         lines.append("")
     if goals:
@@ -899,8 +933,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--warmup", type=int, default=10_000, help="untimed hot-path calls first")
     ap.add_argument("--chunk", type=int, default=1000, help="calls between two settles")
     ap.add_argument("--rounds", type=int, default=5, help="interleaved rounds")
-    ap.add_argument("--docs", type=int, default=50_000, help="throughput predictions per round")
-    ap.add_argument("--tp-rounds", type=int, default=2, help="A-B-B-A throughput rounds")
+    ap.add_argument("--docs", type=int, default=40_000, help="throughput predictions per round")
+    ap.add_argument("--tp-rounds", type=int, default=4, help="A-B-B-A throughput rounds")
     ap.add_argument("--tp-warmup", type=int, default=2000, help="throughput warm-up predictions")
     ap.add_argument("--pool", type=int, default=1024, help="distinct serving rows")
     ap.add_argument("--es-url", default=os.environ.get("PREDWATCH_ES_URL", "http://127.0.0.1:9200"))
