@@ -35,7 +35,7 @@ class TestReadRows:
         """A missing column is named with the columns the file has."""
         p = tmp_path / "o.csv"
         p.write_text("id,label\n1,0\n")
-        with pytest.raises(oc.OutcomeFileError, match="no column 'prediction_id'.*id, label"):
+        with pytest.raises(oc.OutcomeFileError, match=r"no column 'prediction_id'.*id, label"):
             next(oc.read_rows(p, oc.Columns()))
 
     def test_unknown_format_and_missing_file(self, tmp_path: Path) -> None:
