@@ -146,13 +146,34 @@ def read_rows(
             data = batch.to_pydict()
             yield _tuples(data, columns)
         return
+    # Everything is read as text and typed per value: pandas' per-chunk type inference
+    # would make the same "1" a number in one chunk and text in another.
     reader = pd.read_csv(
-        p, sep=_sep(p), usecols=want, dtype={columns.id: str}, chunksize=chunk_rows
+        p, sep=_sep(p), usecols=want, dtype=str, keep_default_na=False, chunksize=chunk_rows
     )
     with reader:
         for frame in reader:
             data = {c: frame[c].tolist() for c in want}
+            data[columns.actual] = [csv_value(v) for v in data[columns.actual]]
             yield _tuples(data, columns)
+
+
+def csv_value(text: str) -> Any:
+    """A CSV cell typed like JSON: integer, number, true/false, else the text itself."""
+    raw = text.strip()
+    low = raw.lower()
+    if low in ("true", "false"):
+        return low == "true"
+    if low in ("", "na", "nan", "null", "none"):
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        pass
+    try:
+        return float(raw)
+    except ValueError:
+        return text
 
 
 def _tuples(data: dict[str, list[Any]], columns: Columns) -> list[tuple[Any, Any, Any]]:

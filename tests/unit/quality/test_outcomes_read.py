@@ -87,3 +87,15 @@ class TestDocId:
         """Ids over Elasticsearch's 512-byte limit become their SHA-256, like the shipper."""
         assert oc.doc_id("abc") == "abc"
         assert len(oc.doc_id("x" * 600)) == 64
+
+
+class TestCsvValue:
+    @pytest.mark.parametrize(
+        ("text", "value"),
+        [("1", 1), ("2.5", 2.5), ("True", True), ("false", False), ("", None), ("NA", None),
+         ("spam", "spam"), ("007x", "007x")],
+    )  # fmt: skip
+    def test_typed_per_value(self, text: str, value: object) -> None:
+        """CSV cells are typed one by one, so chunks never disagree about a value's type."""
+        assert oc.csv_value(text) == value
+        assert type(oc.csv_value(text)) is type(value)
