@@ -272,6 +272,8 @@ def _with_baseline_metrics(es: Any, cfg: ESConfig, config: Any, path: str | None
     from predwatch.baseline_store import baseline_from_es
 
     b = load_baseline(path) if path else baseline_from_es(es, cfg, config.model)
+    if b.model != config.model:
+        raise ConfigError(f"baseline {b.id} belongs to model {b.model!r}, not {config.model!r}")
     metrics = getattr(b, "metrics", None) or getattr(b.prediction, "metrics", None)
     if not metrics:
         raise ConfigError(
@@ -286,35 +288,61 @@ def _fmt(x: float | None, digits: int = 4) -> str:
     return "-" if x is None else f"{x:.{digits}g}"
 
 
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    for unit, size in (("d", 86400.0), ("h", 3600.0), ("m", 60.0)):
+        if abs(seconds) >= size:
+            return f"{seconds / size:.3g}{unit}"
+    return f"{seconds:.3g}s"
+
+
+def _cell(name: str, x: float | None) -> str:
+    return _duration(x) if name.startswith("label_delay") else _fmt(x)
+
+
 def _print_quality(report: Any) -> None:
     console = Console()
     d = report.to_dict()
     ref = d["reference"]
-    where = f"{ref['start']} .. {ref['end']}" if ref.get("start") else ""
+    where = f" {ref['start']} .. {ref['end']}" if ref.get("start") else ""
     console.print(
-        f"[bold]{report.model}[/] quality ({report.task.kind}) {iso(report.window.start)} .. "
-        f"{iso(report.window.end)}; reference: {ref['kind']} {where}"
+        f"[bold]{report.model}[/] quality ({report.task.kind}), window "
+        f"{iso(report.window.start)} .. {iso(report.window.end)}"
     )
-    for version, metrics in d["versions"].items():
-        title = "all versions" if version == "*" else f"version {version}"
+    console.print(f"reference: {ref['kind']}{where}")
+    versions = d["versions"]
+    single = len(versions) == 2  # one version and "*" (the same rows)
+    ci_title = f"{report.confidence:.0%} CI"
+    for version, metrics in versions.items():
+        if single and version == "*":
+            continue
+        title = "all versions" if version == "*" else f"model version {version}"
         table = Table(title=title, title_justify="left")
-        for col in ("metric", "value", "95% CI" if report.confidence == 0.95 else "CI", "n",
-                    "reference", "verdict", "note"):  # fmt: skip
-            table.add_column(col)
+        table.add_column("metric", no_wrap=True)
+        for col in ("value", ci_title, "n", "reference", "verdict"):
+            table.add_column(col, no_wrap=True)
+        table.add_column("note")
         for name, m in metrics.items():
-            ci_text = (
-                f"{_fmt(m['ci_low'])} .. {_fmt(m['ci_high'])}" if m["ci_low"] is not None else ""
-            )
+            ci_text = ""
+            if m["ci_low"] is not None:
+                ci_text = f"{_fmt(m['ci_low'])} .. {_fmt(m['ci_high'])}"
             verdict = {True: "[red]REGRESSED[/]", False: "ok", None: ""}[m["regressed"]]
             table.add_row(
-                name, _fmt(m["value"]), ci_text, str(m["n"]), _fmt(m["reference"]), verdict,
+                name,
+                _cell(name, m["value"]),
+                ci_text,
+                str(m["n"]),
+                _cell(name, m["reference"]),
+                verdict,
                 m["note"],
-            )  # fmt: skip
+            )
         console.print(table)
     for note in d["notes"]:
         console.print(f"note: {note}")
-    if report.regressed:
-        console.print("[red]quality regressed:[/] " + ", ".join(report.regressed))
+    regressed = [r for r in report.regressed if not (single and r.endswith("@*"))]
+    if regressed:
+        console.print("[red]quality regressed:[/] " + ", ".join(regressed))
     else:
         console.print("no quality regression")
 
@@ -400,6 +428,12 @@ def check(cfg: ESConfig, **opts: Any) -> None:
     _guard(body)
 
 
+def _value(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:.6g}"
+    return repr(v)
+
+
 def _print_skew(report: Any) -> None:
     console = Console()
     console.print(
@@ -417,7 +451,7 @@ def _print_skew(report: Any) -> None:
         table.add_column(col)
     for f in sorted(report.features, key=lambda f: (-f.share, f.name)):
         examples = "; ".join(
-            f"{e.prediction_id}: {e.served!r} -> {e.recomputed!r}" for e in f.examples
+            f"{e.prediction_id}: {_value(e.served)} -> {_value(e.recomputed)}" for e in f.examples
         )
         share = f"{f.share:.1%}"
         if f.share > report.max_mismatch:

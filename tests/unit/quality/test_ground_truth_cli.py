@@ -81,3 +81,23 @@ class TestUsageErrors:
         )
         assert r.exit_code == 2
         assert "not all three" in r.output
+
+
+class TestBaselineReference:
+    def test_baseline_without_metrics(self, runner: CliRunner, tmp_path: Path) -> None:
+        """Today's baselines carry no held-out metrics: the error says what to use instead."""
+        import pandas as pd
+        from predwatch.analyzers.profile import build_baseline
+
+        from predwatch.baseline import save_baseline
+
+        frame = pd.DataFrame({"x": [1.0, 2.0, 3.0, 4.0], "score": [0.1, 0.4, 0.6, 0.9]})
+        b = build_baseline(frame, model="m", version="1", prediction_columns=["score"])
+        path = save_baseline(b, tmp_path / "b.json")
+        args = ["--reference", "baseline", "--baseline", str(path), *NOWHERE]
+        r = runner.invoke(quality, ["--model", "m", *args])
+        assert r.exit_code == 2
+        assert "has no held-out metrics" in r.output and "--reference FILE.json" in r.output
+        r = runner.invoke(quality, ["--model", "other", *args])
+        assert r.exit_code == 2
+        assert "belongs to model 'm'" in r.output
