@@ -367,7 +367,7 @@ def report(
         f"{m['stop_called'] - t0:.0f}, stopped at {m['stopped'] - t0:.0f}, start called at "
         f"{m['start_called'] - t0:.0f} (down {m['start_called'] - m['stopped']:.0f} s), "
         f"answering at {m['answering'] - t0:.0f}: Elasticsearch unavailable for {down:.0f} s; "
-        f"backlog delivered at {m['drained'] - t0:.0f} "
+        f"nothing older than 2 s left waiting (backlog gone) at {m['drained'] - t0:.0f} "
         f"({m['drained'] - m['answering']:.0f} s after the node answered"
         f"{'' if res.get('drained_in_time') else ', TIMED OUT'}); logging stopped at "
         f"{m['stop_logging'] - t0:.0f}",

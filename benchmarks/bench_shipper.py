@@ -933,7 +933,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--warmup", type=int, default=10_000, help="untimed hot-path calls first")
     ap.add_argument("--chunk", type=int, default=1000, help="calls between two settles")
     ap.add_argument("--rounds", type=int, default=5, help="interleaved rounds")
-    ap.add_argument("--docs", type=int, default=40_000, help="throughput predictions per round")
+    ap.add_argument("--docs", type=int, default=30_000, help="throughput predictions per round")
     ap.add_argument("--tp-rounds", type=int, default=4, help="A-B-B-A throughput rounds")
     ap.add_argument("--tp-warmup", type=int, default=2000, help="throughput warm-up predictions")
     ap.add_argument("--pool", type=int, default=1024, help="distinct serving rows")
