@@ -79,11 +79,14 @@ class Moments:
     m2: float = 0.0
 
     def add(self, values: np.ndarray) -> None:
-        k = int(values.size)
+        if values.size:
+            mean = float(values.mean())
+            self.merge(Moments(int(values.size), mean, float(((values - mean) ** 2).sum())))
+
+    def merge(self, other: Moments) -> None:
+        k, b_mean, b_m2 = other.n, other.mean, other.m2
         if k == 0:
             return
-        b_mean = float(values.mean())
-        b_m2 = float(((values - b_mean) ** 2).sum())
         n = self.n + k
         delta = b_mean - self.mean
         self.mean += delta * k / n
@@ -154,6 +157,20 @@ class ClassificationAccumulator:
                 hist[_bin(float(s), self.bins)] += 1.0
                 self._seen[c] += 1
         self.log_loss.add(np.asarray(losses, dtype=np.float64))
+
+    def merge(self, other: ClassificationAccumulator) -> None:
+        """Add another accumulator's rows (same bins)."""
+        self.confusion.update(other.confusion)
+        self.log_loss.merge(other.log_loss)
+        self.unpredicted += other.unpredicted
+        self.scored += other.scored
+        self._seen.update(other._seen)
+        for c in other._pos:
+            if c not in self._pos:
+                self._pos[c] = np.zeros(self.bins)
+                self._neg[c] = np.zeros(self.bins)
+            self._pos[c] += other._pos[c]
+            self._neg[c] += other._neg[c]
 
     @property
     def n(self) -> int:
@@ -285,6 +302,11 @@ class RegressionAccumulator:
         self.sq_error.add(e * e)
         self.actual.add(y)
 
+    def merge(self, other: RegressionAccumulator) -> None:
+        self.abs_error.merge(other.abs_error)
+        self.sq_error.merge(other.sq_error)
+        self.actual.merge(other.actual)
+
     @property
     def n(self) -> int:
         return self.actual.n
@@ -336,6 +358,14 @@ class DelayHistogram:
         self.total += float(d.sum())
         self.min = min(self.min, float(d.min()))
         self.max = max(self.max, float(d.max()))
+
+    def merge(self, other: DelayHistogram) -> None:
+        self.counts += other.counts
+        self.sums += other.sums
+        self.negative += other.negative
+        self.total += other.total
+        self.min = min(self.min, other.min)
+        self.max = max(self.max, other.max)
 
     @property
     def n(self) -> int:

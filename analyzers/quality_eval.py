@@ -117,6 +117,13 @@ class Group:
         v = min(max(r.value, 0.0), 1.0)
         return actual, pos if r.value >= t.threshold else neg, {pos: v, neg: 1.0 - v}
 
+    def merge(self, other: Group) -> None:
+        self.labelled += other.labelled
+        self.used += other.used
+        self.classification.merge(other.classification)
+        self.regression.merge(other.regression)
+        self.delay.merge(other.delay)
+
     def metrics(self, z: float, predictions: int) -> list[q.Metric]:
         """Counts, quality metrics and label delay of this group."""
         share = self.labelled / predictions if predictions else None
@@ -145,7 +152,7 @@ class Group:
 
 @dataclass
 class WindowEvaluator:
-    """Feeds joined pages into one Group per model version and one for all versions."""
+    """Feeds joined pages into one Group per model version; all versions are their merge."""
 
     task: Task
     groups: dict[str, Group] = field(default_factory=dict)
@@ -154,12 +161,8 @@ class WindowEvaluator:
         by_version: dict[str, list[JoinedRow]] = {}
         for r in rows:
             by_version.setdefault(r.version, []).append(r)
-        every: list[JoinedRow] = []
         for version, part in by_version.items():
             self._group(version).add(part)
-            every += part
-        if every:
-            self._group(ALL_VERSIONS).add(every)
 
     def _group(self, key: str) -> Group:
         g = self.groups.get(key)
@@ -170,9 +173,10 @@ class WindowEvaluator:
     def results(self, counts: dict[str, int], z: float) -> dict[str, list[q.Metric]]:
         """Metrics per version key, plus ALL_VERSIONS; versions without outcomes included."""
         out: dict[str, list[q.Metric]] = {}
-        for version in sorted(set(counts) | (set(self.groups) - {ALL_VERSIONS})):
+        every = Group(self.task)
+        for version in sorted(set(counts) | set(self.groups)):
             g = self.groups.get(version) or Group(self.task)
+            every.merge(g)
             out[version] = g.metrics(z, counts.get(version, 0))
-        g = self.groups.get(ALL_VERSIONS) or Group(self.task)
-        out[ALL_VERSIONS] = g.metrics(z, sum(counts.values()))
+        out[ALL_VERSIONS] = every.metrics(z, sum(counts.values()))
         return out

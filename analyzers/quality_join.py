@@ -149,12 +149,13 @@ def _pages(
                 "size": page_size,
                 "source_includes": list(side.source),
                 "track_total_hits": False,
+                "filter_path": ["pit_id", "hits.hits._source", "hits.hits.sort"],
             }
             if after is not None:
                 kwargs["search_after"] = after
             r = es_mod.call(cfg, lambda kw=kwargs: es.search(**kw))  # type: ignore[misc]
             pit_id = str(r.body.get("pit_id", pit_id))
-            hits: list[dict[str, Any]] = r.body["hits"]["hits"]
+            hits: list[dict[str, Any]] = r.body.get("hits", {}).get("hits", [])
             if not hits:
                 return
             yield hits
@@ -181,10 +182,11 @@ def _lookup(
             track_total_hits=False,
             ignore_unavailable=True,
             allow_no_indices=True,
+            filter_path=["hits.hits._source", "hits.hits.sort"],
         ),
     )
     out: dict[str, dict[str, Any]] = {}
-    for hit in r.body["hits"]["hits"]:
+    for hit in r.body.get("hits", {}).get("hits", []):
         pid = str(hit["_source"].get(s.PREDICTION_ID))
         out.setdefault(pid, hit)
     return out

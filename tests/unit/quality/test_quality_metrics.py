@@ -236,3 +236,30 @@ class TestDelayHistogram:
         """No outcome, no delay metrics."""
         assert q.DelayHistogram().metrics() == []
         assert q.DelayHistogram().percentile(50) is None
+
+
+class TestMerge:
+    def test_merged_equals_fed_together(self) -> None:
+        """Per-version accumulators merged give the metrics of all rows fed to one."""
+        y, s = _binary(3000, 8)
+        actual = ["1" if v else "0" for v in y]
+        proba = [{"0": 1 - v, "1": v} for v in s]
+        whole, a, b = (q.ClassificationAccumulator() for _ in range(3))
+        whole.add(actual, [None] * 3000, proba)
+        a.add(actual[:1000], [None] * 1000, proba[:1000])
+        b.add(actual[1000:], [None] * 2000, proba[1000:])
+        a.merge(b)
+        for x, w in zip(a.metrics(Z), whole.metrics(Z), strict=True):
+            assert x.name == w.name
+            assert x.value == pytest.approx(w.value, rel=1e-12)
+        r1, r2, rw = (q.RegressionAccumulator() for _ in range(3))
+        r1.add(s[:100].tolist(), y[:100].tolist())
+        r2.add(s[100:].tolist(), y[100:].tolist())
+        rw.add(s.tolist(), y.tolist())
+        r1.merge(r2)
+        assert [m.value for m in r1.metrics(Z)] == pytest.approx([m.value for m in rw.metrics(Z)])
+        d1, d2 = q.DelayHistogram(), q.DelayHistogram()
+        d1.add([10.0, 20.0])
+        d2.add([30.0])
+        d1.merge(d2)
+        assert (d1.n, d1.max, d1.total) == (3, 30.0, 60.0)
