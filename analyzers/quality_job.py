@@ -10,9 +10,10 @@ Verdicts: `quality_ci.judge`. The join: `quality_join`; the metrics: `quality` a
 
 Stored documents (record_type "metric"; one per metric and version, version "*" = all
 versions together, stored without model.version): metric.name `quality.<name>`,
-metric.value, and - kept in _source until the drift mapping has them - metric.ci_low,
-metric.ci_high, metric.reference, metric.n, metric.scope ("version"|"all"), metric.note;
-`drifted`/`drifted_flag` (= regressed) and `threshold` for judged metrics. One more document
+metric.value, n_current (rows behind the metric), note, and for judged metrics
+`drifted`/`drifted_flag` (= regressed) and `threshold` (all mapped); metric.ci_low,
+metric.ci_high, metric.reference, metric.n and metric.scope ("version"|"all") are kept in
+_source until the drift mapping has them. One more document
 (record_type "quality") sums the run up: drifted, drifted_count, drifted_features (the
 regressed "quality.<name>@<version>"), note.
 """
@@ -329,9 +330,9 @@ def documents(report: QualityReport) -> Iterator[dict[str, Any]]:
                     "reference": _num(v.reference),
                     "n": m.n,
                     "scope": "all" if version == ALL_VERSIONS else "version",
-                    "note": "; ".join(x for x in (m.note, v.note) if x) or None,
                 },
                 "n_current": m.n,
+                "note": "; ".join(x for x in (m.note, v.note) if x) or None,
             }
             if v.regressed is not None:
                 doc.update(
