@@ -172,8 +172,9 @@ class SpoolDir:
             _fsync_dir(self.path)
         self._wfd, self._woff = fd, len(MAGIC)
         self.disk_bytes += len(MAGIC)
-        if self._rseg == 0:
-            self._rseg, self._roff = self._wseg, len(MAGIC)
+        # The read cursor is not touched here: while nothing is acknowledged it is at
+        # segment 0, which `_read_some` resolves to the OLDEST segment on disk. (Moving it
+        # to the new segment lost every older one after a rewind: see test_shipper_spool.)
 
     # --- reading --------------------------------------------------------------------
     def read(self, max_records: int, max_bytes: int) -> list[Entry]:
@@ -252,7 +253,8 @@ class SpoolDir:
         return self._rfd
 
     def rewind(self) -> None:
-        """Move the read cursor back to the first unacknowledged record."""
+        """Move the read cursor back to the first unacknowledged record (segment 0 =
+        nothing acknowledged yet = the oldest segment on disk)."""
         with self._mu:
             self._rseg, self._roff = self.ack_seg, self.ack_off
 

@@ -82,6 +82,30 @@ class TestSpoolDir:
         assert [e.payload for e in again] == [p for _, p in items(5)][2:]
         sp.close()
 
+    def test_rewind_before_any_ack_then_rotate_loses_nothing(self, tmp_path: Path) -> None:
+        """A send fails before anything was ever acknowledged, the writer then starts a new
+        segment: every record of every segment is still delivered, in order (regression:
+        the read cursor used to jump to the newest segment and the first ack deleted the
+        older ones unsent; found by benchmarks/bench_outage.py)."""
+        sp = SpoolDir.create(tmp_path, segment_bytes=200)
+        for item in items(10):  # several small segments
+            sp.append([item], sync=False)
+        assert len(sp.segments()) > 1
+        assert sp.read(3, 1 << 20)  # a batch goes out ... and fails
+        sp.rewind()
+        for item in items(10, 10):  # the outage goes on: more segments
+            sp.append([item], sync=False)
+        delivered: list[bytes] = []
+        while True:
+            got = sp.read(4, 1 << 20)
+            if not got:
+                break
+            delivered += [e.payload for e in got]
+            sp.ack(got[-1], len(got))
+        assert delivered == [p for _, p in items(20)]
+        assert sp.drained
+        sp.close()
+
     def test_byte_budget_per_read(self, tmp_path: Path) -> None:
         """A read stops near max_bytes but always returns at least one record."""
         sp = SpoolDir.create(tmp_path)
