@@ -72,7 +72,12 @@ def _guard(fn: Callable[[], int]) -> None:
 # --- outcomes load ------------------------------------------------------------------------
 @click.group("outcomes", cls=PredwatchGroup)
 def outcomes() -> None:
-    """Ground truth: load outcomes that arrive after the predictions."""
+    """Ground truth: load outcomes that arrive after the predictions.
+
+    \b
+    Example:
+      predwatch outcomes load labels.csv --model credit
+    """
 
 
 @outcomes.command("load")
@@ -350,7 +355,12 @@ def _print_quality(report: Any) -> None:
 # --- skew check ---------------------------------------------------------------------------
 @click.group("skew", cls=PredwatchGroup)
 def skew() -> None:
-    """Feature-computation skew: served features against the training pipeline."""
+    """Feature-computation skew: served features against the training pipeline.
+
+    \b
+    Example:
+      predwatch skew check --model credit --pipeline features:build --sample 1000
+    """
 
 
 @skew.command("check")

@@ -194,7 +194,7 @@ def outcomes_mapping() -> Mapping_:
             "@timestamp": DATE,
             "prediction_id": {"type": "keyword"},
             "model": _MODEL,
-            "outcome": {"properties": {"value": DOUBLE, "label": KEYWORD}},
+            "outcome": {"properties": {"value": DOUBLE, "label": KEYWORD}},  # schema.OUTCOME_*
         }
     )
 
@@ -225,7 +225,17 @@ def drift_mapping() -> Mapping_:
             "n_reference": {"type": "double"},
             "drifted_features": KEYWORD,
             "drifted_count": {"type": "integer"},
-            "metric": {"properties": {"name": {"type": "keyword"}, "value": {"type": "double"}}},
+            "metric": {
+                "properties": {
+                    "name": {"type": "keyword"},
+                    "value": {"type": "double"},
+                    "ci_low": {"type": "double"},
+                    "ci_high": {"type": "double"},
+                    "reference": {"type": "double"},
+                    "n": {"type": "long"},
+                    "scope": {"type": "keyword"},  # version | all
+                }
+            },
         }
     )
 
