@@ -21,6 +21,9 @@ Body = dict[str, Any]
 
 SETTINGS_COMPONENT = "predwatch-settings"
 ILM_COMPONENT = "predwatch-ilm"  # only installed where the cluster has ILM
+# Yours: shards, replicas, refresh interval... composed last, so it wins; predwatch never
+# writes it (the Elastic convention for `@custom` component templates).
+CUSTOM_COMPONENT = "predwatch@custom"
 PREDICTIONS_COMPONENT = "predwatch-predictions-mappings"
 ILM_POLICY = "predwatch-daily"
 DEFAULT_RETENTION_DAYS = 30
@@ -83,8 +86,8 @@ def _index_template(
     return {
         "index_patterns": patterns,
         "priority": priority,
-        "composed_of": components,
-        "ignore_missing_component_templates": [ILM_COMPONENT],
+        "composed_of": [*components, CUSTOM_COMPONENT],
+        "ignore_missing_component_templates": [ILM_COMPONENT, CUSTOM_COMPONENT],
         "template": template,
         "_meta": {"description": what},
     }
