@@ -152,3 +152,22 @@ class TestSetup:
     def test_model_template_name(self, model_name: str) -> None:
         """The per-model template is named after the model."""
         assert templates.model_template_name(model_name).endswith(model_name)
+
+
+class TestCustomComponent:
+    def test_custom_settings_win(
+        self, es: Elasticsearch, es_config: ESConfig, model_name: str
+    ) -> None:
+        """Settings in `predwatch@custom` apply to new predwatch indices, over predwatch's own."""
+        setup_elasticsearch(es, es_config, [make_baseline(model_name)])
+        es.cluster.put_component_template(
+            name=templates.CUSTOM_COMPONENT,
+            template={"settings": {"index": {"number_of_shards": 2}}},
+        )
+        try:
+            index = schema.index_name("predictions", model_name, NOW)
+            es.indices.create(index=index)
+            settings = es.indices.get_settings(index=index)[index]["settings"]["index"]
+            assert settings["number_of_shards"] == "2"
+        finally:
+            es.cluster.delete_component_template(name=templates.CUSTOM_COMPONENT)
