@@ -123,7 +123,7 @@ class NumericAggs:
     summary: Summary
     total: float  # documents in the window
     missing: float  # documents without a (finite, numeric) value
-    out_of_range: float = 0.0  # sum of the shipper's monitor.out_of_range flags
+    out_of_range: float = 0.0  # values outside the baseline's [min, max]
 
     @property
     def n(self) -> float:
@@ -144,7 +144,6 @@ class CategoricalAggs:
     unseen: float
     total: float
     missing: float
-    unseen_flagged: float = 0.0  # sum of the shipper's monitor.oov flags
     unseen_top: tuple[tuple[str, float], ...] = ()
     note: str = ""
     unseen_known: bool = True  # False: a truncated baseline vocabulary hides the unseen share

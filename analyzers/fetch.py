@@ -196,7 +196,7 @@ def page_categories(
                 f"more than {MAX_COMPOSITE_PAGES * q.COMPOSITE_PAGE} distinct values; "
                 f"{rest:g} values after them counted as unseen"
             )
-    return fold.result(first.total, first.unseen_flagged, note)
+    return fold.result(first.total, note)
 
 
 def aggregate(

@@ -20,7 +20,7 @@ from predwatch.analyzers.aggregates import Window, WindowAggregates, iso, parse_
 from predwatch.analyzers.report import ReferenceInfo, Report
 from predwatch.analyzers.stats import TestResult, VerdictPolicy
 
-from elasticsearch import Elasticsearch, helpers
+from elasticsearch import Elasticsearch
 from predwatch import es as es_mod
 from predwatch import mappings, schema, templates
 from predwatch.baseline import Baseline, load_baseline
@@ -314,6 +314,8 @@ def _metrics(report: Report) -> Iterator[tuple[str, float]]:
 
 def store(es: Elasticsearch, cfg: ESConfig, report: Report) -> int:
     """Write the run into predwatch-drift-<model>; returns the number of documents."""
+    from elasticsearch import helpers  # imports the async helpers too: only when storing
+
     index = schema.index_name("drift", report.model)
     exists = es_mod.call(cfg, lambda: es.indices.exists(index=index))
     if not exists:

@@ -82,8 +82,10 @@ def ext_stats(
     }
 
 
-def range_buckets(counts: list[float]) -> dict[str, Any]:
-    return {"buckets": {str(i): {"doc_count": c} for i, c in enumerate(counts)}}
+def range_buckets(counts: list[float], below: float = 0, above: float = 0) -> dict[str, Any]:
+    buckets: dict[str, Any] = {str(i): {"doc_count": c} for i, c in enumerate(counts)}
+    buckets["below"], buckets["above"] = {"doc_count": below}, {"doc_count": above}
+    return {"buckets": buckets}
 
 
 def terms(pairs: list[tuple[str, float]], other: float = 0.0) -> dict[str, Any]:
@@ -107,13 +109,11 @@ def feature_response(total: float = 1000.0) -> dict[str, Any]:
     return response(
         total,
         {
-            "f0_bins": range_buckets([90, 310, 390, 200]),
+            "f0_bins": range_buckets([90, 310, 390, 200], below=1, above=2),
             "f0_stats": ext_stats(990, 1.21, 0.79, -1.5, 3.9),
-            "f0_oor": {"value": 3.0},
             "f1_terms": terms(
                 [("a", 480), ("b", 310), ("c", 140), ("d", 30), ("zz", 20), ("yy", 5)]
             ),
-            "f1_oov": {"value": 25.0},
             "f2_len": ext_stats(1000, 10.0, 4.0, 1, 20, total=10_000),
             "f2_oovtok": {"value": 3000.0},
             "f2_present": {"doc_count": 950},
@@ -133,7 +133,6 @@ def prediction_response(total: float = 1000.0) -> dict[str, Any]:
             "latency_stats": {"count": 1000, "avg": 12.0, "max": 80.0, "min": 1.0, "sum": 12000.0},
             "pv_bins": range_buckets([500, 496]),
             "pv_stats": ext_stats(996, 0.49, 0.1, 0.0, 1.0),
-            "pv_median": {"values": {"50.0": 0.48}},
             "pv_nonfinite": {"doc_count": 4},
             "trend": {
                 "buckets": [

@@ -121,3 +121,21 @@ class TestEvery:
         monkeypatch.setattr(analyze_cli.time, "sleep", fake_sleep)
         res = CliRunner().invoke(analyze, ["--model", "m1", "--every", "1m"], env=DOWN)
         assert res.exit_code == 0 and res.output.count("node down") == 3
+
+
+class TestEmit:
+    @pytest.mark.parametrize("fmt", ["table", "json", "html"])
+    def test_output_file(self, fmt: str, tmp_path: Path) -> None:
+        """--output writes the chosen format to the file (plain text for the table)."""
+        from predwatch.analyzers.analyze_cli import _emit
+        from test_analyze_report import _report
+
+        path = tmp_path / f"report.{fmt}"
+        _emit(_report(), fmt, str(path))
+        text = path.read_text()
+        if fmt == "json":
+            assert json.loads(text)["model"] == "m1"
+        elif fmt == "html":
+            assert "<svg" in text
+        else:
+            assert "DRIFT" in text and "\x1b[" not in text

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 from typing import Any
 
 import analyze_samples as smp
+import numpy as np
 import pytest
 from predwatch.analyzers import queries as q
 from predwatch.analyzers.aggregates import CategoricalAggs, NumericAggs, TextAggs, Window
+from predwatch.analyzers.stats import Summary
 
 from predwatch import schema
 
@@ -45,7 +48,8 @@ class TestPlan:
         assert rng["lt"] == "2026-03-01T13:00:00.000Z"
 
     def test_range_agg_uses_the_baseline_edges(self) -> None:
-        """The numeric range buckets are exactly the baseline bins, keyed by position."""
+        """The numeric range buckets are the baseline bins, keyed by position, plus two
+        overlapping buckets outside the training [min, max]."""
         aggs = q.feature_aggs(smp.baseline(), ["age"])
         ranges = aggs["f0_bins"]["range"]["ranges"]
         assert ranges == [
@@ -53,9 +57,11 @@ class TestPlan:
             {"key": "1", "from": 0.0, "to": 1.0},
             {"key": "2", "from": 1.0, "to": 2.0},
             {"key": "3", "from": 2.0},
+            {"key": "below", "to": -2.0},
+            {"key": "above", "from": math.nextafter(4.0, math.inf)},
         ]
         assert aggs["f0_bins"]["range"]["field"] == "inputs.age"
-        assert aggs["f0_oor"]["sum"]["field"] == "monitor.out_of_range.age"
+        assert set(aggs) == {"f0_bins", "f0_stats"}
 
     def test_terms_sized_above_the_vocabulary(self) -> None:
         """Categorical terms are sized vocabulary + room, and capped."""
@@ -117,7 +123,7 @@ class TestParse:
         assert isinstance(age, NumericAggs)
         assert age.bins == (90, 310, 390, 200)
         assert age.summary.n == 990 and age.summary.mean == 1.21
-        assert age.missing == 10 and age.out_of_range == 3
+        assert age.missing == 10 and age.out_of_range == 3  # below + above
 
     def test_categorical_folded_on_the_baseline(self) -> None:
         """Top values, the rest of the vocabulary and unseen values become separate cells."""
@@ -127,7 +133,6 @@ class TestParse:
         assert dict(cat.top) == {"a": 480, "b": 310, "c": 140}
         assert cat.other == 30 and cat.unseen == 25 and cat.missing == 15
         assert cat.unseen_top == (("zz", 20), ("yy", 5))
-        assert cat.unseen_flagged == 25
         assert parsed.incomplete == ()
 
     def test_incomplete_terms_are_reported(self) -> None:
@@ -151,7 +156,8 @@ class TestParse:
         assert agg.total == 1000
         pred = agg.prediction
         assert pred is not None and pred.value is not None
-        assert pred.value.bins == (500, 496) and pred.median == 0.48
+        assert pred.value.bins == (500, 496)
+        assert pred.median == pytest.approx(0.5 - 0.5 * 2 / 500)  # interpolated in bin 0
         assert pred.nonfinite_predictions == 4 and pred.nonfinite_docs == 4
         assert [b.count for b in agg.trend] == [598, 0]
         assert agg.trend[1].mean is None and agg.trend[0].start == smp.START
@@ -184,7 +190,7 @@ class TestCategoryFold:
             fold.add(f"new{i}", float(i % 50))
         fold.add("a", 5)
         fold.add("e", 2)
-        res = fold.result(total=30_000, flagged=0)
+        res = fold.result(total=30_000)
         assert len(res.unseen_top) == 3 and res.unseen_top[0][1] == 49
         assert res.top["a"] == 5 and res.other == 2
         assert res.unseen == sum(float(i % 50) for i in range(1000))
@@ -205,3 +211,20 @@ class TestCategoryFold:
         )
         assert q.composite_page(resp) == ([("a", 2.0), ("b", 1.0)], "b")
         assert q.composite_page(smp.response(0, {"values": {"buckets": []}})) == ([], None)
+
+
+class TestMedianFromBins:
+    def test_close_to_the_raw_median(self) -> None:
+        """The interpolated median is within one quantile bin of numpy's on the raw values."""
+        rng = np.random.default_rng(0)
+        train, served = rng.lognormal(0, 1, 50_000), rng.lognormal(0.2, 1, 200_000)
+        edges = tuple(np.quantile(train, np.linspace(0, 1, 101)[1:-1]))
+        bins = np.bincount(np.searchsorted(edges, served, side="right"), minlength=100)
+        profile = smp.numeric(tuple(map(float, np.ones(100))), edges)
+        got = q.median_from_bins(profile, list(map(float, bins)), Summary.from_values(served))
+        i = int(np.searchsorted(edges, np.median(served)))
+        assert abs(got - np.median(served)) <= edges[i] - edges[i - 1]
+
+    def test_empty(self) -> None:
+        """No values, no median."""
+        assert q.median_from_bins(smp.numeric(), [0, 0, 0, 0], Summary(0, 0, 0)) is None
