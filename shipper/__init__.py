@@ -9,11 +9,13 @@
 How it works (details in each module's docstring): `_shipper` (hot path, lifecycle),
 `_worker` (encoder + sender threads), `_documents` / `_enrich` / `_serialize` (documents),
 `_bulk` (delivery and per-item results), `_spool` (disk spool), `_pii`, `_lifecycle`
-(atexit, SIGTERM, fork), `_logging` and `_structlog` (front ends), `cli` (`predwatch spool`).
+(atexit, SIGTERM, fork), `_logging` and `_structlog` (front ends), `_deployment` (the
+deployment document), `_metrics` (optional Prometheus endpoint), `cli` (`predwatch spool`).
 """
 
 from ._bulk import BulkFailed, ElasticsearchSink, ItemResult, Sink
 from ._logging import ElasticsearchHandler
+from ._metrics import MetricsServer, ShipperCollector, serve_metrics
 from ._shipper import Shipper, default_spool_root
 from ._structlog import ShipToElasticsearch
 
@@ -22,8 +24,11 @@ __all__ = [
     "ElasticsearchHandler",
     "ElasticsearchSink",
     "ItemResult",
+    "MetricsServer",
     "ShipToElasticsearch",
     "Shipper",
+    "ShipperCollector",
     "Sink",
     "default_spool_root",
+    "serve_metrics",
 ]

@@ -273,3 +273,23 @@ def _doc_id(pid: str) -> str:
     if len(pid) * 4 <= MAX_ID_BYTES or len(pid.encode("utf-8", "replace")) <= MAX_ID_BYTES:
         return pid
     return hashlib.sha256(pid.encode("utf-8", "replace")).hexdigest()
+
+
+def observations(recs: list[Record], default_version: str) -> list[tuple[str, float | None]]:
+    """(model version, finite latency_ms or None) of each prediction record, for metrics."""
+    out: list[tuple[str, float | None]] = []
+    for rec in recs:
+        if rec[0] != PREDICTION:
+            continue
+        extra = rec[7]
+        version = extra.get("model_version") if extra else None
+        ms = rec[6]
+        if ms is not None:
+            try:
+                ms = float(ms)
+            except (TypeError, ValueError, OverflowError):
+                ms = None
+            else:
+                ms = ms if ms - ms == 0.0 else None
+        out.append((str(version) if version else default_version, ms))
+    return out

@@ -49,6 +49,10 @@ def register(shipper: _Managed, handle_sigterm: bool) -> None:
     with _mu:
         _live.add(shipper)
         if not _hooks_installed:
+            # weakref.finalize registers its own exit hook with its first instance; urllib3's
+            # pool finalizers run from it. Registered before ours, it runs after our flush,
+            # whenever the first client is created (see run_exit_hook_first).
+            weakref.finalize(_Token(), _nothing)
             atexit.register(close_all)
             os.register_at_fork(after_in_child=_after_fork)
             _hooks_installed = True
@@ -59,10 +63,13 @@ def register(shipper: _Managed, handle_sigterm: bool) -> None:
 def run_exit_hook_first() -> None:
     """Move our exit hook to the end of the atexit list, so it runs before the others.
 
-    Called right after a worker creates its Elasticsearch client: urllib3 registers a
-    `weakref.finalize` for each connection pool, and those run at exit (through atexit)
-    in reverse order of registration. Registered after ours, they would empty the pool
-    before our final flush, whose request would then wait forever for a connection.
+    Called when a worker creates its sink: urllib3 registers a `weakref.finalize` for
+    each connection pool, and those run at exit from weakref.finalize's own atexit hook.
+    Run before ours, they would empty the pool before our final flush, whose request
+    would then wait forever for a connection. That hook is registered with the first
+    finalize of the process, and the client (its pools) is only created at the sink's
+    first request, possibly while exit is already running; so `register` makes sure it
+    exists before our hook, and this keeps ours last against hooks added since.
     """
     with _mu:
         if _hooks_installed:
@@ -106,6 +113,10 @@ def _after_fork() -> None:
 
 class _Token:
     """A weak-referenceable key for multiprocessing's after-fork registry."""
+
+
+def _nothing() -> None:
+    pass
 
 
 _MP_TOKEN = _Token()

@@ -7,7 +7,9 @@
 A record is shipped when it carries `inputs` (the attribute name is configurable); other
 records are ignored, so the handler can sit on a busy logger. Read from the record:
 `inputs`, `prediction`, and when present `prediction_id`, `latency_ms`, `model_version`,
-`features`, `labels`. The event time is `record.created`; the message (formatted on the
+`features`, `labels`. The event time is `record.created`, or with `timestamp_attr` the
+record's attribute of that name when present and not None (a datetime, ISO 8601 text,
+naive = UTC, or epoch seconds/ms: for apps that replay or batch). The message (formatted on the
 worker thread, not here) goes to `message`, the logger name to `log.logger`, the level
 name to `log.level`. The shipped id is set on the record as `record.prediction_id`, so
 handlers after this one can print it.
@@ -39,11 +41,13 @@ class ElasticsearchHandler(logging.Handler):
         *,
         inputs_attr: str = "inputs",
         prediction_attr: str = "prediction",
+        timestamp_attr: str | None = None,
     ) -> None:
         super().__init__(level)
         self.shipper = shipper
         self.inputs_attr = inputs_attr
         self.prediction_attr = prediction_attr
+        self.timestamp_attr = timestamp_attr
         self._exact = frozenset(IGNORED_LOGGERS)
         self._prefixes = tuple(f"{name}." for name in IGNORED_LOGGERS)
 
@@ -75,12 +79,17 @@ class ElasticsearchHandler(logging.Handler):
                 extra["labels"] = d["labels"]
             if "model_version" in d:
                 extra["model_version"] = d["model_version"]
+            when: Any = record.created
+            if self.timestamp_attr is not None:
+                given = d.get(self.timestamp_attr)
+                if given is not None:
+                    when = given  # read on the worker thread, like every other value
             record.prediction_id = self.shipper._log_record(
                 inputs,
                 d.get(self.prediction_attr),
                 d.get("prediction_id"),
                 d.get("latency_ms"),
-                record.created,
+                when,
                 extra,
             )
         except Exception:  # never into the app, never through handleError's stderr spam

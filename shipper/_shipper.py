@@ -44,9 +44,11 @@ from predwatch.errors import ConfigError
 from . import _lifecycle
 from . import _stats as st
 from ._bulk import ElasticsearchSink, Sink
+from ._deployment import Deployment, Packages
 from ._documents import OUTCOME, PREDICTION, DocBuilder, Record
 from ._enrich import Annotator
 from ._ids import IdGenerator
+from ._metrics import MetricsServer, serve_metrics
 from ._pii import PiiRules
 from ._serialize import Limits
 from ._worker import Settings, Worker
@@ -107,6 +109,14 @@ class Shipper:
     - exit_timeout (5 s): flush deadline at exit / SIGTERM / close(); handle_sigterm.
     - max_string (8192): longer strings are cut and flagged.
     - sink: a zero-argument factory of a `Sink` (tests; default: Elasticsearch).
+    - deployment: write the deployment document (model, service, host, Python,
+      installed distributions and their fingerprint; see `_deployment`) to
+      `predwatch-deployments`. Default (None): on when shipping to Elasticsearch, off
+      with a custom `sink`. deployment_packages: the distributions to record (None: all
+      installed), or a mapping name -> version taken as given.
+    - prometheus_port: serve Prometheus metrics (needs `predwatch[prometheus]`) on
+      prometheus_addr (default 127.0.0.1):port (0: a free port, see
+      `metrics_server.port`); off by default. See `serve_metrics`.
     """
 
     def __init__(
@@ -142,6 +152,10 @@ class Shipper:
         handle_sigterm: bool = True,
         max_string: int = 8192,
         sink: Callable[[], Sink] | None = None,
+        deployment: bool | None = None,
+        deployment_packages: Packages = None,
+        prometheus_port: int | None = None,
+        prometheus_addr: str = "127.0.0.1",
     ) -> None:
         try:
             self.model = schema.validate_model_name(model)
@@ -220,10 +234,26 @@ class Shipper:
         self._durability_timeout = durability_timeout
         self._disk = durability == "disk"
         self._ids = IdGenerator()
+        self._deployment: Deployment | None = None
+        if deployment or (deployment is None and sink is None):
+            self._deployment = Deployment(
+                model=self.model,
+                model_version=self.model_version,
+                model_hash=self._builder_args["model_hash"],
+                trained_at=self._builder_args["trained_at"],
+                service=self._builder_args["service"],
+                packages=deployment_packages,
+            )
         self._reset_process_state()
+        self.metrics_server: MetricsServer | None = None
+        if prometheus_port is not None:
+            self.metrics_server = serve_metrics(self, prometheus_port, prometheus_addr)
         _lifecycle.register(self, handle_sigterm)
 
     def _reset_process_state(self) -> None:
+        # Metrics stay enabled in a forked child, with the child's own counts.
+        counted = getattr(self, "_metrics", None) is not None
+        self._metrics: st.PredictionCounts | None = st.PredictionCounts() if counted else None
         self._queue: deque[Record] = deque()
         self._stats = st.Stats()
         self._worker: Worker | None = None
@@ -357,6 +387,8 @@ class Shipper:
                     self.spool_root,
                     self._settings,
                     self._stats,
+                    self._deployment,
+                    self._metrics,
                 )
                 w.start()
                 self._worker = w
@@ -388,6 +420,8 @@ class Shipper:
             return True
         self._closed = True
         _lifecycle.unregister(self)
+        if self.metrics_server is not None:
+            self.metrics_server.close()
         w = self._worker
         if w is None:
             return True
@@ -419,8 +453,19 @@ class Shipper:
                 state="closed" if self._closed else "idle",
             )
         snap["model"] = self.model
+        snap["model_version"] = self.model_version
         snap["durability"] = self.durability
+        snap["deployment"] = self._deployment.state if self._deployment else "off"
         return snap
+
+    def _prediction_counts(self) -> st.PredictionCounts:
+        """Per-version counts for metrics, counted by the worker from now on."""
+        with self._start_lock:
+            if self._metrics is None:
+                self._metrics = st.PredictionCounts()
+                if self._worker is not None:
+                    self._worker.metrics = self._metrics
+            return self._metrics
 
     def _has_spools(self) -> bool:
         try:

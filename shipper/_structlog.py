@@ -7,8 +7,10 @@ An event is shipped when its event dict has `inputs` (the key is configurable). 
 `inputs`, `prediction`, and when present `prediction_id`, `latency_ms`, `model_version`,
 `features`, `labels`; the event text goes to `message`, the method name (info, warning,
 ...) to `log.level`, the `logger` key (or the logger's name) to `log.logger`. The event
-time is when the processor runs (structlog's own `timestamp` key is not read: its format
-and time zone are the app's choice). The event dict is returned unchanged, except that
+time is when the processor runs, or with `timestamp_key` the value under that key when
+present and not None: a datetime, ISO 8601 text (naive = UTC) or epoch seconds/ms (for apps
+that replay or batch; structlog's `TimeStamper(fmt="iso", utc=True)` output qualifies, a
+local-time or custom format does not). The event dict is returned unchanged, except that
 `prediction_id` is added when `add_prediction_id` is true (the default), so renderers
 after this processor print the id. Never raises.
 """
@@ -33,11 +35,13 @@ class ShipToElasticsearch:
         inputs_key: str = "inputs",
         prediction_key: str = "prediction",
         add_prediction_id: bool = True,
+        timestamp_key: str | None = None,
     ) -> None:
         self.shipper = shipper
         self.inputs_key = inputs_key
         self.prediction_key = prediction_key
         self.add_prediction_id = add_prediction_id
+        self.timestamp_key = timestamp_key
 
     def __call__(self, logger: Any, method_name: str, event_dict: EventDict) -> EventDict:
         try:
@@ -57,7 +61,7 @@ class ShipToElasticsearch:
                 get(self.prediction_key),
                 get("prediction_id"),
                 get("latency_ms"),
-                None,
+                get(self.timestamp_key) if self.timestamp_key is not None else None,
                 extra,
             )
             if self.add_prediction_id:

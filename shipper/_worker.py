@@ -33,10 +33,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from predwatch.mappings import deployments_mapping
+
 from . import _bulk as b
 from . import _lifecycle
 from . import _stats as st
-from ._documents import DocBuilder, Record
+from ._deployment import INDEX as DEPLOYMENTS_INDEX
+from ._deployment import Deployment, is_deployment, utc_day
+from ._documents import DocBuilder, Record, observations
 from ._serialize import IsoClock
 from ._spool import DEFAULT_SEGMENT_BYTES, HEADER_SIZE, Entry, SpoolDir, orphan_candidates
 
@@ -72,6 +76,8 @@ class Worker:
         spool_root: Path,
         settings: Settings,
         stats: st.Stats,
+        deployment: Deployment | None = None,
+        metrics: st.PredictionCounts | None = None,
     ) -> None:
         self.queue = queue
         self.builder = builder
@@ -80,6 +86,8 @@ class Worker:
         self.cfg = settings
         self.stats = stats
         self.disk = settings.durability == "disk"
+        self.deployment = deployment
+        self.metrics = metrics  # set (also later) when Prometheus metrics are enabled
         self._rng = random.Random()
         self._iso = IsoClock()
         self._reset_state()
@@ -105,6 +113,10 @@ class Worker:
         self._next_adopt = 0.0
         self._scanned = False  # the first adoption scan ran (flush waits for it)
         self._dl_ready = False
+        self._dep_index_ready = False
+        self._answered = False  # a _bulk request of this worker got a response
+        self._dep_day = -1  # the UTC day whose deployment document this worker routed
+        self._dep_thread: threading.Thread | None = None
         self._sink: b.Sink | None = None
         self._threads: list[threading.Thread] = []
         self.closed = False
@@ -160,6 +172,7 @@ class Worker:
         self.closed = True
         recs = _drain(self.queue)
         self.taken += len(recs)
+        self._count(recs)
         encoded = [x for x in map(self._encode, recs) if x is not None]
         with self._state:
             leftovers = [*self._inflight, *self._outbox, *encoded]
@@ -181,7 +194,7 @@ class Worker:
             return False
         with self._state:
             busy = self._encoding or bool(self._outbox) or bool(self._inflight)
-        if busy or self.queue:
+        if busy or self.queue or self._deployment_due():
             return False
         return all(sp.drained for sp in [self._own, *self._adopted] if sp is not None)
 
@@ -220,6 +233,10 @@ class Worker:
             except Exception as exc:  # a bug must not kill shipping
                 self._report("internal", f"predwatch shipper encoder error: {exc!r}")
                 self._release_commit()
+            try:
+                self._deployment_step()
+            except Exception as exc:
+                self._deployment_failed(exc)
             self.wake.wait(self.cfg.flush_interval)
 
     def _encode_batch(self) -> None:
@@ -227,6 +244,7 @@ class Worker:
             self._encoding = True
         try:
             recs = _drain(self.queue, self.cfg.batch_size)
+            self._count(recs)
             items = [x for x in map(self._encode, recs) if x is not None]
             if items:
                 self._route(items)
@@ -237,6 +255,64 @@ class Worker:
             if self.disk:
                 self._release_commit()
             self._notify()
+
+    def _count(self, recs: list[Record]) -> None:
+        m = self.metrics
+        if m is not None and recs:
+            with contextlib.suppress(Exception):  # metrics must never cost a record
+                m.add(observations(recs, self.builder.model_version))
+
+    # --- the deployment document (see _deployment) ----------------------------------
+    def _deployment_due(self) -> bool:
+        dep = self.deployment
+        if dep is None or dep.state == "failed" or not self.alive:
+            return False
+        day = utc_day(time.time())
+        return self._answered and self._dep_day != day and dep.recorded_day != day
+
+    def _deployment_step(self) -> None:
+        """Route today's deployment document once (the environment is read on a thread),
+        after Elasticsearch first answered this worker: a process that never reaches it
+        (down, wrong URL or credentials) spools only its predictions."""
+        dep = self.deployment
+        if dep is None or dep.state == "failed":
+            return
+        now = time.time()
+        day = utc_day(now)
+        if self._dep_day == day:
+            return
+        if dep.recorded_day == day:  # recorded by this shipper before a fork or restart
+            self._dep_day = day
+            return
+        if not dep.ready:
+            if self._dep_thread is None:
+                self._dep_thread = threading.Thread(
+                    target=self._prepare_deployment,
+                    name="predwatch-shipper-deployment",
+                    daemon=True,
+                )
+                self._dep_thread.start()
+            return
+        if not self._answered:
+            return
+        self._route([(now, dep.payload(now))])
+        self._dep_day = day
+
+    def _prepare_deployment(self) -> None:
+        dep = self.deployment
+        try:
+            if dep is not None:
+                dep.prepare()
+        except Exception as exc:
+            self._deployment_failed(exc)
+        finally:
+            self.wake.set()
+
+    def _deployment_failed(self, exc: Exception) -> None:
+        if self.deployment is not None:
+            self.deployment.state = "failed"
+        self._report("deployment", f"predwatch cannot build the deployment document: {exc!r}")
+        self._notify()
 
     def _encode(self, rec: Record) -> Item | None:
         try:
@@ -407,10 +483,14 @@ class Worker:
         if self._sink is None:
             self._sink = self.sink_factory()
             _lifecycle.run_exit_hook_first()
-        if not self._dl_ready and any(map(b.is_deadletter, payloads)):
-            self._sink.ensure_index(b.DEADLETTER_INDEX, b.DEADLETTER_MAPPING)
-            self._dl_ready = True
         try:
+            if not self._dl_ready and any(map(b.is_deadletter, payloads)):
+                self._sink.ensure_index(b.DEADLETTER_INDEX, b.DEADLETTER_MAPPING)
+                self._dl_ready = True
+            if not self._dep_index_ready and any(map(is_deployment, payloads)):
+                # Typed even where set-up has not run: the alert rules aggregate on keywords.
+                self._sink.ensure_index(DEPLOYMENTS_INDEX, deployments_mapping())
+                self._dep_index_ready = True
             results = self._sink.bulk(b"".join(payloads), len(payloads))
         except b.BulkFailed as exc:
             self.stats.add(failed_requests=1)
@@ -421,6 +501,9 @@ class Worker:
             mid = len(payloads) // 2
             return self._deliver(payloads[:mid]) + self._deliver(payloads[mid:])
         self.stats.add(batches=1)
+        if not self._answered:
+            self._answered = True
+            self.wake.set()  # the deployment document may go now
         return results
 
     def _settle(
@@ -440,6 +523,9 @@ class Worker:
             if kind == b.OK or kind == b.DUPLICATE:
                 if is_dl:
                     dl_acked += 1
+                elif is_deployment(payload):  # not a prediction: kept out of the counts
+                    if self.deployment is not None:
+                        self.deployment.settled(payload, kind)
                 elif kind == b.OK:
                     acked += 1
                 else:
@@ -450,6 +536,8 @@ class Worker:
                 self.stats.drop(st.DEADLETTER_REJECTED)
                 self._report("deadletter", f"the dead-letter index refused a record: {res}")
             else:
+                if self.deployment is not None and is_deployment(payload):
+                    self.deployment.settled(payload, b.DEAD)
                 dead.append((t, b.deadletter_payload(payload, res, self._iso, now)))
         self.stats.add(acked=acked, duplicates=dup, dead_lettered=dl_acked, retried=len(retry))
         if retry:

@@ -125,6 +125,7 @@ def replay(
                 spool_dir=root,
                 handle_sigterm=False,
                 flush_interval=0.2,
+                deployment=False,  # replaying is not a deployment of the model
             )
         except ConfigError as exc:
             fail(str(exc))

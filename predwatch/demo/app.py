@@ -12,9 +12,9 @@ shipper feeds both front ends: an `ElasticsearchHandler` on a stdlib logger and 
 
 Simulated time: the demo compresses a week into minutes, so the client sends each request's
 event time in the `X-Event-Time` header (epoch seconds). A logging filter sets it as the
-record's `created` (the time the handler ships); the structlog processor ships the time it
-runs, so the demo hands it the event time through a thin wrapper around the shipper (see
-`_EventTime`). A real app leaves both alone: the event time is then simply "now".
+record's `created` (the time the handler ships); in the structlog chain a processor adds it
+as `event_time`, which `ShipToElasticsearch(timestamp_key="event_time")` ships as the
+event time. A real app leaves both alone: the event time is then simply "now".
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from socketserver import ThreadingMixIn
-from typing import Any, TextIO, cast
+from typing import Any, TextIO
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import structlog
@@ -52,27 +52,12 @@ class _EventTimeFilter(logging.Filter):
         return True
 
 
-class _EventTime:
-    """The shipper as ShipToElasticsearch sees it, shipping at the simulated event time.
-
-    ShipToElasticsearch has no option for an event-time key (yet); it calls the shipper's
-    front-end entry with no timestamp, which this wrapper fills in.
-    """
-
-    def __init__(self, shipper: Shipper) -> None:
-        self._shipper = shipper
-
-    def _log_record(
-        self,
-        inputs: Any,
-        prediction: Any,
-        prediction_id: Any,
-        latency_ms: Any,
-        timestamp: Any,
-        extra: dict[str, Any],
-    ) -> str:
-        when = timestamp if timestamp is not None else _event_time.get()
-        return self._shipper._log_record(inputs, prediction, prediction_id, latency_ms, when, extra)
+def _add_event_time(_logger: Any, _method: str, event: Any) -> Any:
+    """structlog processor: the request's simulated event time as `event_time` (demo only)."""
+    t = _event_time.get()
+    if t is not None:
+        event["event_time"] = t
+    return event
 
 
 class _Deployment:
@@ -97,7 +82,8 @@ class _Deployment:
             structlog.PrintLogger(log_file),
             processors=[
                 structlog.processors.add_log_level,
-                ShipToElasticsearch(cast(Shipper, _EventTime(shipper))),
+                _add_event_time,
+                ShipToElasticsearch(shipper, timestamp_key="event_time"),
                 structlog.processors.JSONRenderer(),
             ],
         ).bind(logger="birdstrike", model_version=model.version)
