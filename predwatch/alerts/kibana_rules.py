@@ -4,8 +4,9 @@ and install them, with their connectors, through Kibana's HTTP API.
 Kibana runs the rule's query over `timeWindowSize/Unit` back from each run and compares
 `count` or `avg(aggField)` with `threshold` (see `simulated_search`, which reproduces the
 request Kibana builds, so tests can run it on a real node without Kibana).
-Kibana cannot express a distinct count (multiple_versions) or a percentile (latency_p95 is
-approximated by a count of slow requests); each rule's description says so.
+Kibana cannot express a distinct count (multiple_versions, dependency_change,
+model_hash_change: skipped) or a percentile (latency_p95 is approximated by a count of slow
+requests); each rule's description says so.
 """
 
 from __future__ import annotations

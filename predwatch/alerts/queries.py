@@ -10,11 +10,12 @@ makes the `array_compare` condition false). Pure: returns dicts.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from predwatch import schema as s
-from predwatch.alerts.conditions import Check
+from predwatch.alerts.conditions import Check, resolve
 from predwatch.alerts.rules import Rule
 
 Body = dict[str, Any]
@@ -32,6 +33,13 @@ DRIFT_RECORD_TYPE = "record_type"
 DRIFT_FEATURE = "feature"
 DRIFT_DRIFTED = "drifted"
 DEADLETTER_ERROR_TYPE = "error.type"
+DEPLOYMENT_FINGERPRINT = "fingerprint"
+DEPLOYMENT_PACKAGES = "packages"
+DEPLOYMENT_PYTHON = "python.version"
+VERSIONS = "versions"  # agg name: model versions of the deployment rules, newest first
+VERSIONS_SIZE = 20
+# The field whose distinct values per model version a deployment rule counts.
+DISTINCT_FIELD = {"dependency_change": DEPLOYMENT_FINGERPRINT, "model_hash_change": s.MODEL_HASH}
 
 
 @dataclass(frozen=True)
@@ -209,6 +217,36 @@ def searches(rule: Rule) -> list[RuleSearch]:
         body = _body(_query(rule, []), _top(DEADLETTER_ERROR_TYPE))
         idx = (s.index_name("deadletter"),)
         return [RuleSearch("", idx, body, Check(TOTAL, "gt", rule.bound), rule.bound)]
+    if k in DISTINCT_FIELD:
+        # Per model version (newest first), the distinct fingerprints / hashes of the
+        # deployment documents in the window; no document: an empty list, "no data".
+        f = DISTINCT_FIELD[k]
+        aggs = {
+            VERSIONS: {
+                "terms": {
+                    "field": s.MODEL_VERSION,
+                    "size": VERSIONS_SIZE,
+                    "order": {"latest": "desc"},
+                },
+                "aggs": {
+                    "latest": {"max": {"field": s.TIMESTAMP}},
+                    "distinct": {"cardinality": {"field": f}},
+                },
+            }
+        }
+        body = _body(_query(rule, [_exists(f)]), aggs)
+        check = Check(
+            f"ctx.payload.aggregations.{VERSIONS}.buckets", "gt", rule.bound, "distinct.value"
+        )
+        return [RuleSearch("", (s.index_name("deployments"),), body, check, rule.bound)]
+    if k == "staleness":
+        # Predictions in the window from a model trained before now - max_age.
+        stale = {"range": {s.MODEL_TRAINED_AT: {"lt": f"now-{rule.max_age}"}}}
+        aggs = {**_top(s.MODEL_VERSION), "trained_at": {"min": {"field": s.MODEL_TRAINED_AT}}}
+        body = _body(_query(rule, [stale]), aggs)
+        return [
+            RuleSearch("", _predictions(rule), body, Check(TOTAL, "gt", rule.bound), rule.bound)
+        ]
     raise ValueError(f"no search for rule kind {k!r}")  # pragma: no cover - validated earlier
 
 
@@ -220,7 +258,7 @@ def kibana_spec(rule: Rule) -> KibanaSpec | None:
     notes: list[str] = []
     if rule.min_count > 1 and k in ("oov_rate", "missing_rate", "unseen", "prediction_mean"):
         notes.append(f"no minimum sample size in Kibana (Watcher/predwatch need {rule.min_count})")
-    if k in ("drift", "nonfinite", "version_change", "deadletter"):
+    if k in ("drift", "nonfinite", "version_change", "deadletter", "staleness"):
         return KibanaSpec(first.indices, untimed, "count", None, ">", (rule.bound,), tuple(notes))
     if k == "no_traffic":
         return KibanaSpec(first.indices, untimed, "count", None, "<=", (rule.bound,))
@@ -247,7 +285,9 @@ def kibana_spec(rule: Rule) -> KibanaSpec | None:
             f"than {rule.bound:g} ms (Kibana has no percentile aggregation)"
         )
         return KibanaSpec(first.indices, q, "count", None, ">", (float(slow),), tuple(notes))
-    return None  # multiple_versions: a distinct count is not a Kibana es-query aggregation
+    # multiple_versions, dependency_change, model_hash_change: a distinct count is not a
+    # Kibana es-query aggregation.
+    return None
 
 
 def _strip_time(query: Body) -> Body:
@@ -262,4 +302,51 @@ def contract_fields() -> dict[str, list[str]]:
         "drift": [DRIFT_RECORD_TYPE, DRIFT_DRIFTED, DRIFT_FEATURE, s.TIMESTAMP],
         "deadletter": [DEADLETTER_ERROR_TYPE, s.MODEL_NAME, s.TIMESTAMP],
         "alerts": ["rule.id", "model.name", "status", "@timestamp"],
+        "deployments": [
+            s.MODEL_NAME,
+            s.MODEL_VERSION,
+            s.MODEL_HASH,
+            DEPLOYMENT_FINGERPRINT,
+            DEPLOYMENT_PYTHON,
+            s.TIMESTAMP,
+        ],
     }
+
+
+def deployment_docs_search(rule: Rule, version: str) -> Body:
+    """The newest deployment document of each distinct fingerprint / hash of `version` in
+    the window (what `deployment_changes` compares; the runner asks only when it fired)."""
+    f = DISTINCT_FIELD[rule.kind]
+    q = _query(rule, [_exists(f), {"term": {s.MODEL_VERSION: version}}])
+    top = {"top_hits": {"size": 1, "sort": [{s.TIMESTAMP: "desc"}]}}
+    return {
+        "size": 0,
+        "query": q,
+        "aggs": {"distinct": {"terms": {"field": f, "size": 5}, "aggs": {"doc": top}}},
+    }
+
+
+def deployment_changes(rule: Rule, response: Mapping[str, Any]) -> dict[str, list[str]]:
+    """What differs between the documents of `deployment_docs_search`: package (or
+    python, model.hash, model.trained_at) -> the values seen, newest deployment first."""
+    docs = []
+    for b in resolve("aggregations.distinct.buckets", response) or []:
+        hits = resolve("doc.hits.hits", b) or []
+        if hits:
+            docs.append(hits[0].get("_source", {}))
+    docs.sort(key=lambda d: str(d.get(s.TIMESTAMP, "")), reverse=True)
+    seen: list[dict[str, Any]] = []
+    for d in docs:
+        values: dict[str, Any] = {"python": resolve(DEPLOYMENT_PYTHON, d)}
+        if rule.kind == "dependency_change":
+            values.update(d.get(DEPLOYMENT_PACKAGES) or {})
+        else:
+            values.update({f: resolve(f, d) for f in (s.MODEL_HASH, s.MODEL_TRAINED_AT)})
+        seen.append(values)
+    names = sorted({name for values in seen for name in values})
+    out: dict[str, list[str]] = {}
+    for name in names:
+        column = ["-" if v.get(name) is None else str(v[name]) for v in seen]
+        if len(set(column)) > 1:
+            out[name] = column
+    return out

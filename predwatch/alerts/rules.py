@@ -70,6 +70,13 @@ KINDS: dict[str, KindSpec] = {
     "no_traffic": KindSpec("no traffic", unit="predictions"),
     "latency_p95": KindSpec("latency p95 above the bound", unit="ms"),
     "deadletter": KindSpec("dead letters appearing", unit="documents"),
+    # From predwatch-deployments (the shipper's deployment documents): distinct values per
+    # model version in the window.
+    "dependency_change": KindSpec(
+        "dependencies changed within a model version", unit="fingerprints"
+    ),
+    "model_hash_change": KindSpec("model hash changed within a model version", unit="hashes"),
+    "staleness": KindSpec("stale model serving (trained before max_age)", unit="predictions"),
 }
 
 
@@ -160,6 +167,7 @@ class Rule:
     destinations: tuple[str, ...] = ("log",)
     enabled: bool = True
     expected_version: str | None = None  # version_change
+    max_age: str | None = None  # staleness: a model trained longer ago than this is stale
     description: str = ""
 
     @property
@@ -197,6 +205,8 @@ class Rule:
             out["enabled"] = False
         if self.expected_version is not None:
             out["expected_version"] = self.expected_version
+        if self.max_age is not None:
+            out["max_age"] = self.max_age
         if self.description:
             out["description"] = self.description
         return out
@@ -296,6 +306,12 @@ def validate_rule(rule: Rule, where: str | None = None) -> Rule:
             raise _bad(where, f"threshold {value} is a rate and must be within [0, 1]")
     if rule.kind == "version_change" and not rule.expected_version:
         raise _bad(where, "kind version_change needs `expected_version`")
+    if rule.kind == "staleness":
+        if not rule.max_age:
+            raise _bad(where, "kind staleness needs `max_age` (e.g. 90d)")
+        duration_seconds(rule.max_age, f"{where}: max_age")
+    elif rule.max_age is not None:
+        raise _bad(where, f"kind {rule.kind} takes no `max_age`")
     if not rule.destinations:
         raise _bad(where, "needs at least one destination (e.g. [log])")
     return rule
@@ -303,7 +319,7 @@ def validate_rule(rule: Rule, where: str | None = None) -> Rule:
 
 _RULE_KEYS = {
     "id", "kind", "feature", "feature_type", "window", "threshold", "severity", "throttle", "every",
-    "min_count", "destinations", "enabled", "expected_version", "description",
+    "min_count", "destinations", "enabled", "expected_version", "max_age", "description",
 }  # fmt: skip
 _DEST_KEYS = {
     "type", "url", "headers", "to", "sender", "smtp_host", "smtp_port", "smtp_username",
@@ -390,6 +406,7 @@ def _parse_rule(raw: Any, i: int, model: str, defaults: Mapping[str, Any]) -> Ru
         expected_version=(
             None if merged.get("expected_version") is None else str(merged["expected_version"])
         ),
+        max_age=None if merged.get("max_age") is None else str(merged["max_age"]),
         description=str(merged.get("description", "")),
     )
     return validate_rule(rule, where)
@@ -491,6 +508,7 @@ DEFAULT_MIN_COUNT = 50
 DEFAULT_SIGMA = 4.0  # two-sided normal tail ~6e-5 per check: ~1 false alarm in 11 days at 1/min
 DEFAULT_LATENCY_MS = 1000.0
 DEFAULT_UNSEEN_RATE = 0.01
+DEFAULT_MAX_AGE = "90d"  # set it to the model's retraining cadence
 THROTTLE_BY_SEVERITY = {"critical": "15m", "warning": "30m", "info": "2h"}
 
 
@@ -611,6 +629,37 @@ def default_rules(
         description=f"a version other than the baseline's {baseline.version} serves traffic",
     )
     add("multiple_versions", "multiple_versions", "info", threshold=1.0)
+    add(
+        "dependency_change",
+        "dependency_change",
+        "warning",
+        window="1d",
+        every="5m",
+        throttle="1d",
+        threshold=1.0,
+        description="a model version served with another set of packages (or Python)",
+    )
+    add(
+        "model_hash_change",
+        "model_hash_change",
+        "warning",
+        window="1d",
+        every="5m",
+        throttle="1d",
+        threshold=1.0,
+        description="a model version served with another model hash (retrained, same version)",
+    )
+    add(
+        "staleness",
+        "staleness",
+        "warning",
+        window="1h",
+        every="1h",
+        throttle="1d",
+        threshold=0.0,
+        max_age=DEFAULT_MAX_AGE,
+        description="predictions from a model trained more than max_age ago (model.trained_at)",
+    )
     add("no_traffic", "no_traffic", "critical", window="10m", threshold=0.0)
     add(
         "latency_p95",

@@ -21,7 +21,13 @@ from predwatch import mappings
 from predwatch import schema as s
 from predwatch.alerts.conditions import SYMBOLS, resolve
 from predwatch.alerts.notify import Alert, DeliveryError, deliver
-from predwatch.alerts.queries import RuleSearch, searches
+from predwatch.alerts.queries import (
+    DISTINCT_FIELD,
+    RuleSearch,
+    deployment_changes,
+    deployment_docs_search,
+    searches,
+)
 from predwatch.alerts.rules import Destination, Rule, RuleSet, duration_seconds
 from predwatch.config import ESConfig
 from predwatch.errors import PredwatchError
@@ -230,6 +236,13 @@ class Runner:
         details = _details(response)
         if details.get("top"):
             message += " (top: " + ", ".join(list(details["top"])[:5]) + ")"
+        if status == "fired" and rule.kind in DISTINCT_FIELD:
+            details.update(self._deployment_details(rule, response, bound))
+            changed = details.get("changes") or {}
+            if changed:
+                shown = [f"{k} {' -> '.join(reversed(v))}" for k, v in list(changed.items())[:5]]
+                more = f" and {len(changed) - 5} more" if len(changed) > 5 else ""
+                message += f" (version {details['version']}: {', '.join(shown)}{more})"
         number = float(value) if isinstance(value, int | float) else None
         return Alert(
             rule.id,
@@ -246,6 +259,21 @@ class Runner:
             rule.feature,
             details,
         )
+
+    def _deployment_details(
+        self, rule: Rule, response: Mapping[str, Any], bound: float
+    ) -> dict[str, Any]:
+        """Which version changed and what differs between its deployments (one search)."""
+        buckets = resolve("aggregations.versions.buckets", response) or []
+        version = next(
+            (b["key"] for b in buckets if (resolve("distinct.value", b) or 0) > bound), None
+        )
+        if version is None:
+            return {}
+        body = deployment_docs_search(rule, str(version))
+        index = s.index_name("deployments")
+        resp = es_mod.call(self.cfg, lambda: self.es.search(index=index, **body))
+        return {"version": str(version), "changes": deployment_changes(rule, resp.body)}
 
     def _notify(self, rule: Rule, alert: Alert) -> tuple[tuple[str, ...], tuple[str, ...]]:
         delivered, errors = [], []

@@ -106,6 +106,21 @@ class Scenario:
         resp = self.es.index(index=s.index_name("deadletter"), document=doc, refresh=True)
         self.shared.append((s.index_name("deadletter"), resp["_id"]))
 
+    def deployment(
+        self, fingerprint: str = "f1", model_hash: str = "h1", host: str = "a", version: str = ""
+    ) -> None:
+        """A deployment document like the shipper writes (packages left out)."""
+        doc = {
+            s.TIMESTAMP: _now().isoformat(),
+            "model": {"name": self.model, "version": version or self.version, "hash": model_hash},
+            "host": {"name": host},
+            "python": {"version": "3.11.7"},
+            "fingerprint": fingerprint,
+        }
+        index = s.index_name("deployments")
+        resp = self.es.index(index=index, document=doc, refresh=True)
+        self.shared.append((index, resp["_id"]))
+
     def cleanup(self) -> None:
         for index, doc_id in self.shared:
             self.es.options(ignore_status=404).delete(index=index, id=doc_id)

@@ -4,6 +4,7 @@ condition (read back from the watch JSON), and by the search Kibana builds from 
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
@@ -90,9 +91,31 @@ def inject_small_sample(sc: Scenario) -> None:
     sc.predictions(n=10, change=lambda i: {OOV_C: 1, **_unseen("country", "XX")})
 
 
-def clean(sc: Scenario) -> None:
+def inject_dependency_change(sc: Scenario) -> None:
     sc.predictions()
+    sc.deployment(fingerprint="f1")
+    sc.deployment(fingerprint="f2", host="b")
+
+
+def inject_model_hash_change(sc: Scenario) -> None:
+    sc.predictions()
+    sc.deployment(model_hash="h1")
+    sc.deployment(model_hash="h2", host="b")
+
+
+def inject_stale(sc: Scenario) -> None:
+    old = (dt.datetime.now(dt.UTC) - dt.timedelta(days=200)).isoformat()
+    sc.predictions(change=lambda i: {s.MODEL_TRAINED_AT: old})
+
+
+def clean(sc: Scenario) -> None:
+    fresh = (dt.datetime.now(dt.UTC) - dt.timedelta(days=2)).isoformat()
+    sc.predictions(change=lambda i: {s.MODEL_TRAINED_AT: fresh})
     sc.drift("age", False)
+    # The same deployment on two hosts, and another version with other packages.
+    sc.deployment(host="a")
+    sc.deployment(host="b")
+    sc.deployment(fingerprint="f9", model_hash="h9", version="0.9")
 
 
 # name -> (injection, rules predwatch/Watcher fire, rules Kibana fires)
@@ -110,6 +133,10 @@ SCENARIOS: dict[str, tuple[Callable[[Scenario], None], set[str], set[str] | None
     "no_traffic": (lambda sc: None, {"no_traffic"}, None),
     "latency": (inject_latency, {"latency_p95"}, None),
     "deadletter": (inject_deadletter, {"deadletter"}, None),
+    # Kibana has no distinct count: the deployment rules are Watcher's and predwatch's.
+    "dependency_change": (inject_dependency_change, {"dependency_change"}, set()),
+    "model_hash_change": (inject_model_hash_change, {"model_hash_change"}, set()),
+    "stale": (inject_stale, {"staleness"}, None),
     # Kibana has no minimum sample size: it fires where the guarded targets wait for data.
     "small_sample": (inject_small_sample, set(), {"oov_rate.country", "unseen.country"}),
 }

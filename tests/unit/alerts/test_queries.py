@@ -154,3 +154,64 @@ class TestKibanaSpec:
         rule = Rule("nf", "nonfinite", "m")
         spec = queries.kibana_spec(rule)
         assert spec is not None and spec.notes == ()
+
+
+def _versions(*distinct: int) -> dict[str, Any]:
+    buckets = [
+        {"key": f"v{i}", "doc_count": 3, "distinct": {"value": n}} for i, n in enumerate(distinct)
+    ]
+    return {"hits": {"total": 3}, "aggregations": {queries.VERSIONS: {"buckets": buckets}}}
+
+
+class TestDeploymentSearches:
+    def test_distinct_values_per_version(self, ruleset: RuleSet) -> None:
+        """dependency_change counts fingerprints, model_hash_change hashes, per version in
+        predwatch-deployments; either fires when some version has more than one."""
+        for rid, field in (
+            ("dependency_change", "fingerprint"),
+            ("model_hash_change", s.MODEL_HASH),
+        ):
+            rule = next(r for r in ruleset.rules if r.id == rid)
+            (search,) = queries.searches(rule)
+            assert search.indices == (s.index_name("deployments"),)
+            aggs = search.body["aggs"][queries.VERSIONS]
+            assert aggs["terms"]["field"] == s.MODEL_VERSION
+            assert aggs["aggs"]["distinct"] == {"cardinality": {"field": field}}
+            read = _fields(search.body) - {"order"}  # the terms option, not a field
+            assert read <= _mapped(mappings.deployments_mapping())
+            assert search.check.evaluate(_versions(1, 2)).fired
+            assert not search.check.evaluate(_versions(1, 1)).fired
+            assert not search.check.evaluate(_versions()).enough_data
+
+    def test_staleness_reads_trained_at(self, ruleset: RuleSet) -> None:
+        """staleness counts predictions whose model.trained_at is before now - max_age."""
+        rule = next(r for r in ruleset.rules if r.id == "staleness")
+        (search,) = queries.searches(rule)
+        stale = {"range": {s.MODEL_TRAINED_AT: {"lt": f"now-{rule.max_age}"}}}
+        assert stale in search.body["query"]["bool"]["filter"]
+        spec = queries.kibana_spec(rule)
+        assert spec is not None and (spec.agg_type, spec.comparator) == ("count", ">")
+        assert stale in spec.query["bool"]["filter"]
+
+    def test_not_in_kibana(self, ruleset: RuleSet) -> None:
+        """A distinct count has no Kibana es-query form."""
+        for rid in ("dependency_change", "model_hash_change"):
+            assert queries.kibana_spec(next(r for r in ruleset.rules if r.id == rid)) is None
+
+    def test_changes_between_deployments(self, ruleset: RuleSet) -> None:
+        """The packages that differ between a version's deployments, newest first."""
+        rule = next(r for r in ruleset.rules if r.id == "dependency_change")
+
+        def bucket(ts: str, packages: dict[str, str]) -> dict[str, Any]:
+            src = {s.TIMESTAMP: ts, "python": {"version": "3.11.7"}, "packages": packages}
+            return {"doc": {"hits": {"hits": [{"_source": src}]}}}
+
+        old = bucket("2026-03-01T00:00:00Z", {"numpy": "1.26.4", "pandas": "2.2.0"})
+        new = bucket("2026-03-02T00:00:00Z", {"numpy": "2.0.0", "pandas": "2.2.0", "x": "1"})
+        resp = {"aggregations": {"distinct": {"buckets": [old, new]}}}
+        assert queries.deployment_changes(rule, resp) == {
+            "numpy": ["2.0.0", "1.26.4"],
+            "x": ["1", "-"],
+        }
+        body = queries.deployment_docs_search(rule, "1.0")
+        assert {"term": {s.MODEL_VERSION: "1.0"}} in body["query"]["bool"]["filter"]

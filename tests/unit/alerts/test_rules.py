@@ -120,6 +120,9 @@ class TestParse:
             ({"threshold": "high"}, "threshold must be a number"),
             ({"kind": "prediction_mean", "threshold": [0.5, 0.1]}, "low < high"),
             ({"kind": "version_change"}, "needs `expected_version`"),
+            ({"kind": "staleness"}, "needs `max_age`"),
+            ({"kind": "staleness", "max_age": "90"}, "max_age '90' is not a duration"),
+            ({"max_age": "90d"}, "takes no `max_age`"),
             ({"destinations": ["pager"]}, "'pager' is not declared"),
             ({"colour": "red"}, "unknown key(s) colour"),
         ],
@@ -238,3 +241,24 @@ class TestDefaults:
         rs = r.default_rules(demo)
         assert r.dumps_rules(rs).startswith("# predwatch alert rules")
         assert json.loads(r.dumps_rules(rs, "json"))["model"] == "demo"
+
+
+class TestDeploymentKinds:
+    def test_defaults(self, demo: Baseline) -> None:
+        """Dependency and model-hash changes look at a day of deployment documents (more
+        than one value per version); staleness at an hour of predictions."""
+        rules = {x.id: x for x in r.default_rules(demo).rules}
+        for rid in ("dependency_change", "model_hash_change"):
+            assert (rules[rid].window, rules[rid].threshold, rules[rid].max_age) == (
+                "1d",
+                1.0,
+                None,
+            )
+        stale = rules["staleness"]
+        assert (stale.window, stale.threshold, stale.max_age) == ("1h", 0.0, r.DEFAULT_MAX_AGE)
+
+    def test_max_age_round_trip(self) -> None:
+        """max_age is read from and written to rule files."""
+        rs = r.rules_from_dict(minimal(kind="staleness", max_age="30d"), {})
+        assert rs.rules[0].max_age == "30d"
+        assert rs.to_dict()["rules"][0]["max_age"] == "30d"

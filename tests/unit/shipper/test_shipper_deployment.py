@@ -249,3 +249,25 @@ class TestShipperWritesIt:
             assert sh.flush(10)
         ids = sorted(_deployments(sink))
         assert len(ids) == 2 and ids[0][:40] == ids[1][:40]
+
+    def test_spooled_while_down(
+        self, sink: FakeSink, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Once routed, the document is kept on disk while Elasticsearch is down and
+        delivered when it is back, like any record."""
+        offset = [0.0]
+        clock = types.SimpleNamespace(
+            time=lambda: time.time() + offset[0], monotonic=time.monotonic, sleep=time.sleep
+        )
+        monkeypatch.setattr(_worker, "time", clock)
+        with _shipper(sink, tmp_path) as sh:
+            sh.log_prediction({"a": 1}, 0.5)
+            assert sh.flush(10)
+            sink.down = "connection"
+            offset[0] = 86400.0  # the next day's document is due
+            sh.log_prediction({"a": 2}, 0.5)
+            assert not sh.flush(0.5)
+            assert sh.stats()["spool_pending_records"] == 2
+            sink.down = None
+            assert sh.flush(10)
+        assert len(_deployments(sink)) == 2 and len(sink.predictions()) == 2
