@@ -172,6 +172,11 @@ class MetricsServer:
         self.server.server_close()
         self.thread.join(timeout=2.0)
 
+    def forget_after_fork(self) -> None:
+        """In a forked child: release the inherited socket; never wait for the parent's
+        serving thread (it does not exist here, shutdown() would wait forever)."""
+        self.server.server_close()
+
 
 def serve_metrics(
     shippers: Shipper | Iterable[Shipper], port: int, addr: str = "127.0.0.1"

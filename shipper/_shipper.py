@@ -477,6 +477,9 @@ class Shipper:
         w = self._worker
         if w is not None:
             w.forget_after_fork()
+        if self.metrics_server is not None:  # the parent's: its thread is not here
+            self.metrics_server.forget_after_fork()
+            self.metrics_server = None
         self._ids.reseed()
         self._reset_process_state()
 

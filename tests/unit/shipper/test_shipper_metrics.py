@@ -5,7 +5,9 @@ the errors a user can hit."""
 from __future__ import annotations
 
 import socket
+import subprocess
 import sys
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -171,6 +173,31 @@ class TestEndpoint:
         """A port outside 0..65535 is refused up front."""
         with pytest.raises(ConfigError, match=r"0\.\.65535"):
             _shipper(sink, tmp_path, prometheus_port=70000)
+
+    def test_forked_child_leaves_the_parents_endpoint(self, tmp_path: Path) -> None:
+        """A forked worker exits promptly (it never waits for the parent's serving thread)
+        and the parent's endpoint keeps answering."""
+        script = textwrap.dedent(
+            """
+            import os, sys, requests
+            from predwatch.shipper import Shipper
+            sh = Shipper("credit", "1", es_url="http://127.0.0.1:9", spool_dir=sys.argv[1],
+                         prometheus_port=0, exit_timeout=0.5, deployment=False)
+            pid = os.fork()
+            if pid == 0:
+                assert sh.metrics_server is None
+                sh.log_prediction({"a": 1}, 0.5)
+                sh.close(0.5)
+                os._exit(0)
+            assert os.waitpid(pid, 0)[1] == 0
+            assert requests.get(sh.metrics_server.url, timeout=5).status_code == 200
+            sh.close(0.5)
+            """
+        )
+        proc = subprocess.run(
+            [sys.executable, "-c", script, str(tmp_path)], capture_output=True, timeout=60
+        )
+        assert proc.returncode == 0, proc.stderr.decode()[-2000:]
 
 
 class TestWithoutPrometheusClient:
