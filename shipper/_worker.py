@@ -483,14 +483,14 @@ class Worker:
         if self._sink is None:
             self._sink = self.sink_factory()
             _lifecycle.run_exit_hook_first()
+        if not self._dl_ready and any(map(b.is_deadletter, payloads)):
+            self._sink.ensure_index(b.DEADLETTER_INDEX, b.DEADLETTER_MAPPING)
+            self._dl_ready = True
+        if not self._dep_index_ready and any(map(is_deployment, payloads)):
+            # Typed even where set-up has not run: the alert rules aggregate on keywords.
+            self._sink.ensure_index(DEPLOYMENTS_INDEX, deployments_mapping())
+            self._dep_index_ready = True
         try:
-            if not self._dl_ready and any(map(b.is_deadletter, payloads)):
-                self._sink.ensure_index(b.DEADLETTER_INDEX, b.DEADLETTER_MAPPING)
-                self._dl_ready = True
-            if not self._dep_index_ready and any(map(is_deployment, payloads)):
-                # Typed even where set-up has not run: the alert rules aggregate on keywords.
-                self._sink.ensure_index(DEPLOYMENTS_INDEX, deployments_mapping())
-                self._dep_index_ready = True
             results = self._sink.bulk(b"".join(payloads), len(payloads))
         except b.BulkFailed as exc:
             self.stats.add(failed_requests=1)
