@@ -124,6 +124,8 @@ class Deployment:
         for name, value in fields.items():
             if value is not None:
                 s.set_path(self._static, name, value)
+        if isinstance(packages, str):  # one name, not its letters
+            packages = [packages]
         self._spec = packages if isinstance(packages, Mapping) or packages is None else [*packages]
         self.packages: dict[str, str] | None = None
         self.fingerprint: str | None = None

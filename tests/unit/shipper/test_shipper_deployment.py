@@ -95,6 +95,12 @@ class TestPackages:
             "pytest": pytest.__version__
         }
         assert installed_packages({"Scikit_Learn": 1.5}) == {"scikit-learn": "1.5"}
+        one = Deployment(
+            model="m", model_version="1", model_hash=None, trained_at=None, service={},
+            packages="pytest",
+        )  # fmt: skip
+        one.prepare()
+        assert one.packages == {"pytest": pytest.__version__}
 
     def test_fingerprint(self) -> None:
         """The fingerprint ignores order and changes with any version, Python's included."""
