@@ -35,6 +35,9 @@ PREDICTION_VALUE = "prediction.value"
 PREDICTION_LABEL = "prediction.label"
 PREDICTION_SCORES = "prediction.scores"
 LATENCY_MS = "latency_ms"
+PYTHON_VERSION = "python.version"  # deployments index
+PACKAGES = "packages"  # deployments index: packages.<distribution> = version
+FINGERPRINT = "fingerprint"  # deployments index: hash of the installed packages
 OUTCOME_VALUE = "outcome.value"  # ground truth (outcomes index): a number ...
 OUTCOME_LABEL = "outcome.label"  # ... or a class
 LABELS = "labels"  # free-form context (ECS labels: keywords)
