@@ -12,6 +12,7 @@ from predwatch.baseline import (
     BaselineError,
     FeatureProfile,
     Tokenizer,
+    check_metrics,
     load_baseline,
     save_baseline,
 )
@@ -22,6 +23,35 @@ from predwatch.config import ESConfig
 def _names(values: tuple[str, ...]) -> list[str]:
     """Repeatable options that also accept comma-separated lists: --numeric a,b --numeric c."""
     return [n.strip() for v in values for n in v.split(",") if n.strip()]
+
+
+def read_metrics_file(path: str) -> tuple[dict[str, float], int | None]:
+    """Held-out metrics for --metrics: {"roc_auc": 0.93, ...} or {"metrics": {...}, "rows": N}.
+
+    Names may carry the "quality." prefix of the stored metric documents; it is dropped.
+    """
+    import json
+    from pathlib import Path
+
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise BaselineError(f"metrics file {path} does not exist") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BaselineError(f"metrics file {path} is not JSON: {exc}") from None
+    rows = None
+    if isinstance(data, dict) and isinstance(data.get("metrics"), dict):
+        rows = data.get("rows", data.get("metrics_rows"))
+        data = data["metrics"]
+    if not isinstance(data, dict) or not data:
+        raise BaselineError(
+            f'metrics file {path}: expected an object of metric values, e.g. {{"roc_auc": 0.93}}'
+        )
+    metrics = {str(k).removeprefix("quality."): v for k, v in data.items()}
+    try:
+        return check_metrics(metrics, rows)
+    except BaselineError as exc:
+        raise BaselineError(f"metrics file {path}: {exc}") from None
 
 
 def _fmt(x: float) -> str:
@@ -73,6 +103,8 @@ def summary(b: Baseline) -> dict[str, Any]:
         "rows": b.rows,
         "features": [feature_summary(f) for f in b.features],
         "prediction": pred,
+        "metrics": dict(b.metrics),
+        "metrics_rows": b.metrics_rows,
     }
 
 
@@ -120,6 +152,10 @@ def print_summary(b: Baseline, where: str | None = None) -> None:
         if "mean" in p:
             line += f", score mean {_fmt(p['mean'])} in [{_fmt(p['min'])}, {_fmt(p['max'])}]"
         console.print(line, highlight=False)
+    if b.metrics:
+        shown = ", ".join(f"{k} {_fmt(v)}" for k, v in sorted(b.metrics.items()))
+        rows = f" ({b.metrics_rows:,} rows)" if b.metrics_rows is not None else ""
+        console.print(f"held-out metrics{rows}: {shown}", highlight=False)
 
 
 @click.group("baseline", cls=PredwatchGroup)
@@ -167,6 +203,13 @@ def baseline() -> None:
 @click.option("--model-file", help="model artefact: record its sha256 as the model hash")
 @click.option("--chunksize", default=100_000, show_default=True, help="rows read at a time")
 @click.option("--seed", default=0, show_default=True, help="seed of the sampling and split")
+@click.option(
+    "--metrics",
+    "metrics_file",
+    type=click.Path(dir_okay=False),
+    help='held-out metrics JSON ({"roc_auc": 0.93} or {"metrics": {...}, "rows": N}) '
+    "for predwatch quality --reference baseline",
+)
 @click.option("--upload", is_flag=True, help="also store it in predwatch-baselines")
 @click.option("--json", "as_json", is_flag=True, help="print the summary as JSON")
 @connection_options
@@ -190,6 +233,7 @@ def build(
     model_file: str | None,
     chunksize: int,
     seed: int,
+    metrics_file: str | None,
     upload: bool,
     as_json: bool,
     cfg: ESConfig,
@@ -204,7 +248,8 @@ def build(
     Example:
       predwatch baseline build train.csv --model credit --version 3 \\
           --prediction-column proba --prediction-column label \\
-          --categorical zip_code --exclude customer_id --upload -o baseline.json
+          --categorical zip_code --exclude customer_id --metrics heldout.json \\
+          --upload -o baseline.json
     """
     from predwatch.analyzers.profile import build_baseline_from_file, model_file_hash
 
@@ -212,6 +257,7 @@ def build(
         raise BaselineError("give --model-hash or --model-file, not both")
     if trained_at:
         _check_iso(trained_at)
+    metrics, metrics_rows = read_metrics_file(metrics_file) if metrics_file else ({}, None)
     b = build_baseline_from_file(
         data,
         chunksize=chunksize,
@@ -230,6 +276,8 @@ def build(
         model_hash=model_file_hash(model_file) if model_file else model_hash,
         seed=seed,
         tokenizer=Tokenizer(token_pattern),
+        metrics=metrics,
+        metrics_rows=metrics_rows,
     )
     path = save_baseline(b, output)
     stored = None

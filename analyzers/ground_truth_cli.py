@@ -282,8 +282,8 @@ def _with_baseline_metrics(es: Any, cfg: ESConfig, config: Any, path: str | None
     metrics = getattr(b, "metrics", None) or getattr(b.prediction, "metrics", None)
     if not metrics:
         raise ConfigError(
-            f"baseline {b.id} has no held-out metrics (the baseline format does not carry "
-            "them yet); give --reference previous or --reference FILE.json"
+            f"baseline {b.id} has no held-out metrics (build it with --metrics FILE.json); "
+            "give --reference previous or --reference FILE.json"
         )
     parsed = qj.parse_reference(dict(metrics), f"baseline {b.id}")
     return dataclasses.replace(config, reference_metrics=parsed)

@@ -23,11 +23,12 @@ twice; a one-shot iterator cannot, and then such a column is an error.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import os
 import statistics
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -200,10 +201,14 @@ def build_baseline(
     model_hash: str | None = None,
     seed: int = 0,
     tokenizer: Tokenizer | None = None,
+    metrics: Mapping[str, float] | None = None,
+    metrics_rows: int | None = None,
 ) -> Baseline:
     """Profile training data: one DataFrame, or an iterable of chunks of one.
 
     Every column except `exclude` and the prediction columns becomes a feature.
+    `metrics` (held-out quality metrics, e.g. {"roc_auc": 0.93}) and `metrics_rows` are
+    stored as given, for `predwatch quality --reference baseline`.
     Raises BaselineError for unusable input (unknown columns, no rows, bad names).
     """
     _check_args(model, version, bins, top_k, vocab_cap, holdout)
@@ -230,7 +235,10 @@ def build_baseline(
     second = [c for c in cols if isinstance(c.acc, NumericAccumulator) and c.acc.needs_second_pass]
     if second:
         _pass2(src, second, rows)
-    return _assemble(cols, pred, rows, model, version, trained_at, model_hash, top_k, bins)
+    b = _assemble(cols, pred, rows, model, version, trained_at, model_hash, top_k, bins)
+    if metrics or metrics_rows is not None:
+        b = dataclasses.replace(b, metrics=dict(metrics or {}), metrics_rows=metrics_rows)
+    return b
 
 
 def _check_args(

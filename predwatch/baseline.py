@@ -10,7 +10,12 @@ JSON layout (``format_version`` 1)::
     {"format": "predwatch-baseline", "format_version": 1,
      "model": {"name", "version", "trained_at", "hash"}, "created_at", "rows",
      "features": [{"name", "type", "count", "missing", "numeric"|"categorical"|"text": {...}}],
-     "prediction": {"kind", "value", "label", "classes"} | null}
+     "prediction": {"kind", "value", "label", "classes"} | null,
+     "metrics": {"roc_auc": 0.93, ...}, "metrics_rows": 5000}   # both optional
+
+`metrics` are the model's held-out quality metrics (names as `predwatch quality` uses them:
+accuracy, precision, recall, f1, roc_auc, log_loss, mae, rmse, r2), `metrics_rows` the rows
+they were measured on; `predwatch quality --reference baseline` compares against them.
 
 Non-finite floats (the mean of an all-missing column, the variance of one value) are written
 as ``null`` and read back as NaN, so the file is strict JSON. Pure: only `load_baseline` and
@@ -26,7 +31,7 @@ import os
 import re
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
@@ -184,6 +189,14 @@ class Baseline:
     rows: int
     features: tuple[FeatureProfile, ...]
     prediction: PredictionProfile | None = None
+    metrics: dict[str, float] = field(default_factory=dict)  # held-out quality metrics
+    metrics_rows: int | None = None  # rows the metrics were measured on
+
+    def __post_init__(self) -> None:
+        try:
+            _read_metrics(self.metrics, self.metrics_rows)
+        except _Bad as exc:
+            raise BaselineError(f"baseline {self.id}: {exc}") from None
 
     @property
     def id(self) -> str:
@@ -209,7 +222,7 @@ class Baseline:
         return self.prediction.classes if self.prediction else ()
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "format": FORMAT,
             "format_version": FORMAT_VERSION,
             "model": {
@@ -223,6 +236,12 @@ class Baseline:
             "features": [_feature_to_dict(f) for f in self.features],
             "prediction": _prediction_to_dict(self.prediction) if self.prediction else None,
         }
+        # Written only when present, so files without metrics stay byte-identical.
+        if self.metrics:
+            out["metrics"] = {k: float(v) for k, v in sorted(self.metrics.items())}
+        if self.metrics_rows is not None:
+            out["metrics_rows"] = self.metrics_rows
+        return out
 
     @classmethod
     def from_dict(cls, d: Any, source: str = "baseline") -> Baseline:
@@ -232,6 +251,14 @@ class Baseline:
 
 def now_iso() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def check_metrics(metrics: Any, rows: Any = None) -> tuple[dict[str, float], int | None]:
+    """Validated held-out metrics and row count (BaselineError names the bad one)."""
+    try:
+        return _read_metrics(metrics, rows)
+    except _Bad as exc:
+        raise BaselineError(str(exc)) from None
 
 
 def save_baseline(baseline: Baseline, path: str | os.PathLike[str]) -> Path:
@@ -531,6 +558,18 @@ def _read_prediction(v: Any, path: str) -> PredictionProfile | None:
     return PredictionProfile(kind, value, label, tuple(classes_raw))
 
 
+def _read_metrics(v: Any, rows_raw: Any) -> tuple[dict[str, float], int | None]:
+    """Held-out metrics: metric name -> finite number; `metrics_rows` a count or null."""
+    metrics: dict[str, float] = {}
+    if v is not None:
+        for k, x in _obj(v, "metrics").items():
+            if not isinstance(k, str) or not k.strip():
+                raise _Bad("metrics", f"metric names must be non-empty strings, got {k!r}")
+            metrics[k] = _float(x, f"metrics[{k!r}]")
+    rows = None if rows_raw is None else _int(rows_raw, "metrics_rows")
+    return metrics, rows
+
+
 def _read_baseline(data: Any, source: str) -> Baseline:
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise BaselineError(f'{source} is not a predwatch baseline (no "format": "{FORMAT}")')
@@ -564,9 +603,13 @@ def _read_baseline(data: Any, source: str) -> Baseline:
         except schema.SchemaError as exc:
             raise _Bad("features", str(exc)) from None
         prediction = _read_prediction(data.get("prediction"), "prediction")
+        metrics, metrics_rows = _read_metrics(data.get("metrics"), data.get("metrics_rows"))
     except _Bad as exc:
         raise BaselineError(f"{source}: {exc}") from None
-    return Baseline(name, mversion, trained_at, mhash, created_at, rows, features, prediction)
+    return Baseline(
+        name, mversion, trained_at, mhash, created_at, rows, features, prediction,
+        metrics, metrics_rows,
+    )  # fmt: skip
 
 
 __all__ = [
@@ -582,6 +625,7 @@ __all__ = [
     "TextProfile",
     "Tokenizer",
     "category_key",
+    "check_metrics",
     "load_baseline",
     "now_iso",
     "save_baseline",

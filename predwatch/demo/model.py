@@ -164,3 +164,23 @@ def auc(model: Model, frame: pd.DataFrame) -> float:
 
     scores = model.score(ds.records(frame))
     return float(roc_auc_score(frame[ds.TARGET], scores))
+
+
+def held_out_metrics(frame: pd.DataFrame, scores: np.ndarray) -> dict[str, float]:
+    """Quality metrics of out-of-fold `scores` (the baseline's held-out metrics).
+
+    Named as `predwatch quality` names them; the positive class is "disrupted" and the
+    label is the score thresholded at THRESHOLD, as served.
+    """
+    from sklearn import metrics as skm
+
+    y = frame[ds.TARGET].to_numpy()
+    predicted = (scores >= THRESHOLD).astype("int64")
+    return {
+        "accuracy": float(skm.accuracy_score(y, predicted)),
+        "precision": float(skm.precision_score(y, predicted, zero_division=0)),
+        "recall": float(skm.recall_score(y, predicted, zero_division=0)),
+        "f1": float(skm.f1_score(y, predicted, zero_division=0)),
+        "roc_auc": float(skm.roc_auc_score(y, scores)),
+        "log_loss": float(skm.log_loss(y, scores, labels=[0, 1])),
+    }

@@ -173,11 +173,14 @@ def train(opts: Options, week_start: dt.datetime, echo: Echo) -> Trained:
         text=ds.TEXT,
         trained_at=trained_at,
         model_hash=prod.hash(),
+        metrics=mdl.held_out_metrics(split.train, scores),
+        metrics_rows=len(split.train),
     )
     path = save_baseline(baseline, opts.output_dir / "baseline.json")
     echo(
         f"  baseline {baseline.id} from the training split ({baseline.rows:,} rows, "
-        f"{len(baseline.features)} features, out-of-fold scores) -> {path}"
+        f"{len(baseline.features)} features, out-of-fold scores, held-out ROC AUC "
+        f"{baseline.metrics['roc_auc']:.3f}) -> {path}"
     )
     return Trained(prod, exp, baseline, ds.records(split.serving), auc, auc_exp)
 

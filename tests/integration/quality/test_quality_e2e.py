@@ -214,3 +214,24 @@ class TestRegressionVerdict:
         )  # fmt: skip
         assert r.exit_code == 0, r.output
         assert "no quality regression" in r.output
+
+    def test_reference_baseline(
+        self, es_config: ESConfig, shipped: Shipped, tmp_path: Path
+    ) -> None:
+        """--reference baseline judges against the baseline's held-out metrics."""
+        import pandas as pd
+        from predwatch.analyzers.profile import build_baseline
+
+        from predwatch.baseline import save_baseline
+
+        frame = pd.DataFrame({"x": [1.0, 2.0, 3.0, 4.0]})
+        args = ["--model", shipped.model, "--start", CURRENT.start.isoformat(),
+                "--end", CURRENT.end.isoformat(), "--reference", "baseline", "--no-store",
+                "--es-url", es_config.url]  # fmt: skip
+        for metrics, code in (({"accuracy": 0.5, "roc_auc": 0.55}, 0), ({"roc_auc": 0.999}, 1)):
+            b = build_baseline(frame, model=shipped.model, version="1", metrics=metrics)
+            path = save_baseline(b, tmp_path / "baseline.json")
+            r = CliRunner().invoke(quality, [*args, "--baseline", str(path), "--json"])
+            assert r.exit_code == code, r.output
+            doc = json.loads(r.output)
+            assert doc["reference"]["kind"] == "baseline"

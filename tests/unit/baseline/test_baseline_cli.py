@@ -131,6 +131,34 @@ class TestBuild:
         assert res.exit_code == 2 and "no rows" in res.output
         assert all(r.output.count("\n") == 1 for r in [res])
 
+    def test_metrics_file(self, data: Path, tmp_path: Path) -> None:
+        """--metrics stores held-out metrics (prefix dropped) and their row count."""
+        metrics = tmp_path / "heldout.json"
+        metrics.write_text(json.dumps({"metrics": {"quality.roc_auc": 0.9, "f1": 0.5}, "rows": 80}))
+        out = tmp_path / "b.json"
+        res = run(*build_args(data, out, "--metrics", str(metrics), "--json"))
+        assert res.exit_code == 0, res.output
+        assert json.loads(res.output)["metrics"] == {"roc_auc": 0.9, "f1": 0.5}
+        b = load_baseline(out)
+        assert b.metrics == {"roc_auc": 0.9, "f1": 0.5} and b.metrics_rows == 80
+
+    @pytest.mark.parametrize(
+        ("content", "message"),
+        [
+            ("{", "is not JSON"),
+            ("[]", "expected an object of metric values"),
+            ('{"roc_auc": "high"}', "metrics['roc_auc']: expected a finite number"),
+        ],
+    )
+    def test_bad_metrics_file(self, data: Path, tmp_path: Path, content: str, message: str) -> None:
+        """A bad --metrics file exits 2 with one line and writes no baseline."""
+        metrics = tmp_path / "heldout.json"
+        metrics.write_text(content)
+        res = run(*build_args(data, tmp_path / "b.json", "--metrics", str(metrics)))
+        assert res.exit_code == 2 and res.output.count("\n") == 1, res.output
+        assert message in res.output
+        assert not (tmp_path / "b.json").exists()
+
     def test_help_has_example(self) -> None:
         """--help of build shows an example."""
         res = run("build", "--help")

@@ -310,3 +310,53 @@ class TestValidation:
         d = good()
         d["model"]["trained_at"] = "yesterday"
         assert "model.trained_at: 'yesterday' is not an ISO 8601" in _error(d)
+
+
+class TestHeldOutMetrics:
+    def test_round_trip(self) -> None:
+        """Held-out metrics and their row count survive to_dict/from_dict."""
+        import dataclasses
+
+        b = dataclasses.replace(
+            make_baseline(), metrics={"roc_auc": 0.93, "accuracy": 1}, metrics_rows=500
+        )
+        d = b.to_dict()
+        assert d["metrics"] == {"accuracy": 1.0, "roc_auc": 0.93}
+        assert d["metrics_rows"] == 500
+        assert d["format_version"] == 1
+        back = Baseline.from_dict(json.loads(json.dumps(d)))
+        assert back == b
+        assert back.metrics == {"accuracy": 1.0, "roc_auc": 0.93}
+        assert back.metrics_rows == 500
+
+    def test_absent_keys(self) -> None:
+        """A baseline without metrics writes neither key and reads back empty metrics."""
+        d = good()
+        assert "metrics" not in d and "metrics_rows" not in d
+        b = Baseline.from_dict(d)
+        assert b.metrics == {} and b.metrics_rows is None
+
+    @pytest.mark.parametrize(
+        ("metrics", "rows", "message"),
+        [
+            ({"roc_auc": None}, None, "metrics['roc_auc']: expected a finite number"),
+            ({"roc_auc": "0.9"}, None, "metrics['roc_auc']: expected a finite number"),
+            ({"roc_auc": True}, None, "metrics['roc_auc']: expected a finite number"),
+            ([0.9], None, "metrics: expected an object"),
+            ({"": 0.9}, None, "metric names must be non-empty strings"),
+            ({"mae": 1.0}, -3, "metrics_rows: expected a non-negative whole number"),
+        ],
+    )
+    def test_validation(self, metrics: Any, rows: Any, message: str) -> None:
+        """Bad metric values or counts are rejected with the path of the bad field."""
+        d = good()
+        d["metrics"] = metrics
+        d["metrics_rows"] = rows
+        assert message in _error(d)
+
+    def test_non_finite_rejected_on_construction(self) -> None:
+        """A Baseline built in code with a NaN metric fails at once (the file would be invalid)."""
+        import dataclasses
+
+        with pytest.raises(BaselineError, match="finite"):
+            dataclasses.replace(make_baseline(), metrics={"rmse": math.nan})

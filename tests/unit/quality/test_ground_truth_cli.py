@@ -85,7 +85,7 @@ class TestUsageErrors:
 
 class TestBaselineReference:
     def test_baseline_without_metrics(self, runner: CliRunner, tmp_path: Path) -> None:
-        """Today's baselines carry no held-out metrics: the error says what to use instead."""
+        """A baseline without held-out metrics: the error says what to use instead."""
         import pandas as pd
         from predwatch.analyzers.profile import build_baseline
 
