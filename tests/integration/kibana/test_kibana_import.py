@@ -15,6 +15,7 @@ from kibana_fake import FakeKibana, fixtures
 from predwatch.assets import asset_dir
 from predwatch.baseline import save_baseline
 from predwatch.config import ESConfig
+from predwatch.kibana import ndjson
 from predwatch.kibana.cli import setup_kibana
 from predwatch.kibana.context import KibanaError
 from predwatch.kibana.importer import import_objects, import_url
@@ -142,7 +143,7 @@ class TestSetupCommand:
             setup_kibana, ["--url", fake_kibana.url, "--file", str(path)], env={}
         )
         assert res.exit_code == 0, res.output
-        assert fake_kibana.received[-1].objects == OBJECTS
+        assert fake_kibana.received[-1].objects == ndjson.read(path)
 
     def test_space_from_the_environment(self, fake_kibana: FakeKibana) -> None:
         """PREDWATCH_KIBANA_URL and PREDWATCH_KIBANA_SPACE stand in for the options."""

@@ -1,20 +1,27 @@
-"""The committed NDJSON under kibana/ is what the generator makes for the demo baseline.
+"""The committed NDJSON under kibana/ is what the generator makes for the demo model's real
+baseline (demo_model.baseline.json: written by `predwatch demo`, FAA bird-strike reports).
 
-Regenerate after changing the generator:
+Regenerate after changing the generator or the demo's features (copy the demo's
+predwatch-demo-output/baseline.json over demo_model.baseline.json first):
     PREDWATCH_REGEN_KIBANA=1 .venv/bin/pytest tests/unit/kibana/test_kibana_assets.py
 """
 
 from __future__ import annotations
 
 import os
-
-from kibana_fixtures import DEMO_MODEL, demo_baseline
+from pathlib import Path
 
 from predwatch.assets import asset_dir
+from predwatch.baseline import Baseline, load_baseline
 from predwatch.kibana import contract, ndjson
 from predwatch.kibana.objects import saved_objects
 
 ASSET = "predwatch-demo.ndjson"
+DEMO_MODEL = "demo"
+
+
+def demo_baseline() -> Baseline:
+    return load_baseline(Path(__file__).with_name("demo_model.baseline.json"))
 
 
 class TestDemoAsset:
