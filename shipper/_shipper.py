@@ -358,7 +358,9 @@ class Shipper:
         if self._disk:
             return self._put_durable(w, rec)
         q.append(rec)
-        if len(q) >= self._batch_size:
+        # Event.set() takes a lock; skip it when already set. Safe: the encoder clears
+        # the event before draining, and this record was appended before the check.
+        if len(q) >= self._batch_size and not w.wake.is_set():
             w.wake.set()
         return rec[1]
 

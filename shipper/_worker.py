@@ -202,7 +202,9 @@ class Worker:
     def depth(self) -> dict[str, Any]:
         with self._state:
             outbox, inflight = len(self._outbox), len(self._inflight)
-            first = [x[0] for x in (self._inflight[:1] or list(self._outbox)[:1])]
+            # Only the head is needed: never copy the (up to memory_bytes) outbox here.
+            head = self._inflight[:1] or ([self._outbox[0]] if self._outbox else [])
+            first = [x[0] for x in head]
         spools = [sp for sp in [self._own, *self._adopted] if sp is not None]
         times = first + [t for t in (sp.oldest_enqueued_at() for sp in spools) if t is not None]
         with contextlib.suppress(IndexError):

@@ -40,3 +40,18 @@ class TestIdGenerator:
         a = gen(1.0)
         gen.reseed()
         assert gen(1.0)[-12:] != a[-12:]
+
+    def test_cached_template_matches_fresh_layout(self) -> None:
+        """Ids from the cached per-millisecond template equal the full layout built by hand."""
+        gen = IdGenerator()
+        for now in (1.0, 1_700_000_000.123, 1_700_000_000.123, 1_700_000_000.124, 1.0):
+            u = uuid.UUID(gen(now))
+            assert u.int >> 80 == int(now * 1000)
+            assert str(u)[-12:] == gen._tail
+
+    def test_reseed_drops_cached_node(self) -> None:
+        """A reseed within the same millisecond uses the new node part, not the cached one."""
+        gen = IdGenerator()
+        gen(5.0)
+        gen.reseed()
+        assert gen(5.0)[-12:] == gen._tail
