@@ -32,6 +32,8 @@ SLOW_SHARE = 1 - LATENCY_PERCENT / 100
 DRIFT_RECORD_TYPE = "record_type"
 DRIFT_FEATURE = "feature"
 DRIFT_DRIFTED = "drifted"
+DRIFT_METRIC_NAME = "metric.name"
+QUALITY_PREFIX = "quality."  # the metric.name prefix of `predwatch quality` documents
 DEADLETTER_ERROR_TYPE = "error.type"
 DEPLOYMENT_FINGERPRINT = "fingerprint"
 DEPLOYMENT_PACKAGES = "packages"
@@ -159,6 +161,21 @@ def searches(rule: Rule) -> list[RuleSearch]:
         body = _body(q, _top(DRIFT_FEATURE, 50))
         idx = (s.index_name("drift", rule.model),)
         return [RuleSearch("", idx, body, Check(TOTAL, "gt", rule.bound), rule.bound)]
+    if k == "quality_regression":
+        # Regressed metrics of `predwatch quality` runs (the analyze job's own "metric"
+        # documents carry no verdict; the prefix keeps them out all the same).
+        q = _query(
+            rule,
+            [
+                {"term": {DRIFT_RECORD_TYPE: "metric"}},
+                {"term": {DRIFT_DRIFTED: True}},
+                {"prefix": {DRIFT_METRIC_NAME: QUALITY_PREFIX}},
+            ],
+            by_model=False,
+        )
+        body = _body(q, _top(DRIFT_METRIC_NAME, 50))
+        idx = (s.index_name("drift", rule.model),)
+        return [RuleSearch("", idx, body, Check(TOTAL, "gt", rule.bound), rule.bound)]
     if k in ("oov_rate", "missing_rate", "unseen"):
         f = rate_field(rule)
         top = top_field(rule)
@@ -258,7 +275,14 @@ def kibana_spec(rule: Rule) -> KibanaSpec | None:
     notes: list[str] = []
     if rule.min_count > 1 and k in ("oov_rate", "missing_rate", "unseen", "prediction_mean"):
         notes.append(f"no minimum sample size in Kibana (Watcher/predwatch need {rule.min_count})")
-    if k in ("drift", "nonfinite", "version_change", "deadletter", "staleness"):
+    if k in (
+        "drift",
+        "quality_regression",
+        "nonfinite",
+        "version_change",
+        "deadletter",
+        "staleness",
+    ):
         return KibanaSpec(first.indices, untimed, "count", None, ">", (rule.bound,), tuple(notes))
     if k == "no_traffic":
         return KibanaSpec(first.indices, untimed, "count", None, "<=", (rule.bound,))
@@ -299,7 +323,7 @@ def _strip_time(query: Body) -> Body:
 def contract_fields() -> dict[str, list[str]]:
     """Every field the searches read, by index kind (for the contract test with mappings)."""
     return {
-        "drift": [DRIFT_RECORD_TYPE, DRIFT_DRIFTED, DRIFT_FEATURE, s.TIMESTAMP],
+        "drift": [DRIFT_RECORD_TYPE, DRIFT_DRIFTED, DRIFT_FEATURE, DRIFT_METRIC_NAME, s.TIMESTAMP],
         "deadletter": [DEADLETTER_ERROR_TYPE, s.MODEL_NAME, s.TIMESTAMP],
         "alerts": ["rule.id", "model.name", "status", "@timestamp"],
         "deployments": [

@@ -58,6 +58,8 @@ class KindSpec:
 
 KINDS: dict[str, KindSpec] = {
     "drift": KindSpec("drift detected (analyzer results)", unit="drifted features"),
+    # From `predwatch quality` (record_type "metric" in predwatch-drift-<model>).
+    "quality_regression": KindSpec("prediction quality regressed", unit="regressed metrics"),
     "oov_rate": KindSpec("out-of-vocabulary rate spike", ("categorical", "text"), unit="rate"),
     "missing_rate": KindSpec(
         "missing-rate spike (feature vanished)", ("numeric", "categorical", "text"), unit="rate"
@@ -548,6 +550,16 @@ def default_rules(
         threshold=0.0,
         throttle="1h",
         description="a feature drifted in an analyzer run (predwatch-drift-<model>)",
+    )
+    add(
+        "quality_regression",
+        "quality_regression",
+        "warning",
+        window="1d",
+        every="15m",
+        threshold=0.0,
+        throttle="1d",
+        description="a metric regressed in a predwatch quality run (predwatch-drift-<model>)",
     )
     for f in baseline.features:
         expected_missing = f.missing_rate

@@ -95,6 +95,19 @@ class Scenario:
         }
         self.es.index(index=s.index_name("drift", self.model), document=doc, refresh=True)
 
+    def quality_metric(self, name: str, drifted: bool | None) -> None:
+        """A `predwatch quality` metric document (drifted = regressed; None: not judged)."""
+        doc: dict[str, Any] = {
+            s.TIMESTAMP: _now().isoformat(),
+            "run_id": uuid.uuid4().hex,
+            "record_type": "metric",
+            s.MODEL_NAME: self.model,
+            "metric": {"name": f"quality.{name}", "value": 0.71, "reference": 0.9},
+        }
+        if drifted is not None:
+            doc.update(drifted=drifted, drifted_flag=int(drifted))
+        self.es.index(index=s.index_name("drift", self.model), document=doc, refresh=True)
+
     def deadletter(self) -> None:
         doc = {
             s.TIMESTAMP: _now().isoformat(),

@@ -33,6 +33,11 @@ def inject_drift(sc: Scenario) -> None:
     sc.drift("age", True)
 
 
+def inject_quality_regression(sc: Scenario) -> None:
+    sc.predictions()
+    sc.quality_metric("roc_auc", True)
+
+
 def inject_oov_country(sc: Scenario) -> None:
     sc.predictions(change=lambda i: {OOV_C: 1, **_unseen("country", "XX")} if i % 4 == 0 else {})
 
@@ -112,6 +117,8 @@ def clean(sc: Scenario) -> None:
     fresh = (dt.datetime.now(dt.UTC) - dt.timedelta(days=2)).isoformat()
     sc.predictions(change=lambda i: {s.MODEL_TRAINED_AT: fresh})
     sc.drift("age", False)
+    sc.quality_metric("roc_auc", False)
+    sc.quality_metric("r2", None)  # reported, not judged
     # The same deployment on two hosts, and another version with other packages.
     sc.deployment(host="a")
     sc.deployment(host="b")
@@ -122,6 +129,7 @@ def clean(sc: Scenario) -> None:
 SCENARIOS: dict[str, tuple[Callable[[Scenario], None], set[str], set[str] | None]] = {
     "clean": (clean, set(), None),
     "drift": (inject_drift, {"drift"}, None),
+    "quality_regression": (inject_quality_regression, {"quality_regression"}, None),
     "oov_country": (inject_oov_country, {"oov_rate.country", "unseen.country"}, None),
     "unseen_device": (inject_unseen_device, {"unseen.device"}, None),
     "text_oov": (inject_text_oov, {"oov_rate.comment"}, None),
@@ -213,3 +221,18 @@ def test_every_rule_kind_is_covered() -> None:
     """The scenarios make every rule kind fire at least once."""
     fired = set().union(*(exp for _, exp, _ in SCENARIOS.values()))
     assert {rid.split(".")[0] for rid in fired} == set(KINDS)
+
+
+def test_quality_regression_message(
+    scenario: Scenario, model_baseline: Baseline, es: Elasticsearch, es_config: ESConfig
+) -> None:
+    """The runner's quality alert names the regressed metrics (top metric.name values)."""
+    scenario.quality_metric("roc_auc", True)
+    scenario.quality_metric("accuracy", True)
+    ruleset = default_rules(model_baseline)
+    rule = next(r for r in ruleset.rules if r.kind == "quality_regression")
+    outcome = Runner(es, es_config, ruleset).check_rule(rule, dt.datetime.now(dt.UTC))
+    assert outcome.fired and outcome.alert is not None
+    message = outcome.alert.message
+    assert "prediction quality regressed: 2 > 0" in message, message
+    assert "quality.accuracy" in message and "quality.roc_auc" in message

@@ -55,7 +55,7 @@ class TestRender:
         )
         assert result.exit_code == 0, result.output
         written = json.loads(result.output)["written"]
-        assert len(written) == 22
+        assert len(written) == 23
         text = "".join(Path(p).read_text() for p in written)
         assert "${HOOK_TOKEN}" in text and "s3cr3t" not in text
 
@@ -65,7 +65,7 @@ class TestRender:
             alerts, "render", "--baseline", DEMO, "--target", "kibana", "-o", str(tmp_path / "k")
         )
         assert code == 0 and "note: multiple_versions" in out
-        assert len(list((tmp_path / "k").glob("*.json"))) == 18
+        assert len(list((tmp_path / "k").glob("*.json"))) == 19
 
     def test_needs_a_rule_source(self) -> None:
         """Without --rules, --baseline or --model the command says what to give."""
@@ -77,12 +77,12 @@ class TestSetupDryRuns:
     def test_watches_dry_run(self) -> None:
         """`setup watches --dry-run` renders and checks without a cluster."""
         code, out = run(setup_watches, "--baseline", DEMO, "--dry-run", "--json")
-        assert code == 0 and len(json.loads(out)["watches"]) == 22
+        assert code == 0 and len(json.loads(out)["watches"]) == 23
 
     def test_kibana_dry_run(self) -> None:
         """`setup kibana-rules --dry-run` prints the bodies it would install."""
         code, out = run(setup_kibana_rules, "--baseline", DEMO, "--dry-run")
-        assert code == 0 and len(json.loads(out)) == 18
+        assert code == 0 and len(json.loads(out)) == 19
 
 
 class TestHelp:

@@ -118,6 +118,18 @@ class TestSimulatedSearch:
         assert rng["gte"] == "now-15m" and rng["lte"] == "now"
         assert body["aggs"] == {"metricAgg": {"avg": {"field": s.feature_field(s.OOV, "country")}}}
 
+    def test_quality_regression_params(self, demo: Baseline) -> None:
+        """quality_regression is a count rule over a day of the drift index."""
+        rs = default_rules(demo)
+        rule = next(r for r in rs.rules if r.id == "quality_regression")
+        params = k.render_rules(rs)[0][k.rule_uuid(rule)]["params"]
+        assert params["index"] == ["predwatch-drift-demo"]
+        assert (params["aggType"], params["thresholdComparator"], params["threshold"]) == (
+            "count", ">", [0.0]
+        )  # fmt: skip
+        assert (params["timeWindowSize"], params["timeWindowUnit"]) == (1, "d")
+        assert "quality." in json.dumps(params)
+
     @pytest.mark.parametrize(
         ("comparator", "threshold", "value", "met"),
         [

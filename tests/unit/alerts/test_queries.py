@@ -119,7 +119,9 @@ class TestFieldContract:
             mapped = _mapped(mappings.OTHER_MAPPINGS[kind]())
             assert set(fields) <= mapped, kind
         for rule in ruleset.rules:
-            kind = {"drift": "drift", "deadletter": "deadletter"}.get(rule.kind)
+            kind = {
+                "drift": "drift", "quality_regression": "drift", "deadletter": "deadletter"
+            }.get(rule.kind)  # fmt: skip
             if kind:
                 fields = _fields(queries.searches(rule)[0].body)
                 assert fields <= _mapped(mappings.OTHER_MAPPINGS[kind]()), rule.id
@@ -215,3 +217,20 @@ class TestDeploymentSearches:
         }
         body = queries.deployment_docs_search(rule, "1.0")
         assert {"term": {s.MODEL_VERSION: "1.0"}} in body["query"]["bool"]["filter"]
+
+    def test_quality_regression(self, ruleset: RuleSet) -> None:
+        """quality_regression counts regressed quality metric documents in the drift index
+        (top metric names listed) and is a Kibana count rule."""
+        rule = next(r for r in ruleset.rules if r.id == "quality_regression")
+        (search,) = queries.searches(rule)
+        assert search.indices == (s.index_name("drift", "demo"),)
+        filters = search.body["query"]["bool"]["filter"]
+        assert {"term": {"record_type": "metric"}} in filters
+        assert {"term": {"drifted": True}} in filters
+        assert {"prefix": {"metric.name": "quality."}} in filters
+        assert search.body["aggs"]["top"]["terms"]["field"] == "metric.name"
+        assert search.check.evaluate({"hits": {"total": 1}}).fired
+        assert not search.check.evaluate({"hits": {"total": 0}}).fired
+        spec = queries.kibana_spec(rule)
+        assert spec is not None and (spec.agg_type, spec.comparator) == ("count", ">")
+        assert spec.threshold == (0.0,) and filters[1:] == spec.query["bool"]["filter"]

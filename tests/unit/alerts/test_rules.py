@@ -262,3 +262,18 @@ class TestDeploymentKinds:
         rs = r.rules_from_dict(minimal(kind="staleness", max_age="30d"), {})
         assert rs.rules[0].max_age == "30d"
         assert rs.to_dict()["rules"][0]["max_age"] == "30d"
+
+
+class TestQualityRegressionKind:
+    def test_default(self, demo: Baseline) -> None:
+        """quality_regression looks at a day of quality runs and fires on any regressed metric."""
+        rule = next(x for x in r.default_rules(demo).rules if x.id == "quality_regression")
+        assert (rule.kind, rule.window, rule.threshold, rule.severity) == (
+            "quality_regression", "1d", 0.0, "warning"
+        )  # fmt: skip
+        assert rule.feature is None and r.KINDS["quality_regression"].unit == "regressed metrics"
+
+    def test_takes_no_feature(self) -> None:
+        """Like drift, it is a per-model rule: a feature is refused."""
+        with pytest.raises(r.RulesError, match="takes no `feature`"):
+            r.rules_from_dict(minimal(kind="quality_regression", feature="age"), {})

@@ -58,6 +58,17 @@ class TestRender:
         assert body["condition"] == {"compare": {"ctx.payload.hits.total": {"gt": 0.0}}}
         assert {a["throttle_period"] for a in body["actions"].values()} == {"1h"}
 
+    def test_quality_regression_watch(self, demo: Baseline) -> None:
+        """quality_regression is a compare condition on the hit count (no script)."""
+        rs = default_rules(demo)
+        rule = next(r for r in rs.rules if r.id == "quality_regression")
+        body = watcher.render_watches(rs)[watcher.watch_id(rule)]
+        assert body["condition"] == {"compare": {"ctx.payload.hits.total": {"gt": 0.0}}}
+        req = body["input"]["search"]["request"]
+        assert req["indices"] == ["predwatch-drift-demo"]
+        assert "script" not in json.dumps(body["input"]) + json.dumps(body["condition"])
+        assert body["trigger"] == {"schedule": {"interval": "15m"}}
+
     def test_index_action_records_the_alert(self, demo: Baseline) -> None:
         """Every watch records into predwatch-alerts with a null-safe painless transform."""
         for body in watcher.render_watches(default_rules(demo)).values():
