@@ -43,6 +43,7 @@ def _config(opts: dict[str, Any], now: dt.datetime) -> job.AnalyzeConfig:
         max_age=parse_duration(opts["max_age"]) if opts["max_age"] else None,
         latency_tolerance=opts["latency_tolerance"],
         store=not opts["no_store"],
+        quality=opts["quality"],
     )
 
 
@@ -146,6 +147,12 @@ def _run_once(
     show_default=True,
     help="Flag p95 latency above (1 + this) x the previous window's.",
 )
+@click.option(
+    "--quality",
+    is_flag=True,
+    help="Also judge prediction quality (outcomes joined to predictions) against the "
+    "previous window; a regressed metric is a finding.",
+)
 @connection_options
 def analyze(cfg: ESConfig, **opts: Any) -> None:
     """Compare a model's recent predictions with its baseline or an earlier window.
@@ -162,9 +169,11 @@ def analyze(cfg: ESConfig, **opts: Any) -> None:
       predwatch analyze --model credit --start 2026-03-01 --end 2026-03-02 \\
           --reference 2026-02-01..2026-02-02 --json
       predwatch analyze --model credit --window 15m --every 15m
+      predwatch analyze --model credit --window 1d --quality
 
     Exit codes: 0 no drift and no finding, 1 drift or another finding (non-finite
-    predictions, stale model with --max-age, latency regression), 2 error (connection,
+    predictions, stale model with --max-age, latency regression, a quality metric regressed
+    with --quality), 2 error (connection,
     unknown model, malformed or mismatched baseline). An empty window or an all-missing
     feature is reported as "insufficient data", not as an error.
     """

@@ -47,6 +47,7 @@ class AnalyzeConfig:
     latency_tolerance: float = checks.LATENCY_TOLERANCE
     store: bool = True
     request_cache: bool | None = None
+    quality: bool = False  # also run the quality job (reference previous) for the window
 
     def __post_init__(self) -> None:
         try:
@@ -142,6 +143,8 @@ def run(
     reference = aggs[1] if ref_window is not None else compare.baseline_reference(baseline)
     previous = reference if ref_window == config.window.previous() else aggs[-1]
     report = build_report(baseline, config, current, reference, previous, now)
+    if config.quality:
+        report = with_quality(es, cfg, config, report, now)
     if config.store:
         store(es, cfg, report)
     return report
@@ -210,6 +213,25 @@ def build_report(
         latency=checks.latency_check(current.latency, previous.latency, config.latency_tolerance),
         notes=tuple(notes),
     )
+
+
+def with_quality(
+    es: Elasticsearch, cfg: ESConfig, config: AnalyzeConfig, report: Report, now: dt.datetime
+) -> Report:
+    """`report` with the quality run of its window (regressed metrics become findings)."""
+    import dataclasses
+
+    from predwatch.analyzers import analyze_quality
+
+    q = analyze_quality.run(es, cfg, config.model, config.window, store=config.store, now=now)
+    summary = {
+        "run_id": q.run_id,
+        "reference": q.reference_kind,
+        "regressed": q.regressed,
+        "notes": list(q.notes),
+    }
+    notes = (*report.notes, *(f"quality: {n}" for n in q.notes))
+    return dataclasses.replace(report, quality=summary, notes=notes)
 
 
 # --- storage ------------------------------------------------------------------------------

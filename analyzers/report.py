@@ -25,6 +25,8 @@ JSON layout (``format_version`` 1; keys are only ever added, never renamed)::
      "latency": {"current": {"count", "mean", "max", "percentiles": {"50", "90", "95", "99"}},
                  "previous": {...}, "percentile": "95", "ratio", "tolerance", "regressed", "note"},
      "notes": [...],
+     "quality": {"run_id", "reference": "previous", "regressed": ["roc_auc@1"], "notes"},
+                                                      # analyze --quality only, else null
      "summary": {"drifted_features": [...], "drifted_predictions": [...], "findings": [...],
                  "drifted": bool, "exit_code": 0|1}}
 
@@ -102,6 +104,8 @@ class Report:
     nonfinite: NonFinite | None = None
     latency: LatencyCheck | None = None
     notes: tuple[str, ...] = field(default=())
+    # analyze --quality: {"run_id", "reference", "regressed": ["<metric>@<version>"], "notes"}
+    quality: dict[str, Any] | None = None
 
     @property
     def drifted_features(self) -> list[str]:
@@ -121,6 +125,8 @@ class Report:
             out.append(f"stale model version(s): {', '.join(self.staleness.stale_versions)}")
         if self.latency is not None and self.latency.regressed and self.latency.ratio:
             out.append(f"latency p95 x{self.latency.ratio:.2f} vs the previous window")
+        if self.quality is not None:
+            out += [f"quality regressed: {m}" for m in self.quality.get("regressed", ())]
         return out
 
     @property
@@ -149,6 +155,7 @@ class Report:
                 "staleness": self.staleness.to_dict() if self.staleness else None,
                 "latency": self.latency.to_dict() if self.latency else None,
                 "notes": list(self.notes),
+                "quality": self.quality,
                 "summary": {
                     "drifted_features": self.drifted_features,
                     "drifted_predictions": self.drifted_predictions,

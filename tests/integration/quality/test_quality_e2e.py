@@ -235,3 +235,31 @@ class TestRegressionVerdict:
             assert r.exit_code == code, r.output
             doc = json.loads(r.output)
             assert doc["reference"]["kind"] == "baseline"
+
+
+class TestAnalyzeQuality:
+    def test_regressions_are_analyze_findings(
+        self, es_config: ESConfig, shipped: Shipped, tmp_path: Path
+    ) -> None:
+        """analyze --quality runs the quality job for its window: a regression is a finding."""
+        import pandas as pd
+        from predwatch.analyzers.analyze_cli import analyze
+        from predwatch.analyzers.profile import build_baseline
+
+        from predwatch.baseline import save_baseline
+
+        frame = pd.DataFrame({"score": [0.1, 0.4, 0.6, 0.9]})
+        b = build_baseline(frame, model=shipped.model, version="1", prediction_columns=["score"])
+        path = save_baseline(b, tmp_path / "baseline.json")
+        r = CliRunner().invoke(
+            analyze,
+            ["--model", shipped.model, "--start", CURRENT.start.isoformat(),
+             "--end", CURRENT.end.isoformat(), "--baseline", str(path), "--quality",
+             "--no-store", "--json", "--es-url", es_config.url],
+        )  # fmt: skip
+        assert r.exit_code == 1, r.output
+        doc = json.loads(r.stdout)
+        findings = doc["summary"]["findings"]
+        assert "quality regressed: roc_auc@1" in findings, findings
+        assert not any(f.endswith("@2") for f in findings)
+        assert doc["quality"]["reference"] == "previous" and doc["quality"]["run_id"]
