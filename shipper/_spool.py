@@ -63,11 +63,16 @@ def frame(enqueued_at: float, payload: bytes) -> bytes:
     return head + CRC.pack(zlib.crc32(payload, zlib.crc32(head))) + payload
 
 
-def parse(buf: bytes, start: int, seg: int, base: int) -> tuple[list[Entry], int, bool]:
-    """Whole records in `buf[start:]`; returns (entries, next offset in buf, corrupt)."""
+def parse(
+    buf: bytes, start: int, seg: int, base: int, limit: int | None = None
+) -> tuple[list[Entry], int, bool]:
+    """Whole records in `buf[start:]`, at most `limit` of them; returns (entries, next
+    offset in buf, corrupt)."""
     out: list[Entry] = []
     pos, n = start, len(buf)
-    while pos + HEADER_SIZE <= n:
+    room = -1 if limit is None else limit
+    while pos + HEADER_SIZE <= n and room != 0:
+        room -= 1
         length, t = HEADER.unpack_from(buf, pos)
         if length > MAX_RECORD:
             return out, pos, True
@@ -108,6 +113,9 @@ class SpoolDir:
         self.acked_records = acked
         self.torn = 0
         self.corrupt = 0
+        # Mean framed size of the records read last: a replay reads about what one
+        # batch needs, not `max_bytes` (5 MiB) to parse and throw most of it away.
+        self._record_size = 1024.0
 
     # --- creation / adoption --------------------------------------------------------
     @classmethod
@@ -205,16 +213,17 @@ class SpoolDir:
         if off >= limit:
             return self._next_segment(seg)
         fd = self._reader_fd(seg)
-        buf = os.pread(fd, min(limit - off, max(max_bytes, HEADER_SIZE)), off)
-        entries, used, corrupt = parse(buf, 0, seg, off)
+        want = int(max_records * self._record_size * 1.25) + HEADER_SIZE
+        buf = os.pread(fd, min(limit - off, max(min(max_bytes, want), HEADER_SIZE)), off)
+        entries, used, corrupt = parse(buf, 0, seg, off, max_records)
         if not entries and not corrupt and len(buf) >= HEADER_SIZE:
             length = HEADER.unpack_from(buf, 0)[0]
             if length <= MAX_RECORD and off + HEADER_SIZE + length <= limit:
                 buf = os.pread(fd, HEADER_SIZE + length, off)
-                entries, used, corrupt = parse(buf, 0, seg, off)
-        entries = entries[:max_records]
+                entries, used, corrupt = parse(buf, 0, seg, off, max_records)
         if entries:
             self._roff = entries[-1].end
+            self._record_size = (self._roff - off) / len(entries)
             return entries
         if corrupt or off + used < limit:
             # Bad framing: nothing after it in this segment can be trusted. At the very

@@ -53,8 +53,32 @@ class TestFraming:
         entries, _, corrupt = parse(bytes(buf), 0, 1, 0)
         assert not entries and corrupt
 
+    def test_limit(self) -> None:
+        """A parse limited to k records stops after k and reports where the next one starts."""
+        buf = b"".join(frame(t, p) for t, p in items(5))
+        entries, used, corrupt = parse(buf, 0, 1, 0, 2)
+        assert [e.payload for e in entries] == [p for _, p in items(2)]
+        assert used == entries[-1].end and not corrupt
+
 
 class TestSpoolDir:
+    def test_read_sized_to_batch_keeps_every_record(self, tmp_path: Path) -> None:
+        """Reads sized from past record sizes return exactly max_records, in order, even
+        when records grow or shrink a lot between reads."""
+        sp = SpoolDir.create(tmp_path, segment_bytes=1 << 20)
+        sizes = [10] * 30 + [5000] * 30 + [10] * 30 + [70_000] * 5 + [10] * 10
+        recs = [(float(i), f"{i:06d}".encode() + b"x" * n) for i, n in enumerate(sizes)]
+        sp.append(recs, sync=False)
+        got: list[bytes] = []
+        while True:
+            batch = sp.read(7, 5 << 20)
+            if not batch:
+                break
+            assert len(batch) == 7 or len(got) + len(batch) == len(recs)
+            got += [e.payload for e in batch]
+        assert got == [p for _, p in recs]
+        sp.close(force=True)
+
     def test_append_read_ack(self, tmp_path: Path) -> None:
         """Records come back in order; acked segments are deleted; the dir goes on close."""
         sp = SpoolDir.create(tmp_path, segment_bytes=200)
