@@ -133,6 +133,15 @@ class TestDemo:
         assert len(list((out / "reports").glob("*.html"))) == 6
         assert "Kibana: none configured" in demo_run.stdout
 
+    def test_baseline_has_held_out_metrics(self, demo_run: DemoRun) -> None:
+        """The demo baseline carries the out-of-fold metrics (quality --reference baseline)."""
+        from predwatch.baseline import load_baseline
+
+        b = load_baseline(demo_run.output / "baseline.json")
+        assert {"accuracy", "precision", "recall", "f1", "roc_auc", "log_loss"} == set(b.metrics)
+        assert 0.8 < b.metrics["roc_auc"] <= 1.0 and b.metrics_rows == b.rows
+        assert "held-out ROC AUC" in demo_run.stdout
+
     def test_safe_to_run_twice(
         self, demo_run: DemoRun, es_config: ESConfig, es: Elasticsearch
     ) -> None:
