@@ -333,14 +333,28 @@ class Worker:
             self.commit.notify_all()
 
     def _route(self, items: list[Item]) -> None:
+        """Memory while Elasticsearch answers and the outbox has room, else the spool.
+
+        Order: whenever records go to the spool, the outbox goes there first, so every
+        spooled record is older than every record in memory; the sender empties its own
+        spool before the outbox. Records return to memory as soon as it has room (not
+        only once the spool is empty), and stay in routing order. The exceptions are
+        retries (a 429'd item goes to the spool behind newer records) and a batch that
+        fails while this thread is spilling; `_id` = prediction_id keeps redelivery
+        idempotent, so these reorder records but never duplicate or lose one.
+        """
         size = sum(len(p) for _, p in items)
         with self._state:
-            spill = self.disk or self._spill or time.monotonic() < self._backoff_until
+            spill = self.disk or time.monotonic() < self._backoff_until
             if not spill and self._outbox_bytes + size <= self.cfg.memory_bytes:
                 self._outbox.extend(items)
                 self._outbox_bytes += size
                 self._sender_wake.set()
                 return
+            if self._outbox:
+                items = [*self._outbox, *items]
+                self._outbox.clear()
+                self._outbox_bytes = 0
             self._spill = True
         self._to_spool(items, sync=self.disk)
         self._sender_wake.set()
@@ -416,9 +430,10 @@ class Worker:
             # rewound, so it would be read again) or was unreadable and counted.
             sp.close(remove_if_drained=True, force=True)
             self._adopted.remove(sp)
-        if self._send_outbox():
-            return True
+        # Own spool before the outbox: everything spooled is older than what is in memory.
         if self._own is not None and self._send_spool(self._own):
+            return True
+        if self._send_outbox():
             return True
         with self._state:
             if self._own is None or self._own.drained:

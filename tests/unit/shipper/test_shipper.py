@@ -282,3 +282,41 @@ class TestConfig:
         sh = Shipper("credit", baseline=baseline, handle_sigterm=False)
         assert sh.model_version == "3.1.0"
         sh.close()
+
+
+class GatedSink(FakeSink):
+    """A FakeSink whose requests wait until `gate` is set (a stalled Elasticsearch)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = threading.Event()
+
+    def bulk(self, body: bytes, n_items: int) -> list[ItemResult]:
+        self.gate.wait(10)
+        return super().bulk(body, n_items)
+
+
+def _encoded(sh: Shipper) -> None:
+    """Waits (bounded) until the encoder has taken every queued record."""
+    for _ in range(400):
+        if not sh._queue and not sh._worker._encoding:  # type: ignore[union-attr]
+            return
+        threading.Event().wait(0.01)
+
+
+class TestMemoryAfterOverflow:
+    def test_back_to_memory_with_spool_pending(self, make: Any) -> None:
+        """After the outbox overflows to disk, later records go to memory again while the
+        spool still holds older ones, and delivery keeps the logging order."""
+        gated = GatedSink()
+        sh = make(sink_obj=gated, batch_size=10, memory_bytes=20_000)
+        pids = [sh.log_prediction({"i": i}, 1) for i in range(300)]
+        _encoded(sh)
+        before = sh.stats()
+        assert before["spooled_records"] > 0 and before["spool_pending_records"] > 0
+        pids += [sh.log_prediction({"i": i}, 1) for i in range(300, 305)]
+        _encoded(sh)
+        assert sh.stats()["spooled_records"] == before["spooled_records"]
+        gated.gate.set()
+        assert sh.flush(10)
+        assert [d["prediction_id"] for d in gated.predictions()] == pids
