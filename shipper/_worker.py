@@ -5,19 +5,22 @@
                                             `--> disk spool (own dir) --------'  (+ adopted dirs)
 
 Encoder: pops records, builds and encodes documents (`_documents`), then routes them:
-to the in-memory outbox while delivery is healthy and the outbox holds less than
-`memory_bytes`; otherwise ("spilling": Elasticsearch down or slow, a backlog on disk, or
-durability="disk") to the spool. With durability="disk" every batch is appended and
-fsynced once (group commit) before the waiting callers are released.
+to the in-memory outbox while delivery is not backing off and the outbox has room for
+them within `memory_bytes`; otherwise (Elasticsearch down, or slower than the callers, or
+durability="disk") the outbox and then they go to the spool, so the spool only ever holds
+records older than those in memory ("spilling" while it holds any). With
+durability="disk" every batch is appended and fsynced once (group commit) before the
+waiting callers are released.
 
-Sender: sends, oldest first, adopted spools of dead processes, then the outbox, then
-its own spool. Per-item results (`_bulk.classify`): delivered and duplicates are done;
-retryable items are appended to the spool again (the batch itself is acknowledged, so
-counts stay exact) and delivery backs off; refused items become dead letters, routed like
-any record. A whole-request failure (down, TLS, credentials, 5xx) puts an outbox batch
-on disk, or leaves a spool batch unacknowledged, and backs off (exponential, jittered,
-honouring Retry-After). Each kind of failure is logged once on the `predwatch.shipper`
-logger until delivery works again.
+Sender: sends, oldest first, adopted spools of dead processes, then its own spool, then
+the outbox (routing order; exceptions in `Worker._route`). Per-item results
+(`_bulk.classify`): delivered and duplicates are done; retryable items are appended to
+the spool again (the batch itself is acknowledged, so counts stay exact) and delivery
+backs off; refused items become dead letters, routed like any record. A whole-request
+failure (down, TLS, credentials, 5xx) puts an outbox batch on disk, or leaves a spool
+batch unacknowledged, and backs off (exponential, jittered, honouring Retry-After). Each
+kind of failure is logged once on the `predwatch.shipper` logger until delivery works
+again.
 """
 
 from __future__ import annotations
