@@ -359,8 +359,15 @@ class Worker:
                 self._outbox.clear()
                 self._outbox_bytes = 0
             self._spill = True
-        self._to_spool(items, sync=self.disk)
+        self._spool_in_batches(items)
         self._sender_wake.set()
+
+    def _spool_in_batches(self, items: list[Item]) -> None:
+        # One append of a whole outbox (up to memory_bytes) would frame and join it into
+        # one buffer: a transient of about twice memory_bytes.
+        step = self.cfg.batch_size
+        for i in range(0, len(items), step):
+            self._to_spool(items[i : i + step], sync=self.disk)
 
     def _own_spool(self) -> SpoolDir:
         if self._own is None:
@@ -464,7 +471,7 @@ class Worker:
                     self._outbox.clear()
                     self._outbox_bytes = 0
                     self._spill = True
-                self._to_spool(batch, sync=self.disk)
+                self._spool_in_batches(batch)
                 with self._state:
                     self._inflight = []
         if results is not None and not self.closed:
