@@ -22,11 +22,12 @@ from predwatch.analyzers.stats import TestResult, VerdictPolicy
 
 from elasticsearch import Elasticsearch
 from predwatch import es as es_mod
-from predwatch import mappings, schema, templates
+from predwatch import schema
 from predwatch.baseline import Baseline, load_baseline
 from predwatch.baseline_store import baseline_from_es
 from predwatch.config import ESConfig
 from predwatch.errors import ConfigError, PredwatchError
+from predwatch.setup_es import ensure_index
 
 
 class BaselineMismatch(PredwatchError):
@@ -339,17 +340,7 @@ def store(es: Elasticsearch, cfg: ESConfig, report: Report) -> int:
     from elasticsearch import helpers  # imports the async helpers too: only when storing
 
     index = schema.index_name("drift", report.model)
-    exists = es_mod.call(cfg, lambda: es.indices.exists(index=index))
-    if not exists:
-        # Without `predwatch setup`, an auto-created index would map everything dynamically.
-        es_mod.call(
-            cfg,
-            lambda: es.options(ignore_status=400).indices.create(
-                index=index,
-                mappings=mappings.drift_mapping(),
-                settings=templates.settings_component()["template"]["settings"],
-            ),
-        )
+    ensure_index(es, cfg, index, "drift")
     actions = [
         {"_index": index, "_id": f"{report.run_id}-{i}", "_source": doc}
         for i, doc in enumerate(documents(report))

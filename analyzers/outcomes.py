@@ -28,10 +28,11 @@ import pandas as pd
 
 from elasticsearch import Elasticsearch, helpers
 from predwatch import es as es_mod
-from predwatch import mappings, schema, templates
+from predwatch import schema
 from predwatch.baseline import category_key
 from predwatch.config import ESConfig
 from predwatch.errors import PredwatchError
+from predwatch.setup_es import ensure_index
 
 CHUNK_ROWS = 10_000
 BULK_CHUNK = 1_000
@@ -243,16 +244,7 @@ def _iso(t: float) -> str:
 # --- loading ------------------------------------------------------------------------------
 def _ensure_index(es: Elasticsearch, cfg: ESConfig, index: str) -> None:
     """Create a daily index with the outcomes mapping unless it exists (templates may be absent)."""
-    if es_mod.call(cfg, lambda: es.indices.exists(index=index)):
-        return
-    es_mod.call(
-        cfg,
-        lambda: es.options(ignore_status=400).indices.create(
-            index=index,
-            mappings=mappings.outcomes_mapping(),
-            settings=templates.settings_component()["template"]["settings"],
-        ),
-    )
+    ensure_index(es, cfg, index, "outcomes")
 
 
 def load(

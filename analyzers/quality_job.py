@@ -37,9 +37,10 @@ from predwatch.analyzers.quality_eval import ALL_VERSIONS, Task, WindowEvaluator
 
 from elasticsearch import Elasticsearch, helpers
 from predwatch import es as es_mod
-from predwatch import mappings, schema, templates
+from predwatch import schema
 from predwatch.config import ESConfig
 from predwatch.errors import EXIT_FINDING, EXIT_OK, ConfigError, PredwatchError
+from predwatch.setup_es import ensure_index
 
 PREFIX = "quality."
 JUDGED = ("accuracy", "precision", "recall", "f1", "roc_auc", "log_loss", "mae", "rmse")
@@ -357,16 +358,7 @@ def documents(report: QualityReport) -> Iterator[dict[str, Any]]:
 def store(es: Elasticsearch, cfg: ESConfig, report: QualityReport) -> int:
     """Write the run into predwatch-drift-<model>; returns the number of documents."""
     index = schema.index_name("drift", report.model)
-    if not es_mod.call(cfg, lambda: es.indices.exists(index=index)):
-        # Without `predwatch setup`, an auto-created index would map everything dynamically.
-        es_mod.call(
-            cfg,
-            lambda: es.options(ignore_status=400).indices.create(
-                index=index,
-                mappings=mappings.drift_mapping(),
-                settings=templates.settings_component()["template"]["settings"],
-            ),
-        )
+    ensure_index(es, cfg, index, "drift")
     actions = [
         {"_index": index, "_id": f"{report.run_id}-q{i}", "_source": doc}
         for i, doc in enumerate(documents(report))

@@ -10,9 +10,10 @@ import elastic_transport
 import elasticsearch
 from elasticsearch import Elasticsearch
 from predwatch import es as es_mod
-from predwatch import mappings, schema, templates
+from predwatch import schema
 from predwatch.baseline import Baseline, BaselineError
 from predwatch.config import ESConfig
+from predwatch.setup_es import ensure_index
 
 
 def baselines_index() -> str:
@@ -30,18 +31,7 @@ def baseline_document(baseline: Baseline) -> dict[str, Any]:
 
 
 def _ensure_index(es: Elasticsearch, cfg: ESConfig, index: str) -> None:
-    # Without `predwatch setup` an auto-created index would map every profile key
-    # dynamically; create it with the real mapping (the index template, if any, merges in).
-    if es_mod.call(cfg, lambda: es.indices.exists(index=index)):
-        return
-    es_mod.call(
-        cfg,
-        lambda: es.options(ignore_status=400).indices.create(
-            index=index,
-            mappings=mappings.baselines_mapping(),
-            settings=templates.settings_component()["template"]["settings"],
-        ),
-    )
+    ensure_index(es, cfg, index, "baselines")
 
 
 def upload_baseline(es: Elasticsearch, cfg: ESConfig, baseline: Baseline) -> str:

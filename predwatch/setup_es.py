@@ -177,3 +177,22 @@ def setup_elasticsearch(
             t.model_template(b.model, b.schema_features(), b.classes),
         )
     return inst.changes
+
+
+def ensure_index(es: Elasticsearch, cfg: ESConfig, index: str, kind: str) -> None:
+    """Create `index` with the mapping of its `kind` (drift, outcomes, baselines...) unless it
+    exists. Writers call this so their documents are typed right even where `predwatch
+    setup` never ran (an auto-created index would map everything dynamically); where the
+    index templates exist they merge in as usual."""
+    from predwatch import mappings
+
+    if es_mod.call(cfg, lambda: es.indices.exists(index=index)):
+        return
+    es_mod.call(
+        cfg,
+        lambda: es.options(ignore_status=400).indices.create(  # 400: created meanwhile
+            index=index,
+            mappings=mappings.OTHER_MAPPINGS[kind](),
+            settings=t.settings_component()["template"]["settings"],
+        ),
+    )
