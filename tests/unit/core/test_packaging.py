@@ -37,3 +37,13 @@ class TestLayout:
             check=True,
         ).stdout
         assert "site-packages" in out
+
+
+class TestTestLayout:
+    def test_unique_test_basenames(self) -> None:
+        """Test modules have unique file names (tests/ has no __init__.py: pytest's default
+        import mode refuses two modules of the same name)."""
+        seen: dict[str, Path] = {}
+        for path in sorted((REPO / "tests").rglob("test_*.py")):
+            assert path.name not in seen, f"{path} and {seen[path.name]} share a name"
+            seen[path.name] = path
