@@ -206,3 +206,24 @@ class TestVersions:
             [VersionGroup("1", 5000, Summary(5000, 0.3, 0.01), (4000, 1000), {}, None)], POLICY
         )
         assert all(t.effect_size is None and not t.drifted for t in results)
+
+
+class TestLabels:
+    def test_classification_label_is_compared(self) -> None:
+        """A class-share change and an unseen class flag prediction.label."""
+        from predwatch.analyzers.aggregates import PredictionAggs
+
+        from predwatch.baseline import CategoricalProfile, PredictionProfile
+
+        label = CategoricalProfile({"no": 700, "yes": 300}, 0, frozenset({"no", "yes"}), 1000)
+        b = dataclasses.replace(
+            smp.baseline(),
+            prediction=PredictionProfile("classification", label=label, classes=("no", "yes")),
+        )
+        same = CategoricalAggs({"no": 7000, "yes": 3000}, 0, 0, 10_000, 0)
+        moved = CategoricalAggs({"no": 4000, "yes": 3000}, 0, 3000, 10_000, 0)
+        for cur, drifted in ((same, False), (moved, True)):
+            window = dataclasses.replace(_current(), prediction=PredictionAggs(None, cur))
+            comp = c.judge(c.compare(b, window, c.baseline_reference(b)), POLICY)
+            (pred,) = comp.predictions
+            assert pred.feature == "prediction.label" and pred.drifted is drifted
