@@ -184,19 +184,21 @@ RAW_FORK = textwrap.dedent(
     """
     import os, sys
     from predwatch.shipper import Shipper
+    def out(pid):  # one write per line: print() writes the id and the newline separately,
+        os.write(1, (pid + "\\n").encode())  # and three workers share the pipe
     sh = Shipper(sys.argv[1], "1.0", es_url=sys.argv[2], spool_dir=sys.argv[3], exit_timeout=30)
-    print(sh.log_prediction({"parent": 1}, 0.5), flush=True)
+    out(sh.log_prediction({"parent": 1}, 0.5))
     children = []
     for k in range(3):  # like a pre-fork server: workers exit through sys.exit (atexit runs)
         pid = os.fork()
         if pid == 0:
             for i in range(30):
-                print(sh.log_prediction({"worker": k, "i": i}, 0.5), flush=True)
+                out(sh.log_prediction({"worker": k, "i": i}, 0.5))
             sys.exit(0)
         children.append(pid)
     for pid in children:
         assert os.waitpid(pid, 0)[1] == 0
-    print(sh.log_prediction({"parent": 2}, 0.5), flush=True)
+    out(sh.log_prediction({"parent": 2}, 0.5))
     """
 )
 
