@@ -21,13 +21,12 @@ from predwatch.analyzers.report import ReferenceInfo, Report
 from predwatch.analyzers.stats import TestResult, VerdictPolicy
 
 from elasticsearch import Elasticsearch
-from predwatch import es as es_mod
 from predwatch import schema
 from predwatch.baseline import Baseline, load_baseline
 from predwatch.baseline_store import baseline_from_es
 from predwatch.config import ESConfig
 from predwatch.errors import ConfigError, PredwatchError
-from predwatch.setup_es import ensure_index
+from predwatch.setup_es import index_documents
 
 
 class BaselineMismatch(PredwatchError):
@@ -337,22 +336,7 @@ def _metrics(report: Report) -> Iterator[tuple[str, float]]:
 
 def store(es: Elasticsearch, cfg: ESConfig, report: Report) -> int:
     """Write the run into predwatch-drift-<model>; returns the number of documents."""
-    from elasticsearch import helpers  # imports the async helpers too: only when storing
-
     index = schema.index_name("drift", report.model)
-    ensure_index(es, cfg, index, "drift")
-    actions = [
-        {"_index": index, "_id": f"{report.run_id}-{i}", "_source": doc}
-        for i, doc in enumerate(documents(report))
-    ]
-    ok, errors = es_mod.call(
-        cfg,
-        lambda: helpers.bulk(es, actions, refresh=True, raise_on_error=False, stats_only=False),
+    return index_documents(
+        es, cfg, index, "drift", documents(report), f"{report.run_id}-", "results"
     )
-    if isinstance(errors, list) and errors:
-        first = errors[0]
-        raise PredwatchError(
-            f"storing the results in {index} failed for {len(errors)} "
-            f"document(s): {str(first)[:300]}"
-        )
-    return int(ok)

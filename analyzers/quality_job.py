@@ -35,12 +35,11 @@ from predwatch.analyzers.aggregates import Window, iso
 from predwatch.analyzers.quality import Metric
 from predwatch.analyzers.quality_eval import ALL_VERSIONS, Task, WindowEvaluator, detect_task
 
-from elasticsearch import Elasticsearch, helpers
-from predwatch import es as es_mod
+from elasticsearch import Elasticsearch
 from predwatch import schema
 from predwatch.config import ESConfig
 from predwatch.errors import EXIT_FINDING, EXIT_OK, ConfigError, PredwatchError
-from predwatch.setup_es import ensure_index
+from predwatch.setup_es import index_documents
 
 PREFIX = "quality."
 JUDGED = ("accuracy", "precision", "recall", "f1", "roc_auc", "log_loss", "mae", "rmse")
@@ -358,18 +357,6 @@ def documents(report: QualityReport) -> Iterator[dict[str, Any]]:
 def store(es: Elasticsearch, cfg: ESConfig, report: QualityReport) -> int:
     """Write the run into predwatch-drift-<model>; returns the number of documents."""
     index = schema.index_name("drift", report.model)
-    ensure_index(es, cfg, index, "drift")
-    actions = [
-        {"_index": index, "_id": f"{report.run_id}-q{i}", "_source": doc}
-        for i, doc in enumerate(documents(report))
-    ]
-    ok, errors = es_mod.call(
-        cfg,
-        lambda: helpers.bulk(es, actions, refresh=True, raise_on_error=False, stats_only=False),
+    return index_documents(
+        es, cfg, index, "drift", documents(report), f"{report.run_id}-q", "quality results"
     )
-    if isinstance(errors, list) and errors:
-        raise PredwatchError(
-            f"storing the quality results in {index} failed for {len(errors)} document(s): "
-            f"{str(errors[0])[:300]}"
-        )
-    return int(ok)

@@ -6,7 +6,7 @@ carries a hash in `_meta`; an asset whose hash matches is left alone and reporte
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +16,7 @@ from predwatch import templates as t
 from predwatch.assets import asset_dir
 from predwatch.baseline import Baseline
 from predwatch.config import ESConfig
+from predwatch.errors import PredwatchError
 
 
 @dataclass(frozen=True)
@@ -196,3 +197,32 @@ def ensure_index(es: Elasticsearch, cfg: ESConfig, index: str, kind: str) -> Non
             settings=t.settings_component()["template"]["settings"],
         ),
     )
+
+
+def index_documents(
+    es: Elasticsearch,
+    cfg: ESConfig,
+    index: str,
+    kind: str,
+    docs: Iterable[dict[str, Any]],
+    id_prefix: str,
+    what: str,
+) -> int:
+    """Bulk-write `docs` (ids `<id_prefix><n>`) into `index` of `kind`, refreshed; returns
+    the number written. Any refused document is an error naming `what` was stored."""
+    from elasticsearch import helpers  # imports the async helpers too: only when storing
+
+    ensure_index(es, cfg, index, kind)
+    actions = [
+        {"_index": index, "_id": f"{id_prefix}{i}", "_source": doc} for i, doc in enumerate(docs)
+    ]
+    ok, errors = es_mod.call(
+        cfg,
+        lambda: helpers.bulk(es, actions, refresh=True, raise_on_error=False, stats_only=False),
+    )
+    if isinstance(errors, list) and errors:
+        raise PredwatchError(
+            f"storing the {what} in {index} failed for {len(errors)} document(s): "
+            f"{str(errors[0])[:300]}"
+        )
+    return int(ok)
