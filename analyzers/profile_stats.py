@@ -247,7 +247,7 @@ class CategoricalAccumulator:
             n=self.n,
             vocabulary_truncated=truncated,
             # Exact while nothing was pruned; a truncated vocabulary hides the unseen share.
-            singletons=None if truncated else sum(1 for c in self.counter.counts.values() if c == 1),
+            singletons=None if truncated else sum(c == 1 for c in self.counter.counts.values()),
         )
 
 

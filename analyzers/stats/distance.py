@@ -45,6 +45,8 @@ from .verdict import DEFAULT_THRESHOLDS
 # the number of categories). A category at 5% with no reference mass then adds
 # about 0.3, i.e. it is flagged on its own.
 PSI_EPSILON = 1e-4
+# Expected values per cell (in the smaller sample) below which L-inf's normal bound is unsafe.
+MIN_EXPECTED = 5.0
 
 
 def probabilities(
@@ -65,7 +67,9 @@ def _note(p: FloatArray, q: FloatArray) -> str:
     return "single category" if np.count_nonzero(p + q) == 1 else ""
 
 
-def _single(name: str, effect_name: str, threshold: float, n_ref: float, n_cur: float) -> TestResult:
+def _single(
+    name: str, effect_name: str, threshold: float, n_ref: float, n_cur: float
+) -> TestResult:
     """All mass in one cell on both sides: nothing can differ (a trivial result)."""
     return TestResult(
         name, 0.0, 1.0, 0.0, effect_name, threshold, n_ref, n_cur, "single category", trivial=True
@@ -131,7 +135,8 @@ def linf(reference: Counts, current: Counts) -> TestResult:
 
     The p-value bounds the chance that the largest standardized cell difference
     ``|q - p| / sqrt(m (1 - m) (1/n1 + 1/n2))`` is this large under no drift
-    (Bonferroni over the cells; conservative).
+    (Bonferroni over the cells with at least MIN_EXPECTED pooled values expected in the
+    smaller sample; conservative).
     """
     threshold = DEFAULT_THRESHOLDS["linf"]
     p, q, n_ref, n_cur = probabilities(reference, current)
@@ -142,6 +147,11 @@ def linf(reference: Counts, current: Counts) -> TestResult:
     value = float(np.max(np.abs(p - q))) if p.size else 0.0
     pooled = (p * n_ref + q * n_cur) / (n_ref + n_cur)
     live = (pooled > 0) & (pooled < 1)
+    # The normal approximation needs a few expected values per cell: rarer cells cannot
+    # move L-inf much, and testing them would only add noise (and Bonferroni terms).
+    sizable = live & (pooled * min(n_ref, n_cur) >= MIN_EXPECTED)
+    if np.any(sizable):
+        live = sizable
     se = np.sqrt(pooled[live] * (1.0 - pooled[live]) * (1.0 / n_ref + 1.0 / n_cur))
     z = float(np.max(np.abs(p[live] - q[live]) / se))
     cells = int(np.count_nonzero(live))
