@@ -3,7 +3,7 @@
 The reference is either the training baseline (skew, `baseline_reference`) or another
 window's aggregates (drift); both have the same shape, so one code path compares them.
 Tests come from the stats registry (DEFAULT_TESTS per feature type); `judge` then applies
-Benjamini-Hochberg across every test of the run and the effect-size thresholds.
+Holm's correction across every test of the run and the effect-size thresholds.
 
 "Insufficient data" is a result, never an error: an empty window, an all-missing feature or
 fewer than `min_count` values turn distribution tests into undefined results with a note,
@@ -543,7 +543,7 @@ def compare(
 
 
 def judge(comparison: Comparison, policy: VerdictPolicy) -> Comparison:
-    """Apply `policy` (BH across every test of the run, then thresholds)."""
+    """Apply `policy` (Holm across every test of the run, then thresholds)."""
     judged = iter(policy.apply(comparison.all_tests()))
 
     def redo(f: FeatureResult) -> FeatureResult:
