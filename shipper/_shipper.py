@@ -49,7 +49,7 @@ from ._documents import OUTCOME, PREDICTION, DocBuilder, Record
 from ._enrich import Annotator
 from ._ids import IdGenerator
 from ._metrics import MetricsServer, serve_metrics
-from ._pii import PiiRules
+from ._pii import PiiRules, snapshot_call
 from ._serialize import Limits
 from ._worker import Settings, Worker
 
@@ -281,26 +281,17 @@ class Shipper:
         `features`: the served (computed) feature values, for feature-skew checks.
         `labels`: small string tags (keyword fields). `model_version` overrides per call.
         """
+        # The body of _log_record, inlined: one call less on the hot path.
         try:
             now = _time()
-            if prediction_id is None:
-                pid = self._ids(now)
-            elif type(prediction_id) is str and prediction_id:
+            if type(prediction_id) is str and prediction_id:
                 pid = prediction_id
             else:
-                pid = str(prediction_id) or self._ids(now)
-            snap = inputs.copy() if type(inputs) is dict else _snapshot(inputs)
+                pid = _id_text(prediction_id) or self._ids(now)
             extra = None
             if features is not None or labels is not None or model_version is not None:
-                extra = {
-                    "features": _snapshot(features) if features is not None else None,
-                    "labels": dict(labels) if labels else None,
-                    "model_version": model_version,
-                }
-            if self._pii is not None:
-                self._pii.apply(snap)
-                if extra and isinstance(extra["features"], dict):
-                    self._pii.apply(extra["features"])
+                extra = {"features": features, "labels": labels, "model_version": model_version}
+            snap = snapshot_call(inputs, extra, self._pii)
             return self._put((PREDICTION, pid, now, timestamp, snap, prediction, latency_ms, extra))
         except Exception:
             return self._failed(prediction_id)
@@ -312,22 +303,18 @@ class Shipper:
         prediction_id: Any,
         latency_ms: Any,
         timestamp: Any,
-        extra: dict[str, Any],
+        extra: dict[str, Any] | None,
     ) -> str:
-        """The front ends' entry: like log_prediction with a ready `extra` dict."""
+        """Every entry's way in (log_prediction and both front ends): one snapshot and
+        the PII rules (`_pii.snapshot_call`), then the queue. `extra` is the caller's own
+        fresh dict (features, labels, model_version; msg, args, logger, level)."""
         try:
             now = _time()
-            if prediction_id is None:
-                pid = self._ids(now)
+            if type(prediction_id) is str and prediction_id:
+                pid = prediction_id
             else:
-                pid = prediction_id if type(prediction_id) is str else str(prediction_id)
-                pid = pid or self._ids(now)
-            snap = inputs.copy() if type(inputs) is dict else _snapshot(inputs)
-            if self._pii is not None:
-                self._pii.apply(snap)
-                if isinstance(extra.get("features"), dict):
-                    extra["features"] = dict(extra["features"])
-                    self._pii.apply(extra["features"])
+                pid = _id_text(prediction_id) or self._ids(now)
+            snap = snapshot_call(inputs, extra, self._pii)
             return self._put((PREDICTION, pid, now, timestamp, snap, prediction, latency_ms, extra))
         except Exception:
             return self._failed(prediction_id)
@@ -399,7 +386,7 @@ class Shipper:
     def _failed(self, prediction_id: Any) -> str:
         self._stats.drop(st.INTERNAL_ERROR)
         try:
-            return str(prediction_id) if prediction_id is not None else self._ids(_time())
+            return _id_text(prediction_id) or self._ids(_time())
         except Exception:
             return ""
 
@@ -492,14 +479,14 @@ class Shipper:
         )
 
 
-def _snapshot(value: Any) -> dict[str, Any]:
-    """A shallow copy of a mapping (or pairs); anything else is kept for the worker to flag."""
-    if value is None:
-        return {}
+def _id_text(given: Any) -> str | None:
+    """The caller's prediction id as text (None: make one)."""
+    if given is None:
+        return None
     try:
-        return dict(value)
-    except Exception:  # the worker turns it into a flagged document
-        return {"_value": value}
+        return str(given)
+    except Exception:  # an id without text: the prediction still ships, under a new id
+        return None
 
 
 def _read_baseline(

@@ -74,7 +74,12 @@ class TestPredictionDocument:
     def test_without_baseline_unannotated(self) -> None:
         """Without a baseline only the serialisation flags are written."""
         doc = builder().prediction(rec({"age": math.nan}))[2]
-        assert doc["monitor"] == {"nonfinite": 1, "truncated": 0}
+        assert doc["monitor"] == {
+            "nonfinite": 1,
+            "truncated": 0,
+            "unserializable": 0,
+            "unindexed_count": 0,
+        }
         assert doc["inputs"] == {"age": None}
 
     def test_non_mapping_inputs_flagged(self) -> None:

@@ -76,7 +76,7 @@ class TestClean:
         assert c(u, Limits())[0] == str(u)
         assert c(Color.RED)[0] == "red"
         assert c(deque([1, 2]))[0] == [1, 2]
-        assert c(Weird())[0] == "<unrepresentable Weird>"
+        assert c(Weird())[0] == "<unserializable Weird>"
         assert c(object())[0].startswith("<object")
 
     def test_long_strings_truncated(self) -> None:
