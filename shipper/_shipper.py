@@ -36,9 +36,9 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from predwatch import schema
+from predwatch import mappings, schema
 from predwatch.baseline import Baseline, BaselineError, load_baseline
-from predwatch.config import ESConfig
+from predwatch.config import ESConfig, total_fields_limit
 from predwatch.errors import ConfigError
 
 from . import _lifecycle
@@ -108,6 +108,11 @@ class Shipper:
     - pii={"field": "drop"|"hash"}, pii_key (or PREDWATCH_PII_KEY): see `_pii`.
     - exit_timeout (5 s): flush deadline at exit / SIGTERM / close(); handle_sigterm.
     - max_string (8192): longer strings are cut and flagged.
+    - total_fields_limit (default PREDWATCH_TOTAL_FIELDS_LIMIT, else 1000): the
+      `index.mapping.total_fields.limit` `predwatch setup elasticsearch` gave the templates
+      (give both the same value). Each document brings at most half the room it leaves
+      for free-form fields; keys past that are kept unindexed (`unindexed.*`) and counted
+      in `monitor.unindexed_count` (`mappings.extra_fields_cap`).
     - sink: a zero-argument factory of a `Sink` (tests; default: Elasticsearch).
     - deployment: write the deployment document (model, service, host, Python,
       installed distributions and their fingerprint; see `_deployment`) to
@@ -151,6 +156,7 @@ class Shipper:
         exit_timeout: float = 5.0,
         handle_sigterm: bool = True,
         max_string: int = 8192,
+        total_fields_limit: int | None = None,
         sink: Callable[[], Sink] | None = None,
         deployment: bool | None = None,
         deployment_packages: Packages = None,
@@ -218,6 +224,7 @@ class Shipper:
             },
             "annotator": Annotator(b) if b else None,
             "limits": Limits(max_string=max_string),
+            "field_cap": _field_cap(total_fields_limit, b),
         }
         self._settings = Settings(
             durability=durability,
@@ -487,6 +494,15 @@ def _id_text(given: Any) -> str | None:
         return str(given)
     except Exception:  # an id without text: the prediction still ships, under a new id
         return None
+
+
+def _field_cap(given: int | None, b: Baseline | None) -> int:
+    """Free-form fields per document, from the limit the templates were made with."""
+    limit = total_fields_limit(given)
+    features = b.schema_features() if b else []
+    if features:
+        limit = mappings.total_fields_limit(features, limit)  # as in the model's template
+    return mappings.extra_fields_cap(limit, features)
 
 
 def _read_baseline(
