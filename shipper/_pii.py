@@ -124,7 +124,9 @@ class PiiRules:
 
     def hash_value(self, value: Any) -> str | None:
         """Hex HMAC-SHA256 of the value's text; None when the value has no text."""
-        if isinstance(value, bytes):
+        if type(value) is str:
+            data = value.encode("utf-8", "replace")
+        elif isinstance(value, bytes):
             data = value
         else:
             text = key_text(value)
@@ -191,5 +193,9 @@ def _copy_container(value: Any) -> dict[Any, Any] | list[Any] | None:
 
 
 def _all_text(snap: dict[Any, Any]) -> bool:
-    # set(map(type, ...)) runs in C: cheaper than a Python loop on wide inputs.
-    return len(set(map(type, snap))) <= 1 and (not snap or type(next(iter(snap))) is str)
+    # str.join runs in C and refuses any key that is not a string: the cheapest test.
+    try:
+        "".join(snap)
+    except TypeError:
+        return False
+    return True
