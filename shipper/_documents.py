@@ -122,6 +122,7 @@ class DocBuilder:
         self._outcome_model = {"name": model, "version": model_version}
         self.field_cap = _UNLIMITED if field_cap is None else field_cap
         self._mapped = frozenset(annotator.features if annotator else ())
+        self._known: set[str] = set()  # field names found plain (see clean_group)
         self._iso = IsoClock()
         self._index_day = {"predictions": (-1, ""), "outcomes": (-1, "")}
 
@@ -143,7 +144,7 @@ class DocBuilder:
         lim = self.limits
         doc: dict[str, Any] = {s.TIMESTAMP: self._iso(t), s.PREDICTION_ID: _id_field(pid)}
         doc.update(self._static)
-        clean_inputs = clean_group(inputs, fl, lim)
+        clean_inputs = clean_group(inputs, fl, lim, self._known)
         doc[s.INPUTS] = clean_inputs
         if extra:
             self._extra(doc, extra, fl)
@@ -160,7 +161,7 @@ class DocBuilder:
         monitor[_NONFINITE] = 1 if fl.nonfinite else 0
         monitor[_TRUNCATED] = 1 if fl.truncated else 0
         monitor[_UNSERIALIZABLE] = fl.unserializable
-        monitor[_UNINDEXED_COUNT] = self._cap(doc)
+        monitor[_UNINDEXED_COUNT] = self._cap(doc, fl.nested)
         doc[_MONITOR] = monitor
         return self._index("predictions", t), _doc_id(pid), doc
 
@@ -190,9 +191,14 @@ class DocBuilder:
         return self._index("outcomes", t), _doc_id(pid), doc
 
     # --- parts ----------------------------------------------------------------------
-    def _cap(self, doc: dict[str, Any]) -> int:
-        """Move free-form keys past the field cap under `unindexed`; how many moved."""
+    def _cap(self, doc: dict[str, Any], nested: bool) -> int:
+        """Move free-form keys past the field cap under `unindexed`; how many moved.
+        `nested`: some cleaned value was a mapping or a sequence (else each key costs 1)."""
         budget = self.field_cap
+        if not nested:  # the usual case: scalar values, fewer than the cap
+            wide = sum(len(doc.get(g) or ()) for g in _CAPPED)
+            if wide <= budget:
+                return 0
         moved: dict[str, dict[str, Any]] = {}
         n = 0
         for group in _CAPPED:
@@ -200,9 +206,6 @@ class DocBuilder:
             if not values:
                 continue
             mapped = self._mapped if group == s.INPUTS else ()
-            if budget >= len(values) and _flat(values) and not mapped:
-                budget -= len(values)  # the usual case: few scalar values
-                continue
             keep: dict[str, Any] = {}
             for name, v in values.items():
                 if name in mapped:
@@ -232,10 +235,10 @@ class DocBuilder:
         lim = self.limits
         features = extra.get("features")
         if features is not None:
-            doc[s.FEATURES] = clean_group(features, fl, lim)
+            doc[s.FEATURES] = clean_group(features, fl, lim, self._known)
         labels = extra.get("labels")
         if labels:
-            doc[LABELS] = clean_group(labels, fl, lim)
+            doc[LABELS] = clean_group(labels, fl, lim, self._known)
         version = extra.get("model_version")
         if version:
             text = version if type(version) is str else key_text(version)
@@ -305,14 +308,6 @@ def _from_scores(scores: dict[str, float | None]) -> dict[str, Any]:
 
 
 _CAPPED = (s.INPUTS, s.FEATURES, LABELS)
-
-
-def _flat(values: dict[str, Any]) -> bool:
-    for v in values.values():
-        t = type(v)
-        if t is dict or t is list:
-            return False
-    return True
 
 
 def _cost(v: Any) -> int:

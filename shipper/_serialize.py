@@ -69,12 +69,13 @@ class Limits:
 class Flags:
     """What `clean` had to change in one document."""
 
-    __slots__ = ("nonfinite", "truncated", "unserializable")
+    __slots__ = ("nested", "nonfinite", "truncated", "unserializable")
 
     def __init__(self) -> None:
         self.nonfinite = False
         self.truncated = False
         self.unserializable = 0  # values stored as text or a placeholder instead of themselves
+        self.nested = False  # a mapping or a sequence was cleaned (the field cap counts leaves)
 
 
 def clean(v: Any, fl: Flags, lim: Limits, depth: int = 0) -> Any:
@@ -102,14 +103,23 @@ def clean(v: Any, fl: Flags, lim: Limits, depth: int = 0) -> Any:
         return _unserializable(v, fl, lim)
 
 
-def clean_group(v: Any, fl: Flags, lim: Limits) -> dict[str, Any]:
+def clean_group(v: Any, fl: Flags, lim: Limits, known: set[str] | None = None) -> dict[str, Any]:
     """A top-level group (inputs, features, labels) as a mapping of field names.
 
     Unlike nested mappings, a group is not cut at `max_items` (the document's field cap
     decides what is indexed). Anything but a mapping is kept as the one value `_value`
-    (flagged `truncated`) so the document still ships."""
+    (flagged `truncated`) so the document still ships. `known`: names already found
+    plain, kept by the caller across documents (a model sends the same names each time,
+    and a set look-up of them is cheaper than checking them again)."""
     if v is None:
         return {}
+    if type(v) is dict:  # the usual case: no key needs the name rule
+        if known is not None and known.issuperset(v):
+            return {k: clean(val, fl, lim, 1) for k, val in v.items()}
+        if _plain_names(v):
+            if known is not None and len(known) < _MAX_KNOWN:
+                known.update(v)
+            return {k: clean(val, fl, lim, 1) for k, val in v.items()}
     if isinstance(v, Mapping):
         try:
             return _clean_items(list(v.items()), fl, lim, 0, len(v) + 1)
@@ -149,6 +159,7 @@ def key_text(k: Any) -> str | None:
     return text if type(text) is str else None
 
 
+_MAX_KNOWN = 100_000  # names remembered as plain; past it names are checked each time
 _KEY_LIMITS = Limits(max_string=MAX_FIELD_NAME + 1, max_items=20, max_depth=3)
 
 
@@ -209,6 +220,7 @@ def _clean_other(v: Any, fl: Flags, lim: Limits, depth: int) -> Any:
 def _clean_items(
     items: list[tuple[Any, Any]], fl: Flags, lim: Limits, depth: int, max_items: int
 ) -> dict[str, Any]:
+    fl.nested = True
     out: dict[str, Any] = {}
     if len(items) > max_items:
         fl.truncated = True
@@ -224,6 +236,14 @@ def _clean_items(
     return out
 
 
+def _plain_names(d: dict[Any, Any]) -> bool:
+    """Every key is text the name rule keeps as it is (two passes in C, no Python loop)."""
+    try:  # str.strip refuses keys that are not text; "" and blank keys strip to ""
+        return all(map(str.strip, d)) and max(map(len, d), default=0) <= MAX_FIELD_NAME
+    except TypeError:
+        return False
+
+
 def _field_name(k: Any, fl: Flags) -> str:
     text = key_text(k)
     if text is None:
@@ -236,6 +256,7 @@ def _field_name(k: Any, fl: Flags) -> str:
 
 
 def _clean_seq(v: Any, fl: Flags, lim: Limits, depth: int) -> list[Any]:
+    fl.nested = True
     if len(v) > lim.max_items:
         fl.truncated = True
         v = v[: lim.max_items]
