@@ -267,3 +267,14 @@ class TestFieldCap:
         cap = mappings.extra_fields_cap(1000)
         assert 0 < cap < 1000 - mappings.count_fields(mappings.prediction_common_mapping())
         assert mappings.extra_fields_cap(2000) > cap
+
+    def test_same_builder_later_documents(self) -> None:
+        """Names remembered from earlier documents do not skip the rule or the cap later."""
+        b = builder(field_cap=3)
+        b.prediction(rec({"a": 1, "b": 2}, 0.5))
+        doc = b.prediction(rec({"a": 1, "": 2, 1: 3, "1": 4}, 0.5))[2]
+        assert doc["inputs"] == {"a": 1, "(empty)": 2, "1": 3}
+        assert doc[s.UNINDEXED] == {"inputs": {"1 (2)": 4}}
+        doc = b.prediction(rec({"a": {"x": 1, "y": 2}, "b": [{"p": 1}, {"q": 2}]}, 0.5))[2]
+        assert doc["inputs"] == {"a": {"x": 1, "y": 2}}
+        assert s.get_path(doc, s.UNINDEXED_COUNT) == 1
