@@ -89,7 +89,7 @@ class TestBadValues:
             sh.log_prediction({"s": pd.Series([1.0, 2.0]), "a": np.arange(3)}, 0.5),
             sh.log_prediction({"big": 10**30, "age": 45}, 0.5),
         ]
-        assert sh.flush(30)
+        assert sh.flush(120)
         assert sorted(landed_ids(es, model)) == sorted(pids)
         assert deadletters(es, pids) == []
         docs = sources(es, model)
@@ -135,7 +135,7 @@ class TestNames:
             sh.log_prediction({"x" * 40_000: "not a number"}, 0.5),  # ignore_malformed
             sh.log_prediction({"nested": {"": 1, ".": 2}}, 0.5),
         ]
-        assert sh.flush(30)
+        assert sh.flush(120)
         assert sorted(landed_ids(es, model)) == sorted(pids)
         assert deadletters(es, pids) == []
         docs = sources(es, model)
@@ -160,9 +160,9 @@ class TestFieldLimit:
         sh = make()
         wide = {f"wide_{i:04d}": float(i) for i in range(5000)}
         first = sh.log_prediction(wide, 0.5)
-        assert sh.flush(60)
+        assert sh.flush(180)
         later = [sh.log_prediction({f"late_{i}": float(i)}, 0.5) for i in range(20)]
-        assert sh.flush(30)
+        assert sh.flush(120)
         assert sorted(landed_ids(es, model)) == sorted([first, *later])
         found = [count(es, model, {"exists": {"field": f"inputs.late_{i}"}}) for i in range(20)]
         assert found == [1] * 20
@@ -173,6 +173,38 @@ class TestFieldLimit:
         assert {**doc["inputs"], **moved} == wide
         flagged = count(es, model, {"term": {s.UNINDEXED_COUNT: 5000 - cap}})
         assert flagged == 1
+
+    def test_configured_limit_reaches_templates_and_shipper(
+        self, es: Elasticsearch, es_config: ESConfig, make: Any, model: str
+    ) -> None:
+        """`setup elasticsearch --total-fields-limit 5000` and a shipper given the same limit:
+        a 2,000-feature request is indexed whole and later fields still find room."""
+        from click.testing import CliRunner
+
+        from predwatch.cli import main
+
+        args = ["setup", "elasticsearch", "--es-url", es_config.url]
+        try:
+            done = CliRunner().invoke(main, [*args, "--total-fields-limit", "5000"])
+            assert done.exit_code == 0, done.output
+            sh = make(total_fields_limit=5000)
+            wide = {f"wide_{i:04d}": float(i) for i in range(2000)}
+            first = sh.log_prediction(wide, 0.5)
+            assert sh.flush(180)
+            later = [sh.log_prediction({f"late_{i}": float(i)}, 0.5) for i in range(20)]
+            assert sh.flush(120)
+            assert sorted(landed_ids(es, model)) == sorted([first, *later])
+            index = next(iter(es.indices.get(index=s.index_pattern("predictions", model))))
+            got = es.indices.get_settings(index=index, name="index.mapping.total_fields.limit")
+            assert got[index]["settings"]["index"]["mapping"]["total_fields"]["limit"] == "5000"
+            doc = sources(es, model)[first]
+            assert doc["inputs"] == wide and s.UNINDEXED not in doc
+            assert count(es, model, {"exists": {"field": "inputs.wide_1999"}}) == 1
+            found = [count(es, model, {"exists": {"field": f"inputs.late_{i}"}}) for i in range(20)]
+            assert found == [1] * 20
+        finally:
+            restored = CliRunner().invoke(main, args)  # the default limit, for other tests
+            assert restored.exit_code == 0, restored.output
 
 
 EMAILS = [f"user{i}@example.com" for i in range(20)]
@@ -208,7 +240,7 @@ class TestPii:
                     proc(None, "info", {**ev, "labels": nested})
         finally:
             log.removeHandler(handler)
-        assert sh.flush(30)
+        assert sh.flush(120)
         assert len(landed_ids(es, model)) == 20
         docs = sources(es, model)
         text = json.dumps(docs)
