@@ -236,15 +236,18 @@ class DocBuilder:
         features = extra.get("features")
         if features is not None:
             doc[s.FEATURES] = clean_group(features, fl, lim, self._known)
+        # `is not None`, never truthiness: a Series or an array refuses bool().
         labels = extra.get("labels")
-        if labels:
-            doc[LABELS] = clean_group(labels, fl, lim, self._known)
+        if labels is not None:
+            cleaned = clean_group(labels, fl, lim, self._known)
+            if cleaned:
+                doc[LABELS] = cleaned
         version = extra.get("model_version")
-        if version:
+        if version is not None:
             text = version if type(version) is str else key_text(version)
             if text is None:
                 fl.unserializable += 1
-            else:
+            elif text:
                 doc["model"] = {**doc["model"], "version": text[: s.KEYWORD_IGNORE_ABOVE]}
         if "msg" in extra:
             doc[MESSAGE] = clean(_message(extra["msg"], extra.get("args")), fl, lim)
@@ -352,7 +355,7 @@ def observations(recs: list[Record], default_version: str) -> list[tuple[str, fl
             continue
         extra = rec[7]
         version = extra.get("model_version") if extra else None
-        if version and type(version) is not str:
+        if version is not None and type(version) is not str:
             version = key_text(version)
         ms = rec[6]
         if ms is not None:

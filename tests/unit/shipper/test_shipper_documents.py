@@ -278,3 +278,11 @@ class TestFieldCap:
         doc = b.prediction(rec({"a": {"x": 1, "y": 2}, "b": [{"p": 1}, {"q": 2}]}, 0.5))[2]
         assert doc["inputs"] == {"a": {"x": 1, "y": 2}}
         assert s.get_path(doc, s.UNINDEXED_COUNT) == 1
+
+    def test_labels_and_version_that_refuse_bool(self) -> None:
+        """Labels or a model_version that refuse bool() (arrays) cannot fail the document."""
+        extra = {"labels": np.array([1, 2]), "model_version": np.array([3, 4]), "features": None}
+        data = builder().encode(rec({"a": 1}, 0.5, extra=extra))
+        doc = json.loads(data.split(b"\n")[1])
+        assert doc["labels"] == {"_value": [1, 2]} and doc["inputs"] == {"a": 1}
+        assert s.get_path(doc, s.MODEL_VERSION) == "[3, 4]"
