@@ -9,6 +9,7 @@ is built, so no URL predwatch holds or shows carries them.
 from __future__ import annotations
 
 import os
+import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
@@ -88,8 +89,7 @@ class ESConfig:
             )
         if not urlsplit(self.url).hostname:
             raise ConfigError(
-                f"PREDWATCH_ES_URL {self.url!r} names no host; expected e.g. "
-                "http://localhost:9200"
+                f"PREDWATCH_ES_URL {self.url!r} names no host; expected e.g. http://localhost:9200"
             )
         if self.api_key and (self.username or self.password):
             raise ConfigError("give either an API key or a username/password, not both")
@@ -100,6 +100,8 @@ class ESConfig:
                 f"CA certificate {self.ca_cert} does not exist or is not a file; "
                 "set PREDWATCH_ES_CA_CERT (--ca-cert) to the PEM file of the CA"
             )
+        if self.ca_cert:
+            _check_ca(self.ca_cert)
 
     @property
     def auth_kind(self) -> str:
@@ -125,3 +127,15 @@ class ESConfig:
         return f"ESConfig({shown})"
 
     __str__ = __repr__
+
+
+def _check_ca(path: str) -> None:
+    """ConfigError unless `path` holds at least one PEM certificate Python's TLS can load."""
+    try:
+        ssl.create_default_context(cafile=path)
+    except (ssl.SSLError, ValueError, OSError) as exc:
+        raise ConfigError(
+            f"CA certificate {path} cannot be used ({getattr(exc, 'reason', None) or exc}); "
+            "set PREDWATCH_ES_CA_CERT (--ca-cert) to the PEM file of the CA that signed the "
+            "server's certificate"
+        ) from None

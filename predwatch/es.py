@@ -57,8 +57,7 @@ def _scheme_mismatch(cfg: ESConfig) -> ConnectionFailed | None:
     if actual == "plain" and https:
         fixed = "http://" + cfg.url.removeprefix("https://")
         return ConnectionFailed(
-            f"Elasticsearch at {cfg.url} answers plain http, not TLS: scheme mismatch; "
-            f"use {fixed}"
+            f"Elasticsearch at {cfg.url} answers plain http, not TLS: scheme mismatch; use {fixed}"
         )
     return None
 

@@ -17,7 +17,7 @@ PROBE_TIMEOUT_S = 3.0
 
 
 def speaks(url: str, timeout: float = PROBE_TIMEOUT_S) -> Protocol | None:
-    """"tls" when the server completes a TLS handshake, "plain" when it answers a plain HTTP
+    """`tls` when the server completes a TLS handshake, `plain` when it answers a plain HTTP
     request, None when neither (unreachable, or something else listens)."""
     parts = urlsplit(url)
     host = parts.hostname
