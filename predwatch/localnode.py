@@ -428,6 +428,9 @@ class LocalNode:
             os.chmod(folder, 0o755)
         for cert in (certs / "ca" / "ca.crt", certs / "node" / "node.crt"):
             os.chmod(cert, 0o644)  # certificates are public; clients need the CA's
+        for realm_file in ("users", "users_roles"):  # password hashes once users are added
+            if (conf / realm_file).exists():
+                os.chmod(conf / realm_file, 0o600)  # still empty here
 
     def _make_secrets(self, dist: Path, java: Path, conf: Path) -> None:
         env = {**os.environ, "ES_JAVA_HOME": str(java), "ES_PATH_CONF": str(conf)}
