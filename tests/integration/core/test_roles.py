@@ -102,7 +102,7 @@ class TestShipperRole:
             "read baselines": lambda: es.search(index="predwatch-baselines"),
             "write drift results": lambda: es.index(index=f"predwatch-drift-{model}", document={}),
             "cluster health": lambda: es.cluster.health(),
-            "put a template": lambda: es.indices.put_index_template(name="t", index_patterns=["t*"]),
+            "template": lambda: es.indices.put_index_template(name="t", index_patterns=["t*"]),
         }  # fmt: skip
         answers = {what: _status(call) for what, call in forbidden.items()}
         assert answers == dict.fromkeys(forbidden, 403)
