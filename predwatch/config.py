@@ -95,7 +95,7 @@ class ESConfig:
             raise ConfigError("give either an API key or a username/password, not both")
         if bool(self.username) != bool(self.password):
             raise ConfigError("PREDWATCH_ES_USERNAME and PREDWATCH_ES_PASSWORD go together")
-        if self.ca_cert and not Path(self.ca_cert).is_file():
+        if self.ca_cert and not _is_file(self.ca_cert):
             raise ConfigError(
                 f"CA certificate {self.ca_cert} does not exist or is not a file; "
                 "set PREDWATCH_ES_CA_CERT (--ca-cert) to the PEM file of the CA"
@@ -127,6 +127,14 @@ class ESConfig:
         return f"ESConfig({shown})"
 
     __str__ = __repr__
+
+
+def _is_file(path: str) -> bool:
+    """Path.is_file, False instead of raising for a name too long or with a NUL byte."""
+    try:
+        return Path(path).is_file()
+    except (OSError, ValueError):
+        return False
 
 
 def _check_ca(path: str) -> None:

@@ -97,6 +97,12 @@ class TestIssueCases:
         )
         assert_one_line_error(result, "cannot be used")
 
+    @pytest.mark.parametrize("path", ["/nonexistent/ca.pem", "/tmp/" + "x" * 5000])
+    def test_ca_cert_bad_path(self, path: str) -> None:
+        """`--ca-cert` with a path that is missing or impossible: exit 2 and one line."""
+        result = run("setup", "elasticsearch", "--es-url", "https://127.0.0.1:9", "--ca-cert", path)
+        assert_one_line_error(result, "does not exist or is not a file")
+
     @pytest.mark.parametrize("command", ["rules", "check"])
     def test_alerts_with_another_models_baseline(self, command: str) -> None:
         """`alerts rules|check --model A --baseline <B's>` refuses, like analyze and setup."""
