@@ -69,7 +69,9 @@ def connection_options(fn: F) -> F:
             ca_cert=ca_cert,
         )
         # so the entry point can explain a client error that escaped the command
-        click.get_current_context().meta[_CFG_KEY] = cfg
+        ctx = click.get_current_context(silent=True)
+        if ctx is not None:
+            ctx.meta[_CFG_KEY] = cfg
         return fn(*args, cfg=cfg, **kwargs)
 
     return wrapper  # type: ignore[return-value]
