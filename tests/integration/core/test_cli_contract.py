@@ -34,6 +34,7 @@ def commands(tmp: Path) -> dict[str, list[str]]:
         "quality": ["--model", "demo"],
         "retention": ["--days", "7"],
         "setup elasticsearch": [],
+        "setup roles": [],
         "setup watches": ["--baseline", BASELINE],
         "skew check": ["--model", "demo", "--pipeline", "json:loads"],
     }  # fmt: skip
