@@ -89,6 +89,41 @@ def setup_elasticsearch_cmd(
     click.echo(f"{len(changed)} change(s) on {cfg.url}" if changed else f"no changes on {cfg.url}")
 
 
+@setup.command("roles")
+@click.option(
+    "--print",
+    "print_as",
+    type=click.Choice(["yaml", "json"]),
+    default=None,
+    help="print the roles instead of installing them (yaml: a node's config/roles.yml)",
+)
+@connection_options
+def setup_roles_cmd(cfg: ESConfig, print_as: str | None) -> None:
+    """Least-privilege roles, one per component: predwatch_shipper, predwatch_analyzer,
+    predwatch_setup, predwatch_retention, predwatch_viewer (docs/security.md).
+
+    Installing needs the manage_security privilege (e.g. the elastic user). Clusters
+    without the native realm (file-based roles): --print yaml >> config/roles.yml.
+
+    \b
+    Example:
+      predwatch setup roles
+      predwatch setup roles --print yaml >> $ES_PATH_CONF/roles.yml
+    """
+    from predwatch.roles import install_roles, load_roles, roles_yaml
+
+    roles = load_roles()
+    if print_as == "yaml":
+        click.echo(roles_yaml(roles), nl=False)
+        return
+    if print_as == "json":
+        echo_json(roles)
+        return
+    client = es_mod.client(cfg)
+    for line in install_roles(client, cfg, roles):
+        click.echo(line)
+
+
 def _register() -> None:
     # Kept next to their code; listed here so `predwatch setup --help` shows them all.
     from predwatch.alerts.cli import setup_kibana_rules, setup_watches
