@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -126,7 +127,11 @@ class TestIssueCases:
         _emit(_report(), "table", None)
         out = capsys.readouterr().out
         assert "strongest test (effect vs threshold)" in out
-        assert any("oov_rate 0.708 (>= 0.2, p=2.55e-74)" in line for line in out.splitlines())
+        # The whole cell on one line: test, effect, threshold and adjusted p-value.
+        assert any(
+            re.search(r"oov_rate [\d.]+ \(>= 0\.2, p=[\d.e+-]+\)", line)
+            for line in out.splitlines()
+        )
 
 
 class TestLogDestination:
