@@ -2,12 +2,16 @@
 
 Read from keyword arguments first, then the environment (PREDWATCH_ES_*), then defaults.
 Secrets are never part of a repr, a log line or an error message.
+
+The URL may name several nodes of one cluster: a comma-separated string
+("http://es1:9200,http://es2:9200") or a list. `url` always holds the comma-separated form
+(what messages show); `hosts` the list the client spreads requests over and fails over to.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
@@ -35,9 +39,20 @@ class ESConfig:
     ca_cert: str | None = None
     request_timeout: float = 30.0
 
+    def __post_init__(self) -> None:
+        # A list of URLs is kept in its comma-separated form: one hashable, printable value.
+        object.__setattr__(self, "url", join_hosts(self.url))
+
+    @property
+    def hosts(self) -> list[str]:
+        """The node URLs, in the order given."""
+        return split_hosts(self.url)
+
     @classmethod
     def from_env(
-        cls, env: Mapping[str, str] | None = None, **overrides: str | float | None
+        cls,
+        env: Mapping[str, str] | None = None,
+        **overrides: str | Sequence[str] | float | None,
     ) -> ESConfig:
         """Options given (not None) win over PREDWATCH_ES_* variables, which win over defaults."""
         env = os.environ if env is None else env
@@ -54,9 +69,21 @@ class ESConfig:
         return cfg
 
     def validate(self) -> None:
-        if not self.url.startswith(("http://", "https://")):
+        hosts = self.hosts
+        if not hosts:
             raise ConfigError(
-                f"PREDWATCH_ES_URL must start with http:// or https://, got {self.url!r}"
+                "PREDWATCH_ES_URL names no host; give one URL or several separated by commas"
+            )
+        for host in hosts:
+            if not host.startswith(("http://", "https://")):
+                raise ConfigError(
+                    f"PREDWATCH_ES_URL must start with http:// or https://, got {host!r}"
+                    + (f" in {self.url!r}" if len(hosts) > 1 else "")
+                )
+        if len({h.split("://", 1)[0] for h in hosts}) > 1:
+            raise ConfigError(
+                f"PREDWATCH_ES_URL mixes http:// and https:// nodes ({self.url}); the nodes "
+                "of one cluster all speak the same protocol"
             )
         if self.api_key and (self.username or self.password):
             raise ConfigError("give either an API key or a username/password, not both")
@@ -73,8 +100,8 @@ class ESConfig:
             return f"user {self.username!r}"
         return "no credentials"
 
-    def with_url(self, url: str) -> ESConfig:
-        return replace(self, url=url)
+    def with_url(self, url: str | Sequence[str]) -> ESConfig:
+        return replace(self, url=join_hosts(url))
 
     def redact(self, text: str) -> str:
         """`text` with every secret of this config replaced by ***."""
@@ -93,3 +120,19 @@ class ESConfig:
         return f"ESConfig({shown})"
 
     __str__ = __repr__
+
+
+def split_hosts(url: str) -> list[str]:
+    """The URLs of a comma-separated list, stripped, empty items dropped."""
+    return [part.strip() for part in url.split(",") if part.strip()]
+
+
+def join_hosts(url: str | Sequence[str]) -> str:
+    """One URL, a comma-separated string or a list of URLs -> the comma-separated form."""
+    if isinstance(url, str):
+        return ",".join(split_hosts(url)) if "," in url else url.strip()
+    if not isinstance(url, Sequence) or not all(isinstance(u, str) for u in url):
+        raise ConfigError(
+            f"the Elasticsearch URL must be a string or a list of strings, not {url!r}"
+        )
+    return ",".join(h for u in url for h in split_hosts(u))
