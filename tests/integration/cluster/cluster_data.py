@@ -11,7 +11,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from elasticsearch import Elasticsearch
+from predwatch import templates as t
 from predwatch.baseline import Baseline
+
+SHARDS = 3  # primaries per index on the test cluster (set in predwatch@custom)
+REPLICAS = 1
 
 WORDS = [f"w{i}" for i in range(200)]
 NEW_WORDS = [f"new{i}" for i in range(400)]
@@ -69,3 +74,13 @@ def true_top_oov(baseline: Baseline, texts: list[str], k: int) -> list[tuple[str
 
 def inputs(row: dict[str, Any]) -> dict[str, Any]:
     return {k: row[k] for k in ("num", "small", "big", "text")}
+
+
+def put_custom(es: Elasticsearch, shards: int, replicas: int) -> None:
+    """The user's predwatch@custom component: shards and replicas of every predwatch index."""
+    es.cluster.put_component_template(
+        name=t.CUSTOM_COMPONENT,
+        template={
+            "settings": {"index": {"number_of_shards": shards, "number_of_replicas": replicas}}
+        },
+    )

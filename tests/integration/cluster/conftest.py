@@ -17,18 +17,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from cluster_data import REPLICAS, SHARDS, put_custom
 
 from elasticsearch import Elasticsearch
 from predwatch import es as es_mod
 from predwatch import localnode
-from predwatch import templates as t
 from predwatch.config import ESConfig
 from predwatch.localcluster import TRANSPORT_OFFSET, LocalCluster
 from predwatch.setup_es import setup_elasticsearch
 
 NODES = 3
-SHARDS = 3
-REPLICAS = 1
 
 
 def _free_base(n: int) -> int:
@@ -72,16 +70,6 @@ def cluster_es(cluster_config: ESConfig) -> Iterator[Elasticsearch]:
     es_mod.ping(client, cluster_config)
     yield client
     client.close()
-
-
-def put_custom(es: Elasticsearch, shards: int, replicas: int) -> None:
-    """The user's predwatch@custom component: shards and replicas of every predwatch index."""
-    es.cluster.put_component_template(
-        name=t.CUSTOM_COMPONENT,
-        template={
-            "settings": {"index": {"number_of_shards": shards, "number_of_replicas": replicas}}
-        },
-    )
 
 
 @pytest.fixture(scope="session")
