@@ -106,7 +106,8 @@ def start(
       predwatch es start --security --port 9201
       predwatch es start --nodes 3 --port 9200 --home /tmp/es-cluster
     """
-    if nodes > 1 or (home and localcluster.is_cluster(Path(home))):
+    where = Path(home) if home else localnode.default_home(port)
+    if nodes > 1 or localcluster.is_cluster(where):
         _start_cluster(port, home, version, security, heap, nodes, transport_port, as_json)
         return
     node = _node(port, home, version=version, security=security, heap=heap or "2g")
