@@ -29,6 +29,14 @@ from predwatch.setup_es import setup_elasticsearch
 NODES = 3
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # Selectable (`-m "not cluster"` skips the cluster start locally); CI runs them.
+    here = str(Path(__file__).parent)
+    for item in items:
+        if str(item.fspath).startswith(here):
+            item.add_marker(pytest.mark.cluster)
+
+
 def _free_base(n: int) -> int:
     """A first HTTP port P with P..P+n-1 and their transport ports P+100.. all free."""
     for _ in range(100):
