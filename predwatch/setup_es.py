@@ -10,7 +10,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from elasticsearch import Elasticsearch, NotFoundError
+from elastic_transport import TransportError
+
+from elasticsearch import ApiError, AuthorizationException, Elasticsearch, NotFoundError
 from predwatch import es as es_mod
 from predwatch import templates as t
 from predwatch.assets import asset_dir
@@ -203,9 +205,12 @@ def ensure_index(es: Elasticsearch, cfg: ESConfig, index: str, kind: str) -> Non
         return
     # Settings given here would win over the templates' (and over predwatch@custom's
     # shards and replicas): give them only where set-up has not installed the template.
-    templated = es_mod.call(
-        cfg, lambda: es.indices.exists_index_template(name=f"predwatch-{kind}")
-    )
+    try:
+        templated = bool(es.indices.exists_index_template(name=f"predwatch-{kind}"))
+    except AuthorizationException:  # a writer may not read templates: the old way
+        templated = False
+    except (ApiError, TransportError) as exc:
+        raise es_mod.explain(exc, cfg) from None
     settings = None if templated else t.settings_component()["template"]["settings"]
     es_mod.call(
         cfg,
