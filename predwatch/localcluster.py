@@ -169,15 +169,16 @@ class LocalCluster:
             th.start()
         for th in threads:
             th.join()
-        if errors:
-            self.stop()
-            raise errors[0]
         try:
+            if errors:
+                raise errors[0]
             for node in todo:
                 node.wait_started(timeout - (time.monotonic() - t0))
             self._wait_formed(timeout - (time.monotonic() - t0))
         except BaseException:
-            self.stop()  # never leave a half-started cluster behind
+            # Never leave half-started nodes behind; nodes that ran before keep running.
+            for node in todo:
+                node.stop()
             raise
         self.log(f"{self.size} nodes formed a cluster after {time.monotonic() - t0:.1f}s")
         return self.status()
