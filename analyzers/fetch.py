@@ -1,18 +1,19 @@
 """Runs the aggregation requests of `queries.py` against Elasticsearch.
 
 All windows of a run go out in one `_msearch`; categorical features whose `terms` came back
-incomplete are then counted exactly with `composite` paging (folded page by page, so memory
-stays bounded). Every request has `size: 0`: no prediction document is ever fetched.
+incomplete, and text features whose top OOV terms the `terms` error bounds cannot prove
+exact (several shards), are then counted exactly with `composite` paging (folded page by
+page, so memory stays bounded). Every request has `size: 0`: no prediction document is ever fetched.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from predwatch.analyzers import queries as q
-from predwatch.analyzers.aggregates import CategoricalAggs, Window, WindowAggregates
+from predwatch.analyzers.aggregates import CategoricalAggs, TextAggs, Window, WindowAggregates
 
 from elasticsearch import Elasticsearch
 from predwatch import es as es_mod
@@ -199,6 +200,33 @@ def page_categories(
     return fold.result(first.total, note)
 
 
+def page_oov_terms(
+    es: Elasticsearch,
+    cfg: ESConfig,
+    baseline: Baseline,
+    window: Window,
+    name: str,
+    first: TextAggs,
+    *,
+    request_cache: bool | None = None,
+) -> TextAggs:
+    """Exact top OOV terms of one text feature by composite paging over every OOV term."""
+    fld = s.text_field(name, s.TEXT_OOV_TERMS)
+    index = s.index_pattern("predictions", baseline.model)
+    fold = q.CategoryFold(None)
+    after: str | None = None
+    for _ in range(MAX_COMPOSITE_PAGES):
+        body = q.composite_body(fld, window, after)
+        (resp,) = msearch(es, cfg, index, [body], request_cache=request_cache)
+        buckets, after = q.composite_page(resp)
+        for term, count in buckets:
+            fold.keep_top(term, count)
+        if after is None:
+            return replace(first, oov_terms=fold.top_values())
+    # More distinct OOV terms than the pages cover: keep the bounded `terms` answer.
+    return first
+
+
 def aggregate(
     es: Elasticsearch,
     cfg: ESConfig,
@@ -225,5 +253,12 @@ def aggregate(
                 es, cfg, baseline, spec.window, name, first, request_cache=request_cache
             )
             agg = q.with_feature(agg, name, exact)
+        for name in parsed.inexact_text:
+            text = agg.features[name]
+            assert isinstance(text, TextAggs)
+            paged = page_oov_terms(
+                es, cfg, baseline, spec.window, name, text, request_cache=request_cache
+            )
+            agg = q.with_feature(agg, name, paged)
         out.append(agg)
     return out

@@ -10,7 +10,9 @@ Per feature (field names from `predwatch.schema`):
 - categorical: `terms` sized above the vocabulary (capped at TERMS_CAP; when the window
   has more distinct values than that, `fetch.py` pages with `composite`), the OOV flag sum;
 - text: `extended_stats` of tokens per document, the OOV token sum, an `exists` filter,
-  the most frequent OOV terms.
+  the most frequent OOV terms (a `terms` with a large shard size whose error bounds are
+  checked: when they cannot rule out a wrong top list, `fetch.py` counts the OOV terms
+  exactly with `composite` paging).
 Predictions: the same for `prediction.value` / `prediction.label`, non-finite counts, a
 `date_histogram` of basic statistics, `terms` on `model.version` with per-version stats
 and bins, latency percentiles and the newest `model.trained_at`.
@@ -48,6 +50,10 @@ Body = dict[str, Any]
 TERMS_CAP = 5000  # larger vocabularies are counted by composite paging
 NEW_VALUES_ROOM = 100  # terms size above the vocabulary: room for unseen values
 UNSEEN_TOP = 10  # most frequent unseen values / OOV terms kept for reports
+# Candidates each shard returns for the top OOV terms. With several shards (a cluster, or a
+# window over two daily indices) a shard size of UNSEEN_TOP misses and undercounts terms;
+# this one usually makes the top list provably exact, else composite paging makes it so.
+OOV_SHARD_SIZE = 500
 COMPOSITE_PAGE = 1000
 FEATURES_PER_REQUEST = 8  # several bodies in one msearch run in parallel on the node
 PERCENTS = (50.0, 90.0, 95.0, 99.0)
@@ -86,10 +92,12 @@ class Request:
 
 @dataclass(frozen=True)
 class Parsed:
-    """Parsed aggregates, plus the categorical features whose terms were incomplete."""
+    """Parsed aggregates, plus the categorical features whose terms were incomplete and the
+    text features whose top OOV terms may be wrong (both to count by composite paging)."""
 
     aggregates: WindowAggregates
     incomplete: tuple[str, ...] = field(default=())
+    inexact_text: tuple[str, ...] = field(default=())
 
 
 def window_query(window: Window) -> Body:
@@ -162,8 +170,39 @@ def feature_aggs(baseline: Baseline, names: Sequence[str]) -> Body:
             aggs[f"{p}_len"] = {"extended_stats": {"field": s.text_field(fp.name, s.TEXT_TOKENS)}}
             aggs[f"{p}_oovtok"] = {"sum": {"field": s.text_field(fp.name, s.TEXT_OOV_TOKENS)}}
             aggs[f"{p}_present"] = {"filter": {"exists": {"field": fld}}}
-            aggs[f"{p}_oovterms"] = _terms(s.text_field(fp.name, s.TEXT_OOV_TERMS), UNSEEN_TOP)
+            aggs[f"{p}_oovterms"] = oov_terms_agg(fp.name)
     return aggs
+
+
+def oov_terms_agg(feature: str) -> Body:
+    """The most frequent OOV terms of a text feature, with the error bounds that tell
+    whether the list is exact (`oov_terms_exact`)."""
+    return {
+        "terms": {
+            "field": s.text_field(feature, s.TEXT_OOV_TERMS),
+            "size": UNSEEN_TOP,
+            "shard_size": OOV_SHARD_SIZE,
+            "show_term_doc_count_error": True,
+        }
+    }
+
+
+def oov_terms_exact(agg: Mapping[str, Any]) -> bool:
+    """True when a `terms` result (with `show_term_doc_count_error`) is provably the exact
+    top list: every returned count is exact, and no term left out can reach the smallest
+    returned count (a term absent from some shard's candidates has at most the overall
+    `doc_count_error_upper_bound` documents there). Ties at the boundary count as inexact."""
+    buckets = agg.get("buckets") or []
+    if any(int(b.get("doc_count_error_upper_bound") or 0) != 0 for b in buckets):
+        return False
+    bound = int(agg.get("doc_count_error_upper_bound") or 0)
+    if bound == 0:
+        return True
+    if len(buckets) < UNSEEN_TOP:
+        # Fewer terms than asked for: each shard returned all it had (< its shard size),
+        # unless a shard hit its shard size, which the bound above would show.
+        return False
+    return bound < float(buckets[-1]["doc_count"])
 
 
 def _index(baseline: Baseline, name: str) -> int:
@@ -292,6 +331,20 @@ def composite_body(fld: str, window: Window, after: str | None = None) -> Body:
 
 
 # --- parsing ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Ranked:
+    """A (count, value) ordered from least to most frequent; among equal counts the later
+    value ranks lower, so the kept ties are the first values, as `terms` orders them."""
+
+    count: float
+    value: str
+
+    def __lt__(self, other: _Ranked) -> bool:
+        if self.count != other.count:
+            return self.count < other.count
+        return self.value > other.value
+
+
 class CategoryFold:
     """Folds (value, count) pairs onto a categorical profile's cells in bounded memory."""
 
@@ -301,7 +354,7 @@ class CategoryFold:
         self.other = 0.0
         self.unseen = 0.0
         self._keep = keep_unseen
-        self._heap: list[tuple[float, str]] = []
+        self._heap: list[_Ranked] = []
 
     def add(self, value: str, count: float) -> None:
         if value in self.top:
@@ -310,15 +363,23 @@ class CategoryFold:
             self.other += count
         else:
             self.unseen += count
-            item = (count, value)
-            if len(self._heap) < self._keep:
-                heapq.heappush(self._heap, item)
-            elif item > self._heap[0]:
-                heapq.heapreplace(self._heap, item)
+            self.keep_top(value, count)
+
+    def keep_top(self, value: str, count: float) -> None:
+        """Remember (value, count) if it is among the `keep_unseen` most frequent so far."""
+        item = _Ranked(count, value)
+        if len(self._heap) < self._keep:
+            heapq.heappush(self._heap, item)
+        elif self._heap[0] < item:
+            heapq.heapreplace(self._heap, item)
+
+    def top_values(self) -> tuple[tuple[str, float], ...]:
+        """The kept values, most frequent first; ties by value, as a `terms` aggregation."""
+        return tuple((r.value, r.count) for r in sorted(self._heap, reverse=True))
 
     def result(self, total: float, note: str = "") -> CategoricalAggs:
         n = math.fsum(self.top.values()) + self.other + self.unseen
-        unseen_top = tuple((v, c) for c, v in sorted(self._heap, key=lambda t: (-t[0], t[1])))
+        unseen_top = self.top_values()
         return CategoricalAggs(
             top=self.top,
             other=self.other,
@@ -427,12 +488,14 @@ def _terms_fold(
     return fold.result(total, note), complete
 
 
-def _text(aggs: Mapping[str, Any], p: str, total: float) -> TextAggs:
+def _text(aggs: Mapping[str, Any], p: str, total: float) -> tuple[TextAggs, bool]:
+    """Fold a text feature's aggregations; the bool says whether its top OOV terms are exact."""
     length = _summary(aggs.get(f"{p}_len"))
     stats = aggs.get(f"{p}_len") or {}
     present = float((aggs.get(f"{p}_present") or {}).get("doc_count", 0))
-    terms = (aggs.get(f"{p}_oovterms") or {}).get("buckets", [])
-    return TextAggs(
+    oov = aggs.get(f"{p}_oovterms") or {}
+    terms = oov.get("buckets", [])
+    text = TextAggs(
         total=total,
         missing=max(0.0, total - present),
         tokens=float(stats.get("sum") or 0.0),
@@ -440,6 +503,7 @@ def _text(aggs: Mapping[str, Any], p: str, total: float) -> TextAggs:
         length=length,
         oov_terms=tuple((_key(b), float(b["doc_count"])) for b in terms),
     )
+    return text, oov_terms_exact(oov)
 
 
 def _total(resp: Mapping[str, Any]) -> float:
@@ -534,6 +598,7 @@ def parse(
         raise ValueError(f"{len(requests)} requests but {len(responses)} responses")
     features: dict[str, FeatureAggs] = {}
     incomplete: list[str] = []
+    inexact_text: list[str] = []
     total = 0.0
     kw: dict[str, Any] = {}
     for req, resp in zip(requests, responses, strict=True):
@@ -552,7 +617,9 @@ def parse(
                     if not complete:
                         incomplete.append(name)
                 elif fp.text is not None:
-                    features[name] = _text(aggs, p, t)
+                    features[name], exact = _text(aggs, p, t)
+                    if not exact:
+                        inexact_text.append(name)
         elif req.part == "latency":
             kw["latency"] = parse_latency(aggs)
         elif req.part == "predictions":
@@ -567,7 +634,7 @@ def parse(
                 kw["versions"] = _versions(aggs, baseline)
     ordered = {f.name: features[f.name] for f in baseline.features if f.name in features}
     agg = WindowAggregates(window=window, total=total, features=ordered, **kw)
-    return Parsed(agg, tuple(incomplete))
+    return Parsed(agg, tuple(incomplete), tuple(inexact_text))
 
 
 def composite_page(resp: Mapping[str, Any]) -> tuple[list[tuple[str, float]], str | None]:

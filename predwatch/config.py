@@ -4,13 +4,17 @@ Read from keyword arguments first, then the environment (PREDWATCH_ES_*), then d
 Secrets are never part of a repr, a log line or an error message: credentials written into
 the URL (`https://user:password@host:9200`) move into `username`/`password` when the config
 is built, so no URL predwatch holds or shows carries them.
+
+The URL may name several nodes of one cluster: a comma-separated string
+("http://es1:9200,http://es2:9200") or a list. `url` always holds the comma-separated form
+(what messages show); `hosts` the list the client spreads requests over and fails over to.
 """
 
 from __future__ import annotations
 
 import os
 import ssl
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -41,31 +45,50 @@ class ESConfig:
     request_timeout: float = 30.0
 
     def __post_init__(self) -> None:
-        try:
-            url, user, password = split_userinfo(self.url)
-        except ValueError as exc:
-            raise ConfigError(
-                f"PREDWATCH_ES_URL {redact_url(self.url)!r} is not a valid URL ({exc}); "
-                "expected e.g. http://localhost:9200"
-            ) from None
-        if user is None and password is None:
-            return
-        for name, value in (("username", user), ("password", password)):
-            given = getattr(self, name)
-            if value is not None and given is not None and given != value:
+        # A list of URLs is kept in its comma-separated form: one hashable, printable value.
+        hosts = split_hosts(join_hosts(self.url))
+        clean: list[str] = []
+        found: dict[str, str] = {}
+        for host in hosts:
+            try:
+                url, user, password = split_userinfo(host)
+            except ValueError as exc:
                 raise ConfigError(
-                    f"the URL {url} carries a {name} that differs from the {name} setting; "
-                    "give credentials in one place (preferably PREDWATCH_ES_USERNAME/"
+                    f"PREDWATCH_ES_URL {redact_url(host)!r} is not a valid URL ({exc}); "
+                    "expected e.g. http://localhost:9200"
+                ) from None
+            clean.append(url)
+            for name, value in (("username", user), ("password", password)):
+                if value is None:
+                    continue
+                if found.setdefault(name, value) != value:
+                    raise ConfigError(
+                        f"the URLs {','.join(clean)} carry different {name}s; give credentials "
+                        "once, in PREDWATCH_ES_USERNAME/PREDWATCH_ES_PASSWORD"
+                    )
+        for name, value in found.items():
+            given = getattr(self, name)
+            if given is not None and given != value:
+                raise ConfigError(
+                    f"the URL {','.join(clean)} carries a {name} that differs from the {name} "
+                    "setting; give credentials in one place (preferably PREDWATCH_ES_USERNAME/"
                     "PREDWATCH_ES_PASSWORD, not the URL)"
                 )
         # frozen dataclass: the credentials move out of the URL exactly once, here
-        object.__setattr__(self, "url", url)
-        object.__setattr__(self, "username", self.username or user)
-        object.__setattr__(self, "password", self.password or password)
+        object.__setattr__(self, "url", ",".join(clean) if len(clean) != 1 else clean[0])
+        object.__setattr__(self, "username", self.username or found.get("username"))
+        object.__setattr__(self, "password", self.password or found.get("password"))
+
+    @property
+    def hosts(self) -> list[str]:
+        """The node URLs, in the order given."""
+        return split_hosts(self.url)
 
     @classmethod
     def from_env(
-        cls, env: Mapping[str, str] | None = None, **overrides: str | float | None
+        cls,
+        env: Mapping[str, str] | None = None,
+        **overrides: str | Sequence[str] | float | None,
     ) -> ESConfig:
         """Options given (not None) win over PREDWATCH_ES_* variables, which win over defaults."""
         env = os.environ if env is None else env
@@ -82,14 +105,27 @@ class ESConfig:
         return cfg
 
     def validate(self) -> None:
-        if not self.url.startswith(("http://", "https://")):
+        hosts = self.hosts
+        if not hosts:
             raise ConfigError(
-                f"PREDWATCH_ES_URL must start with http:// or https://, got "
-                f"{redact_url(self.url).rpartition('@')[2]!r}"
+                "PREDWATCH_ES_URL names no host; give one URL or several separated by commas"
             )
-        if not urlsplit(self.url).hostname:
+        for host in hosts:
+            where = f" in {self.url!r}" if len(hosts) > 1 else ""
+            if not host.startswith(("http://", "https://")):
+                raise ConfigError(
+                    f"PREDWATCH_ES_URL must start with http:// or https://, got "
+                    f"{redact_url(host).rpartition('@')[2]!r}{where}"
+                )
+            if not urlsplit(host).hostname:
+                raise ConfigError(
+                    f"PREDWATCH_ES_URL {host!r} names no host{where}; expected e.g. "
+                    "http://localhost:9200"
+                )
+        if len({h.split("://", 1)[0] for h in hosts}) > 1:
             raise ConfigError(
-                f"PREDWATCH_ES_URL {self.url!r} names no host; expected e.g. http://localhost:9200"
+                f"PREDWATCH_ES_URL mixes http:// and https:// nodes ({self.url}); the nodes "
+                "of one cluster all speak the same protocol"
             )
         if self.api_key and (self.username or self.password):
             raise ConfigError("give either an API key or a username/password, not both")
@@ -111,8 +147,8 @@ class ESConfig:
             return f"user {self.username!r}"
         return "no credentials"
 
-    def with_url(self, url: str) -> ESConfig:
-        return replace(self, url=url)
+    def with_url(self, url: str | Sequence[str]) -> ESConfig:
+        return replace(self, url=join_hosts(url))
 
     def redact(self, text: str) -> str:
         """`text` with URL userinfo and every secret of this config replaced by ***."""
@@ -174,3 +210,19 @@ def _check_ca(path: str) -> None:
             "set PREDWATCH_ES_CA_CERT (--ca-cert) to the PEM file of the CA that signed the "
             "server's certificate"
         ) from None
+
+
+def split_hosts(url: str) -> list[str]:
+    """The URLs of a comma-separated list, stripped, empty items dropped."""
+    return [part.strip() for part in url.split(",") if part.strip()]
+
+
+def join_hosts(url: str | Sequence[str]) -> str:
+    """One URL, a comma-separated string or a list of URLs -> the comma-separated form."""
+    if isinstance(url, str):
+        return ",".join(split_hosts(url)) if "," in url else url.strip()
+    if not isinstance(url, Sequence) or not all(isinstance(u, str) for u in url):
+        raise ConfigError(
+            f"the Elasticsearch URL must be a string or a list of strings, not {url!r}"
+        )
+    return ",".join(h for u in url for h in split_hosts(u))

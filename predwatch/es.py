@@ -32,7 +32,9 @@ def client(cfg: ESConfig, **kwargs: Any) -> Elasticsearch:
     if cfg.ca_cert:
         opts["ca_certs"] = cfg.ca_cert
     opts.update(kwargs)
-    return Elasticsearch(cfg.url, **opts)
+    # Several hosts: the client spreads requests over them and, on a connection failure,
+    # marks that node dead for a while and retries on the next one (max_retries allowing).
+    return Elasticsearch(cfg.hosts, **opts)
 
 
 def explain(exc: BaseException, cfg: ESConfig) -> PredwatchError:

@@ -1,4 +1,4 @@
-"""A local single-node Elasticsearch for development and tests, without Docker.
+"""A local Elasticsearch node for development and tests, without Docker.
 
 Fetches `org.elasticsearch.distribution.integ-test-zip:elasticsearch:<version>:zip` from
 Maven Central (with `mvn dependency:copy`, or a plain HTTPS download where Maven is absent),
@@ -7,6 +7,8 @@ machine. Elasticsearch refuses to run as root: when started by root the node run
 unprivileged system user `predwatch-es` (created if missing), which owns the node's folders.
 
 A node lives in a home folder: config/, data/, logs/, tmp/, run/es.pid and node.json.
+On its own it is a single-node cluster; `localcluster.LocalCluster` starts several as one
+cluster (each given a `Discovery`).
 """
 
 from __future__ import annotations
@@ -201,6 +203,15 @@ def find_java() -> Path:
 
 
 # --- the node -----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Discovery:
+    """How a node of a local multi-node cluster finds the others (all on 127.0.0.1)."""
+
+    transport_port: int
+    seed_hosts: tuple[str, ...]  # "127.0.0.1:<transport port>" of every node
+    initial_masters: tuple[str, ...]  # node names voting in the first election
+
+
 @dataclass
 class NodeInfo:
     running: bool
@@ -227,6 +238,7 @@ class LocalNode:
         security: bool = False,
         heap: str = "1g",
         log: Any = None,
+        discovery: Discovery | None = None,
     ) -> None:
         self.port = port
         self.home = Path(home) if home else default_home(port)
@@ -234,12 +246,17 @@ class LocalNode:
         self.security = security
         self.heap = heap
         self.log = log or (lambda msg: None)
+        self.discovery = discovery
         saved = self._read_state()
         if saved:  # an existing node keeps the version and security it was created with
             self.version = saved.get("version", version)
             self.security = bool(saved.get("security", security))
 
     # paths
+    @property
+    def name(self) -> str:
+        return f"predwatch-{self.port}"
+
     @property
     def url(self) -> str:
         return f"{'https' if self.security else 'http'}://127.0.0.1:{self.port}"
@@ -299,10 +316,21 @@ class LocalNode:
             if not current.running:
                 self._wait(timeout)
             return self.status()
-        if port_in_use(self.port):
-            raise LocalNodeError(
-                f"port {self.port} is already in use by another process; pass --port"
-            )
+        t0 = time.monotonic()
+        self.launch(timeout)
+        self.wait_started(timeout - (time.monotonic() - t0))
+        self.log(f"Elasticsearch answered after {time.monotonic() - t0:.1f}s")
+        return self.status()
+
+    def launch(self, timeout: float = START_TIMEOUT) -> None:
+        """Prepare the home and start the process, without waiting for it to answer (the
+        nodes of a cluster answer only once enough of them run to elect a master)."""
+        ports = [self.port] + ([self.discovery.transport_port] if self.discovery else [])
+        for port in ports:
+            if port_in_use(port):
+                raise LocalNodeError(
+                    f"port {port} is already in use by another process; pass --port"
+                )
         dist = fetch(self.version, self.log)
         java = find_java()
         self._prepare(dist, java)
@@ -317,11 +345,10 @@ class LocalNode:
         }
         cmd = [str(dist / "bin" / "elasticsearch"), "-d", "-p", str(self.pidfile)]
         self.log(f"starting Elasticsearch {self.version} on {self.url} (home {self.home}) ...")
-        t0 = time.monotonic()
         out = self.home / "logs" / "startup.out"
         with out.open("ab") as sink:
             user = NODE_USER if os.geteuid() == 0 else None
-            res = subprocess.run(
+            res = _run_launcher(
                 cmd,
                 env=env,
                 stdout=sink,
@@ -338,15 +365,16 @@ class LocalNode:
                 f"Elasticsearch did not start (exit {res.returncode}); see {out} and "
                 f"{self.home / 'logs'}: {_tail(out)}"
             )
+
+    def wait_started(self, timeout: float) -> None:
+        """Wait until the launched node answers (then finish a secured node's set-up)."""
         try:
-            self._wait(timeout - (time.monotonic() - t0))
+            self._wait(timeout)
             if self.security and not self.credentials_file.exists():
                 self._create_api_key()
         except BaseException:
             self.stop()  # never leave a half-started node behind
             raise
-        self.log(f"Elasticsearch answered after {time.monotonic() - t0:.1f}s")
-        return self.status()
 
     def stop(self, timeout: float = 60.0) -> bool:
         """Stop exactly the process in this home's pidfile. False when it was not running."""
@@ -373,13 +401,12 @@ class LocalNode:
             (self.home / sub).mkdir(parents=True, exist_ok=True)
         if first:
             shutil.copytree(dist / "config", conf)
-        settings = {
+        settings: dict[str, Any] = {
             "cluster.name": "predwatch-dev",
-            "node.name": f"predwatch-{self.port}",
+            "node.name": self.name,
             "network.host": "127.0.0.1",
             "http.port": self.port,
-            "transport.port": 0,
-            "discovery.type": "single-node",
+            **self._discovery_settings(),
             "path.data": str(self.home / "data"),
             "path.logs": str(self.home / "logs"),
             # dev caches often sit on nearly full disks; don't flip indices read-only
@@ -404,9 +431,14 @@ class LocalNode:
         (conf / "elasticsearch.yml").write_text(
             "".join(f"{k}: {json.dumps(v)}\n" for k, v in settings.items())
         )
-        (self.home / "node.json").write_text(
-            json.dumps({"version": self.version, "security": self.security, "port": self.port})
-        )
+        state: dict[str, Any] = {
+            "version": self.version,
+            "security": self.security,
+            "port": self.port,
+        }
+        if self.discovery:
+            state["discovery"] = asdict(self.discovery)
+        (self.home / "node.json").write_text(json.dumps(state))
         if os.geteuid() == 0:
             _ensure_user(NODE_USER)
             for sub in ("config", "data", "logs", "tmp", "run"):
@@ -417,6 +449,19 @@ class LocalNode:
                     break
                 if not os.stat(parent).st_mode & 0o001:
                     os.chmod(parent, os.stat(parent).st_mode | 0o011)
+
+    def _discovery_settings(self) -> dict[str, Any]:
+        d = self.discovery
+        if d is None:
+            return {"transport.port": 0, "discovery.type": "single-node"}
+        return {
+            # A cluster of its own: another predwatch-dev cluster on the machine must not
+            # be joined by accident (seed hosts are explicit, and the name differs).
+            "cluster.name": f"predwatch-dev-{d.initial_masters[0].removeprefix('predwatch-')}",
+            "transport.port": d.transport_port,
+            "discovery.seed_hosts": list(d.seed_hosts),
+            "cluster.initial_master_nodes": list(d.initial_masters),
+        }
 
     def _make_security(self, dist: Path, java: Path, conf: Path) -> None:
         # Private keys, the keystore and the password are 0600 from the moment they exist
@@ -547,6 +592,17 @@ def write_private(path: Path, text: str) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as f:
         f.write(text)
+
+
+def _run_launcher(cmd: list[str], **kwargs: Any) -> subprocess.CompletedProcess[bytes]:
+    """Run `elasticsearch -d`, which returns once the node has started (or failed)."""
+    try:
+        return subprocess.run(cmd, **kwargs)
+    except subprocess.TimeoutExpired:
+        raise LocalNodeError(
+            f"Elasticsearch did not finish starting within {kwargs.get('timeout', 0):.0f}s "
+            "(a busy machine?); run the command again, it continues where it stopped"
+        ) from None
 
 
 def _run(cmd: list[str], env: dict[str, str], stdin: str | None = None) -> None:

@@ -1,14 +1,16 @@
-"""`predwatch es start|stop|status|env`: a local Elasticsearch for development (no Docker)."""
+"""`predwatch es start|stop|status|env`: a local Elasticsearch for development (no Docker):
+one node, or with `--nodes N` a cluster of N nodes on 127.0.0.1."""
 
 from __future__ import annotations
 
 import shlex
+from pathlib import Path
 
 import click
 
-from predwatch import localnode
+from predwatch import localcluster, localnode
 from predwatch.cli_common import PredwatchGroup, echo_json
-from predwatch.errors import LocalNodeError
+from predwatch.errors import ConfigError, LocalNodeError
 
 _port = click.option(
     "--port", type=int, default=9200, show_default=True, help="HTTP port on 127.0.0.1"
@@ -17,27 +19,39 @@ _home = click.option(
     "--home",
     type=click.Path(file_okay=False),
     default=None,
-    help="node folder (config, data, logs) [default: <cache>/nodes/<port>]",
+    help="node folder (config, data, logs; a cluster's nodes in node-1, node-2, ...) "
+    "[default: <cache>/nodes/<port>]",
 )
 _json = click.option("--json", "as_json", is_flag=True, help="print JSON")
 
 
+def _log(message: str) -> None:
+    click.echo(message, err=True)
+
+
 def _node(port: int, home: str | None, **kw: object) -> localnode.LocalNode:
-    return localnode.LocalNode(home=home, port=port, log=lambda m: click.echo(m, err=True), **kw)  # type: ignore[arg-type]
+    return localnode.LocalNode(home=home, port=port, log=_log, **kw)  # type: ignore[arg-type]
+
+
+def _existing(port: int, home: str | None) -> localcluster.LocalCluster | localnode.LocalNode:
+    return localcluster.cluster_or_node(Path(home) if home else None, port, _log)
 
 
 @click.group(cls=PredwatchGroup)
 def es() -> None:
-    """Run a local single-node Elasticsearch for development and tests.
+    """Run a local Elasticsearch for development and tests: one node, or a cluster.
 
     It comes from Maven Central (the integ-test-zip: server + security only, no ILM, no
-    Watcher) and needs Java >= 21. As root, the node runs as the system user predwatch-es.
+    Watcher) and needs Java >= 21. As root, the nodes run as the system user predwatch-es.
+    `--nodes 3` starts three nodes forming one cluster (HTTP ports PORT..PORT+2, transport
+    ports PORT+100..PORT+102); stop/status/env then act on all of them.
 
     \b
     Example:
       predwatch es start --port 9200
       predwatch es status --json
       predwatch es stop
+      predwatch es start --nodes 3 --port 9200
     """
 
 
@@ -54,18 +68,50 @@ def es() -> None:
 @click.option(
     "--security", is_flag=True, help="security on: elastic password, TLS with a generated CA"
 )
-@click.option("--heap", default="2g", show_default=True, help="JVM heap (-Xms/-Xmx)")
+@click.option(
+    "--heap",
+    default=None,
+    help="JVM heap (-Xms/-Xmx) of each node [default: 2g, or 512m with --nodes]",
+)
+@click.option(
+    "--nodes",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="number of nodes; 2 or more form one cluster",
+)
+@click.option(
+    "--transport-port",
+    type=int,
+    default=None,
+    help="first transport port of a cluster's nodes [default: PORT+100]",
+)
 @_json
 def start(
-    port: int, home: str | None, version: str, security: bool, heap: str, as_json: bool
+    port: int,
+    home: str | None,
+    version: str,
+    security: bool,
+    heap: str | None,
+    nodes: int,
+    transport_port: int | None,
+    as_json: bool,
 ) -> None:
     """Fetch (once), start, and wait until the node answers. Already running: says so.
+
+    With --nodes N (N >= 2) the N nodes start together and the command waits until all
+    have joined one cluster and it is green.
 
     \b
     Example:
       predwatch es start --security --port 9201
+      predwatch es start --nodes 3 --port 9200 --home /tmp/es-cluster
     """
-    node = _node(port, home, version=version, security=security, heap=heap)
+    where = Path(home) if home else localnode.default_home(port)
+    if nodes > 1 or localcluster.is_cluster(where):
+        _start_cluster(port, home, version, security, heap, nodes, transport_port, as_json)
+        return
+    node = _node(port, home, version=version, security=security, heap=heap or "2g")
     before = node.status()
     info = node.start()
     if as_json:
@@ -77,10 +123,48 @@ def start(
         click.echo(f"running: {info.url} (pid {info.pid}, Elasticsearch {info.version})")
     if info.security:
         click.echo(f"credentials (elastic password, CA certificate): {info.credentials_file}")
-        where = f" --home {shlex.quote(home)}" if home else ""
-        click.echo(f'use it with: eval "$(predwatch es env --port {port}{where})"')
+        home_opt = f" --home {shlex.quote(home)}" if home else ""
+        click.echo(f'use it with: eval "$(predwatch es env --port {port}{home_opt})"')
     else:
         click.echo(f"use it with: export PREDWATCH_ES_URL={info.url}")
+
+
+def _start_cluster(
+    port: int,
+    home: str | None,
+    version: str,
+    security: bool,
+    heap: str | None,
+    nodes: int,
+    transport_port: int | None,
+    as_json: bool,
+) -> None:
+    if security:
+        raise ConfigError(
+            "--security with --nodes is not supported yet (the nodes would need transport "
+            "TLS); start a secured single node, or a cluster without --security"
+        )
+    cluster = localcluster.LocalCluster(
+        home=Path(home) if home else None,
+        port=port,
+        nodes=nodes,
+        transport_port=transport_port,
+        version=version,
+        heap=heap or localcluster.DEFAULT_HEAP,
+        log=_log,
+    )
+    before = cluster.status()
+    info = cluster.start()
+    if as_json:
+        echo_json(info.to_dict())
+        return
+    state = "already running" if before.running else "running"
+    click.echo(
+        f"{state}: {len(info.nodes)} nodes, cluster {info.health} (Elasticsearch {info.version})"
+    )
+    for n in info.nodes:
+        click.echo(f"  {n.url} (pid {n.pid}, home {n.home})")
+    click.echo(f"use it with: export PREDWATCH_ES_URL={info.url}")
 
 
 @es.command()
@@ -88,13 +172,24 @@ def start(
 @_home
 @_json
 def stop(port: int, home: str | None, as_json: bool) -> None:
-    """Stop the node started with the same --port/--home (exactly that process).
+    """Stop the node (or every node of the cluster) started with the same --port/--home
+    (exactly those processes, by their pidfiles).
 
     \b
     Example:
       predwatch es stop --port 9200
     """
-    node = _node(port, home)
+    found = _existing(port, home)
+    if isinstance(found, localcluster.LocalCluster):
+        pids = found.stop()
+        if as_json:
+            echo_json({"stopped": bool(pids), "pids": pids, "url": found.url})
+        elif pids:
+            click.echo(f"stopped pid(s) {', '.join(str(p) for p in pids)}")
+        else:
+            click.echo(f"no node running at {found.url}")
+        return
+    node = found
     pid = node.pid()
     stopped = node.stop()
     if as_json:
@@ -114,7 +209,20 @@ def status(port: int, home: str | None, as_json: bool) -> None:
     Example:
       predwatch es status --json
     """
-    info = _node(port, home).status()
+    found = _existing(port, home)
+    if isinstance(found, localcluster.LocalCluster):
+        cinfo = found.status()
+        if as_json:
+            echo_json(cinfo.to_dict())
+            return
+        up = sum(1 for n in cinfo.nodes if n.running)
+        click.echo(
+            f"{up} of {len(cinfo.nodes)} nodes running, cluster {cinfo.health or 'unreachable'}"
+        )
+        for n in cinfo.nodes:
+            click.echo(f"  {n.url}: {'running, pid ' + str(n.pid) if n.running else 'not running'}")
+        return
+    info = found.status()
     if as_json:
         echo_json(info.to_dict())
     elif info.running:
@@ -133,7 +241,10 @@ def env(port: int, home: str | None) -> None:
     Example:
       eval "$(predwatch es env --port 9201)"
     """
-    node = _node(port, home)
+    node = _existing(port, home)
+    if isinstance(node, localcluster.LocalCluster):
+        click.echo(f"export PREDWATCH_ES_URL={shlex.quote(node.url)}")
+        return
     if not node.exists():
         raise LocalNodeError(
             f"no node was created in {node.home}; pass the --home and --port given to "

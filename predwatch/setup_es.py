@@ -10,7 +10,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from elasticsearch import Elasticsearch, NotFoundError
+from elastic_transport import TransportError
+
+from elasticsearch import ApiError, AuthorizationException, Elasticsearch, NotFoundError
 from predwatch import es as es_mod
 from predwatch import schema as s
 from predwatch import templates as t
@@ -83,13 +85,21 @@ class Installer:
         es_mod.call(self.cfg, lambda: put(body))
         self.changes.append(Change(kind, name, "updated" if current is not None else "created"))
 
-    def component_template(self, name: str, body: dict[str, Any]) -> None:
+    def read_component_template(self, name: str) -> dict[str, Any] | None:
+        """The body of component template `name` on the cluster (None: there is none)."""
+
         def get() -> dict[str, Any] | None:
             try:
                 got = self.es.cluster.get_component_template(name=name)
             except NotFoundError:
                 return None
             return dict(got["component_templates"][0]["component_template"])
+
+        return es_mod.call(self.cfg, get)
+
+    def component_template(self, name: str, body: dict[str, Any]) -> None:
+        def get() -> dict[str, Any] | None:
+            return self.read_component_template(name)
 
         self._put(
             "component_template",
@@ -146,8 +156,10 @@ def setup_elasticsearch(
     inst = Installer(es, cfg)
     assets = load_static_assets()
     settings_rel = f"component_templates/{t.SETTINGS_COMPONENT}.json"
-    if total_fields_limit != s.DEFAULT_TOTAL_FIELDS_LIMIT:
-        assets[settings_rel] = t.settings_component(total_fields_limit)
+    # Otherwise auto_expand_replicas "0-1" would silently cap the user's replica count.
+    expand = not t.sets_replicas(inst.read_component_template(t.CUSTOM_COMPONENT))
+    if total_fields_limit != s.DEFAULT_TOTAL_FIELDS_LIMIT or not expand:
+        assets[settings_rel] = t.settings_component(total_fields_limit, auto_expand_replicas=expand)
     has_ilm = es_mod.has_api(es, cfg, "/_ilm/status")
     for rel, body in assets.items():
         kind, _, file = rel.partition("/")
@@ -196,12 +208,21 @@ def ensure_index(es: Elasticsearch, cfg: ESConfig, index: str, kind: str) -> Non
 
     if es_mod.call(cfg, lambda: es.indices.exists(index=index)):
         return
+    # Settings given here would win over the templates' (and over predwatch@custom's
+    # shards and replicas): give them only where set-up has not installed the template.
+    try:
+        templated = bool(es.indices.exists_index_template(name=f"predwatch-{kind}"))
+    except AuthorizationException:  # a writer may not read templates: the old way
+        templated = False
+    except (ApiError, TransportError) as exc:
+        raise es_mod.explain(exc, cfg) from None
+    settings = None if templated else t.settings_component()["template"]["settings"]
     es_mod.call(
         cfg,
         lambda: es.options(ignore_status=400).indices.create(  # 400: created meanwhile
             index=index,
             mappings=mappings.OTHER_MAPPINGS[kind](),
-            settings=t.settings_component()["template"]["settings"],
+            settings=settings,
         ),
     )
 

@@ -38,32 +38,53 @@ def body_hash(body: Body) -> str:
     return hashlib.sha256(canon.encode()).hexdigest()[:16]
 
 
-def settings_component(total_fields_limit: int = s.DEFAULT_TOTAL_FIELDS_LIMIT) -> Body:
+def settings_component(
+    total_fields_limit: int = s.DEFAULT_TOTAL_FIELDS_LIMIT, auto_expand_replicas: bool = True
+) -> Body:
     """Shards, replicas and the mapping limit every predwatch index shares.
 
     `total_fields_limit` is also what the shipper sizes its per-document field cap from
     (`mappings.extra_fields_cap`): give both the same value (PREDWATCH_TOTAL_FIELDS_LIMIT).
     Past the limit Elasticsearch keeps new fields in `_source` unmapped and names them in
     `_ignored` instead of refusing the document (`ignore_dynamic_beyond_limit`).
+
+    `auto_expand_replicas` "0-1" gives 0 replicas on a single node (green) and 1 as soon as
+    there is a second node. Elasticsearch lets it override `number_of_replicas`, even one set
+    in `predwatch@custom`; so when `predwatch@custom` sets a replica count, set-up installs
+    this component without it (`auto_expand_replicas=False`) and the count is used as is.
     """
-    return {
-        "template": {
-            "settings": {
-                "index": {
-                    "number_of_shards": 1,
-                    # 0 replicas on a single node (green), 1 as soon as there is a second node.
-                    "auto_expand_replicas": "0-1",
-                    "mapping": {
-                        "total_fields": {
-                            "limit": total_fields_limit,
-                            "ignore_dynamic_beyond_limit": True,
-                        }
-                    },
-                }
-            }
+    index: Body = {
+        "number_of_shards": 1,
+        "mapping": {
+            "total_fields": {"limit": total_fields_limit, "ignore_dynamic_beyond_limit": True}
         },
+    }
+    if auto_expand_replicas:
+        index["auto_expand_replicas"] = "0-1"
+    return {
+        "template": {"settings": {"index": index}},
         "_meta": {"description": "predwatch: shards, replicas, mapping limits"},
     }
+
+
+def sets_replicas(custom: Body | None) -> bool:
+    """True when a `predwatch@custom` body sets `number_of_replicas` without setting
+    `auto_expand_replicas` itself (any spelling: nested, `index.`-prefixed or bare)."""
+    if not custom:
+        return False
+    flat = _flatten((custom.get("template") or {}).get("settings") or {})
+    keys = {k.removeprefix("index.") for k in flat}
+    return "number_of_replicas" in keys and "auto_expand_replicas" not in keys
+
+
+def _flatten(settings: Body, prefix: str = "") -> Body:
+    out: Body = {}
+    for key, value in settings.items():
+        if isinstance(value, dict):
+            out.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
 
 
 def ilm_component() -> Body:

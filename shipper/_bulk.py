@@ -100,8 +100,14 @@ class ElasticsearchSink:
     @property
     def es(self) -> elasticsearch.Elasticsearch:
         if self._es is None:
-            # Retries are ours (backoff + spool), not the transport's.
-            self._es = es_mod.client(self.cfg, max_retries=0, retry_on_timeout=False)
+            # Retries are ours (backoff + spool), not the transport's, except one: a node
+            # that refuses the connection is skipped for the next of several hosts at once.
+            self._es = es_mod.client(
+                self.cfg,
+                max_retries=len(self.cfg.hosts) - 1,
+                retry_on_status=(),
+                retry_on_timeout=False,
+            )
         return self._es
 
     def bulk(self, body: bytes, n_items: int) -> list[ItemResult]:

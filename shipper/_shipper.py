@@ -35,7 +35,7 @@ import tempfile
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -89,7 +89,9 @@ class Shipper:
     - model, model_version: `[a-z0-9_]` name; version defaults to the baseline's.
     - baseline: path, `Baseline`, baseline dict, or None (documents ship unannotated).
     - es_url / api_key / username / password / ca_cert, or es_config=ESConfig(...):
-      connection (PREDWATCH_ES_* variables fill what is not given).
+      connection (PREDWATCH_ES_* variables fill what is not given). es_url may name several
+      nodes of the cluster (a list, or comma-separated): requests are spread over them and
+      a node that cannot be reached is skipped for the next.
     - durability: "memory" or "disk" (see the module docstring).
     - spool_dir: spool root (default $PREDWATCH_SPOOL_DIR/<model> or
       ~/.cache/predwatch/spool/<model>); processes sharing a root adopt each other's
@@ -133,7 +135,7 @@ class Shipper:
         model_version: str | None = None,
         baseline: str | os.PathLike[str] | Baseline | Mapping[str, Any] | None = None,
         *,
-        es_url: str | None = None,
+        es_url: str | Sequence[str] | None = None,
         es_config: ESConfig | None = None,
         api_key: str | None = None,
         username: str | None = None,
@@ -532,7 +534,7 @@ def _read_baseline(
 
 def _es_config(
     cfg: ESConfig | None,
-    url: str | None,
+    url: str | Sequence[str] | None,
     api_key: str | None,
     username: str | None,
     password: str | None,

@@ -9,8 +9,9 @@ from typing import Any
 import analyze_samples as smp
 import pytest
 from predwatch.analyzers import fetch, queries
-from predwatch.analyzers.aggregates import CategoricalAggs, Window
+from predwatch.analyzers.aggregates import CategoricalAggs, TextAggs, Window
 
+from predwatch import schema
 from predwatch.config import ESConfig
 
 CFG = ESConfig()
@@ -92,6 +93,30 @@ class TestAggregate:
         es = FakeES([_page([("a", 10)], "a"), _page([("b", 20)], "b")])
         cat = fetch.page_categories(es, CFG, smp.baseline(), WINDOW, "user.Country code", first)  # type: ignore[arg-type]
         assert cat.unseen == 70 and "distinct values" in cat.note and cat.n == 100
+
+    def test_inexact_oov_terms_are_paged(self) -> None:
+        """Top OOV terms the terms error bounds cannot prove exact are recounted by paging."""
+        b = smp.baseline()
+        feats = smp.feature_response()
+        name = next(k for k in feats["aggregations"] if k.endswith("_oovterms"))
+        buckets = [
+            {"key": f"t{i}", "doc_count": 50, "doc_count_error_upper_bound": 0} for i in range(10)
+        ]
+        feats["aggregations"][name] = {"doc_count_error_upper_bound": 60, "buckets": buckets}
+        pages = [
+            _page([("missed", 70), ("t0", 50)], "t0"),
+            _page([(f"t{i}", 50) for i in range(1, 10)] + [("u", 3)], "u"),
+            _page([], None),
+        ]
+        es = FakeES([feats, *pages])
+        (agg,) = fetch.aggregate(es, CFG, b, [fetch.WindowSpec(WINDOW, predictions=False)])  # type: ignore[arg-type]
+        text = agg.features["comment"]
+        assert isinstance(text, TextAggs)
+        assert text.oov_terms[0] == ("missed", 70)
+        assert [t for t, _ in text.oov_terms[1:]] == [f"t{i}" for i in range(9)]
+        assert es.bodies[1]["aggs"]["values"]["composite"]["sources"][0]["v"]["terms"][
+            "field"
+        ] == schema.text_field("comment", schema.TEXT_OOV_TERMS)
 
 
 class TestCompositeBody:

@@ -208,6 +208,14 @@ class TestCategoryFold:
         assert res.top["a"] == 5 and res.other == 2
         assert res.unseen == sum(float(i % 50) for i in range(1000))
 
+    def test_ties_kept_in_terms_order(self) -> None:
+        """Among equal counts the first values by name are kept, as a `terms` ranks them."""
+        fold = q.CategoryFold(None, keep_unseen=2)
+        for value in ("d", "b", "c", "a"):
+            fold.add(value, 5)
+        fold.add("z", 9)
+        assert fold.top_values() == (("z", 9), ("a", 5))
+
     def test_composite_page(self) -> None:
         """A composite page yields its buckets and the key to continue after."""
         resp = smp.response(
@@ -241,3 +249,46 @@ class TestMedianFromBins:
     def test_empty(self) -> None:
         """No values, no median."""
         assert q.median_from_bins(smp.numeric(), [0, 0, 0, 0], Summary(0, 0, 0)) is None
+
+
+def _oov(buckets: list[tuple[str, int, int]], bound: int) -> dict[str, Any]:
+    return {
+        "doc_count_error_upper_bound": bound,
+        "buckets": [
+            {"key": k, "doc_count": c, "doc_count_error_upper_bound": e} for k, c, e in buckets
+        ],
+    }
+
+
+class TestOovTermsExact:
+    def test_request_shows_error_bounds_with_a_large_shard_size(self) -> None:
+        """The top OOV terms are asked with a shard size far above the list length."""
+        agg = q.oov_terms_agg("comment")["terms"]
+        assert agg["size"] == q.UNSEEN_TOP and agg["shard_size"] >= 10 * q.UNSEEN_TOP
+        assert agg["show_term_doc_count_error"] is True
+
+    def test_one_shard_is_exact(self) -> None:
+        """No error anywhere (one shard, or every shard returned all its terms): exact."""
+        assert q.oov_terms_exact(_oov([("a", 5, 0)], 0))
+
+    def test_bound_below_the_last_count_is_exact(self) -> None:
+        """A term left out has at most the overall bound: below the 10th count, exact."""
+        top = [(f"t{i}", 100 - i, 0) for i in range(q.UNSEEN_TOP)]
+        assert q.oov_terms_exact(_oov(top, 90))
+        assert not q.oov_terms_exact(_oov(top, 91))  # could tie or beat the 10th
+
+    def test_uncertain_count_is_inexact(self) -> None:
+        """A returned count that may be low makes the list inexact."""
+        top = [(f"t{i}", 100 - i, 0) for i in range(q.UNSEEN_TOP)]
+        top[3] = ("t3", 97, 2)
+        assert not q.oov_terms_exact(_oov(top, 1))
+
+    def test_inexact_text_is_reported(self) -> None:
+        """parse() names the text features whose top OOV terms must be paged."""
+        b = smp.baseline()
+        resp = smp.feature_response()
+        name = next(k for k in resp["aggregations"] if k.endswith("_oovterms"))
+        top = [(f"t{i}", 100 - i, 0) for i in range(q.UNSEEN_TOP)]
+        resp["aggregations"][name] = _oov(top, 95)
+        parsed = q.parse(b, WINDOW, q.plan(b, WINDOW, predictions=False), [resp])
+        assert parsed.inexact_text == ("comment",)

@@ -84,3 +84,28 @@ class TestFieldLimit:
         for name in (s.UNSERIALIZABLE, s.UNINDEXED_COUNT):
             assert monitor[name.split(".", 1)[1]] == {"type": "integer"}
         assert props[s.UNINDEXED] == {"type": "object", "enabled": False}
+
+
+class TestReplicas:
+    def test_default_auto_expands(self) -> None:
+        """By default replicas follow the cluster: 0 on one node, 1 from the second node on."""
+        index = t.settings_component()["template"]["settings"]["index"]
+        assert index["auto_expand_replicas"] == "0-1"
+
+    def test_custom_replicas_switch_auto_expand_off(self) -> None:
+        """A replica count in predwatch@custom, in any spelling, is not capped by 0-1."""
+        for settings in (
+            {"index": {"number_of_replicas": 2}},
+            {"index.number_of_replicas": 2},
+            {"number_of_replicas": 2, "number_of_shards": 3},
+        ):
+            assert t.sets_replicas({"template": {"settings": settings}}), settings
+        index = t.settings_component(auto_expand_replicas=False)["template"]["settings"]["index"]
+        assert "auto_expand_replicas" not in index
+
+    def test_custom_without_replicas_keeps_auto_expand(self) -> None:
+        """Shards only, or the user's own auto_expand_replicas, leave the default alone."""
+        assert not t.sets_replicas(None)
+        assert not t.sets_replicas({"template": {"settings": {"index": {"number_of_shards": 3}}}})
+        both = {"index": {"number_of_replicas": 2, "auto_expand_replicas": "0-2"}}
+        assert not t.sets_replicas({"template": {"settings": both}})
