@@ -571,7 +571,8 @@ def _not_logged(
 
 def judge(comparison: Comparison, policy: VerdictPolicy) -> Comparison:
     """Apply `policy` (Holm across every test of the run, then thresholds)."""
-    judged = iter(policy.apply(comparison.all_tests()))
+    groups = [f.feature for f in (*comparison.features, *comparison.predictions) for _ in f.tests]
+    judged = iter(policy.apply(comparison.all_tests(), groups))
 
     def redo(f: FeatureResult) -> FeatureResult:
         return dataclasses.replace(f, tests=tuple(next(judged) for _ in f.tests))

@@ -83,14 +83,30 @@ class VerdictPolicy:
         if not 0.0 < self.alpha < 1.0:
             raise ValueError(f"alpha must lie in (0, 1), got {self.alpha!r}")
 
-    def apply(self, results: Sequence[TestResult]) -> list[TestResult]:
-        """Fill ``p_value_adjusted``, ``threshold``, ``drifted`` and the detectable effect."""
-        counted = [r.p_value if counts(r) else None for r in results]
-        adjusted = holm(counted)
-        m = max(1, sum(p is not None for p in counted))
+    def apply(
+        self, results: Sequence[TestResult], groups: Sequence[str] | None = None
+    ) -> list[TestResult]:
+        """Fill ``p_value_adjusted``, ``threshold``, ``drifted`` and the detectable effect.
+
+        ``groups`` names the feature of each result. Within a feature, results with the same
+        p-value come from one test of one hypothesis (psi and js take chi2's X² on the same
+        cells): they count once in the correction, as the test they are.
+        """
+        keys = list(groups) if groups is not None else [str(i) for i in range(len(results))]
+        if len(keys) != len(results):
+            raise ValueError("groups must name one feature per result")
+        distinct: dict[tuple[str, float], int] = {}
+        slot: list[int | None] = []
+        for key, r in zip(keys, results, strict=True):
+            if counts(r) and r.p_value is not None:
+                slot.append(distinct.setdefault((key, r.p_value), len(distinct)))
+            else:
+                slot.append(None)
+        adjusted = holm([p for _, p in distinct])
+        m = max(1, len(distinct))
         return [
-            self._decide(r, p_adj, self.alpha / m)
-            for r, p_adj in zip(results, adjusted, strict=True)
+            self._decide(r, None if s is None else adjusted[s], self.alpha / m)
+            for r, s in zip(results, slot, strict=True)
         ]
 
     def _decide(self, result: TestResult, p_adj: float | None, level: float) -> TestResult:

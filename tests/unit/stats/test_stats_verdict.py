@@ -127,3 +127,24 @@ class TestFeatureDrifted:
         """Unjudged results raise instead of silently meaning 'no drift'."""
         with pytest.raises(ValueError, match=r"VerdictPolicy\.apply"):
             stats.feature_drifted([_result("psi", None, 0.5)])
+
+
+class TestSharedPValues:
+    def test_one_hypothesis_counts_once(self) -> None:
+        """chi2, psi and js of one feature share X²'s p-value: one test in the correction."""
+        ref, cur = {"a": 500.0, "b": 500.0}, {"a": 430.0, "b": 570.0}
+        tests = [stats.chi2(ref, cur), stats.psi(ref, cur), stats.js(ref, cur)]
+        assert len({t.p_value for t in tests}) == 1
+        other = _result("ks", 0.5, 0.0)
+        grouped = stats.VerdictPolicy().apply([*tests, other], ["f", "f", "f", "g"])
+        flat = stats.VerdictPolicy().apply([*tests, other])
+        p = tests[0].p_value
+        assert p is not None
+        assert grouped[0].p_value_adjusted == pytest.approx(min(1.0, 2 * p))  # m = 2, not 4
+        assert flat[0].p_value_adjusted == pytest.approx(min(1.0, 4 * p))
+        assert {t.p_value_adjusted for t in grouped[:3]} == {grouped[0].p_value_adjusted}
+
+    def test_groups_must_match_results(self) -> None:
+        """A group list of the wrong length is a caller bug."""
+        with pytest.raises(ValueError, match="groups"):
+            stats.VerdictPolicy().apply([_result("ks", 0.5, 0.0)], ["a", "b"])
