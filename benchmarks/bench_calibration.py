@@ -749,7 +749,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         epilog="Example: bench_calibration.py --runs 100 --label before --results",
     )
     ap.add_argument("--runs", type=int, default=100, help="A/A runs per cell [100]")
-    ap.add_argument("--power-runs", type=int, default=30, help="power runs per cell [30]")
+    ap.add_argument("--power-runs", type=int, default=50, help="power runs per cell [50]")
     ap.add_argument(
         "--windows",
         default="500,2000,20000",
@@ -761,8 +761,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument(
         "--pool-budget",
         type=int,
-        default=200_000,
-        help="rows shipped per dataset for the A/A shuffles [200,000]",
+        default=300_000,
+        help="rows shipped per dataset for the A/A shuffles [300,000]",
     )
     ap.add_argument(
         "--shift-rows", type=int, default=40_000, help="rows per side of the real shift [40,000]"
