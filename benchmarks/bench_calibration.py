@@ -12,8 +12,8 @@ other rows (the serving pool) never enter the baseline.
 
 Shipping: the serving pool is shuffled S times and each shuffle cut to L rows (L = min(pool,
 --pool-budget), S = --pool-budget // L, so about --pool-budget rows per dataset); each is one
-"segment" of the time axis (its own UTC day), row i at T0 + i * 500 ms, so
-a time range [T0 + a * 500 ms, T0 + b * 500 ms) holds exactly rows a..b-1 of that shuffle.
+"segment" of the time axis (its own UTC day), row i at T0 + i * 200 ms, so
+a time range [T0 + a * 200 ms, T0 + b * 200 ms) holds exactly rows a..b-1 of that shuffle.
 Two more segments hold the rows of a real shift (flights: winter vs summer months;
 movielens: the earlier vs the later half of the rating history, split at the pool's median
 timestamp), each shuffled. Every row goes through the real `Shipper.log_prediction` (inputs,
@@ -62,7 +62,8 @@ REPO = HERE.parent
 RESULTS = HERE / "RESULTS.md"
 SECTION = "bench_calibration"
 T0 = dt.datetime(2025, 2, 3, tzinfo=dt.UTC)
-STEP_MS = 500  # 150,000 rows fit in one UTC day
+STEP_MS = 200  # 432,000 rows fit in one UTC day (one day per segment)
+DAY_ROWS = 86_400_000 // STEP_MS
 TRAIN_ROWS = 50_000
 SEED = 20261204
 Z95 = 1.959963984540054
@@ -283,6 +284,8 @@ def make_layout(ds: Dataset, rng: np.random.Generator, budget: int, shift_rows: 
     for side in (0, 1):
         rows = pool[ds.side[pool] == side]
         segments.append(rng.permutation(rows)[:shift_rows])
+    if max(len(g) for g in segments) > DAY_ROWS:
+        raise ValueError(f"a segment holds more than {DAY_ROWS:,} rows: lower --pool-budget")
     return Layout(segments, shuffles, (shuffles, shuffles + 1))
 
 
