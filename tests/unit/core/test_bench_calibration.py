@@ -52,6 +52,12 @@ class TestSlicing:
         assert len(inside) == 500
         assert inside[0] == bench.row_time(1, 1234) and inside[-1] == bench.row_time(1, 1733)
 
+    def test_a_full_segment_stays_in_its_day(self, bench: ModuleType) -> None:
+        """The last row a segment may hold comes before the next segment's first row."""
+        last = bench.row_time(0, bench.DAY_ROWS - 1)
+        assert last < bench.row_time(1, 0)
+        assert bench.DAY_ROWS >= 286_776  # flights' whole serving pool in one segment
+
     def test_spread_offsets_disjoint_when_they_fit(self, bench: ModuleType) -> None:
         """Ten spans of 100 in 1,000 rows tile it; more spans stay inside and in order."""
         assert bench.spread_offsets(10, 1000, 100) == list(range(0, 1000, 100))
