@@ -715,7 +715,19 @@ def machine() -> str:
 def git_head() -> str:
     try:
         return subprocess.run(
-            ["git", "-C", str(REPO), "log", "-1", "--format=%h %s"],
+            # the newest commit of the code under test (not of this script)
+            [
+                "git",
+                "-C",
+                str(REPO),
+                "log",
+                "-1",
+                "--format=%h %s",
+                "--",
+                "analyzers",
+                "shipper",
+                "predwatch",
+            ],
             capture_output=True,
             text=True,
             check=True,
