@@ -103,6 +103,11 @@ class FeatureResult:
         return any(t.drifted for t in self.tests)
 
     @property
+    def power_note(self) -> str:
+        """Says which configured effects this window is too small to detect (judged results)."""
+        return power_note(self.tests, self.n_current, self.n_reference)
+
+    @property
     def status(self) -> str:
         if self.drifted:
             return "drifted"
@@ -122,6 +127,24 @@ class Comparison:
         return [t for f in (*self.features, *self.predictions) for t in f.tests]
 
 
+def power_note(tests: Sequence[TestResult], n_current: float, n_reference: float) -> str:
+    """'too few values to detect ...' for the tests whose threshold is out of reach, or ''.
+
+    The smallest detectable effect is at 80 % power at the level the run's first alarm
+    must reach (see stats.power); a test that cannot reach its threshold can only miss.
+    """
+    blind = [t for t in tests if t.detectable is False and not t.drifted]
+    if not blind or any(t.drifted for t in tests):
+        return ""
+    parts = "; ".join(
+        f"{t.name} >= {t.min_detectable_effect:.3g} (threshold {t.threshold:g})"
+        for t in blind
+        if t.min_detectable_effect is not None
+    )
+    n = min(n_current, n_reference)
+    return f"too few values to detect the configured effect at n={n:,.0f}: {parts}"
+
+
 # --- the baseline as a reference ----------------------------------------------------------
 def _numeric_ref(p: NumericProfile, total: float) -> NumericAggs:
     summary = Summary(float(p.n), p.mean, p.var, _finite(p.min), _finite(p.max))
@@ -129,11 +152,30 @@ def _numeric_ref(p: NumericProfile, total: float) -> NumericAggs:
 
 
 def _categorical_ref(p: CategoricalProfile, total: float) -> CategoricalAggs:
-    # A truncated vocabulary leaves the training share of unseen values unknown.
+    """Training frequencies with the no-drift share of unseen values carved out.
+
+    A serving value is "unseen" when it is outside the training vocabulary. With no drift,
+    a long-tail column still meets unseen values at the Good-Turing rate u = (values seen
+    once in training) / n; comparing against an unseen share of exactly 0 would flag every
+    such column. That mass comes out of the rarest values (Good-Turing: a value seen r
+    times has about (r + 1) n[r+1] / n[r] / n of the mass, so frequent values keep their
+    shares): first from (other), then from the least frequent listed values. A truncated
+    vocabulary (or an old baseline without the singleton count) leaves u unknown: unseen
+    values are then folded into (other) and their rate is not compared.
+    """
+    u = p.unseen_share
     top = {k: float(v) for k, v in p.frequencies.items()}
-    return CategoricalAggs(
-        top, float(p.other), 0.0, total, total - p.n, unseen_known=not p.vocabulary_truncated
-    )
+    other = float(p.other)
+    unseen = 0.0 if u is None else u * p.n
+    carve = min(other, unseen)
+    other -= carve
+    for k in sorted(top, key=lambda k: (top[k], k)):
+        if unseen - carve <= 0:
+            break
+        take = min(top[k], unseen - carve)
+        top[k] -= take
+        carve += take
+    return CategoricalAggs(top, other, unseen, total, total - p.n, unseen_known=u is not None)
 
 
 def _finite(x: float) -> float | None:
@@ -201,21 +243,34 @@ def group_bins(
 def merge_rare(
     ref: Mapping[str, float], cur: Mapping[str, float], n_small: float
 ) -> tuple[dict[str, float], dict[str, float]]:
-    """Keep the categories frequent enough in the reference; fold the rest into (other)."""
-    ref_total = math.fsum(ref.values())
-    special = {OTHER, UNSEEN}
-    ranked = sorted((k for k in ref if k not in special), key=lambda k: (-ref[k], k))
-    keep = [
-        k
-        for k in ranked[:MAX_CELLS]
-        if ref_total > 0 and ref[k] / ref_total * n_small >= MIN_EXPECTED
-    ]
-    out_ref = {k: ref[k] for k in keep}
-    out_cur = {k: cur.get(k, 0.0) for k in keep}
-    kept = set(keep) | {UNSEEN}
+    """Keep the categories frequent enough in both samples together; fold the rest into (other).
+
+    Cells are chosen on the pooled counts (reference + current), never on one sample's own
+    counts: choosing the reference's largest cells keeps the categories that sampling noise
+    made large in the reference and biases the comparison toward "different". A cell is
+    kept when its pooled share times the smaller sample size reaches MIN_EXPECTED (the
+    chi-square rule), at most MAX_CELLS of them; (unseen) is a cell like the others. When
+    (other) itself ends below MIN_EXPECTED, the smallest kept cells join it.
+    """
+    keys = [k for k in dict.fromkeys([*ref, *cur]) if k != OTHER]
+    pooled = {k: ref.get(k, 0.0) + cur.get(k, 0.0) for k in keys}
+    pooled_other = ref.get(OTHER, 0.0) + cur.get(OTHER, 0.0)
+    total = math.fsum(pooled.values()) + pooled_other
+
+    def expected(mass: float) -> float:
+        return mass / total * n_small if total > 0 else 0.0
+
+    ranked = sorted(keys, key=lambda k: (-pooled[k], k != UNSEEN, k))
+    keep = [k for k in ranked[:MAX_CELLS] if expected(pooled[k]) >= MIN_EXPECTED]
+    rest = pooled_other + math.fsum(pooled[k] for k in keys if k not in set(keep))
+    while keep and 0 < expected(rest) < MIN_EXPECTED:
+        rest += pooled[keep.pop()]
+    kept = set(keep)
+    out_ref = {k: ref.get(k, 0.0) for k in keep if k != UNSEEN}
+    out_cur = {k: cur.get(k, 0.0) for k in keep if k != UNSEEN}
     out_ref[OTHER] = math.fsum(v for k, v in ref.items() if k not in kept)
     out_cur[OTHER] = math.fsum(v for k, v in cur.items() if k not in kept)
-    if UNSEEN in ref or UNSEEN in cur:
+    if UNSEEN in kept:
         out_ref[UNSEEN] = ref.get(UNSEEN, 0.0)
         out_cur[UNSEEN] = cur.get(UNSEEN, 0.0)
     return out_ref, out_cur
@@ -371,7 +426,10 @@ def compare_categorical(
         "oov_rate": (ref.unseen, ref.n, cur.unseen, cur.n),
     }
     if unknown:
-        inputs["oov_rate"] = "not compared: the baseline vocabulary was truncated"
+        inputs["oov_rate"] = (
+            "not compared: the baseline does not know its share of unseen values "
+            "(vocabulary truncated, or built before predwatch recorded it: rebuild it)"
+        )
     labels = tuple(ref_cells)
     note = "; ".join(x for x in (gate, cur.note, ref.note) if x)
     return FeatureResult(

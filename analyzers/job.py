@@ -254,6 +254,8 @@ def _test_doc(t: TestResult) -> dict[str, Any]:
         "note": t.note,
         "n_current": _num(t.n_current),
         "n_reference": _num(t.n_reference),
+        "min_detectable_effect": _num(t.min_detectable_effect),
+        "detectable": t.detectable,
     }
 
 
@@ -282,6 +284,7 @@ def documents(report: Report) -> Iterator[dict[str, Any]]:
             "drifted": f.drifted,
             "drifted_flag": int(f.drifted),
             "note": f.note or f.status,
+            "power_note": f.power_note,
             "n_current": _num(f.n_current),
             "n_reference": _num(f.n_reference),
         }

@@ -246,6 +246,8 @@ class CategoricalAccumulator:
             vocabulary=frozenset(k for k, _ in ranked),
             n=self.n,
             vocabulary_truncated=truncated,
+            # Exact while nothing was pruned; a truncated vocabulary hides the unseen share.
+            singletons=None if truncated else sum(c == 1 for c in self.counter.counts.values()),
         )
 
 

@@ -1,8 +1,8 @@
 """The result of one `predwatch analyze` run: JSON (stable, documented below) and a table.
 
-JSON layout (``format_version`` 1; keys are only ever added, never renamed)::
+JSON layout (``format_version`` 2; keys are only ever added, never renamed)::
 
-    {"format": "predwatch-analyze", "format_version": 1, "run_id", "created_at",
+    {"format": "predwatch-analyze", "format_version": 2, "run_id", "created_at",
      "model": "credit",
      "baseline": {"id": "credit@3", "version", "created_at", "rows"},
      "window": {"start", "end"},                       # [start, end) UTC
@@ -32,12 +32,21 @@ JSON layout (``format_version`` 1; keys are only ever added, never renamed)::
 
     FEATURE = {"feature", "type", "n_current", "n_reference", "drifted",
                "status": "ok"|"drifted"|"insufficient data", "note",
+               "power_note",                          # "" or "too few values to detect ..."
                "rates": {"missing_current", "missing_reference", ...},
                "unseen_top": [[value, count], ...],
                "distribution": {"labels", "reference", "current"},
                "tests": [TEST, ...]}
     TEST = {"name", "statistic", "p_value", "p_value_adjusted", "effect_size", "effect_name",
-            "threshold", "drifted", "note"}
+            "threshold", "drifted", "note", "min_detectable_effect", "detectable", "counted"}
+
+Format version 2 (predwatch 0.2) changed meanings, not keys: every test has a p-value
+(PSI, JS, L-inf and Wasserstein included) and no result drifts without one; the distances'
+``effect_size`` has the no-drift noise floor removed (``statistic`` keeps the plug-in
+value); chi2's effect is Cohen's w (``effect_name`` "cohens_w", was Cramer's V);
+missing_rate and oov_rate p-values are one-sided. ``counted`` says whether a test entered
+the multiple-testing correction (trivial ones, such as a rate of 0 on both sides, do not);
+``min_detectable_effect`` is the effect the test detects with 80 % power at this n.
 
 n_current / n_reference count non-missing values; non-finite numbers are written as null.
 """
@@ -60,7 +69,7 @@ from rich.text import Text
 from predwatch.errors import EXIT_FINDING, EXIT_OK
 
 FORMAT = "predwatch-analyze"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -219,6 +228,9 @@ def test_dict(t: TestResult) -> dict[str, Any]:
         "threshold": t.threshold,
         "drifted": bool(t.drifted),
         "note": t.note,
+        "min_detectable_effect": t.min_detectable_effect,
+        "detectable": t.detectable,
+        "counted": t.p_value_adjusted is not None,
     }
 
 
@@ -231,6 +243,7 @@ def feature_dict(f: FeatureResult) -> dict[str, Any]:
         "drifted": f.drifted,
         "status": f.status,
         "note": f.note,
+        "power_note": f.power_note,
         "rates": dict(f.rates),
         "unseen_top": [[v, c] for v, c in f.unseen_top],
         "distribution": f.distribution.to_dict() if f.distribution else None,
@@ -285,7 +298,7 @@ def _row(f: FeatureResult) -> list[Text | str]:
         f"{f.n_reference:,.0f}",
         flagged or "-",
         detail,
-        f.note,
+        "; ".join(x for x in (f.note, f.power_note) if x),
     ]
 
 

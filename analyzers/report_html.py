@@ -43,19 +43,22 @@ def _tests_table(f: FeatureResult) -> str:
             f"<tr{cls}><td>{escape(t.name)}</td><td>{_fmt(t.statistic)}</td>"
             f"<td>{_fmt(t.p_value_adjusted)}</td><td>{_fmt(t.effect_size)} "
             f"<span class='muted'>{escape(t.effect_name)}</span></td>"
-            f"<td>{_fmt(t.threshold)}</td><td>{'yes' if t.drifted else 'no'}</td>"
-            f"<td>{escape(t.note)}</td></tr>"
+            f"<td>{_fmt(t.threshold)}</td><td>{_fmt(t.min_detectable_effect)}</td>"
+            f"<td>{'yes' if t.drifted else 'no'}</td><td>{escape(t.note)}</td></tr>"
         )
     return (
         "<table><tr><th>test</th><th>statistic</th><th>p (BH)</th><th>effect</th>"
-        "<th>threshold</th><th>drift</th><th>note</th></tr>" + "".join(rows) + "</table>"
+        "<th>threshold</th><th>detectable from</th><th>drift</th><th>note</th></tr>"
+        + "".join(rows)
+        + "</table>"
     )
 
 
 def _feature_block(f: FeatureResult, reference: str) -> str:
     parts = [f"<h3>{escape(f.feature)} <small>({escape(f.type)})</small> {_status(f)}</h3>"]
-    if f.note:
-        parts.append(f"<p class='muted'>{escape(f.note)}</p>")
+    for note in (f.note, f.power_note):
+        if note:
+            parts.append(f"<p class='muted'>{escape(note)}</p>")
     d = f.distribution.coarse(MAX_BARS) if f.distribution else None
     if d is not None and (math.fsum(d.reference) or math.fsum(d.current)):
         parts.append(
@@ -92,7 +95,7 @@ def _overview(rows: tuple[FeatureResult, ...]) -> str:
             f"<tr><td>{escape(f.feature)}</td><td>{escape(f.type)}</td>"
             f"<td>{_status(f)}</td><td>{f.n_current:,.0f}</td>"
             f"<td>{f.n_reference:,.0f}</td><td>{strongest}</td>"
-            f"<td>{escape(f.note)}</td></tr>"
+            f"<td>{escape('; '.join(x for x in (f.note, f.power_note) if x))}</td></tr>"
         )
     out.append("</table>")
     return "".join(out)

@@ -136,6 +136,9 @@ class CategoricalProfile:
 
     `vocabulary_truncated` is True when more distinct values were seen than the cap kept:
     then a value outside `vocabulary` may still have occurred in training.
+    `singletons` counts the values seen exactly once (None in baselines written before it
+    was recorded): singletons / n is the Good-Turing estimate of the share of serving values
+    that are outside the vocabulary when nothing changed (`unseen_share`).
     """
 
     frequencies: dict[str, int]
@@ -143,6 +146,17 @@ class CategoricalProfile:
     vocabulary: frozenset[str]
     n: int
     vocabulary_truncated: bool = False
+    singletons: int | None = None
+
+    @property
+    def unseen_share(self) -> float | None:
+        """Expected share of unseen values with no drift (None when it cannot be known)."""
+        if self.vocabulary_truncated or self.n <= 0:
+            return None
+        ones = self.singletons
+        if ones is None and len(self.frequencies) == len(self.vocabulary):
+            ones = sum(1 for c in self.frequencies.values() if c == 1)
+        return None if ones is None else ones / self.n
 
 
 @dataclass(frozen=True)
@@ -321,6 +335,7 @@ def _categorical_to_dict(p: CategoricalProfile) -> dict[str, Any]:
         "vocabulary": sorted(p.vocabulary),
         "vocabulary_truncated": p.vocabulary_truncated,
         "n": p.n,
+        **({} if p.singletons is None else {"singletons": p.singletons}),
     }
 
 
@@ -475,7 +490,11 @@ def _read_categorical(v: Any, path: str) -> CategoricalProfile:
     truncated = _get(d, "vocabulary_truncated", path, optional=True) or False
     if not isinstance(truncated, bool):
         raise _Bad(f"{path}.vocabulary_truncated", "expected true or false")
-    return CategoricalProfile(freq, other, vocab, n, truncated)
+    ones_raw = _get(d, "singletons", path, optional=True)
+    ones = None if ones_raw is None else _int(ones_raw, f"{path}.singletons")
+    if ones is not None and ones > min(n, len(vocab)):
+        raise _Bad(f"{path}.singletons", f"{ones} values seen once exceed the vocabulary")
+    return CategoricalProfile(freq, other, vocab, n, truncated, ones)
 
 
 def _read_text(v: Any, path: str) -> TextProfile:

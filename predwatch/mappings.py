@@ -223,6 +223,9 @@ def drift_mapping() -> Mapping_:
             "note": {"type": "text"},
             "n_current": {"type": "double"},
             "n_reference": {"type": "double"},
+            "min_detectable_effect": {"type": "double"},
+            "detectable": {"type": "boolean"},
+            "power_note": {"type": "text"},
             "drifted_features": KEYWORD,
             "drifted_count": {"type": "integer"},
             "metric": {

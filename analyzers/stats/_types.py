@@ -104,6 +104,20 @@ class TestResult:
     note: str = ""
     p_value_adjusted: float | None = None
     drifted: bool | None = None
+    # Cells compared (categorical and binned distances): the degrees of freedom are dof.
+    dof: float | None = None
+    # True when the data cannot show a difference at all (e.g. a rate of 0 in both samples):
+    # the p-value is a constant 1 and the result does not enter the multiple-testing correction.
+    trivial: bool = False
+    # Smallest effect this test detects with 80 % power at this n (filled by the policy).
+    min_detectable_effect: float | None = None
+
+    @property
+    def detectable(self) -> bool | None:
+        """Whether the configured threshold is within reach at this n (None: unknown)."""
+        if self.min_detectable_effect is None:
+            return None
+        return self.min_detectable_effect <= self.threshold
 
 
 def _float_or_nan(value: Any) -> float:

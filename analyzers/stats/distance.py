@@ -1,7 +1,22 @@
-"""Distribution distances without p-values: PSI, Jensen-Shannon, L-infinity, Wasserstein.
+"""Distribution distances: PSI, Jensen-Shannon, L-infinity, Wasserstein — each with a p-value.
 
 ``psi``, ``js`` and ``linf`` accept two category -> count mappings (aligned on
 the union of keys) or two count sequences over the same bins.
+
+A distance never alarms on its size alone: with few values or many cells, sampling
+noise alone makes the plug-in distances large (under no drift ``E[PSI] ~ (C-1)/n_eff``
+and ``E[JSD] ~ (C-1)/(8 n_eff)`` nats, with ``n_eff = n1*n2/(n1+n2)``). So every
+distance comes with
+
+- a p-value under "no drift": PSI and JS are, to second order, Pearson's X² / n_eff
+  (``n_eff * PSI`` and ``8 n_eff * JSD`` share X²'s chi-square(C-1) law), and they take
+  the p-value of X² on the same cells, which is the best behaved of the three at small
+  counts; L-inf takes the Bonferroni bound over the cells of the largest standardized
+  difference; Wasserstein takes a gamma law matched to its exact no-drift mean and
+  variance (the binned CDF gaps are a Gaussian bridge);
+- an effect size with that noise floor removed (``PSI - (C-1)/n_eff``,
+  ``sqrt(JSD - (C-1)/(8 n_eff ln 2))`` in bits, ``sqrt(W² - E0[W²])``), comparable
+  across window sizes; the raw plug-in value stays in ``statistic``.
 """
 
 from __future__ import annotations
@@ -22,6 +37,7 @@ from ._types import (
     guarded,
     undefined,
 )
+from .chi2 import chi2_pvalue, pearson
 from .verdict import DEFAULT_THRESHOLDS
 
 # PSI is infinite when a cell is empty on one side only, so every probability
@@ -29,6 +45,8 @@ from .verdict import DEFAULT_THRESHOLDS
 # the number of categories). A category at 5% with no reference mass then adds
 # about 0.3, i.e. it is flagged on its own.
 PSI_EPSILON = 1e-4
+# Expected values per cell (in the smaller sample) below which L-inf's normal bound is unsafe.
+MIN_EXPECTED = 5.0
 
 
 def probabilities(
@@ -49,16 +67,41 @@ def _note(p: FloatArray, q: FloatArray) -> str:
     return "single category" if np.count_nonzero(p + q) == 1 else ""
 
 
+def _single(
+    name: str, effect_name: str, threshold: float, n_ref: float, n_cur: float
+) -> TestResult:
+    """All mass in one cell on both sides: nothing can differ (a trivial result)."""
+    return TestResult(
+        name, 0.0, 1.0, 0.0, effect_name, threshold, n_ref, n_cur, "single category", trivial=True
+    )
+
+
+def _chi2_cells(reference: Counts, current: Counts) -> tuple[float, int, float]:
+    ref, cur = align_counts(reference, current)
+    stat, dof, n_eff = pearson(ref, cur)
+    return chi2_pvalue(stat, dof), dof, n_eff
+
+
 @guarded
 def psi(reference: Counts, current: Counts) -> TestResult:
-    """Population stability index sum((q - p) * ln(q / p)), probabilities floored at PSI_EPSILON."""
+    """Population stability index sum((q - p) * ln(q / p)), probabilities floored at PSI_EPSILON.
+
+    ``statistic`` is the plug-in PSI, ``effect_size`` the PSI less its no-drift mean
+    ``(C - 1) / n_eff``; the p-value is Pearson's X² on the same cells.
+    """
     threshold = DEFAULT_THRESHOLDS["psi"]
     p, q, n_ref, n_cur = probabilities(reference, current)
     if n_ref == 0 or n_cur == 0:
         return undefined("psi", "psi", threshold, n_ref, n_cur, NOTE_INSUFFICIENT)
+    if _note(p, q):
+        return _single("psi", "psi", threshold, n_ref, n_cur)
     ps, qs = np.maximum(p, PSI_EPSILON), np.maximum(q, PSI_EPSILON)
     value = float(np.sum((qs - ps) * np.log(qs / ps)))
-    return TestResult("psi", value, None, value, "psi", threshold, n_ref, n_cur, _note(p, q))
+    p_value, dof, n_eff = _chi2_cells(reference, current)
+    effect = max(0.0, value - dof / n_eff)
+    return TestResult(
+        "psi", value, p_value, effect, "psi", threshold, n_ref, n_cur, dof=float(dof)
+    )
 
 
 @guarded
@@ -66,27 +109,63 @@ def js(reference: Counts, current: Counts) -> TestResult:
     """Jensen-Shannon distance in base 2 (in [0, 1]).
 
     No smoothing is needed: the mixture is positive wherever either side is.
+    ``statistic`` is the plug-in distance, ``effect_size`` the distance with the no-drift
+    mean of the divergence removed; the p-value is Pearson's X² on the same cells.
     """
     threshold = DEFAULT_THRESHOLDS["js"]
     p, q, n_ref, n_cur = probabilities(reference, current)
     if n_ref == 0 or n_cur == 0:
         return undefined("js", "js_distance", threshold, n_ref, n_cur, NOTE_INSUFFICIENT)
+    if _note(p, q):
+        return _single("js", "js_distance", threshold, n_ref, n_cur)
     m = (p + q) / 2.0
     divergence = float(np.sum(special.rel_entr(p, m) + special.rel_entr(q, m))) / 2.0
-    value = min(1.0, math.sqrt(max(0.0, divergence / math.log(2.0))))
-    return TestResult("js", value, None, value, "js_distance", threshold, n_ref, n_cur, _note(p, q))
+    bits = max(0.0, divergence / math.log(2.0))
+    value = min(1.0, math.sqrt(bits))
+    p_value, dof, n_eff = _chi2_cells(reference, current)
+    effect = min(1.0, math.sqrt(max(0.0, bits - dof / (8.0 * n_eff * math.log(2.0)))))
+    return TestResult(
+        "js", value, p_value, effect, "js_distance", threshold, n_ref, n_cur, dof=float(dof)
+    )
 
 
 @guarded
 def linf(reference: Counts, current: Counts) -> TestResult:
-    """L-infinity distance of the normalized frequencies, as TFDV computes it."""
+    """L-infinity distance of the normalized frequencies, as TFDV computes it.
+
+    The p-value bounds the chance that the largest standardized cell difference
+    ``|q - p| / sqrt(m (1 - m) (1/n1 + 1/n2))`` is this large under no drift
+    (Bonferroni over the cells with at least MIN_EXPECTED pooled values expected in the
+    smaller sample; conservative).
+    """
     threshold = DEFAULT_THRESHOLDS["linf"]
     p, q, n_ref, n_cur = probabilities(reference, current)
     if n_ref == 0 or n_cur == 0:
         return undefined("linf", "linf_distance", threshold, n_ref, n_cur, NOTE_INSUFFICIENT)
+    if _note(p, q):
+        return _single("linf", "linf_distance", threshold, n_ref, n_cur)
     value = float(np.max(np.abs(p - q))) if p.size else 0.0
+    pooled = (p * n_ref + q * n_cur) / (n_ref + n_cur)
+    live = (pooled > 0) & (pooled < 1)
+    # The normal approximation needs a few expected values per cell: rarer cells cannot
+    # move L-inf much, and testing them would only add noise (and Bonferroni terms).
+    sizable = live & (pooled * min(n_ref, n_cur) >= MIN_EXPECTED)
+    if np.any(sizable):
+        live = sizable
+    se = np.sqrt(pooled[live] * (1.0 - pooled[live]) * (1.0 / n_ref + 1.0 / n_cur))
+    z = float(np.max(np.abs(p[live] - q[live]) / se))
+    cells = int(np.count_nonzero(live))
+    p_value = min(1.0, cells * 2.0 * float(special.ndtr(-z)))
     return TestResult(
-        "linf", value, None, value, "linf_distance", threshold, n_ref, n_cur, _note(p, q)
+        "linf",
+        value,
+        p_value,
+        value,
+        "linf_distance",
+        threshold,
+        n_ref,
+        n_cur,
+        dof=float(cells),
     )
 
 
@@ -125,7 +204,9 @@ def wasserstein(
     """1-D Wasserstein distance between the binned samples, divided by the reference sd.
 
     ``edges`` are the K-1 inner edges of the K bins. The statistic is the raw
-    distance, the effect size the normed one.
+    distance; the effect size is ``sqrt(W² - E0[W²])`` (the no-drift noise removed) over
+    the reference sd; the p-value comes from a gamma law with W's no-drift mean and
+    variance (``_null_moments``).
     """
     threshold = DEFAULT_THRESHOLDS["wasserstein"]
     ref, cur = align_counts(reference_bins, current_bins)
@@ -142,13 +223,63 @@ def wasserstein(
     x = bin_points(e, reference_summary)
     # W1 = integral of |F_ref - F_cur|; both CDFs are steps at the bin points.
     gap = np.abs(np.cumsum(ref)[:-1] / n_ref - np.cumsum(cur)[:-1] / n_cur)
-    distance = float(np.sum(gap * np.diff(x)))
+    widths = np.diff(x)
+    distance = float(np.sum(gap * widths))
+    pooled_cdf = np.cumsum(ref + cur)[:-1] / (n_ref + n_cur)
+    mean0, second0 = _null_moments(pooled_cdf, widths, 1.0 / n_ref + 1.0 / n_cur)
+    p_value = _gamma_sf(distance, mean0, second0 - mean0 * mean0)
     sd = reference_summary.std
     if not (math.isfinite(sd) and sd > 0):
         note = "reference standard deviation is zero or undefined"
         return TestResult(
-            "wasserstein", distance, None, None, "normed_wasserstein", threshold, n_ref, n_cur, note
+            "wasserstein",
+            distance,
+            p_value,
+            None,
+            "normed_wasserstein",
+            threshold,
+            n_ref,
+            n_cur,
+            note,
         )
+    effect = math.sqrt(max(0.0, distance * distance - second0)) / sd
     return TestResult(
-        "wasserstein", distance, None, distance / sd, "normed_wasserstein", threshold, n_ref, n_cur
+        "wasserstein",
+        distance,
+        p_value,
+        effect,
+        "normed_wasserstein",
+        threshold,
+        n_ref,
+        n_cur,
+        dof=float(ref.size),
     )
+
+
+def _null_moments(cdf: FloatArray, widths: FloatArray, scale: float) -> tuple[float, float]:
+    """E[W] and E[W²] under no drift, W = sum(widths * |G|).
+
+    The gaps G between the two empirical CDFs at the bin points are, to first order,
+    a Gaussian bridge: Cov(G_i, G_j) = scale * F_i (1 - F_j) for i <= j (F the pooled
+    CDF). E|G_i||G_j| of a bivariate normal is (2 s_i s_j / pi)(sqrt(1 - r²) + r asin r).
+    """
+    live = (cdf > 0) & (cdf < 1) & (widths > 0)
+    f, w = cdf[live], widths[live]
+    if f.size == 0:
+        return 0.0, 0.0
+    lo, hi = np.minimum.outer(f, f), np.maximum.outer(f, f)
+    cov = scale * lo * (1.0 - hi)
+    sd = np.sqrt(np.diag(cov))
+    r = np.clip(cov / np.outer(sd, sd), -1.0, 1.0)
+    abs_moment = (2.0 / math.pi) * np.outer(sd, sd) * (np.sqrt(1.0 - r * r) + r * np.arcsin(r))
+    mean = float(np.sum(w * sd)) * math.sqrt(2.0 / math.pi)
+    second = float(w @ abs_moment @ w)
+    return mean, max(second, mean * mean)
+
+
+def _gamma_sf(x: float, mean: float, var: float) -> float:
+    """Upper tail at x of the gamma law with this mean and variance (1.0 when degenerate)."""
+    if mean <= 0 or var <= 0:
+        return 1.0 if x <= 0 else 0.0
+    shape, scale = mean * mean / var, var / mean
+    return float(special.gammaincc(shape, x / scale))

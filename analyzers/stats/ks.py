@@ -29,5 +29,6 @@ def ks(reference_bins: Bins, current_bins: Bins) -> TestResult:
     # finite-n law equals the limiting one and scipy cannot take infinity.
     en = min(1e18, max(1.0, float(np.round(1.0 / (1.0 / n_ref + 1.0 / n_cur)))))
     p_value = float(np.clip(sps.kstwo.sf(d, en), 0.0, 1.0))
-    note = "all mass in one bin" if np.count_nonzero(ref + cur) == 1 else ""
-    return TestResult("ks", d, p_value, d, "ks_d", threshold, n_ref, n_cur, note)
+    single = np.count_nonzero(ref + cur) == 1
+    note = "all mass in one bin" if single else ""
+    return TestResult("ks", d, p_value, d, "ks_d", threshold, n_ref, n_cur, note, trivial=single)

@@ -1,29 +1,39 @@
 """Verdict policy: turn a run's test results into drift decisions.
 
-A result with a p-value drifts when its Benjamini-Hochberg adjusted p-value is
-below ``alpha`` AND its effect size reaches the threshold: at Elasticsearch
-scale every tiny difference is "significant", so the effect size decides. A
-result without a p-value (psi, js, linf, wasserstein, cramers_v) drifts on its
-effect size alone. Undefined results never drift. ``missing_rate`` and
-``oov_rate`` only drift when the current rate is higher (positive statistic):
-fewer missing or out-of-vocabulary values are not an alarm.
+One rule for every result: it drifts when sampling noise at its sample size is an
+unlikely explanation AND the change is large enough to matter, i.e. when
+
+- its Benjamini-Hochberg adjusted p-value is below ``alpha`` (the correction runs over
+  every non-trivial result of the run: all features, all tests, the predictions), and
+- its effect size reaches the threshold (effect sizes do not depend on n; the distances
+  have their no-drift noise floor removed, see ``distance``), and
+- for ``missing_rate`` and ``oov_rate``, the rate went up (their p-values are one-sided).
+
+Every test has a p-value, so no result alarms on its size alone. Results without a
+p-value (undefined: too few values) and trivial ones (a rate of 0 on both sides, one
+category: the data cannot show a difference) never drift and do not count in the
+correction. Under no drift at all every rejection is a false discovery, so BH's false
+discovery rate bound is a bound on the chance that a run flags anything: at most
+``alpha`` (BH holds for independent and positively dependent tests, as the tests of one
+feature are; tests/unit/stats simulate it). Each result also gets the smallest effect it
+could detect at this n with 80 % power at level ``alpha / m`` (``power``), so a window
+too small to see the configured effect says so.
 
 Default effect-size thresholds, each with its reason:
 
-- chi2 (Cramer's V) 0.1: Cohen's "small" association for a 2-row table. V
-  (like eta and epsilon squared) shrinks when one sample dwarfs the other.
-- cramers_v 0.1: same measure and convention as chi2.
+- chi2 (Cohen's w, bias-corrected) 0.1: Cohen's "small" effect; about 2 % of the
+  mass moving between two categories of 10 % each.
+- cramers_v 0.1: V for two equal samples (w / 2), Cohen's "small" for a 2-row table.
 - ks (D) 0.1: a 10-point gap between CDFs; a +0.3 sd mean shift gives ~0.12.
 - t_test (|Cohen's d|) 0.2: Cohen's "small" standardized mean difference.
 - anova (eta squared) 0.01: Cohen's "small" share of explained variance.
 - kruskal (epsilon squared) 0.01: rank analogue of eta squared, same convention.
 - mann_whitney (|rank-biserial r|) 0.1: Cohen's "small" correlation.
-- psi 0.2: industry rule of thumb (< 0.1 stable, 0.1-0.2 moderate, > 0.2 shift).
-- js (distance, base 2) 0.1: a +0.3 sd shift gives ~0.12; its noise grows
-  like sqrt(categories / n), so lower values alarm on high-cardinality features.
-- linf 0.05 (not 0.1): a category share moving by 10 points must clear the
-  threshold with margin; at 0.1 it was a coin flip. Noise at 1e5 rows is < 0.005.
-- wasserstein (normed by reference sd) 0.1: the distribution moved 0.1 sd.
+- psi (bias-corrected) 0.2: industry rule of thumb (< 0.1 stable, 0.1-0.2 moderate,
+  > 0.2 shift), now on the same scale at every window size.
+- js (distance, base 2, bias-corrected) 0.1: a +0.3 sd shift gives ~0.12.
+- linf 0.05: a category share moving by 5 points.
+- wasserstein (normed by reference sd, bias-corrected) 0.1: the distribution moved 0.1 sd.
 - missing_rate / oov_rate (|Cohen's h|) 0.2: Cohen's "small" proportion change.
 """
 
@@ -36,6 +46,7 @@ from types import MappingProxyType
 
 from ._types import TestResult
 from .multiple import benjamini_hochberg
+from .power import min_detectable_effect
 
 DEFAULT_THRESHOLDS: Mapping[str, float] = MappingProxyType(
     {
@@ -72,22 +83,35 @@ class VerdictPolicy:
             raise ValueError(f"alpha must lie in (0, 1), got {self.alpha!r}")
 
     def apply(self, results: Sequence[TestResult]) -> list[TestResult]:
-        """Fill ``p_value_adjusted``, ``threshold`` and ``drifted`` for a whole run."""
-        adjusted = benjamini_hochberg([r.p_value for r in results])
-        return [self._decide(r, p_adj) for r, p_adj in zip(results, adjusted, strict=True)]
+        """Fill ``p_value_adjusted``, ``threshold``, ``drifted`` and the detectable effect."""
+        counted = [r.p_value if counts(r) else None for r in results]
+        adjusted = benjamini_hochberg(counted)
+        m = max(1, sum(p is not None for p in counted))
+        return [
+            self._decide(r, p_adj, self.alpha / m)
+            for r, p_adj in zip(results, adjusted, strict=True)
+        ]
 
-    def _decide(self, result: TestResult, p_adj: float | None) -> TestResult:
+    def _decide(self, result: TestResult, p_adj: float | None, level: float) -> TestResult:
         threshold = self.thresholds.get(result.name, result.threshold)
-        drifted = result.effect_size is not None and result.effect_size >= threshold
-        if result.p_value is not None:
-            drifted = drifted and p_adj is not None and p_adj < self.alpha
-        elif result.statistic is None:
-            drifted = False
+        drifted = (
+            result.effect_size is not None
+            and result.effect_size >= threshold
+            and p_adj is not None
+            and p_adj < self.alpha
+        )
         if result.name in INCREASE_ONLY:
             drifted = drifted and result.statistic is not None and result.statistic > 0
-        return dataclasses.replace(
+        judged = dataclasses.replace(
             result, p_value_adjusted=p_adj, threshold=threshold, drifted=drifted
         )
+        mde = min_detectable_effect(judged, level) if p_adj is not None else None
+        return dataclasses.replace(judged, min_detectable_effect=mde)
+
+
+def counts(result: TestResult) -> bool:
+    """Whether a result enters the multiple-testing correction (it can show a difference)."""
+    return result.p_value is not None and not result.trivial
 
 
 def feature_drifted(results: Sequence[TestResult]) -> bool:

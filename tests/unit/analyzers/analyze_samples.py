@@ -41,6 +41,7 @@ def baseline(
         vocabulary=frozenset("abcde"),
         n=1000,
         vocabulary_truncated=vocab_truncated,
+        singletons=0,  # no value seen once: no unseen values expected without drift
     )
     text = TextProfile(
         Tokenizer(), {"hello": 600, "world": 400}, 0.05, numeric((100, 300, 400, 200)), 1000

@@ -153,11 +153,14 @@ class TestCompare:
         assert not comp.predictions[0].drifted
 
     def test_judge_adjusts_across_the_run(self) -> None:
-        """Every test with a p-value gets a BH-adjusted p-value and a verdict."""
+        """Every non-trivial test with a p-value gets a BH-adjusted p-value and a verdict;
+        trivial ones (a rate of 0 on both sides) get none."""
         comp = _run(_current())
         tests = comp.all_tests()
         assert all(t.drifted is not None for t in tests)
-        assert all(t.p_value_adjusted is not None for t in tests if t.p_value is not None)
+        counted = [t for t in tests if t.p_value is not None and not t.trivial]
+        assert counted and all(t.p_value_adjusted is not None for t in counted)
+        assert all(t.p_value_adjusted is None for t in tests if t.trivial)
 
 
 class TestRegrouping:
@@ -173,12 +176,26 @@ class TestRegrouping:
         assert sum(ref) == 100 and sum(cur) == 25
 
     def test_merge_rare(self) -> None:
-        """Categories expected fewer than 5 times in the smaller sample go to (other)."""
+        """Categories expected fewer than 5 times in the smaller sample go to (other); when
+        (other) itself stays below 5, the smallest kept category joins it."""
         ref = {"a": 900.0, "b": 99.0, "c": 1.0, OTHER: 0.0, UNSEEN: 0.0}
         cur = {"a": 80.0, "b": 10.0, "c": 5.0, OTHER: 1.0, UNSEEN: 4.0}
         r, k = c.merge_rare(ref, cur, n_small=100)
-        assert r == {"a": 900, "b": 99, OTHER: 1, UNSEEN: 0}
-        assert k == {"a": 80, "b": 10, OTHER: 6, UNSEEN: 4}
+        assert r == {"a": 900, OTHER: 100}
+        assert k == {"a": 80, OTHER: 20}
+        r, k = c.merge_rare(ref, cur, n_small=1000)
+        # c is kept (5.5 expected), then joins (other), which alone expects 4.5.
+        assert r == {"a": 900, "b": 99, OTHER: 1}
+        assert k == {"a": 80, "b": 10, OTHER: 10}
+
+    def test_cells_are_chosen_on_pooled_counts(self) -> None:
+        """A category rare in the reference but common in the current sample keeps its own
+        cell (the reference's own counts decided before, which biased chi2 upwards)."""
+        ref = {"a": 500.0, "b": 4.0, "c": 496.0, OTHER: 0.0}
+        cur = {"a": 400.0, "b": 196.0, "c": 404.0, OTHER: 0.0}
+        r, k = c.merge_rare(ref, cur, n_small=100)
+        assert r == {"a": 500, "c": 496, "b": 4, OTHER: 0}
+        assert k == {"a": 400, "c": 404, "b": 196, OTHER: 0}
 
     def test_coarse_distribution_for_plots(self) -> None:
         """Adjacent numeric bins merge for plots; labels follow the kept edges."""

@@ -31,10 +31,14 @@ class TestProbabilities:
 
 class TestPsi:
     def test_hand_computed(self) -> None:
-        """PSI equals sum((q - p) ln(q / p)) when no cell is empty."""
+        """PSI equals sum((q - p) ln(q / p)) when no cell is empty; the effect drops the
+        no-drift mean (cells - 1) / n_eff and the p-value is Pearson's X² on the same cells."""
         r = stats.psi([50.0, 30.0, 20.0], [40.0, 30.0, 30.0])
         expected = _psi(np.array([0.5, 0.3, 0.2]), np.array([0.4, 0.3, 0.3]))
-        assert r.statistic == pytest.approx(expected, rel=1e-12) and r.effect_size == r.statistic
+        assert r.statistic == pytest.approx(expected, rel=1e-12)
+        assert r.effect_size == pytest.approx(max(0.0, expected - 2 / 50), rel=1e-12)
+        x2 = sps.chi2_contingency([[50, 30, 20], [40, 30, 30]], correction=False)
+        assert r.p_value == pytest.approx(x2.pvalue, rel=1e-9)
 
     def test_symmetric_and_zero_for_identical(self) -> None:
         """PSI is symmetric and 0 for proportional counts."""
@@ -78,7 +82,18 @@ class TestLinf:
     def test_max_frequency_difference(self) -> None:
         """L-inf is the largest absolute difference of normalized frequencies."""
         r = stats.linf({"a": 60.0, "b": 40.0}, {"a": 10.0, "b": 20.0, "c": 10.0})
-        assert r.statistic == pytest.approx(0.35) and r.p_value is None
+        assert r.statistic == pytest.approx(0.35)
+
+    def test_p_value_is_bonferroni_over_the_cells(self) -> None:
+        """The p-value is (cells with >= 5 expected) x the two-sided normal tail of the
+        largest standardized gap; cell c (about 3 expected in 40 rows) is left out."""
+        r = stats.linf({"a": 60.0, "b": 40.0}, {"a": 10.0, "b": 20.0, "c": 10.0})
+        zs = []
+        for ref_k, cur_k in ((60, 10), (40, 20)):
+            pooled = (ref_k + cur_k) / 140
+            se = np.sqrt(pooled * (1 - pooled) * (1 / 100 + 1 / 40))
+            zs.append(abs(ref_k / 100 - cur_k / 40) / se)
+        assert r.p_value == pytest.approx(min(1.0, 2 * 2 * sps.norm.sf(max(zs))), rel=1e-9)
 
 
 class TestDistanceDegenerate:
@@ -112,7 +127,9 @@ class TestWasserstein:
         r = stats.wasserstein(rb, cb, edges, Summary.from_values(ref))
         raw = sps.wasserstein_distance(ref, cur)
         assert r.statistic == pytest.approx(raw, rel=1e-9)
-        assert r.effect_size == pytest.approx(raw / np.std(ref, ddof=1), rel=1e-9)
+        # The effect drops the no-drift noise: a little below the plug-in distance.
+        assert r.effect_size is not None
+        assert 0.8 * raw / np.std(ref, ddof=1) < r.effect_size < raw / np.std(ref, ddof=1)
 
     @pytest.mark.parametrize(("shift", "scale"), [(0.3, 1.0), (0.0, 1.5), (-0.5, 0.8)])
     def test_close_to_raw_rows_for_normal_data(self, shift: float, scale: float) -> None:
@@ -161,3 +178,40 @@ class TestWasserstein:
         """Edges must be K-1, finite and sorted: anything else is a caller bug."""
         with pytest.raises(ValueError, match="edges"):
             stats.wasserstein([1.0, 1.0, 1.0], [1.0, 1.0, 1.0], edges, Summary(3.0, 0.0, 1.0))
+
+
+class TestNullCalibration:
+    """Every distance's p-value holds its level under no drift (multinomial A/A, fixed seeds)."""
+
+    @pytest.mark.parametrize(("cells", "n_ref", "n_cur"), [(10, 500, 500), (40, 50_000, 500)])
+    def test_rejection_rate_at_most_alpha(self, cells: int, n_ref: int, n_cur: int) -> None:
+        """Of 400 A/A draws at most the 99.9 % binomial bound of 5 % reject at p < 0.05."""
+        rng = np.random.default_rng(cells)
+        # Cells as the analyzer compares them: at least 5 values expected in the smaller sample.
+        p = np.sort(rng.dirichlet(np.full(cells, 20.0)))[::-1]
+        edges = np.arange(1.0, cells)
+        summary = Summary(float(n_ref), float(np.sum(p * np.arange(cells))), 4.0)
+        bound = sps.binom.ppf(0.999, 400, 0.05)
+        rejections = {"psi": 0, "js": 0, "linf": 0, "wasserstein": 0}
+        for _ in range(400):
+            ref, cur = rng.multinomial(n_ref, p), rng.multinomial(n_cur, p)
+            for r in (
+                stats.psi(ref, cur),
+                stats.js(ref, cur),
+                stats.linf(ref, cur),
+                stats.wasserstein(ref, cur, edges, summary),
+            ):
+                assert r.p_value is not None
+                rejections[r.name] += r.p_value < 0.05
+        assert all(v <= bound for v in rejections.values()), rejections
+
+    def test_wasserstein_sees_a_shift(self) -> None:
+        """A 0.3 sd shift at 2,000 rows gets a tiny p-value and an effect near 0.3."""
+        rng = np.random.default_rng(5)
+        ref, cur = rng.normal(0, 1, 50_000), rng.normal(0.3, 1, 2000)
+        edges = np.quantile(ref, np.linspace(0, 1, 101)[1:-1])
+        rb = np.bincount(np.digitize(ref, edges), minlength=100)
+        cb = np.bincount(np.digitize(cur, edges), minlength=100)
+        r = stats.wasserstein(rb, cb, edges, Summary.from_values(ref))
+        assert r.p_value is not None and r.p_value < 1e-6
+        assert r.effect_size == pytest.approx(0.3, abs=0.06)

@@ -25,7 +25,7 @@ class TestVerdictPolicy:
         assert [r.drifted for r in out] == [True, False, False]
 
     def test_fills_adjusted_p_values_over_the_whole_run(self) -> None:
-        """p_value_adjusted is BH over every result passed; distance tests stay None."""
+        """p_value_adjusted is BH over every counted result; results without one stay None."""
         results = [
             _result("ks", 0.01, 0.5),
             _result("t_test", 0.04, 0.5),
@@ -33,17 +33,48 @@ class TestVerdictPolicy:
         ]
         out = stats.VerdictPolicy().apply(results)
         assert [r.p_value_adjusted for r in out] == [0.02, 0.04, None]
-        assert [r.drifted for r in out] == [True, True, True]
+        assert [r.drifted for r in out] == [True, True, False]
 
-    def test_distance_tests_judged_on_effect_alone(self) -> None:
-        """psi, js, linf, wasserstein and cramers_v drift when the effect reaches the threshold."""
+    def test_no_result_alarms_on_its_effect_alone(self) -> None:
+        """A distance at its threshold drifts only with a significant p-value (it did alone)."""
         policy = stats.VerdictPolicy()
         for name in ("psi", "js", "linf", "wasserstein", "cramers_v"):
             threshold = stats.DEFAULT_THRESHOLDS[name]
-            hit, miss = policy.apply(
-                [_result(name, None, threshold), _result(name, None, threshold * 0.9)]
+            hit, noise, none, small = policy.apply(
+                [
+                    _result(name, 1e-6, threshold),
+                    _result(name, 0.5, threshold * 3),
+                    _result(name, None, threshold * 3),
+                    _result(name, 1e-6, threshold * 0.9),
+                ]
             )
-            assert (hit.drifted, miss.drifted) == (True, False)
+            assert (hit.drifted, noise.drifted, none.drifted, small.drifted) == (
+                True,
+                False,
+                False,
+                False,
+            )
+
+    def test_trivial_results_stay_out_of_the_correction(self) -> None:
+        """A rate of 0 on both sides (p = 1) neither counts in BH nor dilutes the others."""
+        trivial = stats.missing_rate(0, 1000, 0, 1000)
+        assert trivial.trivial
+        out = stats.VerdictPolicy().apply([_result("ks", 0.03, 0.5), trivial, trivial])
+        assert out[0].p_value_adjusted == 0.03 and out[0].drifted
+        assert out[1].p_value_adjusted is None and not out[1].drifted
+
+    def test_minimum_detectable_effect_is_filled(self) -> None:
+        """Each counted result gets the effect it detects at 80 % power at level alpha / m."""
+        small, large = stats.VerdictPolicy().apply(
+            [
+                dataclasses.replace(_result("t_test", 0.5, 0.0), n_reference=50, n_current=50),
+                dataclasses.replace(_result("t_test", 0.5, 0.0), n_reference=5e4, n_current=5e4),
+            ]
+        )
+        # z(1 - 0.025 / 2) + z(0.8) = 2.241 + 0.842, times sqrt(2 / n).
+        assert small.min_detectable_effect == pytest.approx(3.0830 * (2 / 50) ** 0.5, rel=1e-3)
+        assert large.min_detectable_effect == pytest.approx(3.0830 * (2 / 5e4) ** 0.5, rel=1e-3)
+        assert small.detectable is False and large.detectable is True
 
     def test_undefined_results_never_drift(self) -> None:
         """Results with None statistic or effect are judged not drifted."""
@@ -61,7 +92,7 @@ class TestVerdictPolicy:
     def test_custom_thresholds_override_and_are_recorded(self) -> None:
         """A policy threshold replaces the result's and is written into the judged result."""
         policy = stats.VerdictPolicy(alpha=0.01, thresholds={"psi": 0.5})
-        (r,) = policy.apply([_result("psi", None, 0.3)])
+        (r,) = policy.apply([_result("psi", 1e-9, 0.3)])
         assert (r.drifted, r.threshold) == (False, 0.5)
         (k,) = policy.apply([dataclasses.replace(_result("ks", 0.02, 0.5), threshold=0.1)])
         assert (k.drifted, k.threshold) == (False, 0.1)
@@ -88,7 +119,7 @@ class TestVerdictPolicy:
 class TestFeatureDrifted:
     def test_any_drifted_result(self) -> None:
         """A feature drifted when at least one judged result drifted."""
-        out = stats.VerdictPolicy().apply([_result("psi", None, 0.01), _result("linf", None, 0.3)])
+        out = stats.VerdictPolicy().apply([_result("psi", 1e-9, 0.01), _result("linf", 1e-9, 0.3)])
         assert stats.feature_drifted(out) and not stats.feature_drifted(out[:1])
         assert not stats.feature_drifted([])
 

@@ -1,0 +1,225 @@
+"""A/A and shifted simulations from raw rows, aggregated the way Elasticsearch aggregates them.
+
+Every feature is drawn row by row from a known population (heavy tails, long-tail
+categoricals with values never seen in training, missing values), so unseen values,
+empty bins and sparse categories arise as they do in production. A baseline is profiled
+from a training sample exactly as the builder does (quantile bins, top-K frequencies,
+vocabulary, singletons); windows are folded onto it as `predwatch.analyzers.queries` folds
+Elasticsearch's answers. Runs then go through the real pure path
+(`compare.compare` -> `compare.judge`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from predwatch.analyzers import compare as c
+from predwatch.analyzers.aggregates import (
+    CategoricalAggs,
+    FeatureAggs,
+    NumericAggs,
+    PredictionAggs,
+    WindowAggregates,
+)
+from predwatch.analyzers.stats import Summary, VerdictPolicy
+
+from predwatch import schema
+from predwatch.baseline import (
+    Baseline,
+    CategoricalProfile,
+    FeatureProfile,
+    NumericProfile,
+    PredictionProfile,
+)
+
+T = schema.FeatureType
+BINS = 100
+TOP_K = 1000
+
+Draw = Callable[[np.random.Generator, int], np.ndarray]
+
+
+def _zipf(k: int, s: float = 1.1) -> np.ndarray:
+    p = 1.0 / np.arange(1, k + 1) ** s
+    return p / p.sum()
+
+
+@dataclass(frozen=True)
+class Population:
+    """Numeric draws (NaN = missing) and categorical draws (-1 = missing) per feature."""
+
+    numeric: dict[str, Draw]
+    categorical: dict[str, Draw]
+    score: Draw
+
+
+def _with_missing(draw: Draw, rate: float, missing: float) -> Draw:
+    def f(rng: np.random.Generator, n: int) -> np.ndarray:
+        x = draw(rng, n).astype(float)
+        x[rng.random(n) < rate] = missing
+        return x
+
+    return f
+
+
+def _categories(k: int, s: float = 1.1) -> Draw:
+    p = _zipf(k, s)
+    return lambda rng, n: rng.choice(k, size=n, p=p).astype(float)
+
+
+def population(shift: float = 0.0, moved: float = 0.0) -> Population:
+    """Heavy-tailed numerics and categoricals of 5, 100, 1,000 and 20,000 values (Zipf).
+
+    `shift` moves num_normal by that many sd; `moved` moves that share of cat_100's top
+    category to its tenth.
+    """
+    k100 = _zipf(100)
+    if moved:
+        k100 = k100.copy()
+        k100[0] -= moved
+        k100[9] += moved
+    return Population(
+        numeric={
+            "num_normal": _with_missing(lambda r, n: r.normal(shift, 1.0, n), 0.02, np.nan),
+            "num_lognormal": lambda r, n: r.lognormal(0.0, 1.5, n),
+            "num_cauchy_like": lambda r, n: r.standard_t(1.5, n),
+            "num_counts": lambda r, n: r.poisson(2.0, n).astype(float),
+        },
+        categorical={
+            "cat_5": _with_missing(_categories(5), 0.05, -1),
+            "cat_100": lambda r, n: r.choice(100, size=n, p=k100).astype(float),
+            "cat_1000": _categories(1000, 1.0),
+            "cat_20000": _categories(20000, 0.9),
+        },
+        score=lambda r, n: r.beta(2.0, 3.0, n),
+    )
+
+
+def _numeric_profile(x: np.ndarray) -> NumericProfile:
+    x = np.sort(x)
+    edges = np.unique(x[(np.arange(1, BINS) * x.size) // BINS])
+    cuts = np.searchsorted(x, edges, side="left")
+    counts = np.diff(np.r_[0, cuts, x.size])
+    return NumericProfile(
+        tuple(map(float, edges)),
+        tuple(map(float, counts)),
+        float(x.mean()),
+        float(x.var(ddof=1)),
+        float(x.min()),
+        float(x.max()),
+        int(x.size),
+    )
+
+
+def _categorical_profile(x: np.ndarray) -> CategoricalProfile:
+    values, counts = np.unique(x[x >= 0].astype(int), return_counts=True)
+    order = np.lexsort((values, -counts))
+    top = {f"v{values[i]}": int(counts[i]) for i in order[:TOP_K]}
+    n = int(counts.sum())
+    return CategoricalProfile(
+        top,
+        n - sum(top.values()),
+        frozenset(f"v{v}" for v in values),
+        n,
+        singletons=int(np.sum(counts == 1)),
+    )
+
+
+def baseline_from(pop: Population, rng: np.random.Generator, rows: int) -> Baseline:
+    features = []
+    for name, draw in pop.numeric.items():
+        x = draw(rng, rows)
+        ok = x[np.isfinite(x)]
+        prof = _numeric_profile(ok)
+        features.append(FeatureProfile(name, T.NUMERIC, rows, rows - ok.size, numeric=prof))
+    for name, draw in pop.categorical.items():
+        x = draw(rng, rows)
+        cprof = _categorical_profile(x)
+        features.append(
+            FeatureProfile(name, T.CATEGORICAL, rows, int(np.sum(x < 0)), categorical=cprof)
+        )
+    score = _numeric_profile(pop.score(rng, rows))
+    return Baseline(
+        "sim",
+        "1",
+        None,
+        None,
+        "2026-01-01T00:00:00Z",
+        rows,
+        tuple(features),
+        PredictionProfile("regression", value=score),
+    )
+
+
+def _numeric_window(x: np.ndarray, p: NumericProfile) -> NumericAggs:
+    ok = x[np.isfinite(x)]
+    # Bins [e(i-1), e(i)), as the range aggregation on the baseline's edges counts them.
+    idx = np.searchsorted(np.asarray(p.edges), ok, side="right")
+    bins = np.bincount(idx, minlength=len(p.edges) + 1).astype(float)
+    summary = Summary.from_values(ok)
+    return NumericAggs(tuple(bins), summary, float(x.size), float(x.size - ok.size))
+
+
+def _categorical_window(x: np.ndarray, p: CategoricalProfile) -> CategoricalAggs:
+    ok = x[x >= 0].astype(int)
+    values, counts = np.unique(ok, return_counts=True)
+    seen = dict(zip((f"v{v}" for v in values), counts.tolist(), strict=True))
+    top = {k: float(seen.get(k, 0)) for k in p.frequencies}
+    unseen = float(sum(n for k, n in seen.items() if k not in p.vocabulary))
+    other = float(ok.size) - sum(top.values()) - unseen
+    return CategoricalAggs(top, other, unseen, float(x.size), float(x.size - ok.size))
+
+
+def window(pop: Population, base: Baseline, rng: np.random.Generator, n: int) -> WindowAggregates:
+    out: dict[str, FeatureAggs] = {}
+    for fp in base.features:
+        if fp.numeric is not None:
+            out[fp.name] = _numeric_window(pop.numeric[fp.name](rng, n), fp.numeric)
+        elif fp.categorical is not None:
+            out[fp.name] = _categorical_window(pop.categorical[fp.name](rng, n), fp.categorical)
+    assert base.prediction is not None and base.prediction.value is not None
+    score = _numeric_window(pop.score(rng, n), base.prediction.value)
+    return WindowAggregates(None, float(n), out, PredictionAggs(score, None))
+
+
+def flagged_tests(
+    base: Baseline,
+    current: WindowAggregates,
+    reference: WindowAggregates | None,
+    policy: VerdictPolicy | None = None,
+) -> set[tuple[str, str]]:
+    """(feature, test) pairs that drifted; `reference` None is skew mode (the baseline)."""
+    ref = c.baseline_reference(base) if reference is None else reference
+    judged = c.judge(c.compare(base, current, ref), policy or VerdictPolicy())
+    return {
+        (f.feature, t.name)
+        for f in (*judged.features, *judged.predictions)
+        for t in f.tests
+        if t.drifted
+    }
+
+
+def alarm_runs(
+    mode: str, n: int, runs: int, *, seed: int, baseline_rows: int = 50_000
+) -> tuple[int, dict[tuple[str, str], int]]:
+    """Runs (of `runs`) that flag anything under no drift, and which tests caused them.
+
+    A new training sample every 25 runs, so the rate is not one baseline's luck.
+    """
+    pop = population()
+    rng = np.random.default_rng(seed)
+    alarms = 0
+    causes: dict[tuple[str, str], int] = {}
+    base = baseline_from(pop, rng, baseline_rows)
+    for i in range(runs):
+        if i and i % 25 == 0:
+            base = baseline_from(pop, rng, baseline_rows)
+        cur = window(pop, base, rng, n)
+        ref = None if mode == "skew" else window(pop, base, rng, n)
+        hits = flagged_tests(base, cur, ref)
+        alarms += bool(hits)
+        for h in hits:
+            causes[h] = causes.get(h, 0) + 1
+    return alarms, causes
