@@ -124,6 +124,7 @@ class NumericAggs:
     total: float  # documents in the window
     missing: float  # documents without a (finite, numeric) value
     out_of_range: float = 0.0  # values outside the baseline's [min, max]
+    bin_sums: tuple[float, ...] | None = None  # sum of the values per bin (None: unknown)
 
     @property
     def n(self) -> float:

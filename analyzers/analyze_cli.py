@@ -128,8 +128,8 @@ def _run_once(
     type=float,
     default=0.05,
     show_default=True,
-    help="Significance level of the Benjamini-Hochberg adjusted p-values: with no drift, "
-    "the chance that a run flags anything.",
+    help="Significance level of the Holm-adjusted p-values: the chance that a run flags "
+    "a feature that did not change.",
 )
 @click.option(
     "--min-count",

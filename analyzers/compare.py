@@ -3,7 +3,7 @@
 The reference is either the training baseline (skew, `baseline_reference`) or another
 window's aggregates (drift); both have the same shape, so one code path compares them.
 Tests come from the stats registry (DEFAULT_TESTS per feature type); `judge` then applies
-Benjamini-Hochberg across every test of the run and the effect-size thresholds.
+Holm's correction across every test of the run and the effect-size thresholds.
 
 "Insufficient data" is a result, never an error: an empty window, an all-missing feature or
 fewer than `min_count` values turn distribution tests into undefined results with a note,
@@ -148,7 +148,8 @@ def power_note(tests: Sequence[TestResult], n_current: float, n_reference: float
 # --- the baseline as a reference ----------------------------------------------------------
 def _numeric_ref(p: NumericProfile, total: float) -> NumericAggs:
     summary = Summary(float(p.n), p.mean, p.var, _finite(p.min), _finite(p.max))
-    return NumericAggs(tuple(float(c) for c in p.counts), summary, total, total - p.n)
+    counts = tuple(float(c) for c in p.counts)
+    return NumericAggs(counts, summary, total, total - p.n, bin_sums=p.bin_sums)
 
 
 def _categorical_ref(p: CategoricalProfile, total: float) -> CategoricalAggs:
@@ -384,6 +385,8 @@ def compare_numeric(
         "cur_groups": cur_groups,
         "edges": list(profile.edges),
         "reference_summary": ref.summary,
+        "reference_sums": ref.bin_sums,
+        "current_sums": cur.bin_sums,
         "ref_summary": ref.summary,
         "cur_summary": cur.summary,
         "missing_rate": (ref.missing, ref.total, cur.missing, cur.total),
@@ -540,7 +543,7 @@ def compare(
 
 
 def judge(comparison: Comparison, policy: VerdictPolicy) -> Comparison:
-    """Apply `policy` (BH across every test of the run, then thresholds)."""
+    """Apply `policy` (Holm across every test of the run, then thresholds)."""
     judged = iter(policy.apply(comparison.all_tests()))
 
     def redo(f: FeatureResult) -> FeatureResult:

@@ -88,6 +88,7 @@ class NumericAccumulator:
         self.filled = 0
         self.edges: tuple[float, ...] = ()
         self.pass2: Floats | None = None
+        self.pass2_sums: Floats | None = None
 
     def add(self, x: Floats) -> None:
         """Add finite values (the caller removed missing and non-finite ones)."""
@@ -153,17 +154,22 @@ class NumericAccumulator:
         self.edges = quantile_edges(*self.distinct(), bins)
         if self.needs_second_pass:
             self.pass2 = np.zeros(len(self.edges) + 1)
+            self.pass2_sums = np.zeros(len(self.edges) + 1)
 
     def add_pass2(self, x: Floats) -> None:
-        assert self.pass2 is not None
+        assert self.pass2 is not None and self.pass2_sums is not None
         self.pass2 += bin_counts(x, self.edges)
+        self.pass2_sums += bin_counts(x, self.edges, x)
 
     def profile(self) -> NumericProfile:
-        if self.pass2 is not None:
-            counts = self.pass2
+        if self.pass2 is not None and self.pass2_sums is not None:
+            counts, sums = self.pass2, self.pass2_sums
         else:
             u, w = self.distinct()
-            counts = bin_counts(u, self.edges, w)
+            # Exact values, or a reservoir that holds every value (no second pass needed).
+            counts, sums = bin_counts(u, self.edges, w), bin_counts(u, self.edges, u * w)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            means = np.where(counts > 0, sums / np.where(counts > 0, counts, 1.0), np.nan)
         nan = math.nan
         return NumericProfile(
             edges=self.edges,
@@ -173,6 +179,7 @@ class NumericAccumulator:
             min=self.min if self.n else nan,
             max=self.max if self.n else nan,
             n=self.n,
+            bin_means=tuple(float(m) for m in means),
         )
 
 

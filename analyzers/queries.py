@@ -129,7 +129,11 @@ def _ranges(profile: NumericProfile, out_of_range: bool) -> list[dict[str, Any]]
 def _numeric_aggs(prefix: str, fld: str, profile: NumericProfile, out_of_range: bool) -> Body:
     ranges = _ranges(profile, out_of_range)
     return {
-        f"{prefix}_bins": {"range": {"field": fld, "keyed": True, "ranges": ranges}},
+        f"{prefix}_bins": {
+            "range": {"field": fld, "keyed": True, "ranges": ranges},
+            # Where the mass sits inside each bin (Wasserstein's heavy tails).
+            "aggs": {"sum": {"sum": {"field": fld}}},
+        },
         f"{prefix}_stats": {"extended_stats": {"field": fld}},
     }
 
@@ -351,6 +355,18 @@ def _bins(aggs: Mapping[str, Any], name: str, profile: NumericProfile) -> tuple[
     return tuple(float((buckets.get(str(i)) or {}).get("doc_count", 0)) for i in range(k))
 
 
+def _bin_sums(
+    aggs: Mapping[str, Any], name: str, profile: NumericProfile
+) -> tuple[float, ...] | None:
+    """Sum of the values per bin, or None when the response has no sums (older queries)."""
+    buckets = (aggs.get(name) or {}).get("buckets") or {}
+    k = len(profile.edges) + 1
+    found = [buckets.get(str(i)) or {} for i in range(k)]
+    if any(b.get("doc_count") and "sum" not in b for b in found):
+        return None
+    return tuple(float((b.get("sum") or {}).get("value") or 0.0) for b in found)
+
+
 def _numeric(
     aggs: Mapping[str, Any], prefix: str, profile: NumericProfile, total: float
 ) -> NumericAggs:
@@ -359,6 +375,7 @@ def _numeric(
     oor = sum(float((buckets.get(k) or {}).get("doc_count", 0)) for k in ("below", "above"))
     return NumericAggs(
         bins=_bins(aggs, f"{prefix}_bins", profile),
+        bin_sums=_bin_sums(aggs, f"{prefix}_bins", profile),
         summary=summary,
         total=total,
         missing=max(0.0, total - summary.n),

@@ -9,7 +9,7 @@ JSON layout (``format_version`` 2; keys are only ever added, never renamed)::
      "reference": {"kind": "baseline"|"previous"|"range", "start", "end", "documents",
                    "baseline"},                       # start/end null for the baseline
      "documents": <predictions in the window>,
-     "policy": {"alpha", "min_count", "correction": "benjamini-hochberg"},
+     "policy": {"alpha", "min_count", "correction": "holm"},
      "features": [FEATURE, ...],                      # in baseline order
      "predictions": {
         "kind": "regression"|"classification"|null,
@@ -44,7 +44,8 @@ Format version 2 (predwatch 0.2) changed meanings, not keys: every test has a p-
 (PSI, JS, L-inf and Wasserstein included) and no result drifts without one; the distances'
 ``effect_size`` has the no-drift noise floor removed (``statistic`` keeps the plug-in
 value); chi2's effect is Cohen's w (``effect_name`` "cohens_w", was Cramer's V);
-missing_rate and oov_rate p-values are one-sided. ``counted`` says whether a test entered
+missing_rate and oov_rate p-values are one-sided; ``p_value_adjusted`` is Holm's (was
+Benjamini-Hochberg's; ``policy.correction`` names it). ``counted`` says whether a test entered
 the multiple-testing correction (trivial ones, such as a rate of 0 on both sides, do not);
 ``min_detectable_effect`` is the effect the test detects with 80 % power at this n.
 
@@ -157,7 +158,7 @@ class Report:
                 "policy": {
                     "alpha": self.alpha,
                     "min_count": self.min_count,
-                    "correction": "benjamini-hochberg",
+                    "correction": "holm",
                 },
                 "features": [feature_dict(f) for f in self.comparison.features],
                 "predictions": self._predictions(),
@@ -331,7 +332,7 @@ def render_table(report: Report, console: Console) -> None:
     head.append(
         f"reference: {report.reference.describe()} "
         f"({report.reference.documents:,.0f} rows)   alpha {report.alpha} "
-        f"(Benjamini-Hochberg), min {report.min_count} values per test"
+        f"(Holm), min {report.min_count} values per test"
     )
     parts: list[Any] = [head]
     if report.comparison.features:

@@ -47,7 +47,7 @@ def _tests_table(f: FeatureResult) -> str:
             f"<td>{'yes' if t.drifted else 'no'}</td><td>{escape(t.note)}</td></tr>"
         )
     return (
-        "<table><tr><th>test</th><th>statistic</th><th>p (BH)</th><th>effect</th>"
+        "<table><tr><th>test</th><th>statistic</th><th>p (Holm)</th><th>effect</th>"
         "<th>threshold</th><th>detectable from</th><th>drift</th><th>note</th></tr>"
         + "".join(rows)
         + "</table>"
@@ -221,7 +221,7 @@ def render_html(report: Report) -> str:
         f"<p>window {iso(report.window.start)} .. {iso(report.window.end)} "
         f"({report.documents:,.0f} predictions); reference: {escape(ref)} "
         f"({report.reference.documents:,.0f} rows); alpha {report.alpha} with "
-        f"Benjamini-Hochberg; run {escape(report.run_id)}</p>",
+        f"Holm; run {escape(report.run_id)}</p>",
         verdict,
         "".join(f"<p class='nodata'>note: {escape(n)}</p>" for n in report.notes),
         "<h2>Features</h2>",

@@ -119,6 +119,20 @@ class NumericProfile:
     min: float
     max: float
     n: int
+    # Mean of the values in each bin (NaN for an empty bin); None in baselines written before
+    # predwatch recorded it. Wasserstein places each bin's mass there: midpoints misplace the
+    # open tail bins of heavy-tailed columns.
+    bin_means: tuple[float, ...] | None = None
+
+    @property
+    def bin_sums(self) -> tuple[float, ...] | None:
+        """Sum of the values in each bin (0 for an empty one), or None when unknown."""
+        if self.bin_means is None:
+            return None
+        return tuple(
+            c * m if c > 0 and math.isfinite(m) else 0.0
+            for c, m in zip(self.counts, self.bin_means, strict=True)
+        )
 
     def range_buckets(self) -> list[dict[str, float]]:
         """The `ranges` of an Elasticsearch `range` aggregation with exactly these bins."""
@@ -324,6 +338,7 @@ def _numeric_to_dict(p: NumericProfile) -> dict[str, Any]:
         "min": _num(p.min),
         "max": _num(p.max),
         "n": p.n,
+        **({} if p.bin_means is None else {"bin_means": [_num(m) for m in p.bin_means]}),
     }
 
 
@@ -470,7 +485,15 @@ def _read_numeric(v: Any, path: str) -> NumericProfile:
         raise _Bad(f"{path}.min", f"min {stats['min']!r} is not <= max {stats['max']!r}")
     if stats["var"] < 0:
         raise _Bad(f"{path}.var", "variance must not be negative")
-    return NumericProfile(edges=edges, counts=counts, n=n, **stats)
+    means_raw = _get(d, "bin_means", path, optional=True)
+    means = None
+    if means_raw is not None:
+        if not isinstance(means_raw, list) or len(means_raw) != len(counts):
+            raise _Bad(f"{path}.bin_means", f"expected {len(counts)} numbers or nulls")
+        means = tuple(
+            _float(m, f"{path}.bin_means[{i}]", nullable=True) for i, m in enumerate(means_raw)
+        )
+    return NumericProfile(edges=edges, counts=counts, n=n, **stats, bin_means=means)
 
 
 def _read_categorical(v: Any, path: str) -> CategoricalProfile:

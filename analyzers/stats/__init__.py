@@ -9,7 +9,7 @@ from .chi2 import chi2, cramers_v
 from .distance import PSI_EPSILON, js, linf, probabilities, psi, wasserstein
 from .ks import ks
 from .means import anova, anova2, t_test
-from .multiple import benjamini_hochberg
+from .multiple import holm
 from .proportions import missing_rate, oov_rate
 from .ranks import kruskal, kruskal2, mann_whitney
 from .registry import DEFAULT_TESTS, REGISTRY, TestSpec
@@ -27,10 +27,10 @@ __all__ = [
     "VerdictPolicy",
     "anova",
     "anova2",
-    "benjamini_hochberg",
     "chi2",
     "cramers_v",
     "feature_drifted",
+    "holm",
     "js",
     "kruskal",
     "kruskal2",

@@ -1,4 +1,10 @@
-"""Multiple-testing correction (Benjamini-Hochberg false discovery rate)."""
+"""Multiple-testing correction: Holm's step-down (family-wise error rate).
+
+Holm controls the chance of even one false alarm among all the tests of a run, whatever
+their dependence (the tests of one feature share its data; no independence or positive
+dependence is assumed), and whatever the other features do: a feature that really moved
+does not lower the bar for the others, as it does under a false discovery rate.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +14,13 @@ from collections.abc import Sequence
 import numpy as np
 
 
-def benjamini_hochberg(p_values: Sequence[float | None]) -> list[float | None]:
-    """BH-adjusted p-values in input order; ``None`` stays ``None`` and is not counted.
+def holm(p_values: Sequence[float | None]) -> list[float | None]:
+    """Holm-adjusted p-values in input order; ``None`` stays ``None`` and is not counted.
 
-    Adjusted values are monotone in the raw p-values and clipped to 1.
-    Raises ``ValueError`` for NaN or values outside [0, 1] (a caller bug).
+    With m counted values sorted ascending, the i-th (1-based) is adjusted to the running
+    maximum of ``min(1, (m - i + 1) p)``; a result is significant at level alpha exactly
+    when Holm's procedure rejects it. Raises ``ValueError`` for NaN or values outside
+    [0, 1] (a caller bug).
     """
     present = [(i, p) for i, p in enumerate(p_values) if p is not None]
     for _, p in present:
@@ -24,9 +32,8 @@ def benjamini_hochberg(p_values: Sequence[float | None]) -> list[float | None]:
     raw = np.array([p for _, p in present], dtype=np.float64)
     m = raw.size
     order = np.argsort(raw, kind="stable")
-    scaled = raw[order] * m / np.arange(1, m + 1)
-    # Step-up: each adjusted value is the minimum over all larger ranks.
-    adjusted = np.minimum(np.minimum.accumulate(scaled[::-1])[::-1], 1.0)
+    scaled = np.minimum(raw[order] * (m - np.arange(m)), 1.0)
+    adjusted = np.maximum.accumulate(scaled)  # step-down: never below an earlier one
     for rank, pos in enumerate(order):
         out[present[pos][0]] = float(adjusted[rank])
     return out

@@ -68,7 +68,7 @@ _SPECS = (
         NUMERIC,
         "binned",
         "Wasserstein-1 distance over bin points, in reference sd",
-        extra_inputs=("edges", "reference_summary"),
+        extra_inputs=("edges", "reference_summary", "reference_sums", "current_sums"),
     ),
     _spec(t_test, NUMERIC, "summary", "Welch t test; Cohen's d"),
     _spec(anova2, NUMERIC, "summary", "One-way ANOVA F; eta squared"),

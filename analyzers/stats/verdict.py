@@ -3,8 +3,8 @@
 One rule for every result: it drifts when sampling noise at its sample size is an
 unlikely explanation AND the change is large enough to matter, i.e. when
 
-- its Benjamini-Hochberg adjusted p-value is below ``alpha`` (the correction runs over
-  every non-trivial result of the run: all features, all tests, the predictions), and
+- its Holm-adjusted p-value is below ``alpha`` (the correction runs over every
+  non-trivial result of the run: all features, all tests, the predictions), and
 - its effect size reaches the threshold (effect sizes do not depend on n; the distances
   have their no-drift noise floor removed, see ``distance``), and
 - for ``missing_rate`` and ``oov_rate``, the rate went up (their p-values are one-sided).
@@ -12,10 +12,11 @@ unlikely explanation AND the change is large enough to matter, i.e. when
 Every test has a p-value, so no result alarms on its size alone. Results without a
 p-value (undefined: too few values) and trivial ones (a rate of 0 on both sides, one
 category: the data cannot show a difference) never drift and do not count in the
-correction. Under no drift at all every rejection is a false discovery, so BH's false
-discovery rate bound is a bound on the chance that a run flags anything: at most
-``alpha`` (BH holds for independent and positively dependent tests, as the tests of one
-feature are; tests/unit/stats simulate it). Each result also gets the smallest effect it
+correction. Holm bounds the chance of any false alarm in a run by ``alpha`` whatever the
+tests' dependence and whatever else drifted: with no drift, the chance that a run flags
+anything is at most ``alpha``, and a feature that really moved does not make the others
+easier to flag (tests/unit/analyzers/test_analyze_calibration.py simulates it). Each
+result also gets the smallest effect it
 could detect at this n with 80 % power at level ``alpha / m`` (``power``), so a window
 too small to see the configured effect says so.
 
@@ -45,7 +46,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from ._types import TestResult
-from .multiple import benjamini_hochberg
+from .multiple import holm
 from .power import min_detectable_effect
 
 DEFAULT_THRESHOLDS: Mapping[str, float] = MappingProxyType(
@@ -72,7 +73,7 @@ INCREASE_ONLY: frozenset[str] = frozenset({"missing_rate", "oov_rate"})
 
 @dataclass(frozen=True)
 class VerdictPolicy:
-    """Significance level (on BH-adjusted p-values) and effect-size thresholds."""
+    """Significance level (on Holm-adjusted p-values) and effect-size thresholds."""
 
     alpha: float = 0.05
     # hash=False: a mapping is not hashable, and alpha alone is a valid hash.
@@ -85,7 +86,7 @@ class VerdictPolicy:
     def apply(self, results: Sequence[TestResult]) -> list[TestResult]:
         """Fill ``p_value_adjusted``, ``threshold``, ``drifted`` and the detectable effect."""
         counted = [r.p_value if counts(r) else None for r in results]
-        adjusted = benjamini_hochberg(counted)
+        adjusted = holm(counted)
         m = max(1, sum(p is not None for p in counted))
         return [
             self._decide(r, p_adj, self.alpha / m)

@@ -73,7 +73,7 @@ class Finding:
     p_value: float | None = None
 
     def test(self) -> str:
-        """`chi2 (cramers_v 0.474, p(BH) < 1e-300)`, `psi 1.21`, `ks 0.354 (p(BH) 5e-193)`."""
+        """`chi2 (cramers_v 0.474, p(Holm) < 1e-300)`, `psi 1.21`, `ks 0.354 (p(Holm) 5e-193)`."""
         if self.effect is None:
             return self.name
         plain = self.effect_name in (self.name, f"{self.name}_distance", f"normed_{self.name}")
@@ -146,7 +146,7 @@ def _num(x: float | None) -> float | None:
 
 
 def _p(p: float) -> str:
-    return "p(BH) < 1e-300" if p < 1e-300 else f"p(BH) {p:.2g}"
+    return "p(Holm) < 1e-300" if p < 1e-300 else f"p(Holm) {p:.2g}"
 
 
 def _pct(x: float | None) -> str:

@@ -102,6 +102,8 @@ def _numeric_profile(x: np.ndarray) -> NumericProfile:
     edges = np.unique(x[(np.arange(1, BINS) * x.size) // BINS])
     cuts = np.searchsorted(x, edges, side="left")
     counts = np.diff(np.r_[0, cuts, x.size])
+    sums = np.add.reduceat(x, np.r_[0, cuts]) if x.size else np.zeros(counts.size)
+    sums = np.where(counts > 0, sums, 0.0)
     return NumericProfile(
         tuple(map(float, edges)),
         tuple(map(float, counts)),
@@ -110,6 +112,9 @@ def _numeric_profile(x: np.ndarray) -> NumericProfile:
         float(x.min()),
         float(x.max()),
         int(x.size),
+        bin_means=tuple(
+            float(s / c) if c else float("nan") for s, c in zip(sums, counts, strict=True)
+        ),
     )
 
 
@@ -158,8 +163,11 @@ def _numeric_window(x: np.ndarray, p: NumericProfile) -> NumericAggs:
     # Bins [e(i-1), e(i)), as the range aggregation on the baseline's edges counts them.
     idx = np.searchsorted(np.asarray(p.edges), ok, side="right")
     bins = np.bincount(idx, minlength=len(p.edges) + 1).astype(float)
+    sums = np.bincount(idx, weights=ok, minlength=len(p.edges) + 1)
     summary = Summary.from_values(ok)
-    return NumericAggs(tuple(bins), summary, float(x.size), float(x.size - ok.size))
+    return NumericAggs(
+        tuple(bins), summary, float(x.size), float(x.size - ok.size), bin_sums=tuple(sums)
+    )
 
 
 def _categorical_window(x: np.ndarray, p: CategoricalProfile) -> CategoricalAggs:

@@ -153,7 +153,7 @@ class TestCompare:
         assert not comp.predictions[0].drifted
 
     def test_judge_adjusts_across_the_run(self) -> None:
-        """Every non-trivial test with a p-value gets a BH-adjusted p-value and a verdict;
+        """Every non-trivial test with a p-value gets a Holm-adjusted p-value and a verdict;
         trivial ones (a rate of 0 on both sides) get none."""
         comp = _run(_current())
         tests = comp.all_tests()

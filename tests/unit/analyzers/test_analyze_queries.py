@@ -61,6 +61,7 @@ class TestPlan:
             {"key": "above", "from": math.nextafter(4.0, math.inf)},
         ]
         assert aggs["f0_bins"]["range"]["field"] == "inputs.age"
+        assert aggs["f0_bins"]["aggs"] == {"sum": {"sum": {"field": "inputs.age"}}}
         assert set(aggs) == {"f0_bins", "f0_stats"}
 
     def test_terms_sized_above_the_vocabulary(self) -> None:
@@ -124,6 +125,18 @@ class TestParse:
         assert age.bins == (90, 310, 390, 200)
         assert age.summary.n == 990 and age.summary.mean == 1.21
         assert age.missing == 10 and age.out_of_range == 3  # below + above
+        assert age.bin_sums is None  # the canned response has no per-bin sums
+
+    def test_numeric_bin_sums(self) -> None:
+        """Per-bin sums, when the response has them, are read by position."""
+        resp = smp.feature_response()
+        buckets = resp["aggregations"]["f0_bins"]["buckets"]
+        for i, total in enumerate((-45.0, 155.0, 585.0, 500.0)):
+            buckets[str(i)]["sum"] = {"value": total}
+        b = smp.baseline()
+        parsed = q.parse(b, WINDOW, q.plan(b, WINDOW), [resp, smp.prediction_response()])
+        age = parsed.aggregates.features["age"]
+        assert isinstance(age, NumericAggs) and age.bin_sums == (-45.0, 155.0, 585.0, 500.0)
 
     def test_categorical_folded_on_the_baseline(self) -> None:
         """Top values, the rest of the vocabulary and unseen values become separate cells."""

@@ -77,6 +77,31 @@ class TestRoundTrip:
         b = make_baseline()
         assert Baseline.from_dict(b.to_dict()) == b
 
+    def test_bin_means_and_singletons_round_trip(self) -> None:
+        """The optional bin means (null for an empty bin) and singleton count survive."""
+        b = make_baseline()
+        d = b.to_dict()
+        d["features"][0]["numeric"]["bin_means"] = [0.5, None, 2.5][
+            : len(d["features"][0]["numeric"]["counts"])
+        ]
+        d["features"][1]["categorical"]["singletons"] = 1
+        again = Baseline.from_dict(d)
+        num, cat = again.features[0].numeric, again.features[1].categorical
+        assert num is not None and num.bin_means is not None and cat is not None
+        assert cat.singletons == 1 and cat.unseen_share == 0.1
+        assert Baseline.from_dict(again.to_dict()).to_dict() == again.to_dict()
+
+    def test_bad_bin_means_and_singletons(self) -> None:
+        """A bin_means list of the wrong length, or more singletons than values, is refused."""
+        d = make_baseline().to_dict()
+        d["features"][0]["numeric"]["bin_means"] = [1.0]
+        with pytest.raises(BaselineError, match="bin_means"):
+            Baseline.from_dict(d)
+        d = make_baseline().to_dict()
+        d["features"][1]["categorical"]["singletons"] = 99
+        with pytest.raises(BaselineError, match="singletons"):
+            Baseline.from_dict(d)
+
     def test_save_and_load(self, tmp_path: Path) -> None:
         """A saved baseline loads back equal, and the file is strict JSON."""
         b = make_baseline()

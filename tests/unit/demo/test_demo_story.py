@@ -58,7 +58,7 @@ class TestFinding:
         f = story.Finding("analyzer", "psi", "x", effect=1.21, effect_name="psi")
         assert f.test() == "psi 1.21"
         g = story.Finding("analyzer", "chi2", "x", effect=0.47, effect_name="cramers_v", p_value=0)
-        assert g.test() == "chi2 (cramers_v 0.47, p(BH) < 1e-300)"
+        assert g.test() == "chi2 (cramers_v 0.47, p(Holm) < 1e-300)"
         h = story.Finding("analyzer", "served_versions", "model.version")
         assert h.test() == "served_versions"
 

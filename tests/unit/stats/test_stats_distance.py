@@ -215,3 +215,27 @@ class TestNullCalibration:
         r = stats.wasserstein(rb, cb, edges, Summary.from_values(ref))
         assert r.p_value is not None and r.p_value < 1e-6
         assert r.effect_size == pytest.approx(0.3, abs=0.06)
+
+
+class TestWassersteinTails:
+    @pytest.mark.parametrize("sigma", [1.0, 1.5, 2.0])
+    def test_bin_means_keep_heavy_tails(self, sigma: float) -> None:
+        """With each sample's mean per bin, binned W1 is within 5 % of scipy's raw-row value on
+        lognormal data; with bin midpoints (capped open tails) it fell to 0.46-0.91x."""
+        rng = np.random.default_rng(int(sigma * 10))
+        ref, cur = rng.lognormal(0, sigma, 50_000), rng.lognormal(0.3, sigma, 5000)
+        edges = np.unique(np.quantile(ref, np.linspace(0, 1, 101)[1:-1]))
+        k = edges.size + 1
+        ri, ci = (
+            np.searchsorted(edges, ref, side="right"),
+            np.searchsorted(edges, cur, side="right"),
+        )
+        rb, cb = np.bincount(ri, minlength=k), np.bincount(ci, minlength=k)
+        rs = np.bincount(ri, weights=ref, minlength=k)
+        cs = np.bincount(ci, weights=cur, minlength=k)
+        summary = Summary.from_values(ref)
+        raw = sps.wasserstein_distance(ref, cur)
+        with_means = stats.wasserstein(rb, cb, edges, summary, rs, cs).statistic
+        midpoints = stats.wasserstein(rb, cb, edges, summary).statistic
+        assert with_means == pytest.approx(raw, rel=0.05)
+        assert midpoints is not None and midpoints < 0.95 * raw

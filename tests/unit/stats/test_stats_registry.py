@@ -10,7 +10,12 @@ from predwatch.analyzers.stats import Summary
 def _call(spec: stats.TestSpec) -> stats.TestResult:
     """Call a test the way its kind says a caller must."""
     if spec.kind == "binned":
-        extra = {"edges": [0.0, 1.0], "reference_summary": Summary(60.0, 0.5, 1.0, -2.0, 3.0)}
+        extra = {
+            "edges": [0.0, 1.0],
+            "reference_summary": Summary(60.0, 0.5, 1.0, -2.0, 3.0),
+            "reference_sums": [-5.0, 15.0, 30.0],
+            "current_sums": None,  # unknown: bin points instead
+        }
         kwargs = {k: extra[k] for k in spec.extra_inputs}
         return spec.func([10.0, 30.0, 20.0], [20.0, 20.0, 20.0], **kwargs)
     if spec.kind == "categorical":

@@ -25,7 +25,7 @@ class TestVerdictPolicy:
         assert [r.drifted for r in out] == [True, False, False]
 
     def test_fills_adjusted_p_values_over_the_whole_run(self) -> None:
-        """p_value_adjusted is BH over every counted result; results without one stay None."""
+        """p_value_adjusted is Holm over every counted result; results without one stay None."""
         results = [
             _result("ks", 0.01, 0.5),
             _result("t_test", 0.04, 0.5),
@@ -56,7 +56,7 @@ class TestVerdictPolicy:
             )
 
     def test_trivial_results_stay_out_of_the_correction(self) -> None:
-        """A rate of 0 on both sides (p = 1) neither counts in BH nor dilutes the others."""
+        """A rate of 0 on both sides (p = 1) stays out of the correction: it dilutes nothing."""
         trivial = stats.missing_rate(0, 1000, 0, 1000)
         assert trivial.trivial
         out = stats.VerdictPolicy().apply([_result("ks", 0.03, 0.5), trivial, trivial])
