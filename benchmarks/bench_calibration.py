@@ -894,7 +894,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             for p in preps
         ),
         f"- CLI check: {same} of {total} runs repeated with `predwatch analyze --json --no-store` "
-        "in a subprocess gave identical verdicts (drifted features and tests)",
+        "in a subprocess gave identical verdicts (drifted features and tests)"
+        if total
+        else "- CLI check: not run (`--cli-checks 0`)",
         "",
         f"### A/A: no drift (rows shuffled), {args.runs} runs per cell",
         "",
