@@ -27,6 +27,9 @@ OTHER = "(other)"
 UNSEEN = "(unseen)"
 
 
+MAX_DURATION_S = 100 * 366 * 86400.0  # beyond this, datetimes overflow long before it matters
+
+
 def parse_duration(text: str) -> dt.timedelta:
     """`15m`, `1h`, `7d`, `90s`, `2w` -> timedelta; ConfigError when malformed or not > 0."""
     m = _DURATION.match(str(text))
@@ -37,6 +40,8 @@ def parse_duration(text: str) -> dt.timedelta:
     seconds = float(m.group(1)) * _UNITS[m.group(2)]
     if seconds <= 0:
         raise ConfigError(f"duration {text!r} must be longer than zero")
+    if seconds > MAX_DURATION_S:
+        raise ConfigError(f"duration {text!r} is longer than 100 years; give a shorter one")
     return dt.timedelta(seconds=seconds)
 
 

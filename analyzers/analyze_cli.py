@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -24,7 +25,7 @@ from predwatch import es as es_mod
 from predwatch.baseline import Baseline
 from predwatch.cli_common import connection_options, fail
 from predwatch.config import ESConfig
-from predwatch.errors import EXIT_OK, ConnectionFailed, PredwatchError
+from predwatch.errors import EXIT_OK, ConfigError, ConnectionFailed, PredwatchError
 
 
 def _time(value: str | None) -> dt.datetime | None:
@@ -47,6 +48,16 @@ def _config(opts: dict[str, Any], now: dt.datetime) -> job.AnalyzeConfig:
     )
 
 
+# Rich wraps at 80 columns when stdout is not a terminal; a pipe or a file has no width, so
+# give tables all the room they need (each is only as wide as its content).
+PIPE_WIDTH = 10_000
+
+
+def _console() -> Console:
+    """The terminal's width on a terminal, PIPE_WIDTH when piped (`| cat`, `| grep`)."""
+    return Console() if sys.stdout.isatty() else Console(width=PIPE_WIDTH)
+
+
 def _emit(report: Report, fmt: str, output: str | None, *, one_line: bool = False) -> None:
     if fmt == "json":
         text = json.dumps(report.to_dict(), sort_keys=True, indent=None if one_line else 2) + "\n"
@@ -54,16 +65,37 @@ def _emit(report: Report, fmt: str, output: str | None, *, one_line: bool = Fals
         text = render_html(report)
     else:
         if output is None:
-            render_table(report, Console())
+            render_table(report, _console())
             return
-        console = Console(record=True, width=160, file=io.StringIO())
+        console = Console(record=True, width=PIPE_WIDTH, file=io.StringIO())
         render_table(report, console)
         text = console.export_text()
     if output is None:
         click.echo(text, nl=False)
-    else:
+        return
+    try:
         Path(output).write_text(text, encoding="utf-8")
-        click.echo(f"report written to {output}", err=True)
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot write the report to {output} ({exc.strerror or exc}); pass an --output "
+            "in a folder that exists and is writable"
+        ) from None
+    click.echo(f"report written to {output}", err=True)
+
+
+def _check_output(output: str | None) -> None:
+    """Refuse an --output that cannot be written before any work is done."""
+    if output is None:
+        return
+    folder = Path(output).resolve().parent
+    if not folder.is_dir():
+        raise ConfigError(
+            f"cannot write the report to {output}: the folder {folder} does not exist"
+        )
+    if not os.access(folder, os.W_OK):
+        raise ConfigError(
+            f"cannot write the report to {output}: the folder {folder} is not writable"
+        )
 
 
 def _run_once(
@@ -193,6 +225,7 @@ def _main(cfg: ESConfig, opts: dict[str, Any]) -> int:
     if every is not None and opts["start"] and opts["end"]:
         raise PredwatchError("--every needs a window that moves: use --window, not --start/--end")
     _config(opts, dt.datetime.now(dt.UTC))  # validate options before connecting
+    _check_output(opts["output"])
     es = es_mod.client(cfg)
     try:
         if every is None:

@@ -520,7 +520,9 @@ def compare(
     preds = []
     pc, pr, pp = current.prediction, reference.prediction, baseline.prediction
     if pc is not None and pr is not None and pp is not None:
-        if pp.value is not None and pc.value is not None and pr.value is not None:
+        if pc.value is not None and pr.value is not None and _never_logged(pc.value):
+            preds.append(_not_logged(PREDICTION_VALUE, "prediction", pc.value, pr.value))
+        elif pp.value is not None and pc.value is not None and pr.value is not None:
             preds.append(
                 compare_numeric(
                     PREDICTION_VALUE,
@@ -532,7 +534,9 @@ def compare(
                     min_count,
                 )
             )
-        if pc.label is not None and pr.label is not None:
+        if pc.label is not None and pr.label is not None and _never_logged(pc.label):
+            preds.append(_not_logged(PREDICTION_LABEL, "label", pc.label, pr.label))
+        elif pc.label is not None and pr.label is not None:
             label_tests = chosen.get("label", chosen["categorical"])
             preds.append(
                 compare_categorical(
@@ -540,6 +544,29 @@ def compare(
                 )
             )
     return Comparison(tuple(results), tuple(preds))
+
+
+def _never_logged(cur: NumericAggs | CategoricalAggs) -> bool:
+    """Predictions in the window, and not one carries this part: the app does not log it."""
+    return cur.total > 0 and cur.n == 0
+
+
+def _not_logged(
+    name: str, ftype: str, cur: NumericAggs | CategoricalAggs, ref: NumericAggs | CategoricalAggs
+) -> FeatureResult:
+    """A prediction part the baseline has and the app never logs: a configuration note
+    (log it, or build the baseline without it), not drift, so no test runs on it."""
+    return FeatureResult(
+        feature=name,
+        type=ftype,
+        n_current=cur.n,
+        n_reference=ref.n,
+        tests=(),
+        note=(
+            f"not logged: none of the window's {cur.total:g} predictions carries {name}, which "
+            "the baseline has; log it with each prediction, or build the baseline without it"
+        ),
+    )
 
 
 def judge(comparison: Comparison, policy: VerdictPolicy) -> Comparison:

@@ -78,9 +78,15 @@ def resolve_window(
     if start and end:
         return Window(start, end)
     length = parse_duration(window or "1h")
-    if start:
-        return Window(start, start + length)
-    return Window.ending(end or now, length)
+    try:
+        if start:
+            return Window(start, start + length)
+        return Window.ending(end or now, length)
+    except OverflowError:
+        raise ConfigError(
+            f"a window of {window} from {start or end or now} falls outside the calendar; "
+            "give a shorter --window"
+        ) from None
 
 
 def load_file(config: AnalyzeConfig) -> Baseline:

@@ -32,6 +32,7 @@ from typing import Any
 from predwatch.analyzers import quality_ci as ci
 from predwatch.analyzers import quality_join as qj
 from predwatch.analyzers.aggregates import Window, iso
+from predwatch.analyzers.fetch import require_model
 from predwatch.analyzers.quality import Metric
 from predwatch.analyzers.quality_eval import ALL_VERSIONS, Task, WindowEvaluator, detect_task
 
@@ -239,6 +240,8 @@ def run(
 ) -> QualityReport:
     """Evaluate the window, judge it against the reference, store unless `--no-store`."""
     now = now or dt.datetime.now(dt.UTC)
+    # A model with no predictions at all is a mistake (typo), not "no regression" (exit 0).
+    require_model(es, cfg, config.model)
     current = evaluate(es, cfg, config, config.window)
     notes: list[str] = []
     ref_window: Window | None = None

@@ -17,6 +17,7 @@ from predwatch.config import ESConfig
 from predwatch.errors import EXIT_ERROR, PredwatchError
 
 F = TypeVar("F", bound=Callable[..., Any])
+_CFG_KEY = "predwatch.es_config"
 
 
 def connection_options(fn: F) -> F:
@@ -67,6 +68,10 @@ def connection_options(fn: F) -> F:
             password=password,
             ca_cert=ca_cert,
         )
+        # so the entry point can explain a client error that escaped the command
+        ctx = click.get_current_context(silent=True)
+        if ctx is not None:
+            ctx.meta[_CFG_KEY] = cfg
         return fn(*args, cfg=cfg, **kwargs)
 
     return wrapper  # type: ignore[return-value]
@@ -82,13 +87,56 @@ def fail(message: str, code: int = EXIT_ERROR) -> None:
 
 
 class PredwatchGroup(click.Group):
-    """A click group that reports PredwatchError as one line and its exit code."""
+    """A click group that turns every failure into one line on stderr and its exit code.
+
+    PredwatchError: its message and code. A client error that escaped a command: explained
+    like any connection error (exit 2). Anything else is a bug, and still one line and exit
+    2, never 1: to schedulers and CI, exit 1 means "a finding" (drift), not "crashed".
+    """
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise  # click's own: --help, usage errors (exit 2), Ctrl-C at a prompt
         except PredwatchError as exc:
-            fail(str(exc), exc.exit_code)
+            fail(_one_line(str(exc), ctx), exc.exit_code)
         except KeyboardInterrupt:
             fail("interrupted", 130)
+        except Exception as exc:
+            fail(_one_line(_unexpected(exc, ctx), ctx), EXIT_ERROR)
         return None
+
+
+def _config_of(ctx: click.Context) -> ESConfig | None:
+    cfg = ctx.meta.get(_CFG_KEY)
+    return cfg if isinstance(cfg, ESConfig) else None
+
+
+def _unexpected(exc: Exception, ctx: click.Context) -> str:
+    import elastic_transport
+
+    import elasticsearch
+    from predwatch import es as es_mod
+
+    cfg = _config_of(ctx)
+    if cfg is not None and isinstance(
+        exc, elasticsearch.ApiError | elastic_transport.TransportError
+    ):
+        return str(es_mod.explain(exc, cfg))
+    if isinstance(exc, OSError) and exc.filename is not None:
+        return f"{exc.strerror or exc} ({exc.filename}); check the path and its permissions"
+    detail = str(exc) or "no detail"
+    return (
+        f"unexpected {type(exc).__name__}: {detail} (this is a bug in predwatch; please report "
+        "it with the command line)"
+    )
+
+
+def _one_line(message: str, ctx: click.Context) -> str:
+    """`message` on one line, without URL userinfo or the configured secrets."""
+    from predwatch.redact import redact_text
+
+    cfg = _config_of(ctx)
+    text = cfg.redact(message) if cfg is not None else redact_text(message)
+    return " ".join(text.split())

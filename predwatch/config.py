@@ -1,17 +1,22 @@
 """Connection settings shared by every command and the shipper.
 
 Read from keyword arguments first, then the environment (PREDWATCH_ES_*), then defaults.
-Secrets are never part of a repr, a log line or an error message.
+Secrets are never part of a repr, a log line or an error message: credentials written into
+the URL (`https://user:password@host:9200`) move into `username`/`password` when the config
+is built, so no URL predwatch holds or shows carries them.
 """
 
 from __future__ import annotations
 
 import os
+import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from predwatch.errors import ConfigError
+from predwatch.redact import redact_text, redact_url, split_userinfo
 
 DEFAULT_URL = "http://localhost:9200"
 ENV = {
@@ -35,6 +40,29 @@ class ESConfig:
     ca_cert: str | None = None
     request_timeout: float = 30.0
 
+    def __post_init__(self) -> None:
+        try:
+            url, user, password = split_userinfo(self.url)
+        except ValueError as exc:
+            raise ConfigError(
+                f"PREDWATCH_ES_URL {redact_url(self.url)!r} is not a valid URL ({exc}); "
+                "expected e.g. http://localhost:9200"
+            ) from None
+        if user is None and password is None:
+            return
+        for name, value in (("username", user), ("password", password)):
+            given = getattr(self, name)
+            if value is not None and given is not None and given != value:
+                raise ConfigError(
+                    f"the URL {url} carries a {name} that differs from the {name} setting; "
+                    "give credentials in one place (preferably PREDWATCH_ES_USERNAME/"
+                    "PREDWATCH_ES_PASSWORD, not the URL)"
+                )
+        # frozen dataclass: the credentials move out of the URL exactly once, here
+        object.__setattr__(self, "url", url)
+        object.__setattr__(self, "username", self.username or user)
+        object.__setattr__(self, "password", self.password or password)
+
     @classmethod
     def from_env(
         cls, env: Mapping[str, str] | None = None, **overrides: str | float | None
@@ -56,14 +84,24 @@ class ESConfig:
     def validate(self) -> None:
         if not self.url.startswith(("http://", "https://")):
             raise ConfigError(
-                f"PREDWATCH_ES_URL must start with http:// or https://, got {self.url!r}"
+                f"PREDWATCH_ES_URL must start with http:// or https://, got "
+                f"{redact_url(self.url).rpartition('@')[2]!r}"
+            )
+        if not urlsplit(self.url).hostname:
+            raise ConfigError(
+                f"PREDWATCH_ES_URL {self.url!r} names no host; expected e.g. http://localhost:9200"
             )
         if self.api_key and (self.username or self.password):
             raise ConfigError("give either an API key or a username/password, not both")
         if bool(self.username) != bool(self.password):
             raise ConfigError("PREDWATCH_ES_USERNAME and PREDWATCH_ES_PASSWORD go together")
-        if self.ca_cert and not Path(self.ca_cert).is_file():
-            raise ConfigError(f"CA certificate {self.ca_cert} does not exist")
+        if self.ca_cert and not _is_file(self.ca_cert):
+            raise ConfigError(
+                f"CA certificate {self.ca_cert} does not exist or is not a file; "
+                "set PREDWATCH_ES_CA_CERT (--ca-cert) to the PEM file of the CA"
+            )
+        if self.ca_cert:
+            _check_ca(self.ca_cert)
 
     @property
     def auth_kind(self) -> str:
@@ -77,12 +115,8 @@ class ESConfig:
         return replace(self, url=url)
 
     def redact(self, text: str) -> str:
-        """`text` with every secret of this config replaced by ***."""
-        for name in _SECRETS:
-            secret = getattr(self, name)
-            if secret:
-                text = text.replace(secret, "***")
-        return text
+        """`text` with URL userinfo and every secret of this config replaced by ***."""
+        return redact_text(text, tuple(getattr(self, name) for name in _SECRETS))
 
     def __repr__(self) -> str:
         def show(name: str) -> str:
@@ -93,3 +127,50 @@ class ESConfig:
         return f"ESConfig({shown})"
 
     __str__ = __repr__
+
+
+TOTAL_FIELDS_LIMIT_ENV = "PREDWATCH_TOTAL_FIELDS_LIMIT"
+MIN_TOTAL_FIELDS_LIMIT = 100
+
+
+def total_fields_limit(value: int | str | None = None, env: Mapping[str, str] | None = None) -> int:
+    """`index.mapping.total_fields.limit` of the prediction templates: `value`, else
+    PREDWATCH_TOTAL_FIELDS_LIMIT, else the default. The shipper sizes its per-document field
+    cap from the same value, so setup and shippers must agree on it."""
+    from predwatch.schema import DEFAULT_TOTAL_FIELDS_LIMIT
+
+    env = os.environ if env is None else env
+    raw: object = value if value is not None else env.get(TOTAL_FIELDS_LIMIT_ENV)
+    if raw is None or raw == "":
+        return DEFAULT_TOTAL_FIELDS_LIMIT
+    try:
+        limit = int(str(raw).strip()) if not isinstance(raw, bool) else -1
+    except ValueError:
+        limit = -1
+    if limit < MIN_TOTAL_FIELDS_LIMIT:
+        raise ConfigError(
+            f"the total fields limit ({TOTAL_FIELDS_LIMIT_ENV} / --total-fields-limit / "
+            f"total_fields_limit=) must be a whole number of at least "
+            f"{MIN_TOTAL_FIELDS_LIMIT}, not {raw!r}"
+        )
+    return limit
+
+
+def _is_file(path: str) -> bool:
+    """Path.is_file, False instead of raising for a name too long or with a NUL byte."""
+    try:
+        return Path(path).is_file()
+    except (OSError, ValueError):
+        return False
+
+
+def _check_ca(path: str) -> None:
+    """ConfigError unless `path` holds at least one PEM certificate Python's TLS can load."""
+    try:
+        ssl.create_default_context(cafile=path)
+    except (ssl.SSLError, ValueError, OSError) as exc:
+        raise ConfigError(
+            f"CA certificate {path} cannot be used ({getattr(exc, 'reason', None) or exc}); "
+            "set PREDWATCH_ES_CA_CERT (--ca-cert) to the PEM file of the CA that signed the "
+            "server's certificate"
+        ) from None

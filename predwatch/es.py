@@ -13,6 +13,7 @@ import elasticsearch
 from elasticsearch import Elasticsearch
 from predwatch.config import ESConfig
 from predwatch.errors import ConnectionFailed, PredwatchError
+from predwatch.scheme_probe import speaks
 
 T = TypeVar("T")
 
@@ -35,9 +36,33 @@ def client(cfg: ESConfig, **kwargs: Any) -> Elasticsearch:
 
 
 def explain(exc: BaseException, cfg: ESConfig) -> PredwatchError:
-    """Turn a client exception into a PredwatchError whose message says what to do."""
+    """Turn a client exception into a PredwatchError whose message says what to do; no
+    credential of `cfg` (nor any URL userinfo) appears in it."""
     if isinstance(exc, PredwatchError):
         return exc
+    err = _explain(exc, cfg)
+    return type(err)(cfg.redact(str(err)))
+
+
+def _scheme_mismatch(cfg: ESConfig) -> ConnectionFailed | None:
+    """The error to give when the URL's scheme is not what the server speaks, else None."""
+    actual = speaks(cfg.url)
+    https = cfg.url.startswith("https://")
+    if actual == "tls" and not https:
+        fixed = "https://" + cfg.url.removeprefix("http://")
+        return ConnectionFailed(
+            f"Elasticsearch at {cfg.url} speaks TLS (https), not plain http: scheme mismatch; "
+            f"use {fixed} (and PREDWATCH_ES_CA_CERT for its CA)"
+        )
+    if actual == "plain" and https:
+        fixed = "http://" + cfg.url.removeprefix("https://")
+        return ConnectionFailed(
+            f"Elasticsearch at {cfg.url} answers plain http, not TLS: scheme mismatch; use {fixed}"
+        )
+    return None
+
+
+def _explain(exc: BaseException, cfg: ESConfig) -> PredwatchError:
     url = cfg.url
     if isinstance(exc, elasticsearch.AuthenticationException):
         return ConnectionFailed(
@@ -49,7 +74,12 @@ def explain(exc: BaseException, cfg: ESConfig) -> PredwatchError:
             f"Elasticsearch at {url} refused the request for {cfg.auth_kind}: missing privileges "
             f"({_reason(exc)})"
         )
-    if isinstance(exc, elastic_transport.TlsError) or _is_tls(exc):
+    tls = isinstance(exc, elastic_transport.TlsError) or _is_tls(exc)
+    if tls or isinstance(exc, elastic_transport.ConnectionError):
+        mismatch = _scheme_mismatch(cfg)
+        if mismatch is not None:
+            return mismatch
+    if tls:
         return ConnectionFailed(
             f"TLS to Elasticsearch at {url} failed ({_short(exc)}); set PREDWATCH_ES_CA_CERT to "
             "the CA certificate that signed the server's certificate"

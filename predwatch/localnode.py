@@ -11,6 +11,7 @@ A node lives in a home folder: config/, data/, logs/, tmp/, run/es.pid and node.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -22,6 +23,7 @@ import tempfile
 import time
 import urllib.request
 import zipfile
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -260,6 +262,10 @@ class LocalNode:
             raise LocalNodeError(f"{self.home} is not a secured node (no credentials.json)")
         return dict(json.loads(self.credentials_file.read_text()))
 
+    def exists(self) -> bool:
+        """True when a node was created in this home (by `start`)."""
+        return (self.home / "node.json").exists()
+
     def _read_state(self) -> dict[str, Any] | None:
         f = self.home / "node.json"
         return dict(json.loads(f.read_text())) if f.exists() else None
@@ -393,6 +399,8 @@ class LocalNode:
             )
             if first or not (conf / "certs").exists():
                 self._make_security(dist, java, conf)
+            for key in (conf / "certs").glob("*/*.key"):  # homes made by older versions
+                os.chmod(key, 0o600)
         (conf / "elasticsearch.yml").write_text(
             "".join(f"{k}: {json.dumps(v)}\n" for k, v in settings.items())
         )
@@ -411,6 +419,20 @@ class LocalNode:
                     os.chmod(parent, os.stat(parent).st_mode | 0o011)
 
     def _make_security(self, dist: Path, java: Path, conf: Path) -> None:
+        # Private keys, the keystore and the password are 0600 from the moment they exist
+        # (umask while they are made), never world-readable until a later chmod.
+        with private_files():
+            self._make_secrets(dist, java, conf)
+        certs = conf / "certs"
+        for folder in (certs, certs / "ca", certs / "node"):
+            os.chmod(folder, 0o755)
+        for cert in (certs / "ca" / "ca.crt", certs / "node" / "node.crt"):
+            os.chmod(cert, 0o644)  # certificates are public; clients need the CA's
+        for realm_file in ("users", "users_roles"):  # password hashes once users are added
+            if (conf / realm_file).exists():
+                os.chmod(conf / realm_file, 0o600)  # still empty here
+
+    def _make_secrets(self, dist: Path, java: Path, conf: Path) -> None:
         env = {**os.environ, "ES_JAVA_HOME": str(java), "ES_PATH_CONF": str(conf)}
         certs = conf / "certs"
         certs.mkdir(exist_ok=True)
@@ -442,13 +464,14 @@ class LocalNode:
             env,
         )
         zipfile.ZipFile(node_zip).extractall(certs)
+        for archive in (ca_zip, node_zip):  # they hold the private keys a second time
+            archive.unlink()
         password = os.urandom(12).hex()
         keystore = str(dist / "bin" / "elasticsearch-keystore")
         if not (conf / "elasticsearch.keystore").exists():
             _run([keystore, "create"], env)
         _run([keystore, "add", "-x", "-f", "bootstrap.password"], env, stdin=password)
-        (self.home / ".bootstrap").write_text(password)
-        os.chmod(self.home / ".bootstrap", 0o600)
+        write_private(self.home / ".bootstrap", password)
 
     def _create_api_key(self) -> None:
         """Write credentials.json: the `elastic` password and, where possible, an API key.
@@ -479,9 +502,7 @@ class LocalNode:
                 "no API key on this distribution (its .security index cannot be created); "
                 "use the elastic user"
             )
-        fd = os.open(self.credentials_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as f:
-            json.dump(creds, f, indent=2)
+        write_private(self.credentials_file, json.dumps(creds, indent=2))
 
     def _answers(self) -> bool:
         try:
@@ -507,6 +528,25 @@ class LocalNode:
         raise LocalNodeError(
             f"Elasticsearch at {self.url} did not answer in time; see {self.home / 'logs'}"
         )
+
+
+@contextlib.contextmanager
+def private_files() -> Iterator[None]:
+    """Files created inside are 0600 and folders 0700 (by anyone: this process and the
+    tools it runs). The umask is process-wide: used only while a node is being created."""
+    old = os.umask(0o077)
+    try:
+        yield
+    finally:
+        os.umask(old)
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write `text` to `path`, which is 0600 from its creation (an existing file is replaced)."""
+    path.unlink(missing_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
 
 
 def _run(cmd: list[str], env: dict[str, str], stdin: str | None = None) -> None:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import shlex
+
 import click
 
 from predwatch import localnode
 from predwatch.cli_common import PredwatchGroup, echo_json
+from predwatch.errors import LocalNodeError
 
 _port = click.option(
     "--port", type=int, default=9200, show_default=True, help="HTTP port on 127.0.0.1"
@@ -74,7 +77,8 @@ def start(
         click.echo(f"running: {info.url} (pid {info.pid}, Elasticsearch {info.version})")
     if info.security:
         click.echo(f"credentials (elastic password, CA certificate): {info.credentials_file}")
-        click.echo(f'use it with: eval "$(predwatch es env --port {port})"')
+        where = f" --home {shlex.quote(home)}" if home else ""
+        click.echo(f'use it with: eval "$(predwatch es env --port {port}{where})"')
     else:
         click.echo(f"use it with: export PREDWATCH_ES_URL={info.url}")
 
@@ -130,9 +134,18 @@ def env(port: int, home: str | None) -> None:
       eval "$(predwatch es env --port 9201)"
     """
     node = _node(port, home)
-    click.echo(f"export PREDWATCH_ES_URL={node.url}")
+    if not node.exists():
+        raise LocalNodeError(
+            f"no node was created in {node.home}; pass the --home and --port given to "
+            "`predwatch es start`"
+        )
+    lines = {"PREDWATCH_ES_URL": node.url}
     if node.security:
         creds = node.credentials()
-        click.echo(f"export PREDWATCH_ES_USERNAME={creds['username']}")
-        click.echo(f"export PREDWATCH_ES_PASSWORD={creds['password']}")
-        click.echo(f"export PREDWATCH_ES_CA_CERT={creds['ca_cert']}")
+        lines.update(
+            PREDWATCH_ES_USERNAME=creds["username"],
+            PREDWATCH_ES_PASSWORD=creds["password"],
+            PREDWATCH_ES_CA_CERT=creds["ca_cert"],
+        )
+    for name, value in lines.items():
+        click.echo(f"export {name}={shlex.quote(str(value))}")

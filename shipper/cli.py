@@ -37,6 +37,11 @@ _model = click.option(
 
 
 def _roots(spool_dir: Path | None, model: str | None) -> list[tuple[str | None, Path]]:
+    if model is not None:
+        from predwatch import schema
+
+        # also keeps `--model ../..` from reaching folders outside the spool root
+        schema.validate_model_name(model)
     if spool_dir is not None:
         return [(model, spool_dir)]
     if model is not None:

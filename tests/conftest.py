@@ -70,9 +70,20 @@ def model_name(es: Elasticsearch) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def secured_node() -> Iterator[object]:
-    """A second local node with security on: `elastic` password, API key and TLS with its CA."""
+    """A second local node with security on: `elastic` password, API key and TLS with its CA.
+
+    PREDWATCH_TEST_SECURED_HOME (+ _PORT): a secured node already started there is used
+    (and left running) instead of starting one."""
     from predwatch import localnode
 
+    if os.environ.get("PREDWATCH_TEST_SECURED_HOME"):
+        given = localnode.LocalNode(
+            home=Path(os.environ["PREDWATCH_TEST_SECURED_HOME"]),
+            port=int(os.environ.get("PREDWATCH_TEST_SECURED_PORT", "9200")),
+        )
+        given.start()
+        yield given
+        return
     home = localnode.temporary_home("secured")
     node = localnode.LocalNode(home=home, port=localnode.free_port(), security=True)
     node.start()

@@ -285,12 +285,20 @@ def check_cmd(
       predwatch alerts check --rules credit.rules.yaml
       predwatch alerts check --model credit --every 1m
     """
-    from predwatch.alerts.runner import Runner, run_loop
+    from predwatch.alerts.notify import log_to_stderr
+    from predwatch.alerts.runner import Runner
 
     sets = _rulesets(cfg, rule_paths, baseline_path, model)
     client = es_mod.client(cfg)
     es_mod.ping(client, cfg)
     runners = [Runner(client, cfg, rs, notify_resolved=not no_resolved) for rs in sets]
+    with log_to_stderr():
+        _check(runners, every, rounds, as_json)
+
+
+def _check(runners: list[Any], every: str | None, rounds: int | None, as_json: bool) -> None:
+    from predwatch.alerts.runner import run_loop
+
     if every is None:
         outcomes = [o for runner in runners for o in runner.check()]
         _print_outcomes(outcomes, as_json)

@@ -5,10 +5,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import smtplib
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from typing import Any, TextIO
@@ -117,6 +119,30 @@ def send_email(dest: Destination, alert: Alert) -> None:
 def send_log(dest: Destination, alert: Alert) -> None:
     level = logging.INFO if alert.status == "resolved" else LEVELS[alert.severity]
     log.log(level, alert.line(), extra={"predwatch_alert": alert.to_dict()})
+
+
+@contextlib.contextmanager
+def log_to_stderr() -> Iterator[None]:
+    """While running a CLI command: the `log` destination prints every alert, info-severity
+    and resolved notices included, on stderr. Nobody configures logging in the `predwatch`
+    process, so without this only WARNING and above would show (Python's last resort)
+    while the command says the alert was delivered. A logger the embedding application has
+    given handlers is left alone."""
+    if log.handlers:
+        yield
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    level, propagate = log.level, log.propagate
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    log.propagate = False  # printed once, here, not again by a root handler
+    try:
+        yield
+    finally:
+        log.removeHandler(handler)
+        log.setLevel(level)
+        log.propagate = propagate
 
 
 def send_stdout(dest: Destination, alert: Alert, stream: TextIO | None = None) -> None:

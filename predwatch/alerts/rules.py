@@ -534,6 +534,11 @@ def default_rules(
 ) -> RuleSet:
     """Every rule kind, with thresholds derived from `baseline` (see the README table)."""
     model = schema.validate_model_name(model or baseline.model)
+    if model != baseline.model:  # another model's thresholds would be silently wrong
+        raise RulesError(
+            f"the baseline is for model {baseline.model!r}, not {model!r}; pass the right "
+            "--baseline or --model"
+        )
     dests = tuple(destinations)
     out: list[Rule] = []
 

@@ -217,7 +217,7 @@ class TestCli:
         args = ["check", "--rules", str(rules), "--json", "--es-url", es_config.url]
         result = CliRunner().invoke(alerts, args)
         assert result.exit_code == 1, result.output
-        outcomes = json.loads(result.output)
+        outcomes = json.loads(result.stdout)
         assert [(o["rule"], o["action"]) for o in outcomes] == [("nonfinite", "notified")]
         again = CliRunner().invoke(alerts, args)
         assert again.exit_code == 1 and json.loads(again.output)[0]["action"] == "throttled"
@@ -270,7 +270,9 @@ class TestCli:
                 alerts, ["check", "--model", scenario.model, "--json", "--es-url", es_config.url]
             )
             assert result.exit_code == 1, result.output
-            fired = {o["rule"] for o in json.loads(result.output) if o["fired"]}
+            fired = {o["rule"] for o in json.loads(result.stdout) if o["fired"]}
+            # the default `log` destination really prints (stderr), as stdout says it did
+            assert "FIRED predwatch" in result.stderr
             assert fired == {"latency_p95"}
         finally:
             es.delete(index=baselines_index(), id=doc_id, refresh=True)

@@ -31,9 +31,11 @@ class TestRulesCommand:
         assert {r.min_count for r in rs.rules} >= {30}
 
     def test_prints_json(self) -> None:
-        """Without -o the rules are printed (here as JSON) for another model name."""
+        """Without -o the rules are printed (here as JSON); another model's baseline is refused."""
+        code, out = run(alerts, "rules", "--baseline", DEMO, "--model", "demo", "--format", "json")
+        assert code == 0 and json.loads(out)["model"] == "demo"
         code, out = run(alerts, "rules", "--baseline", DEMO, "--model", "other", "--format", "json")
-        assert code == 0 and json.loads(out)["model"] == "other"
+        assert code == 2 and "the baseline is for model 'demo'" in out
 
 
 class TestRender:

@@ -228,9 +228,12 @@ class TestDefaults:
         assert "prediction_mean" not in {x.kind for x in r.default_rules(b).rules}
 
     def test_options(self, demo: Baseline) -> None:
-        """Model name, destinations, min_count and latency bound are taken from the caller."""
-        rs = r.default_rules(demo, "other", destinations=("stdout",), min_count=7, latency_ms=250)
-        assert rs.model == "other" and all(x.model == "other" for x in rs.rules)
+        """Destinations, min_count and latency bound are taken from the caller; a model name
+        other than the baseline's is refused (its thresholds would be another model's)."""
+        rs = r.default_rules(demo, "demo", destinations=("stdout",), min_count=7, latency_ms=250)
+        assert rs.model == "demo" and all(x.model == "demo" for x in rs.rules)
+        with pytest.raises(r.RulesError, match="the baseline is for model 'demo'"):
+            r.default_rules(demo, "other")
         assert all(x.destinations == ("stdout",) for x in rs.rules)
         rules = {x.id: x for x in rs.rules}
         assert rules["latency_p95"].threshold == 250
