@@ -12,8 +12,8 @@ import elastic_transport
 import elasticsearch
 from elasticsearch import Elasticsearch
 from predwatch.config import ESConfig
-from predwatch.es_compat import CompatTransport
 from predwatch.errors import ConnectionFailed, PredwatchError
+from predwatch.es_compat import CompatTransport
 
 T = TypeVar("T")
 
@@ -69,7 +69,9 @@ def explain(exc: BaseException, cfg: ESConfig) -> PredwatchError:
             "start one with `predwatch es start` or set PREDWATCH_ES_URL"
         )
     if isinstance(exc, elasticsearch.UnsupportedProductError):
-        return ConnectionFailed(f"{url} does not answer like Elasticsearch (8.19 or 9.x): {_short(exc)}")
+        return ConnectionFailed(
+            f"{url} does not answer like Elasticsearch (8.19 or 9.x): {_short(exc)}"
+        )
     if isinstance(exc, elasticsearch.ApiError):
         return PredwatchError(
             f"Elasticsearch at {url} refused the request: {exc.meta.status} {_reason(exc)}"
