@@ -96,9 +96,7 @@ class CompatTransport(elastic_transport.Transport):
             resp = super().perform_request(method, target, headers=self._headers(headers), **kwargs)
         return resp
 
-    def _headers(
-        self, headers: Mapping[str, str] | DefaultType
-    ) -> Mapping[str, str] | DefaultType:
+    def _headers(self, headers: Mapping[str, str] | DefaultType) -> Mapping[str, str] | DefaultType:
         if self.compat_major == CLIENT_MAJOR or isinstance(headers, DefaultType):
             return headers
         return with_compat(headers, self.compat_major)
