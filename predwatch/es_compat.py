@@ -26,8 +26,7 @@ from typing import Any
 import elastic_transport
 from elastic_transport import HttpHeaders, TransportApiResponse
 from elastic_transport.client_utils import DEFAULT, DefaultType
-
-from elasticsearch import __versionstr__ as _client_version
+from elasticsearch._version import __versionstr__ as _client_version
 
 CLIENT_MAJOR = int(_client_version.partition(".")[0])
 VERSION_PATH = "/_nodes/_local?filter_path=nodes.*.version"
@@ -78,7 +77,7 @@ class CompatTransport(elastic_transport.Transport):
         self._settled = False
         self._lock = threading.Lock()
 
-    def perform_request(  # type: ignore[override]
+    def perform_request(
         self,
         method: str,
         target: str,
