@@ -61,3 +61,13 @@ def test_subobjects_false_is_accepted(es: Elasticsearch, model_name: str) -> Non
         assert "user.City Name" in props["inputs"]["properties"]
     finally:
         es.indices.delete(index=index)
+
+
+def test_model_indices_resolve(es: Elasticsearch, es_config: ESConfig, model_name: str) -> None:
+    """The analyzers find a model's daily indices on both majors (the client's POST form of
+    resolve-index is refused by 8.19 with 405)."""
+    from predwatch.analyzers.fetch import model_indices
+
+    index = f"predwatch-predictions-{model_name}-2026.01.01"
+    es.indices.create(index=index)
+    assert model_indices(es, es_config, model_name) == [index]
