@@ -83,15 +83,7 @@ class WindowSpec:
 def model_indices(es: Elasticsearch, cfg: ESConfig, model: str) -> list[str]:
     """Names of the model's prediction indices (empty when the model has none)."""
     pattern = s.index_pattern("predictions", model)
-    # A plain GET: the 9.x client's `indices.resolve_index` POSTs (a 9.x form, for project
-    # routing), which an 8.19 server refuses with 405; both majors serve GET.
-    resp = es_mod.call(
-        cfg,
-        lambda: es.perform_request(
-            "GET", f"/_resolve/index/{pattern}", headers={"accept": "application/json"}
-        ),
-    )
-    return sorted(str(i["name"]) for i in resp.body.get("indices", []))
+    return sorted(es_mod.call(cfg, lambda: es_mod.resolve_index(es, pattern)))
 
 
 def require_model(es: Elasticsearch, cfg: ESConfig, model: str) -> list[str]:

@@ -102,6 +102,16 @@ def cluster_version(es: Elasticsearch, cfg: ESConfig) -> str:
     return "unknown"
 
 
+def resolve_index(es: Elasticsearch, pattern: str) -> list[str]:
+    """Names of the open indices `pattern` matches (empty list when none)."""
+    # A plain GET: the 9.x client's `indices.resolve_index` POSTs (a 9.x form, for project
+    # routing), which an 8.19 server refuses with 405; both majors serve GET.
+    resp = es.perform_request(
+        "GET", f"/_resolve/index/{pattern}", headers={"accept": "application/json"}
+    )
+    return [str(i["name"]) for i in resp.body.get("indices", [])]
+
+
 def has_api(es: Elasticsearch, cfg: ESConfig, path: str) -> bool:
     """True when the cluster serves GET `path` (feature detection: ILM, Watcher, ...).
 
