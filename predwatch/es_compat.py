@@ -19,7 +19,6 @@ The probe needs no privilege: an 8.x server checks the header before authorizati
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Mapping
 from typing import Any
 
@@ -75,7 +74,6 @@ class CompatTransport(elastic_transport.Transport):
         self.compat_major = CLIENT_MAJOR
         self.server_version: str | None = None  # known once a probe could read it
         self._settled = False
-        self._lock = threading.Lock()
 
     def perform_request(
         self,
@@ -101,24 +99,23 @@ class CompatTransport(elastic_transport.Transport):
         return with_compat(headers, self.compat_major)
 
     def _settle(self, kwargs: dict[str, Any]) -> None:
-        with self._lock:
-            if self._settled:
-                return
-            probe = {k: v for k, v in kwargs.items() if k in ("request_timeout", "max_retries")}
-            mime = f"application/vnd.elasticsearch+json; compatible-with={CLIENT_MAJOR}"
-            accept = {"accept": mime}
-            # Connection errors propagate (the caller's request would meet them too); the
-            # next request probes again.
-            resp = super().perform_request("GET", VERSION_PATH, headers=accept, **probe)
-            lower = refused_compat(resp.meta.status, resp.body, CLIENT_MAJOR)
-            if lower is not None:
-                self.compat_major = lower
-                resp = super().perform_request(
-                    "GET", VERSION_PATH, headers=with_compat(accept, lower), **probe
-                )
-            status = resp.meta.status
-            if 200 <= status < 300:
-                self.server_version = node_version(resp.body)
-            # A 401 may come before the header check, and a 5xx from a node in trouble says
-            # nothing about it: ask again with the next request.
-            self._settled = status != 401 and status < 500
+        # No lock: threads that meet an unsettled transport together each probe (harmless),
+        # and a lock held across network I/O could be inherited locked by a forked child.
+        probe = {k: v for k, v in kwargs.items() if k in ("request_timeout", "max_retries")}
+        mime = f"application/vnd.elasticsearch+json; compatible-with={CLIENT_MAJOR}"
+        accept = {"accept": mime}
+        # Connection errors propagate (the caller's request would meet them too); the
+        # next request probes again.
+        resp = super().perform_request("GET", VERSION_PATH, headers=accept, **probe)
+        lower = refused_compat(resp.meta.status, resp.body, CLIENT_MAJOR)
+        if lower is not None:
+            self.compat_major = lower
+            resp = super().perform_request(
+                "GET", VERSION_PATH, headers=with_compat(accept, lower), **probe
+            )
+        status = resp.meta.status
+        if 200 <= status < 300:
+            self.server_version = node_version(resp.body)
+        # A 401 may come before the header check, and a 5xx from a node in trouble says
+        # nothing about it: ask again with the next request.
+        self._settled = status != 401 and status < 500
