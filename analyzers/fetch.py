@@ -84,8 +84,7 @@ class WindowSpec:
 def model_indices(es: Elasticsearch, cfg: ESConfig, model: str) -> list[str]:
     """Names of the model's prediction indices (empty when the model has none)."""
     pattern = s.index_pattern("predictions", model)
-    resp = es_mod.call(cfg, lambda: es.indices.resolve_index(name=pattern))
-    return sorted(str(i["name"]) for i in resp.body.get("indices", []))
+    return sorted(es_mod.call(cfg, lambda: es_mod.resolve_index(es, pattern)))
 
 
 def require_model(es: Elasticsearch, cfg: ESConfig, model: str) -> list[str]:

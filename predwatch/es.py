@@ -13,6 +13,7 @@ import elasticsearch
 from elasticsearch import Elasticsearch
 from predwatch.config import ESConfig
 from predwatch.errors import ConnectionFailed, PredwatchError
+from predwatch.es_compat import CompatTransport
 from predwatch.scheme_probe import speaks
 
 T = TypeVar("T")
@@ -23,7 +24,10 @@ CLIENT_LOGGERS = ("elasticsearch", "elastic_transport", "urllib3")
 
 
 def client(cfg: ESConfig, **kwargs: Any) -> Elasticsearch:
-    """An Elasticsearch client for `cfg` (no request is made here)."""
+    """An Elasticsearch client for `cfg` (no request is made here).
+
+    Every client of predwatch (commands, analyzers, the shipper's sink) is built here, so all
+    of them speak to 8.19 and 9.x servers through the same `CompatTransport`."""
     opts: dict[str, Any] = {"request_timeout": cfg.request_timeout}
     if cfg.api_key:
         opts["api_key"] = cfg.api_key
@@ -34,7 +38,8 @@ def client(cfg: ESConfig, **kwargs: Any) -> Elasticsearch:
     opts.update(kwargs)
     # Several hosts: the client spreads requests over them and, on a connection failure,
     # marks that node dead for a while and retries on the next one (max_retries allowing).
-    return Elasticsearch(cfg.hosts, **opts)
+    # CompatTransport asks each server for its major and sends the headers it accepts.
+    return Elasticsearch(cfg.hosts, transport_class=CompatTransport, **opts)
 
 
 def explain(exc: BaseException, cfg: ESConfig) -> PredwatchError:
@@ -97,7 +102,9 @@ def _explain(exc: BaseException, cfg: ESConfig) -> PredwatchError:
             "start one with `predwatch es start` or set PREDWATCH_ES_URL"
         )
     if isinstance(exc, elasticsearch.UnsupportedProductError):
-        return ConnectionFailed(f"{url} does not answer like Elasticsearch 9: {_short(exc)}")
+        return ConnectionFailed(
+            f"{url} does not answer like Elasticsearch (8.19 or 9.x): {_short(exc)}"
+        )
     if isinstance(exc, elasticsearch.ApiError):
         return PredwatchError(
             f"Elasticsearch at {url} refused the request: {exc.meta.status} {_reason(exc)}"
@@ -128,14 +135,28 @@ def cluster_version(es: Elasticsearch, cfg: ESConfig) -> str:
     return "unknown"
 
 
+def resolve_index(es: Elasticsearch, pattern: str) -> list[str]:
+    """Names of the open indices `pattern` matches (empty list when none)."""
+    # A plain GET: the 9.x client's `indices.resolve_index` POSTs (a 9.x form, for project
+    # routing), which an 8.19 server refuses with 405; both majors serve GET.
+    resp = es.perform_request(
+        "GET", f"/_resolve/index/{pattern}", headers={"accept": "application/json"}
+    )
+    return [str(i["name"]) for i in resp.body.get("indices", [])]
+
+
 def has_api(es: Elasticsearch, cfg: ESConfig, path: str) -> bool:
-    """True when the cluster serves GET `path` (feature detection: ILM, Watcher, ...)."""
+    """True when the cluster serves GET `path` (feature detection: ILM, Watcher, ...).
+
+    `path` must be a GET endpoint of the feature."""
     try:
         es.perform_request("GET", path, headers={"accept": "application/json"})
         return True
     except elasticsearch.ApiError as exc:
-        # 400 "no handler found" when the module is absent; 403/404 would mean present.
-        if exc.meta.status == 400 and "no handler" in str(exc.body):
+        # The module is absent when 9.x says 400 "no handler found", or when 8.19 says 405
+        # (the path only matched a route of another module that has no GET); 403/404 would
+        # mean present.
+        if exc.meta.status == 405 or (exc.meta.status == 400 and "no handler" in str(exc.body)):
             return False
         if exc.meta.status in (401,):
             raise explain(exc, cfg) from None

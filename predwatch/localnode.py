@@ -180,8 +180,14 @@ def java_major(java_home: Path) -> int | None:
     return int(m.group(2) or 0) if major == 1 else major
 
 
-def find_java() -> Path:
-    """A JDK home with Java >= 21: ES_JAVA_HOME, JAVA_HOME, then installed JDKs (newest first)."""
+def min_java(version: str) -> int:
+    """The oldest Java Elasticsearch `version` runs on (8.x: 17; 9.x: 21)."""
+    return 17 if version.split(".")[0] in ("8",) else MIN_JAVA
+
+
+def find_java(minimum: int = MIN_JAVA) -> Path:
+    """A JDK home with Java >= `minimum`: ES_JAVA_HOME, JAVA_HOME, then installed JDKs (the
+    newest wins)."""
     candidates: list[Path] = [
         Path(os.environ[v]) for v in ("ES_JAVA_HOME", "JAVA_HOME") if os.environ.get(v)
     ]
@@ -191,11 +197,11 @@ def find_java() -> Path:
     best: tuple[int, Path] | None = None
     for home in candidates:
         major = java_major(home)
-        if major is not None and major >= MIN_JAVA and (best is None or major > best[0]):
+        if major is not None and major >= minimum and (best is None or major > best[0]):
             best = (major, home.resolve())
     if best is None:
         raise LocalNodeError(
-            f"Elasticsearch 9 needs Java {MIN_JAVA} or newer and none was found (looked at "
+            f"Elasticsearch needs Java {minimum} or newer and none was found (looked at "
             "ES_JAVA_HOME, JAVA_HOME, /usr/lib/jvm, /opt/java). Install one, e.g. "
             "`apt-get install openjdk-21-jre-headless` (or a Temurin JDK), or set ES_JAVA_HOME"
         )
@@ -332,7 +338,7 @@ class LocalNode:
                     f"port {port} is already in use by another process; pass --port"
                 )
         dist = fetch(self.version, self.log)
-        java = find_java()
+        java = find_java(min_java(self.version))
         self._prepare(dist, java)
         env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),

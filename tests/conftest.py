@@ -22,6 +22,14 @@ from predwatch.config import ESConfig
 REPO = Path(__file__).resolve().parent.parent
 
 
+def node_version() -> str:
+    """Version of the nodes tests start themselves: PREDWATCH_TEST_ES_VERSION (`.ci/test` sets
+    it for its run on the second major) or the default."""
+    from predwatch import localnode
+
+    return os.environ.get("PREDWATCH_TEST_ES_VERSION") or localnode.DEFAULT_VERSION
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "/integration/" in str(item.fspath):
@@ -37,7 +45,7 @@ def es_config() -> Iterator[ESConfig]:
     from predwatch import localnode
 
     home = localnode.temporary_home("session")
-    node = localnode.LocalNode(home=home, port=localnode.free_port())
+    node = localnode.LocalNode(home=home, port=localnode.free_port(), version=node_version())
     node.start()
     try:
         yield ESConfig(url=node.url)
@@ -85,7 +93,9 @@ def secured_node() -> Iterator[object]:
         yield given
         return
     home = localnode.temporary_home("secured")
-    node = localnode.LocalNode(home=home, port=localnode.free_port(), security=True)
+    node = localnode.LocalNode(
+        home=home, port=localnode.free_port(), security=True, version=node_version()
+    )
     node.start()
     try:
         yield node

@@ -33,6 +33,15 @@ Body = dict[str, Any]
 WATCH_LICENSES = ("gold", "platinum", "enterprise", "trial")
 LOG_LEVEL = {"critical": "error", "warning": "warn", "info": "info"}
 ACTION_TYPES = ("logging", "webhook", "email", "slack", "index")
+# What Watcher's parsers read, the same in 8.19 and 9.x (x-pack WatchField and
+# WatcherSearchTemplateRequest); any other key makes the PUT fail on either line.
+WATCH_KEYS = frozenset(
+    {"trigger", "input", "condition", "actions", "transform", "metadata", "throttle_period",
+     "throttle_period_in_millis"}
+)  # fmt: skip
+SEARCH_REQUEST_KEYS = frozenset(
+    {"indices", "body", "search_type", "indices_options", "template", "rest_total_hits_as_int"}
+)
 
 
 class WatcherUnavailable(PredwatchError):
@@ -234,8 +243,12 @@ def _scalar(v: Any) -> bool:
 
 
 def validate_watch(body: Body) -> list[str]:
-    """Problems Watcher's parser would reject (empty list: the watch is well formed)."""
+    """Problems Watcher's parser would reject (empty list: the watch is well formed), on
+    8.19 and on 9.x alike."""
     errs: list[str] = []
+    unknown_keys = set(body) - WATCH_KEYS
+    if unknown_keys:
+        errs.append(f"unknown watch key(s) {sorted(unknown_keys)}")
     try:
         duration_seconds(body["trigger"]["schedule"]["interval"])
     except Exception:
@@ -247,6 +260,12 @@ def validate_watch(body: Body) -> list[str]:
         errs.append("input.search.request.body must hold a query")
     if "{{" in json.dumps(req.get("body", {})):
         errs.append("the search body is a mustache template in Watcher: no {{ allowed")
+    if set(req) - SEARCH_REQUEST_KEYS:
+        errs.append(f"unknown search request key(s) {sorted(set(req) - SEARCH_REQUEST_KEYS)}")
+    # Conditions compare ctx.payload.hits.total as a number: say so rather than rely on
+    # Watcher's default (true, marked in its source as kept for 7.x compatibility only).
+    if req.get("rest_total_hits_as_int") is not True:
+        errs.append("input.search.request.rest_total_hits_as_int must be true")
     errs += _validate_condition(body.get("condition"))
     actions = body.get("actions")
     if not isinstance(actions, dict) or not actions:

@@ -1,6 +1,7 @@
 """The contract between the saved objects and the mappings: every reference resolves, every
 field a visualization or search uses is mapped with a type Kibana can aggregate, dashboard
-panels fit the grid without overlapping. Used by the tests and as a guard before export. Pure.
+panels fit the grid without overlapping, and every supported Kibana line (8.19, 9.x) imports
+them (`versions`). Used by the tests and as a guard before export. Pure.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 from predwatch import mappings as m
 from predwatch import schema as s
 from predwatch.baseline import Baseline
+from predwatch.kibana import versions
 from predwatch.kibana.dashboards import GRID_COLUMNS
 from predwatch.kibana.lens import RECORDS
 
@@ -177,6 +179,8 @@ def check(objects: Sequence[Obj], model: str, baseline: Baseline | None) -> list
         if o["type"] == "dashboard":
             problems += check_dashboard(o)
     problems += check_fields(objects, model, baseline)
+    for line in versions.KIBANA_LINES:  # one set of objects for every supported Kibana
+        problems += versions.check(objects, line)
     return problems
 
 

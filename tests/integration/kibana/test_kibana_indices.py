@@ -13,6 +13,7 @@ import pytest
 from kibana_fake import fixtures
 
 from elasticsearch import Elasticsearch
+from predwatch import es as es_mod
 from predwatch import mappings as m
 from predwatch import schema as s
 from predwatch import templates as t
@@ -111,8 +112,7 @@ def indexed(es: Elasticsearch, model_name: str) -> dict[str, Any]:
 
 
 def _resolve(es: Elasticsearch, pattern: str) -> set[str]:
-    body = es.indices.resolve_index(name=pattern, expand_wildcards="open")
-    return {i["name"] for i in body["indices"]}
+    return set(es_mod.resolve_index(es, pattern))
 
 
 class TestDataViews:

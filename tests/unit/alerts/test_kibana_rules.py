@@ -106,6 +106,35 @@ class TestRender:
         assert "description_note" not in k.api_body(body)
 
 
+# What Kibana 8.19 reads (its es-query `rule_type_params.ts` schema and the create-rule API
+# body); 9.x reads a superset. Kibana cannot run here: these come from its source.
+ES_QUERY_PARAMS_8_19 = {
+    "size", "timeWindowSize", "excludeHitsFromPreviousRun", "timeWindowUnit", "threshold",
+    "thresholdComparator", "aggType", "aggField", "groupBy", "termField", "termSize",
+    "searchType", "timeField", "searchConfiguration", "esQuery", "index", "esqlQuery",
+}  # fmt: skip
+CREATE_RULE_KEYS_8_19 = {
+    "name", "rule_type_id", "consumer", "enabled", "schedule", "tags", "params", "actions",
+    "throttle", "notify_when", "alert_delay", "flapping",
+}  # fmt: skip
+ACTION_KEYS_8_19 = {"group", "id", "params", "frequency", "uuid", "alerts_filter"}
+FREQUENCY_KEYS_8_19 = {"summary", "notify_when", "throttle"}
+
+
+class TestKibana819:
+    def test_rule_bodies_use_only_what_8_19_reads(self, demo: Baseline) -> None:
+        """Rule, action, frequency and es-query parameter keys are all known to Kibana 8.19
+        (contract against its source: Kibana cannot run here)."""
+        bodies, _ = k.render_rules(default_rules(demo))
+        for body in bodies.values():
+            api = k.api_body(body)
+            assert set(api) <= CREATE_RULE_KEYS_8_19, body["name"]
+            assert set(api["params"]) <= ES_QUERY_PARAMS_8_19, body["name"]
+            for action in api["actions"]:
+                assert set(action) <= ACTION_KEYS_8_19
+                assert set(action["frequency"]) <= FREQUENCY_KEYS_8_19
+
+
 class TestSimulatedSearch:
     def test_count_and_avg(self, demo: Baseline) -> None:
         """Kibana filters the window around the rule query; avg adds `metricAgg`."""

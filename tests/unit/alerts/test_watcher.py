@@ -150,6 +150,13 @@ class TestValidate:
             (lambda w: w["actions"]["log"].pop("throttle_period"), "throttle_period"),
             (lambda w: w["actions"]["log"].update(pagerduty={}), "unknown key"),
             (lambda w: w["input"]["search"]["request"]["body"].update(q="{{x}}"), "mustache"),
+            # Keys neither 8.19's nor 9.x's parser reads (WatchField, WatcherSearchTemplateRequest).
+            (lambda w: w.update(trigger_v2={}), "unknown watch key"),
+            (lambda w: w["input"]["search"]["request"].update(types=["_doc"]), "search request"),
+            (
+                lambda w: w["input"]["search"]["request"].pop("rest_total_hits_as_int"),
+                "rest_total_hits_as_int",
+            ),
         ],
     )
     def test_catches(self, demo: Baseline, mutate: Any, problem: str) -> None:

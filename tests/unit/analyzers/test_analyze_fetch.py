@@ -30,12 +30,14 @@ class FakeES:
         self.responses = responses
         self.bodies: list[dict[str, Any]] = []
         self.headers: list[dict[str, Any]] = []
+        self.resolved = {"indices": [{"name": i} for i in (indices or [])]}
         self.indices = SimpleNamespace(
-            resolve_index=lambda name: SimpleNamespace(
-                body={"indices": [{"name": i} for i in (indices or [])]}
-            ),
             get_field_mapping=lambda **kw: SimpleNamespace(body=mapping or {}),
         )
+
+    def perform_request(self, method: str, path: str, **_: Any) -> SimpleNamespace:
+        assert (method, path.rsplit("/", 1)[0]) == ("GET", "/_resolve/index")
+        return SimpleNamespace(body=self.resolved)
 
     def msearch(self, searches: list[dict[str, Any]]) -> SimpleNamespace:
         self.headers += searches[0::2]
