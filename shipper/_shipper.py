@@ -196,13 +196,7 @@ class Shipper:
             Path(spool_dir).expanduser() if spool_dir else default_spool_root(self.model)
         )
         if durability == "disk":
-            try:
-                self.spool_root.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                raise ConfigError(
-                    f"durability='disk' needs a writable spool directory: {self.spool_root} "
-                    f"({exc.strerror}); set spool_dir= or PREDWATCH_SPOOL_DIR"
-                ) from None
+            _check_writable(self.spool_root)
         self._pii = PiiRules(pii, pii_key or os.environ.get("PREDWATCH_PII_KEY")) if pii else None
         env = os.environ.get
         b = self.baseline
@@ -344,13 +338,13 @@ class Shipper:
             self._put((OUTCOME, pid, _time(), timestamp, None, actual, None, None))
             return True
         except Exception:
-            self._stats.drop(st.INTERNAL_ERROR)
+            self._stats.drop(st.INTERNAL_ERROR, at_call=True)
             return False
 
     def _put(self, rec: Record) -> str:
         q = self._queue
         if len(q) >= self._max_queue or self._closed:
-            self._stats.drop(st.CLOSED if self._closed else st.QUEUE_FULL)
+            self._stats.drop(st.CLOSED if self._closed else st.QUEUE_FULL, at_call=True)
             return rec[1]
         w = self._worker
         if w is None:
@@ -397,7 +391,7 @@ class Shipper:
             return self._worker
 
     def _failed(self, prediction_id: Any) -> str:
-        self._stats.drop(st.INTERNAL_ERROR)
+        self._stats.drop(st.INTERNAL_ERROR, at_call=True)
         try:
             return str(prediction_id) if prediction_id is not None else self._ids(_time())
         except Exception:
@@ -436,24 +430,42 @@ class Shipper:
         self.close()
 
     def stats(self) -> dict[str, Any]:
-        """Self-metrics: enqueued, acked, duplicates, retried, spooled_*, dead_lettered,
-        dropped{reason}, queue_depth, spool_pending_records, oldest_unsent_age_s, last_error."""
-        snap = self._stats.snapshot()
+        """Self-metrics (see the README, "Delivery guarantees"): enqueued, acked,
+        duplicates, retried, spooled_*, dead_lettered, dropped{reason}, pending,
+        queue_depth, spool_*, oldest_unsent_age_s, state, last_error, and `accounting`:
+        enqueued + adopted + internal == acked + duplicates + dead_lettered + dropped +
+        internal_done + pending, with `accounting["balanced"]` (see `check_accounting`)."""
         w = self._worker
-        taken = w.taken if w else 0
-        snap["enqueued"] = taken + len(self._queue)
-        snap["durability_timeouts"] = self._durability_timeouts
         if w is not None:
+            acc = w.ledger()
+            snap = self._stats.snapshot()
             snap.update(w.depth())
         else:
+            snap = self._stats.snapshot()
+            queued = len(self._queue)
+            acc = st.ledger(
+                enqueued=queued + snap["dropped_at_call"],
+                adopted=0,
+                internal=0,
+                snap=snap,
+                internal_done=0,
+                pending_memory=queued,
+                pending_spool=0,
+            )
             snap.update(
-                queue_depth=len(self._queue),
+                queue_depth=queued,
+                memory_bytes=0,
                 spool_pending_records=0,
+                spool_live_bytes=0,
                 spool_disk_bytes=0,
                 spool_dir=None,
                 oldest_unsent_age_s=0.0,
                 state="closed" if self._closed else "idle",
             )
+        snap["enqueued"] = acc["enqueued"]
+        snap["pending"] = acc["pending"]
+        snap["accounting"] = acc
+        snap["durability_timeouts"] = self._durability_timeouts
         snap["model"] = self.model
         snap["model_version"] = self.model_version
         snap["durability"] = self.durability
@@ -490,6 +502,23 @@ class Shipper:
             f"Shipper(model={self.model!r}, model_version={self.model_version!r}, "
             f"durability={self.durability!r}, es={self.es_config.url!r})"
         )
+
+
+def _check_writable(root: Path) -> None:
+    """durability="disk" promises records on disk: refuse a spool root that cannot be
+    written now (creating and removing a directory, as the spool does), not later."""
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        probe = Path(tempfile.mkdtemp(prefix=".probe-", dir=root))
+        (probe / "w").write_bytes(b"")
+        (probe / "w").unlink()
+        probe.rmdir()
+    except OSError as exc:
+        raise ConfigError(
+            f"durability='disk' needs a writable spool directory: {root} "
+            f"({exc.strerror or exc}); make it writable, or set spool_dir= or "
+            "PREDWATCH_SPOOL_DIR to one that is"
+        ) from None
 
 
 def _snapshot(value: Any) -> dict[str, Any]:
