@@ -459,6 +459,7 @@ class Shipper:
                 spool_live_bytes=0,
                 spool_disk_bytes=0,
                 spool_dir=None,
+                spool_error=None,
                 oldest_unsent_age_s=0.0,
                 state="closed" if self._closed else "idle",
             )

@@ -153,7 +153,8 @@ class Worker:
         self._backoff_until = 0.0
         self._attempt = 0
         self._failing: str | None = None  # a request-level failure, until a request works
-        self._spool_problem: str | None = None  # the spool is full or unwritable
+        self._spool_problem: str | None = None  # the spool is full or unwritable (reason)
+        self._spool_message: str | None = None  # ... and what to do about it
         self._reported: str | None = None
         self._drops_logged: dict[str, tuple[int, float]] = {}
         self._own: SpoolDir | None = None
@@ -308,6 +309,7 @@ class Worker:
             "spool_live_bytes": sum(sp.live_bytes for sp in spools),
             "spool_disk_bytes": sum(sp.disk_bytes for sp in spools),
             "spool_dir": str(self._own.path) if self._own else None,
+            "spool_error": self._spool_message,
             "oldest_unsent_age_s": round(time.time() - min(times), 3) if times else 0.0,
             "state": self._state_name(),
         }
@@ -528,8 +530,7 @@ class Worker:
             self._spool_failed(exc)
             return 0, st.SPOOL_ERROR
         if n < len(chunk):
-            self._spool_problem = st.SPOOL_FULL
-            self._report(
+            self._spool_trouble(
                 st.SPOOL_FULL,
                 f"predwatch spool {sp.path} holds {sp.live_bytes} unsent bytes, its budget is "
                 f"{self.cfg.spool_budget}: records stay in memory (memory_bytes="
@@ -538,12 +539,15 @@ class Worker:
             )
             return n, st.SPOOL_FULL
         if self._spool_problem is not None:
-            self._spool_problem = None
+            self._spool_problem = self._spool_message = None
         return n, None
 
+    def _spool_trouble(self, reason: str, message: str) -> None:
+        self._spool_problem, self._spool_message = reason, message
+        self._report(reason, message)
+
     def _spool_failed(self, exc: OSError) -> None:
-        self._spool_problem = st.SPOOL_ERROR
-        self._report(
+        self._spool_trouble(
             st.SPOOL_ERROR,
             f"predwatch cannot write its spool in {self.root} ({exc.strerror or exc}): records "
             f"stay in memory (memory_bytes={self.cfg.memory_bytes}), then the newest are "
@@ -739,6 +743,9 @@ class Worker:
             self._enter_backoff(None)
         else:
             self._recovered()
+            if not self._outbox and self._spool_problem is not None:
+                # Memory emptied without the spool: no longer an error.
+                self._spool_problem = self._spool_message = None
 
     # --- backoff, adoption, reporting -----------------------------------------------
     def _enter_backoff(self, exc: b.BulkFailed | None) -> None:

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from predwatch.shipper._spool import (
     MAGIC,
-    SpoolDir,
     Entry,
+    SpoolDir,
     count_records,
     frame,
     framed_size,
@@ -149,7 +149,8 @@ class TestSpoolDir:
             "import sys; from pathlib import Path; from predwatch.shipper._spool import SpoolDir;"
             "sp = SpoolDir.create(Path(sys.argv[1]));"
             "sp.append([(float(i), b'r%d' % i) for i in range(5)], sync=True);"
-            "e = sp.read(2, 1 << 20); sp.ack(e[-1], 2, sum(16 + len(x.payload) for x in e)); print(sp.path, flush=True);"
+            "e = sp.read(2, 1 << 20); sp.ack(e[-1], 2, sum(16 + len(x.payload) for x in e));"
+            "print(sp.path, flush=True);"
             "import os; os._exit(0)"
         )
         out = subprocess.run(
