@@ -101,13 +101,18 @@ class ElasticsearchSink:
             self._es = es_mod.client(self.cfg, max_retries=0, retry_on_timeout=False)
         return self._es
 
+    @property
+    def headers(self) -> dict[str, str]:
+        """Media types of a `_bulk` request (a test subclass sends wrong ones)."""
+        return {"content-type": "application/x-ndjson", "accept": "application/json"}
+
     def bulk(self, body: bytes, n_items: int) -> list[ItemResult]:
         try:
             resp = self.es.perform_request(
                 "POST",
                 "/_bulk",
                 params={"filter_path": FILTER_PATH},
-                headers={"content-type": "application/x-ndjson", "accept": "application/json"},
+                headers=self.headers,
                 body=body,
             )
         except Exception as exc:

@@ -16,7 +16,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from predwatch.shipper import BulkFailed, ItemResult, Shipper, _spool, _worker, check_accounting
+from predwatch.shipper import (
+    BulkFailed,
+    ItemResult,
+    Shipper,
+    _deployment,
+    _spool,
+    _worker,
+    check_accounting,
+)
 from predwatch.shipper._bulk import is_deadletter
 from shipper_fakes import FakeSink
 
@@ -306,11 +314,13 @@ class TestOneSpoolDirectory:
 
         monkeypatch.setattr(_spool.SpoolDir, "create", classmethod(slow_create))
         sink.down = "connection"
-        sh = make(memory_bytes=3000, batch_size=10)
+        # The first batch fits in memory; its failed request and the next batches want
+        # the spool at about the same moment.
+        sh = make(memory_bytes=3000, batch_size=5)
         pids = []
         for _ in range(20):
-            pids += [sh.log_prediction({"i": i}, 1) for i in range(20)]
-            time.sleep(0.02)
+            pids += [sh.log_prediction({"i": i}, 1) for i in range(5)]
+            time.sleep(0.03)
         sh.flush(1)
         assert len(process_dirs(tmp_path / "spool")) == 1
         sink.down = None
@@ -376,21 +386,43 @@ class TestDeploymentInFlush:
         """flush() cannot see "idle" between the first answer of Elasticsearch and the
         routing of the deployment document (the window is held open here on purpose)."""
         real_due = _worker.Worker._deployment_due
+        real_idle = _worker.Worker._idle
+        real_prepare = _deployment.Deployment.prepare
         held = threading.Event()
+        ready = threading.Event()
         main = threading.main_thread()
+
+        def slow_prepare(self: _deployment.Deployment) -> None:
+            ready.wait(10)  # the document cannot be routed while the window is open
+            real_prepare(self)
+
+        real_bulk = sink.bulk
+
+        def bulk_after_check(body: bytes, n_items: int) -> list[ItemResult]:
+            held.wait(5)  # the first answer comes after flush() looked at the document
+            return real_bulk(body, n_items)
 
         def due_then_wait(self: _worker.Worker) -> bool:
             result = real_due(self)
             if threading.current_thread() is main and not result and not held.is_set():
                 held.set()
-                # Give the sender time to answer, settle and acknowledge right now.
+                # Let the sender answer, settle and acknowledge the prediction right now.
                 for _ in range(100):
                     if self._own is not None and self._own.drained and self._answered:
                         break
                     time.sleep(0.01)
             return result
 
+        def idle_then_release(self: _worker.Worker) -> bool:
+            result = real_idle(self)
+            if held.is_set():
+                ready.set()
+            return result
+
+        monkeypatch.setattr(sink, "bulk", bulk_after_check)
+        monkeypatch.setattr(_deployment.Deployment, "prepare", slow_prepare)
         monkeypatch.setattr(_worker.Worker, "_deployment_due", due_then_wait)
+        monkeypatch.setattr(_worker.Worker, "_idle", idle_then_release)
         with Shipper(
             "credit",
             "3.1.0",
