@@ -12,8 +12,9 @@ buffers). Nothing raises into the caller: a value that cannot be encoded becomes
 flagged document (`monitor.truncated`, or its repr).
 
 durability="memory" (default): a record is safe once acknowledged by Elasticsearch or
-written to the spool (Elasticsearch slow or down, exit). A crash or SIGKILL loses what was
-only in memory (at most about `flush_interval` seconds of records while healthy).
+written to the spool (past `memory_bytes` while Elasticsearch is slow or down, and at
+exit). A crash or SIGKILL loses what was only in memory: about `flush_interval` seconds
+of records while healthy, up to `memory_bytes` during an outage.
 
 durability="disk": `log_prediction` returns only once its record is written to the spool
 and fsynced. Records arriving together share one fsync (group commit), so the cost is one
@@ -91,15 +92,17 @@ class Shipper:
     - spool_dir: spool root (default $PREDWATCH_SPOOL_DIR/<model> or
       ~/.cache/predwatch/spool/<model>); processes sharing a root adopt each other's
       spools when they die.
-    - spool_budget (1 GiB): disk bytes of this process's spool. spool_policy when full:
-      "drop_newest" (default: records that would go to disk are dropped and counted in
-      stats()["dropped"]["spool_full"]) or "block" (the worker waits up to 5 s for
-      delivery to free space, then drops; callers never wait, except durability="disk"
-      callers, up to `durability_timeout`). Retried records already on disk are re-written
-      even past the budget (never dropped for it).
+    - spool_budget (1 GiB): unsent (not yet acknowledged) bytes in this process's spool,
+      checked per record. When memory (`memory_bytes`) and the spool are both full,
+      spool_policy "drop_newest" (default) drops the newest records (counted in
+      stats()["dropped"]["spool_full"]); "block" first lets the worker wait up to 5 s
+      for delivery to free space (callers never wait, except durability="disk" callers,
+      up to `durability_timeout`). A spool that cannot be written is replaced by memory
+      the same way ("spool_error").
     - Memory is bounded by `max_queue` records waiting for the worker (more are dropped,
       counted as "queue_full") plus `memory_bytes` of encoded records waiting for
-      Elasticsearch (more go to disk).
+      Elasticsearch (beyond it the oldest go to disk). See the README, "Delivery
+      guarantees, stats and drops", for what stats() reports and what it guarantees.
     - batch_size / batch_bytes / flush_interval: a bulk request is sent when this many
       records or bytes are ready, or `flush_interval` seconds after the first one.
     - service_name / service_version / environment (or PREDWATCH_SERVICE_NAME,
@@ -454,7 +457,7 @@ class Shipper:
             )
             snap.update(
                 queue_depth=queued,
-                memory_bytes=0,
+                memory_pending_bytes=0,
                 spool_pending_records=0,
                 spool_live_bytes=0,
                 spool_disk_bytes=0,

@@ -304,7 +304,7 @@ class Worker:
             times.append(self.queue[0][2])
         return {
             "queue_depth": queued + outbox + inflight,
-            "memory_bytes": self._outbox_bytes,
+            "memory_pending_bytes": self._outbox_bytes,
             "spool_pending_records": sum(sp.pending_records for sp in spools),
             "spool_live_bytes": sum(sp.live_bytes for sp in spools),
             "spool_disk_bytes": sum(sp.disk_bytes for sp in spools),
