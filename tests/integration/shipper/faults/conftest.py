@@ -1,0 +1,113 @@
+"""Fixtures of the fault-injection scenarios: a fault proxy in front of the session's node,
+shippers pointed at it, and a node the scenarios may kill."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from fault_proxy import FaultProxy
+from predwatch.shipper import Shipper
+
+from predwatch import localnode
+from predwatch.config import ESConfig
+
+# Short client timeout: a blackholed request ends in seconds, not the default 30 s.
+REQUEST_TIMEOUT = 3.0
+
+
+@pytest.fixture
+def proxy(es_config: ESConfig) -> Iterator[FaultProxy]:
+    """A pass-through fault proxy on a free 127.0.0.1 port in front of the session's node."""
+    parts = urlsplit(es_config.url)
+    if parts.scheme != "http" or es_config.api_key or es_config.username:
+        pytest.skip("the fault proxy speaks plain HTTP without credentials")
+    p = FaultProxy(upstream_port=parts.port or 9200, upstream_host=parts.hostname or "127.0.0.1")
+    p.start()
+    yield p
+    p.close()
+
+
+@pytest.fixture
+def via_proxy(proxy: FaultProxy, es_config: ESConfig) -> ESConfig:
+    return ESConfig(url=proxy.url, request_timeout=REQUEST_TIMEOUT)
+
+
+@pytest.fixture
+def make_shipper(
+    via_proxy: ESConfig, model: str, spool_root: Path
+) -> Iterator[Callable[..., Shipper]]:
+    """Shippers of `model` through the proxy (flush often, no SIGTERM hook); closed after."""
+    made: list[Shipper] = []
+
+    def make(**kwargs: Any) -> Shipper:
+        opts: dict[str, Any] = {
+            "es_config": via_proxy,
+            "spool_dir": spool_root,
+            "flush_interval": 0.05,
+            "handle_sigterm": False,
+        }
+        opts.update(kwargs)
+        name = opts.pop("model", model)
+        sh = Shipper(name, "1.0", **opts)
+        made.append(sh)
+        return sh
+
+    yield make
+    for sh in made:
+        sh.close(timeout=1)
+
+
+@pytest.fixture
+def shared_tmp() -> Iterator[Path]:
+    """A temp dir other users can traverse (pytest's tmp_path is 0700)."""
+    d = Path(tempfile.mkdtemp(prefix="predwatch-faults-"))
+    d.chmod(0o755)
+    yield d
+    shutil.rmtree(d, ignore_errors=True)
+
+
+class KillableNode:
+    """A local node the scenarios may SIGKILL and restart (never a node they did not start)."""
+
+    def __init__(self, node: localnode.LocalNode) -> None:
+        self.node = node
+        self.url = node.url
+
+    def kill(self) -> None:
+        pid = self.node.pid()
+        assert pid is not None, "the node is not running"
+        os.kill(pid, signal.SIGKILL)
+        while localnode._alive(pid):
+            time.sleep(0.05)
+
+    def start(self) -> None:
+        self.node.start()
+
+
+@pytest.fixture(scope="session")
+def killable_node(es_config: ESConfig) -> Iterator[KillableNode]:
+    """PREDWATCH_FAULTS_NODE_HOME: the home of the local node at PREDWATCH_ES_URL, which the
+    scenarios may kill (a developer's own node); else a node of this session's own."""
+    home = os.environ.get("PREDWATCH_FAULTS_NODE_HOME")
+    if home:
+        port = urlsplit(es_config.url).port or 9200
+        yield KillableNode(localnode.LocalNode(home=Path(home), port=port))
+        return
+    # Not under pytest's tmp_path (mode 0700): the node's unprivileged user must traverse it.
+    tmp = Path(tempfile.mkdtemp(prefix="predwatch-faults-node-"))
+    node = localnode.LocalNode(home=tmp, port=localnode.free_port())
+    node.start()
+    try:
+        yield KillableNode(node)
+    finally:
+        node.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
