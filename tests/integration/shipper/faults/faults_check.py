@@ -67,7 +67,7 @@ def assert_landed(
     assert len(want) == len(set(want)), "the test logged an id twice"
     pattern = s.index_pattern("predictions", model)
     dl_index = s.index_name("deadletter")
-    es.options(ignore_status=404).indices.refresh(index=f"{pattern},{dl_index}")
+    es.indices.refresh(index=f"{pattern},{dl_index}", ignore_unavailable=True)
     found = _count_ids(es, pattern, None, [*want, *dead])
     missing = [i for i in want if found[i] == 0]
     twice = [i for i, n in found.items() if n > 1]
@@ -99,14 +99,14 @@ def wait_until(cond: Any, timeout: float, step: float = 0.05) -> bool:
 class Producer:
     """A shipper in a subprocess (`producer.py`), for scenarios where a process dies."""
 
-    def __init__(self, model: str, user: str | None = None, **kwargs: Any) -> None:
+    def __init__(self, model: str, wrapper: list[str] | None = None, **kwargs: Any) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, str(PRODUCER), json.dumps({"model": model, **kwargs})],
+            [*(wrapper or []), sys.executable, str(PRODUCER),
+             json.dumps({"model": model, **kwargs})],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
-            user=user,
-        )
+        )  # fmt: skip
         self.hello = self._read()
 
     def _read(self) -> dict[str, Any]:
