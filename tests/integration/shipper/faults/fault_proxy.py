@@ -39,9 +39,18 @@ from typing import Any
 from urllib.parse import urlsplit
 
 HOP_BY_HOP = frozenset(
-    {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade",
-     "proxy-authorization", "proxy-authenticate", "content-length"}
-)  # fmt: skip
+    {
+        "connection",
+        "keep-alive",
+        "transfer-encoding",
+        "te",
+        "trailer",
+        "upgrade",
+        "proxy-authorization",
+        "proxy-authenticate",
+        "content-length",
+    }
+)
 ITEM_ERRORS = {
     400: ("mapper_parsing_exception", "failed to parse (injected by the fault proxy)"),
     429: ("es_rejected_execution_exception", "rejected execution (injected by the fault proxy)"),
@@ -163,9 +172,10 @@ class FaultProxy:
         paths: Iterable[str] = (),
     ) -> None:
         self._set(
-            Rule(mode="status", status=code, retry_after=retry_after, times=times,
-                 paths=tuple(paths))
-        )  # fmt: skip
+            Rule(
+                mode="status", status=code, retry_after=retry_after, times=times, paths=tuple(paths)
+            )
+        )
 
     def items(self, choose: Choose) -> None:
         self._set(Rule(mode="items", choose=choose, paths=("/_bulk",)))
@@ -307,8 +317,13 @@ class FaultProxy:
             item = next(up) if verdict not in (400, 429) else None
             if verdict in ITEM_ERRORS:
                 kind, reason = ITEM_ERRORS[verdict]
-                item = {"create": {"_id": doc_id, "status": verdict,
-                                   "error": {"type": kind, "reason": reason}}}  # fmt: skip
+                item = {
+                    "create": {
+                        "_id": doc_id,
+                        "status": verdict,
+                        "error": {"type": kind, "reason": reason},
+                    }
+                }
             assert item is not None
             items.append(item)
         errors = any(next(iter(i.values())).get("error") for i in items)
@@ -383,8 +398,14 @@ def error_response(status: int, retry_after: float | None) -> Response:
     kind = REQUEST_ERRORS.get(status, "injected_exception")
     reason = f"{status} injected by the fault proxy"
     body = json.dumps(
-        {"error": {"root_cause": [{"type": kind, "reason": reason}], "type": kind,
-                   "reason": reason}, "status": status}  # fmt: skip
+        {
+            "error": {
+                "root_cause": [{"type": kind, "reason": reason}],
+                "type": kind,
+                "reason": reason,
+            },
+            "status": status,
+        }
     ).encode()
     headers = [("content-type", "application/json"), ("x-elastic-product", "Elasticsearch")]
     if retry_after is not None:

@@ -101,12 +101,16 @@ class Producer:
 
     def __init__(self, model: str, wrapper: list[str] | None = None, **kwargs: Any) -> None:
         self.proc = subprocess.Popen(
-            [*(wrapper or []), sys.executable, str(PRODUCER),
-             json.dumps({"model": model, **kwargs})],
+            [
+                *(wrapper or []),
+                sys.executable,
+                str(PRODUCER),
+                json.dumps({"model": model, **kwargs}),
+            ],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
-        )  # fmt: skip
+        )
         self.hello = self._read()
 
     def _read(self) -> dict[str, Any]:

@@ -29,8 +29,9 @@ def say(obj: dict[str, Any]) -> None:
 
 
 def main() -> None:
-    from predwatch.errors import ConfigError
     from predwatch.shipper import Shipper
+
+    from predwatch.errors import ConfigError
 
     kwargs = json.loads(sys.argv[1])
     kwargs.setdefault("handle_sigterm", False)

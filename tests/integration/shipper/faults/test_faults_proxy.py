@@ -52,8 +52,9 @@ def proxy() -> Iterator[FaultProxy]:
     server.server_close()
 
 
-def request(p: FaultProxy, method: str = "GET", path: str = "/", body: bytes = b"",
-            timeout: float = 5) -> tuple[int, dict[str, str], bytes]:  # fmt: skip
+def request(
+    p: FaultProxy, method: str = "GET", path: str = "/", body: bytes = b"", timeout: float = 5
+) -> tuple[int, dict[str, str], bytes]:
     c = http.client.HTTPConnection("127.0.0.1", p.port, timeout=timeout)
     try:
         c.request(method, path, body=body or None)

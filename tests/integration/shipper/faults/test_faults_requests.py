@@ -78,9 +78,13 @@ class TestThrottled:
 
 class TestOutage:
     def test_refused_connections_then_recovery(
-        self, es: Elasticsearch, proxy: FaultProxy, make_shipper: MakeShipper, model: str,
+        self,
+        es: Elasticsearch,
+        proxy: FaultProxy,
+        make_shipper: MakeShipper,
+        model: str,
         spool_root: Path,
-    ) -> None:  # fmt: skip
+    ) -> None:
         """Case 2: Elasticsearch down (connections refused), 3,000 records, twice: one spool
         directory per process, and after recovery every record lands once."""
         sh = make_shipper(memory_bytes=100_000)  # small: the outage spills to disk
@@ -102,9 +106,13 @@ class TestOutage:
         assert_landed(es, model, ids)
 
     def test_memory_holds_an_outage_when_the_spool_is_unusable(
-        self, es: Elasticsearch, proxy: FaultProxy, make_shipper: MakeShipper, model: str,
+        self,
+        es: Elasticsearch,
+        proxy: FaultProxy,
+        make_shipper: MakeShipper,
+        model: str,
         shared_tmp: Path,
-    ) -> None:  # fmt: skip
+    ) -> None:
         """Case 4: a 3 s outage with an unusable spool (a file where the directory should
         be): the records wait in memory (within memory_bytes) and all land afterwards."""
         blocker = shared_tmp / "not-a-dir"

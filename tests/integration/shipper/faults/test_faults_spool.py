@@ -20,13 +20,16 @@ from predwatch.config import ESConfig
 MakeShipper = Callable[..., Shipper]
 
 
-def log_from_threads(sh: Shipper, threads: int, each: int) -> tuple[list[str], list[threading.Thread]]:
+def log_from_threads(
+    sh: Shipper, threads: int, each: int
+) -> tuple[list[str], list[threading.Thread]]:
     ids: list[str] = []
     mu = threading.Lock()
 
     def run(k: int) -> None:
-        mine = [sh.log_prediction({"thread": k, "i": i, "pad": "x" * 200}, 0.5)
-                for i in range(each)]  # fmt: skip
+        mine = [
+            sh.log_prediction({"thread": k, "i": i, "pad": "x" * 200}, 0.5) for i in range(each)
+        ]
         with mu:
             ids.extend(mine)
 
@@ -90,8 +93,13 @@ class TestUnwritableSpool:
         ro = shared_tmp / "ro"
         ro.mkdir(mode=0o555)
         ro.chmod(0o555)
-        p = Producer(model, wrapper=unprivileged(), es_url=es_config.url, spool_dir=str(ro),
-                     durability="disk")  # fmt: skip
+        p = Producer(
+            model,
+            wrapper=unprivileged(),
+            es_url=es_config.url,
+            spool_dir=str(ro),
+            durability="disk",
+        )
         try:
             assert "error" in p.hello, p.hello
             assert str(ro) in p.hello["error"]
@@ -105,8 +113,13 @@ class TestUnwritableSpool:
         ro = shared_tmp / "ro"
         ro.mkdir(mode=0o555)
         ro.chmod(0o555)
-        p = Producer(model, wrapper=unprivileged(), es_url=es_config.url, spool_dir=str(ro),
-                     flush_interval=0.05)  # fmt: skip
+        p = Producer(
+            model,
+            wrapper=unprivileged(),
+            es_url=es_config.url,
+            spool_dir=str(ro),
+            flush_interval=0.05,
+        )
         try:
             ids = p.log(200)
             assert p.call("flush", timeout=60)["ok"]
@@ -128,9 +141,15 @@ class TestDeploymentRace:
         document is settled (never "pending")."""
         states = []
         for _ in range(10):
-            sh = Shipper(model, "1.0", es_config=es_config, spool_dir=spool_root,
-                         durability=durability, flush_interval=0.05,
-                         handle_sigterm=False)  # fmt: skip
+            sh = Shipper(
+                model,
+                "1.0",
+                es_config=es_config,
+                spool_dir=spool_root,
+                durability=durability,
+                flush_interval=0.05,
+                handle_sigterm=False,
+            )
             try:
                 for i in range(3):
                     sh.log_prediction({"i": i}, 0.5)

@@ -117,12 +117,17 @@ class TestFieldLimit:
             assert docs[pid][s.INPUTS] == {f"late_{k}": k}
             found = es.count(
                 index=pattern,
-                query={"bool": {"filter": [{"ids": {"values": [pid]}},
-                                           {"exists": {"field": f"inputs.late_{k}"}}]}},
-            )["count"]  # fmt: skip
+                query={
+                    "bool": {
+                        "filter": [
+                            {"ids": {"values": [pid]}},
+                            {"exists": {"field": f"inputs.late_{k}"}},
+                        ]
+                    }
+                },
+            )["count"]
             flags = [v for v in docs[pid].get("monitor", {}).values() if v not in (0, None)]
             assert found == 1 or flags, f"inputs.late_{k} is neither indexed nor flagged"
-
 
 
 @pytest.fixture
@@ -181,10 +186,13 @@ class TestPii:
         slog = quiet_structlog(pii_shipper, pids)
         try:
             for feats in pii_features():
-                for inputs in (MappingProxyType({"email": EMAIL, "phone": PHONE, "a": 1}),
-                               {"email": EMAIL, "phone": PHONE, "a": 1}):  # fmt: skip
-                    rec = logging.LogRecord(logger.name, logging.INFO, __file__, 0, "scored",
-                                            None, None)  # fmt: skip
+                for inputs in (
+                    MappingProxyType({"email": EMAIL, "phone": PHONE, "a": 1}),
+                    {"email": EMAIL, "phone": PHONE, "a": 1},
+                ):
+                    rec = logging.LogRecord(
+                        logger.name, logging.INFO, __file__, 0, "scored", None, None
+                    )
                     rec.__dict__.update(inputs=inputs, features=feats, prediction=0.5)
                     logger.handle(rec)
                     pids.append(rec.prediction_id)
@@ -199,8 +207,14 @@ class TestPii:
         assert_no_plaintext(on_disk)
         proxy.pass_through()
         # A new shipper adopts the closed one's spool and delivers it.
-        again = Shipper(model, "1.0", es_config=ESConfig(url=proxy.url), spool_dir=spool_root,
-                        flush_interval=0.05, handle_sigterm=False)  # fmt: skip
+        again = Shipper(
+            model,
+            "1.0",
+            es_config=ESConfig(url=proxy.url),
+            spool_dir=spool_root,
+            flush_interval=0.05,
+            handle_sigterm=False,
+        )
         try:
             assert again.flush(60)
             assert_accounting(again.stats())
@@ -211,4 +225,3 @@ class TestPii:
         assert_no_plaintext([json.dumps(d) for d in docs.values()])
         for d in docs.values():
             assert d[s.INPUTS].get("a") == 1
-
