@@ -85,24 +85,27 @@ class TestOutage:
         model: str,
         spool_root: Path,
     ) -> None:
-        """Case 2: Elasticsearch down (connections refused), 3,000 records, twice: one spool
-        directory per process, and after recovery every record lands once."""
-        sh = make_shipper(memory_bytes=100_000)  # small: the outage spills to disk
+        """Case 2: Elasticsearch down (connections refused) from the start, 3,000 records,
+        three fresh shippers in turn: one spool directory per process, and after recovery
+        every record lands once and no spool is left behind."""
         ids: list[str] = []
-        for trial in range(2):
+        for trial in range(3):
             proxy.refuse()
+            sh = make_shipper(spool_dir=spool_root / str(trial))
             ids += log(sh, 3000, tag=f"t{trial}")
-            assert wait_until(lambda: sh.stats()["spool_pending_records"] > 0, 30)
-            assert not sh.flush(0.5)
-            assert len(spool_dirs(spool_root)) == 1, spool_dirs(spool_root)
+            assert wait_until(lambda sh=sh: sh.stats()["spool_pending_records"] > 0, 30)
+            assert not sh.flush(1)
+            assert len(spool_dirs(spool_root / str(trial))) == 1, spool_dirs(
+                spool_root / str(trial)
+            )
             assert_accounting(sh.stats())
             proxy.pass_through()
             assert sh.flush(60)
             st = sh.stats()
             assert st["dropped"] == {} and pending(st) == 0
             assert_accounting(st)
-        assert sh.close(10)
-        assert spool_dirs(spool_root) == []
+            assert sh.close(10)
+            assert spool_dirs(spool_root / str(trial)) == []
         assert_landed(es, model, ids)
 
     def test_memory_holds_an_outage_when_the_spool_is_unusable(
