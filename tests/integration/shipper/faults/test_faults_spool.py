@@ -53,7 +53,7 @@ class TestSpoolBudget:
         assert sh.flush(60)
         st = sh.stats()
         assert st["dropped"] == {}
-        assert st["acked"] == 5000
+        assert st["acked"] + st["duplicates"] == 5000
         assert_accounting(st)
         assert_landed(es, model, ids)
 
@@ -126,7 +126,7 @@ class TestUnwritableSpool:
             ids = p.log(200)
             assert p.call("flush", timeout=60)["ok"]
             st = p.stats()
-            assert st["dropped"] == {} and st["acked"] == 200
+            assert st["dropped"] == {} and st["acked"] + st["duplicates"] == 200
             assert_accounting(st)
         finally:
             p.call("close", timeout=5)
