@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import tempfile
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +13,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from fault_proxy import FaultProxy
+from faults_check import KillableNode
 from predwatch.shipper import Shipper
 
 from predwatch import localnode
@@ -74,24 +73,6 @@ def shared_tmp() -> Iterator[Path]:
     d.chmod(0o755)
     yield d
     shutil.rmtree(d, ignore_errors=True)
-
-
-class KillableNode:
-    """A local node the scenarios may SIGKILL and restart (never a node they did not start)."""
-
-    def __init__(self, node: localnode.LocalNode) -> None:
-        self.node = node
-        self.url = node.url
-
-    def kill(self) -> None:
-        pid = self.node.pid()
-        assert pid is not None, "the node is not running"
-        os.kill(pid, signal.SIGKILL)
-        while localnode._alive(pid):
-            time.sleep(0.05)
-
-    def start(self) -> None:
-        self.node.start()
 
 
 @pytest.fixture(scope="session")

@@ -4,6 +4,8 @@ documents in Elasticsearch (none missing, none twice, dead letters where they be
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
 import time
@@ -13,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from elasticsearch import Elasticsearch
+from predwatch import localnode
 from predwatch import schema as s
 
 CHUNK = 1000
@@ -159,3 +162,21 @@ class Producer:
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait(30)
+
+
+class KillableNode:
+    """A local node the scenarios may SIGKILL and restart (never a node they did not start)."""
+
+    def __init__(self, node: localnode.LocalNode) -> None:
+        self.node = node
+        self.url = node.url
+
+    def kill(self) -> None:
+        pid = self.node.pid()
+        assert pid is not None, "the node is not running"
+        os.kill(pid, signal.SIGKILL)
+        while localnode._alive(pid):
+            time.sleep(0.05)
+
+    def start(self) -> None:
+        self.node.start()

@@ -9,9 +9,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import KillableNode
 from fault_proxy import FaultProxy
-from faults_check import Producer, assert_accounting, assert_landed, pending, wait_until
+from faults_check import (
+    KillableNode,
+    Producer,
+    assert_accounting,
+    assert_landed,
+    pending,
+    wait_until,
+)
 from predwatch.shipper import Shipper
 from shipper_es import delete_deadletters, delete_model_indices
 

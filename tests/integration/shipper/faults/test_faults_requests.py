@@ -45,6 +45,7 @@ class TestRequestRefused:
         assert st["dead_lettered"] == 0 and st["dropped"] == {}
         assert pending(st) >= 100 and not done
         assert st["state"] == "error" and st["last_error"]
+        assert "\n" not in st["last_error"]  # one line that says what to fix
         assert_accounting(st)
         proxy.pass_through()
         assert sh.flush(60)
