@@ -17,6 +17,7 @@ from ._bulk import BulkFailed, ElasticsearchSink, ItemResult, Sink
 from ._logging import ElasticsearchHandler
 from ._metrics import MetricsServer, ShipperCollector, serve_metrics
 from ._shipper import Shipper, default_spool_root
+from ._stats import check_accounting
 from ._structlog import ShipToElasticsearch
 
 __all__ = [
@@ -29,6 +30,7 @@ __all__ = [
     "Shipper",
     "ShipperCollector",
     "Sink",
+    "check_accounting",
     "default_spool_root",
     "serve_metrics",
 ]

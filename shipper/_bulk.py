@@ -10,9 +10,10 @@ Item rules (DESIGN.md "Shipper principles"):
   index after a disk watermark) -> retried with backoff;
 - any other 4xx (mapping conflict, parse error) -> dead letter: a document in
   `predwatch-deadletter` holding the target index, the error and the refused payload.
-Whole-request failures raise `BulkFailed`: connection/TLS/timeouts, 429/5xx (Retry-After
-honoured) and 401/403 are retryable (records wait on disk; the problem is reported once);
-413 asks the caller to split the batch; any other 4xx of a one-record request dead-letters it.
+Whole-request failures raise `BulkFailed`. None of them is a verdict on a document (a 400
+on the request, e.g. `Invalid media-type value`, refuses every body alike): the worker
+keeps the records (memory, then disk), reports the kind once and retries with backoff
+(Retry-After honoured); a 413 ("too_large") makes it split the batch first.
 """
 
 from __future__ import annotations
@@ -66,10 +67,6 @@ class BulkFailed(Exception):
         self.status = status
         self.retry_after = retry_after
 
-    @property
-    def retryable(self) -> bool:
-        return self.kind not in ("too_large", "request")
-
 
 class Sink(Protocol):
     def bulk(self, body: bytes, n_items: int) -> list[ItemResult]: ...
@@ -104,13 +101,18 @@ class ElasticsearchSink:
             self._es = es_mod.client(self.cfg, max_retries=0, retry_on_timeout=False)
         return self._es
 
+    @property
+    def headers(self) -> dict[str, str]:
+        """Media types of a `_bulk` request (a test subclass sends wrong ones)."""
+        return {"content-type": "application/x-ndjson", "accept": "application/json"}
+
     def bulk(self, body: bytes, n_items: int) -> list[ItemResult]:
         try:
             resp = self.es.perform_request(
                 "POST",
                 "/_bulk",
                 params={"filter_path": FILTER_PATH},
-                headers={"content-type": "application/x-ndjson", "accept": "application/json"},
+                headers=self.headers,
                 body=body,
             )
         except Exception as exc:
@@ -152,12 +154,24 @@ class ElasticsearchSink:
                 return BulkFailed("throttled", message, st, retry_after)
             if st >= 500:
                 return BulkFailed("server", message, st, retry_after)
-            return BulkFailed("request", message, st)
+            return BulkFailed("request", message + _hint(st, message), st)
         if isinstance(exc, elastic_transport.TlsError) or es_mod._is_tls(exc):
             return BulkFailed("tls", message)
         if isinstance(exc, elastic_transport.ConnectionTimeout):
             return BulkFailed("timeout", message)
         return BulkFailed("connection", message)
+
+
+def _hint(status: int, message: str) -> str:
+    """What to fix when Elasticsearch refuses a whole request."""
+    if "media-type" in message or "media_type" in message:
+        return (
+            "; the server refuses this client's headers: install the elasticsearch client "
+            "of the server's major version"
+        )
+    if status == 404:
+        return "; is PREDWATCH_ES_URL the Elasticsearch URL (no path, no other service)?"
+    return "; fix the cause above (the records are kept and retried)"
 
 
 def _item(raw: Any) -> ItemResult:

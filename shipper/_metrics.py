@@ -51,12 +51,13 @@ COUNTERS = {
     "failed_requests": "failed _bulk requests",
 }
 GAUGES = {
+    "pending": ("pending", "records not settled yet (memory + spool)"),
     "queue_depth": ("queue_depth", "records in memory waiting to be sent"),
     "spool_pending_records": ("spool_pending_records", "records on disk waiting to be sent"),
     "spool_bytes": ("spool_disk_bytes", "bytes of the disk spool"),
     "oldest_unsent_age_seconds": ("oldest_unsent_age_s", "age of the oldest unsent record"),
 }
-STATES = ("idle", "ok", "spilling", "backoff", "closed")
+STATES = ("idle", "ok", "spilling", "backoff", "error", "closed")
 DROP_REASONS = (
     st.QUEUE_FULL,
     st.SPOOL_FULL,

@@ -12,8 +12,9 @@ buffers). Nothing raises into the caller: a value that cannot be encoded becomes
 flagged document (`monitor.truncated`, or its repr).
 
 durability="memory" (default): a record is safe once acknowledged by Elasticsearch or
-written to the spool (Elasticsearch slow or down, exit). A crash or SIGKILL loses what was
-only in memory (at most about `flush_interval` seconds of records while healthy).
+written to the spool (past `memory_bytes` while Elasticsearch is slow or down, and at
+exit). A crash or SIGKILL loses what was only in memory: about `flush_interval` seconds
+of records while healthy, up to `memory_bytes` during an outage.
 
 durability="disk": `log_prediction` returns only once its record is written to the spool
 and fsynced. Records arriving together share one fsync (group commit), so the cost is one
@@ -91,15 +92,17 @@ class Shipper:
     - spool_dir: spool root (default $PREDWATCH_SPOOL_DIR/<model> or
       ~/.cache/predwatch/spool/<model>); processes sharing a root adopt each other's
       spools when they die.
-    - spool_budget (1 GiB): disk bytes of this process's spool. spool_policy when full:
-      "drop_newest" (default: records that would go to disk are dropped and counted in
-      stats()["dropped"]["spool_full"]) or "block" (the worker waits up to 5 s for
-      delivery to free space, then drops; callers never wait, except durability="disk"
-      callers, up to `durability_timeout`). Retried records already on disk are re-written
-      even past the budget (never dropped for it).
+    - spool_budget (1 GiB): unsent (not yet acknowledged) bytes in this process's spool,
+      checked per record. When memory (`memory_bytes`) and the spool are both full,
+      spool_policy "drop_newest" (default) drops the newest records (counted in
+      stats()["dropped"]["spool_full"]); "block" first lets the worker wait up to 5 s
+      for delivery to free space (callers never wait, except durability="disk" callers,
+      up to `durability_timeout`). A spool that cannot be written is replaced by memory
+      the same way ("spool_error").
     - Memory is bounded by `max_queue` records waiting for the worker (more are dropped,
       counted as "queue_full") plus `memory_bytes` of encoded records waiting for
-      Elasticsearch (more go to disk).
+      Elasticsearch (beyond it the oldest go to disk). See the README, "Delivery
+      guarantees, stats and drops", for what stats() reports and what it guarantees.
     - batch_size / batch_bytes / flush_interval: a bulk request is sent when this many
       records or bytes are ready, or `flush_interval` seconds after the first one.
     - service_name / service_version / environment (or PREDWATCH_SERVICE_NAME,
@@ -196,13 +199,7 @@ class Shipper:
             Path(spool_dir).expanduser() if spool_dir else default_spool_root(self.model)
         )
         if durability == "disk":
-            try:
-                self.spool_root.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                raise ConfigError(
-                    f"durability='disk' needs a writable spool directory: {self.spool_root} "
-                    f"({exc.strerror}); set spool_dir= or PREDWATCH_SPOOL_DIR"
-                ) from None
+            _check_writable(self.spool_root)
         self._pii = PiiRules(pii, pii_key or os.environ.get("PREDWATCH_PII_KEY")) if pii else None
         env = os.environ.get
         b = self.baseline
@@ -344,13 +341,13 @@ class Shipper:
             self._put((OUTCOME, pid, _time(), timestamp, None, actual, None, None))
             return True
         except Exception:
-            self._stats.drop(st.INTERNAL_ERROR)
+            self._stats.drop(st.INTERNAL_ERROR, at_call=True)
             return False
 
     def _put(self, rec: Record) -> str:
         q = self._queue
         if len(q) >= self._max_queue or self._closed:
-            self._stats.drop(st.CLOSED if self._closed else st.QUEUE_FULL)
+            self._stats.drop(st.CLOSED if self._closed else st.QUEUE_FULL, at_call=True)
             return rec[1]
         w = self._worker
         if w is None:
@@ -397,7 +394,7 @@ class Shipper:
             return self._worker
 
     def _failed(self, prediction_id: Any) -> str:
-        self._stats.drop(st.INTERNAL_ERROR)
+        self._stats.drop(st.INTERNAL_ERROR, at_call=True)
         try:
             return str(prediction_id) if prediction_id is not None else self._ids(_time())
         except Exception:
@@ -436,24 +433,43 @@ class Shipper:
         self.close()
 
     def stats(self) -> dict[str, Any]:
-        """Self-metrics: enqueued, acked, duplicates, retried, spooled_*, dead_lettered,
-        dropped{reason}, queue_depth, spool_pending_records, oldest_unsent_age_s, last_error."""
-        snap = self._stats.snapshot()
+        """Self-metrics (see the README, "Delivery guarantees"): enqueued, acked,
+        duplicates, retried, spooled_*, dead_lettered, dropped{reason}, pending,
+        queue_depth, spool_*, oldest_unsent_age_s, state, last_error, and `accounting`:
+        enqueued + adopted + internal == acked + duplicates + dead_lettered + dropped +
+        internal_done + pending, with `accounting["balanced"]` (see `check_accounting`)."""
         w = self._worker
-        taken = w.taken if w else 0
-        snap["enqueued"] = taken + len(self._queue)
-        snap["durability_timeouts"] = self._durability_timeouts
         if w is not None:
+            acc = w.ledger()
+            snap = self._stats.snapshot()
             snap.update(w.depth())
         else:
+            snap = self._stats.snapshot()
+            queued = len(self._queue)
+            acc = st.ledger(
+                enqueued=queued + snap["dropped_at_call"],
+                adopted=0,
+                internal=0,
+                snap=snap,
+                internal_done=0,
+                pending_memory=queued,
+                pending_spool=0,
+            )
             snap.update(
-                queue_depth=len(self._queue),
+                queue_depth=queued,
+                memory_pending_bytes=0,
                 spool_pending_records=0,
+                spool_live_bytes=0,
                 spool_disk_bytes=0,
                 spool_dir=None,
+                spool_error=None,
                 oldest_unsent_age_s=0.0,
                 state="closed" if self._closed else "idle",
             )
+        snap["enqueued"] = acc["enqueued"]
+        snap["pending"] = acc["pending"]
+        snap["accounting"] = acc
+        snap["durability_timeouts"] = self._durability_timeouts
         snap["model"] = self.model
         snap["model_version"] = self.model_version
         snap["durability"] = self.durability
@@ -490,6 +506,23 @@ class Shipper:
             f"Shipper(model={self.model!r}, model_version={self.model_version!r}, "
             f"durability={self.durability!r}, es={self.es_config.url!r})"
         )
+
+
+def _check_writable(root: Path) -> None:
+    """durability="disk" promises records on disk: refuse a spool root that cannot be
+    written now (creating and removing a directory, as the spool does), not later."""
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        probe = Path(tempfile.mkdtemp(prefix=".probe-", dir=root))
+        (probe / "w").write_bytes(b"")
+        (probe / "w").unlink()
+        probe.rmdir()
+    except OSError as exc:
+        raise ConfigError(
+            f"durability='disk' needs a writable spool directory: {root} "
+            f"({exc.strerror or exc}); make it writable, or set spool_dir= or "
+            "PREDWATCH_SPOOL_DIR to one that is"
+        ) from None
 
 
 def _snapshot(value: Any) -> dict[str, Any]:

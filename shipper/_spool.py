@@ -19,6 +19,12 @@ Directories are created under a `.tmp-` name and renamed once locked, so an adop
 sees an unlocked directory that is still being set up. The pid and start time in the name
 are for people (`predwatch spool status` shows whether the pid still runs).
 
+Budget: `live_bytes` counts the framed bytes of records not yet acknowledged (what is
+unsent), not what was ever written: acknowledged space counts as free at once, and the
+file space itself is reclaimed when a segment is deleted (a drained write segment is
+deleted too once it holds a quarter of `segment_bytes`), so the disk holds at most about
+`live_bytes` plus one segment.
+
 Segments are deleted only once every record in them is acknowledged. The ack file is
 replaced atomically but not fsynced: after a crash the last few batches may be replayed
 again, which Elasticsearch answers with 409 (duplicate) - counted, harmless.
@@ -109,7 +115,7 @@ class SpoolDir:
         self.ack_seg, self.ack_off, acked = self._read_ack()
         self._rseg, self._roff = self.ack_seg, self.ack_off
         self.disk_bytes = sum(_size(self._seg_path(n)) for n in segs)
-        self.pending_records = 0 if owner else self._count_pending()
+        self.pending_records, self.live_bytes = (0, 0) if owner else self._count_pending()
         self.acked_records = acked
         self.torn = 0
         self.corrupt = 0
@@ -162,6 +168,7 @@ class SpoolDir:
                 os.fsync(self._wfd)
             self._woff += len(blob)
             self.disk_bytes += len(blob)
+            self.live_bytes += len(blob)
             self.pending_records += len(entries)
         return len(blob)
 
@@ -267,11 +274,13 @@ class SpoolDir:
         with self._mu:
             self._rseg, self._roff = self.ack_seg, self.ack_off
 
-    def ack(self, entry: Entry, n_records: int) -> None:
-        """Everything up to and including `entry` is delivered (`n_records` of them now)."""
+    def ack(self, entry: Entry, n_records: int, n_bytes: int) -> None:
+        """Everything up to and including `entry` is delivered (`n_records` of them now,
+        `n_bytes` framed bytes: see `framed_size`)."""
         with self._mu:
             self.ack_seg, self.ack_off = entry.seg, entry.end
             self.pending_records = max(0, self.pending_records - n_records)
+            self.live_bytes = max(0, self.live_bytes - n_bytes)
             self.acked_records += n_records
             self._write_ack()
             for n in self.segments():
@@ -354,13 +363,14 @@ class SpoolDir:
         tmp.write_text(f"{self.ack_seg} {self.ack_off} {self.acked_records}\n")
         os.replace(tmp, self.path / "ack")
 
-    def _count_pending(self) -> int:
-        n = 0
+    def _count_pending(self) -> tuple[int, int]:
+        n = size = 0
         for seg in self.segments():
             if seg < self.ack_seg:
                 continue
-            n += count_records(self._seg_path(seg), self.ack_off if seg == self.ack_seg else 0)
-        return n
+            k, b = count_records(self._seg_path(seg), self.ack_off if seg == self.ack_seg else 0)
+            n, size = n + k, size + b
+        return n, size
 
     # --- closing --------------------------------------------------------------------
     def close(self, remove_if_drained: bool = True, force: bool = False) -> bool:
@@ -394,19 +404,22 @@ class SpoolDir:
 
 
 # --- helpers --------------------------------------------------------------------------
-def count_records(path: Path, start: int = 0) -> int:
-    """Number of whole, valid records in a segment from offset `start`."""
-    n = 0
+def framed_size(payload: bytes) -> int:
+    """Bytes one record takes in a segment."""
+    return HEADER_SIZE + len(payload)
+
+
+def count_records(path: Path, start: int = 0) -> tuple[int, int]:
+    """Number and framed bytes of the whole, valid records in a segment from offset `start`."""
     try:
         with open(path, "rb") as fh:
             data = fh.read()
     except OSError:
-        return 0
+        return 0, 0
     if not data.startswith(MAGIC):
-        return 0
+        return 0, 0
     entries, _, _ = parse(data, max(start, len(MAGIC)), 0, 0)
-    n += len(entries)
-    return n
+    return len(entries), sum(framed_size(e.payload) for e in entries)
 
 
 def orphan_candidates(root: Path, exclude: Path | None = None) -> list[Path]:

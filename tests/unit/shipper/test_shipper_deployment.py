@@ -259,7 +259,7 @@ class TestShipperWritesIt:
     def test_spooled_while_down(
         self, sink: FakeSink, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     ) -> None:
-        """Once routed, the document is kept on disk while Elasticsearch is down and
+        """Once routed, the document is kept (memory first) while Elasticsearch is down and
         delivered when it is back, like any record."""
         offset = [0.0]
         clock = types.SimpleNamespace(
@@ -273,7 +273,7 @@ class TestShipperWritesIt:
             offset[0] = 86400.0  # the next day's document is due
             sh.log_prediction({"a": 2}, 0.5)
             assert not sh.flush(0.5)
-            assert sh.stats()["spool_pending_records"] == 2
+            assert sh.stats()["pending"] == 2
             sink.down = None
             assert sh.flush(10)
         assert len(_deployments(sink)) == 2 and len(sink.predictions()) == 2
