@@ -93,3 +93,30 @@ class ESConfig:
         return f"ESConfig({shown})"
 
     __str__ = __repr__
+
+
+TOTAL_FIELDS_LIMIT_ENV = "PREDWATCH_TOTAL_FIELDS_LIMIT"
+MIN_TOTAL_FIELDS_LIMIT = 100
+
+
+def total_fields_limit(value: int | str | None = None, env: Mapping[str, str] | None = None) -> int:
+    """`index.mapping.total_fields.limit` of the prediction templates: `value`, else
+    PREDWATCH_TOTAL_FIELDS_LIMIT, else the default. The shipper sizes its per-document field
+    cap from the same value, so setup and shippers must agree on it."""
+    from predwatch.schema import DEFAULT_TOTAL_FIELDS_LIMIT
+
+    env = os.environ if env is None else env
+    raw: object = value if value is not None else env.get(TOTAL_FIELDS_LIMIT_ENV)
+    if raw is None or raw == "":
+        return DEFAULT_TOTAL_FIELDS_LIMIT
+    try:
+        limit = int(str(raw).strip()) if not isinstance(raw, bool) else -1
+    except ValueError:
+        limit = -1
+    if limit < MIN_TOTAL_FIELDS_LIMIT:
+        raise ConfigError(
+            f"the total fields limit ({TOTAL_FIELDS_LIMIT_ENV} / --total-fields-limit / "
+            f"total_fields_limit=) must be a whole number of at least "
+            f"{MIN_TOTAL_FIELDS_LIMIT}, not {raw!r}"
+        )
+    return limit

@@ -101,6 +101,8 @@ def prediction_common_mapping() -> Mapping_:
                 }
             },
             "latency_ms": {"type": "double"},
+            # Values past the per-document field cap: in _source, never parsed or mapped.
+            "unindexed": {"type": "object", "enabled": False},
             "monitor": {
                 "properties": {
                     "missing": _flat_object(),
@@ -110,6 +112,8 @@ def prediction_common_mapping() -> Mapping_:
                     "text": _flat_object(),
                     "nonfinite": FLAG,
                     "truncated": FLAG,
+                    "unserializable": {"type": "integer"},
+                    "unindexed_count": {"type": "integer"},
                     "missing_count": {"type": "integer"},
                     "oov_count": {"type": "integer"},
                     "baseline": {"type": "keyword"},
@@ -174,10 +178,32 @@ def model_mapping(features: Sequence[s.Feature], classes: Sequence[str] = ()) ->
     return {"properties": props}
 
 
-def total_fields_limit(features: Sequence[s.Feature]) -> int:
-    """A total_fields limit with room for the common fields and some dynamic extras."""
+def total_fields_limit(
+    features: Sequence[s.Feature], minimum: int = s.DEFAULT_TOTAL_FIELDS_LIMIT
+) -> int:
+    """The total_fields limit of a model's template: `minimum` (the generic template's), raised
+    so the baseline's features plus as much room again for free-form fields fit."""
     needed = 80 + sum(s.FIELDS_PER_FEATURE[str(f.type)] for f in features)
-    return max(1000, needed + 200)
+    return max(minimum, needed + 200)
+
+
+def count_fields(mapping: Mapping_) -> int:
+    """Fields a mapping defines, as Elasticsearch counts them against total_fields.limit
+    (objects and multi-fields included)."""
+    n = 0
+    for body in mapping.get("properties", {}).values():
+        n += 1 + count_fields(body) + len(body.get("fields", {}))
+    return n
+
+
+def extra_fields_cap(limit: int, features: Sequence[s.Feature] = ()) -> int:
+    """Free-form fields one document may bring (inputs not in the baseline, `features`,
+    `labels`): half the room the mappings leave under `limit`, so one wide request leaves
+    the other half for fields first seen later that day. Fields past it go to `unindexed`."""
+    used = count_fields(prediction_common_mapping())
+    if features:
+        used += count_fields(model_mapping(features))
+    return max(0, (limit - used) // 2)
 
 
 # --- the other indices ----------------------------------------------------------------

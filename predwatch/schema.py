@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Container, Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -54,7 +54,11 @@ TEXT_OOV_TOKENS = "oov_tokens"
 TEXT_OOV_RATE = "oov_rate"
 TEXT_OOV_TERMS = "oov_terms"
 NONFINITE = "monitor.nonfinite"
-TRUNCATED = "monitor.truncated"
+TRUNCATED = "monitor.truncated"  # 0/1: a string, a name or a container was cut
+UNSERIALIZABLE = "monitor.unserializable"  # count of values stored as text or a placeholder
+UNINDEXED_COUNT = "monitor.unindexed_count"  # count of values moved under UNINDEXED
+# Values past the per-document field cap: kept in _source, never mapped (see mappings).
+UNINDEXED = "unindexed"
 MISSING_COUNT = "monitor.missing_count"
 OOV_COUNT = "monitor.oov_count"
 BASELINE = "monitor.baseline"
@@ -69,6 +73,14 @@ MAX_FEATURE_NAME = 200
 MAX_FEATURES = 2000
 KEYWORD_IGNORE_ABOVE = 1024
 TEXT_KEYWORD_IGNORE_ABOVE = 256
+# index.mapping.total_fields.limit of the generic template (Elasticsearch's default);
+# configurable with PREDWATCH_TOTAL_FIELDS_LIMIT / --total-fields-limit.
+DEFAULT_TOTAL_FIELDS_LIMIT = 1000
+# Free-form field names (keys of inputs, features, labels, nested mappings) are cut to this
+# many characters: a name Elasticsearch lists in `_ignored` (a malformed value, a field past
+# the limit) must stay under Lucene's 32,766-byte term limit, or the whole document fails.
+MAX_FIELD_NAME = 256
+EMPTY_NAME = "(empty)"  # a key that is "" or only white space
 # Fields one feature costs in the mapping (input + monitor flags), used to size
 # index.mapping.total_fields.limit for wide models.
 FIELDS_PER_FEATURE = {"numeric": 3, "categorical": 4, "text": 7}
@@ -209,6 +221,31 @@ def get_path(doc: Mapping[str, Any], dotted: str, default: Any = None) -> Any:
             return default
         cur = cur[p]
     return cur
+
+
+def free_field_name(text: str) -> tuple[str, bool]:
+    """A key of a free-form mapping as Elasticsearch can index it, and whether it was cut.
+
+    Dots, spaces, capitals and any other characters are kept (the free-form objects are
+    mapped with `subobjects: false`). Only what Elasticsearch refuses changes: "" and
+    white-space-only keys become `(empty)`; keys longer than `MAX_FIELD_NAME` are cut.
+    """
+    cut = len(text) > MAX_FIELD_NAME
+    if cut:
+        text = text[:MAX_FIELD_NAME]
+    if not text or text.isspace():
+        return EMPTY_NAME, cut
+    return text, cut
+
+
+def unique_field_name(name: str, taken: Container[str]) -> str:
+    """`name`, or when it is taken `name (2)`, `name (3)`, ...: colliding keys keep their values."""
+    if name not in taken:
+        return name
+    n = 2
+    while f"{name} ({n})" in taken:
+        n += 1
+    return f"{name} ({n})"
 
 
 def text_field(feature: str, part: str) -> str:

@@ -39,6 +39,13 @@ def setup() -> None:
     show_default=True,
     help="days daily indices are kept (ILM, where the cluster has it)",
 )
+@click.option(
+    "--total-fields-limit",
+    type=int,
+    default=None,
+    help="index.mapping.total_fields.limit of the prediction templates (default "
+    "$PREDWATCH_TOTAL_FIELDS_LIMIT or 1000; give shippers the same value)",
+)
 @click.option("--json", "as_json", is_flag=True, help="print the changes as JSON")
 @connection_options
 def setup_elasticsearch_cmd(
@@ -46,6 +53,7 @@ def setup_elasticsearch_cmd(
     model: str | None,
     baseline_paths: tuple[str, ...],
     retention_days: int,
+    total_fields_limit: int | None,
     as_json: bool,
 ) -> None:
     """Component + index templates (+ ILM policy where available); idempotent.
@@ -57,8 +65,10 @@ def setup_elasticsearch_cmd(
     Example:
       predwatch setup elasticsearch --baseline credit.baseline.json
     """
+    from predwatch.config import total_fields_limit as read_limit
     from predwatch.setup_es import setup_elasticsearch
 
+    limit = read_limit(total_fields_limit)
     if model:
         validate_model_name(model)
     baselines: list[Baseline] = [load_baseline(p) for p in baseline_paths]
@@ -69,7 +79,7 @@ def setup_elasticsearch_cmd(
         )
     client = es_mod.client(cfg)
     es_mod.ping(client, cfg)
-    changes = setup_elasticsearch(client, cfg, baselines, retention_days)
+    changes = setup_elasticsearch(client, cfg, baselines, retention_days, limit)
     if as_json:
         echo_json([c.__dict__ for c in changes])
         return

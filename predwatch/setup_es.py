@@ -12,6 +12,7 @@ from typing import Any
 
 from elasticsearch import Elasticsearch, NotFoundError
 from predwatch import es as es_mod
+from predwatch import schema as s
 from predwatch import templates as t
 from predwatch.assets import asset_dir
 from predwatch.baseline import Baseline
@@ -137,10 +138,16 @@ def setup_elasticsearch(
     cfg: ESConfig,
     baselines: list[Baseline] | None = None,
     retention_days: int = t.DEFAULT_RETENTION_DAYS,
+    total_fields_limit: int = s.DEFAULT_TOTAL_FIELDS_LIMIT,
 ) -> list[Change]:
-    """Install every static asset, the ILM policy where available, and per-model templates."""
+    """Install every static asset, the ILM policy where available, and per-model templates.
+
+    `total_fields_limit` replaces the committed settings component's field limit."""
     inst = Installer(es, cfg)
     assets = load_static_assets()
+    settings_rel = f"component_templates/{t.SETTINGS_COMPONENT}.json"
+    if total_fields_limit != s.DEFAULT_TOTAL_FIELDS_LIMIT:
+        assets[settings_rel] = t.settings_component(total_fields_limit)
     has_ilm = es_mod.has_api(es, cfg, "/_ilm/status")
     for rel, body in assets.items():
         kind, _, file = rel.partition("/")
@@ -175,7 +182,7 @@ def setup_elasticsearch(
     for b in baselines or []:
         inst.index_template(
             t.model_template_name(b.model),
-            t.model_template(b.model, b.schema_features(), b.classes),
+            t.model_template(b.model, b.schema_features(), b.classes, total_fields_limit),
         )
     return inst.changes
 

@@ -38,7 +38,14 @@ def body_hash(body: Body) -> str:
     return hashlib.sha256(canon.encode()).hexdigest()[:16]
 
 
-def settings_component() -> Body:
+def settings_component(total_fields_limit: int = s.DEFAULT_TOTAL_FIELDS_LIMIT) -> Body:
+    """Shards, replicas and the mapping limit every predwatch index shares.
+
+    `total_fields_limit` is also what the shipper sizes its per-document field cap from
+    (`mappings.extra_fields_cap`): give both the same value (PREDWATCH_TOTAL_FIELDS_LIMIT).
+    Past the limit Elasticsearch keeps new fields in `_source` unmapped and names them in
+    `_ignored` instead of refusing the document (`ignore_dynamic_beyond_limit`).
+    """
     return {
         "template": {
             "settings": {
@@ -46,7 +53,12 @@ def settings_component() -> Body:
                     "number_of_shards": 1,
                     # 0 replicas on a single node (green), 1 as soon as there is a second node.
                     "auto_expand_replicas": "0-1",
-                    "mapping": {"total_fields": {"ignore_dynamic_beyond_limit": True}},
+                    "mapping": {
+                        "total_fields": {
+                            "limit": total_fields_limit,
+                            "ignore_dynamic_beyond_limit": True,
+                        }
+                    },
                 }
             }
         },
@@ -108,16 +120,20 @@ def model_template_name(model: str) -> str:
     return f"predwatch-predictions-{s.validate_model_name(model)}"
 
 
-def model_template(model: str, features: Sequence[s.Feature], classes: Sequence[str] = ()) -> Body:
+def model_template(
+    model: str,
+    features: Sequence[s.Feature],
+    classes: Sequence[str] = (),
+    total_fields_limit: int = s.DEFAULT_TOTAL_FIELDS_LIMIT,
+) -> Body:
     """Predictions of one model, with the features of its baseline mapped explicitly."""
+    limit = m.total_fields_limit(features, total_fields_limit)
     return _index_template(
         [s.index_pattern("predictions", model)],
         MODEL_PRIORITY,
         [SETTINGS_COMPONENT, ILM_COMPONENT, PREDICTIONS_COMPONENT],
         {
-            "settings": {
-                "index": {"mapping": {"total_fields": {"limit": m.total_fields_limit(features)}}}
-            },
+            "settings": {"index": {"mapping": {"total_fields": {"limit": limit}}}},
             "mappings": m.model_mapping(features, classes),
         },
         f"predwatch: predictions of model {model} (from its baseline)",

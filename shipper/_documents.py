@@ -10,8 +10,16 @@ logger, level (the last four come from the logging front ends).
 Prediction documents (field names from `predwatch.schema`): `@timestamp` (event time,
 UTC, ms), `prediction_id`, `model.*`, `service.*`, `host.name`, `inputs` (flat keys,
 dots kept), `features`, `labels`, `prediction.value|label|scores`, `latency_ms`,
-`message`, `log.logger|level`, `monitor.*` (see `_enrich`; `monitor.nonfinite` and
-`monitor.truncated` are always written, with or without a baseline).
+`message`, `log.logger|level`, `monitor.*` (see `_enrich`; `monitor.nonfinite`,
+`monitor.truncated`, `monitor.unserializable` and `monitor.unindexed_count` are always
+written, with or without a baseline).
+
+Field cap: the free-form groups (`inputs` the baseline does not name, `features`, `labels`)
+may bring at most `field_cap` fields into the mapping per document (a nested mapping costs
+one field per leaf; see `mappings.extra_fields_cap`, derived from the template's
+total_fields limit). Keys past it move, value and all, to `unindexed.<group>.<key>`
+(stored in `_source`, never mapped) and are counted in `monitor.unindexed_count`, so one
+very wide request cannot fill the day's mapping and leave later fields unindexed.
 
 `prediction` may be: a number (-> value), a label (str/bool -> label), a dict of class
 scores (-> scores, label = top class, value = the positive class's score for two classes,
@@ -38,7 +46,18 @@ from predwatch import schema as s
 from predwatch.baseline import category_key
 
 from ._enrich import Annotator
-from ._serialize import Flags, IsoClock, Limits, clean, clean_number, dumps, to_epoch
+from ._serialize import (
+    MAX_JSON_INT,
+    Flags,
+    IsoClock,
+    Limits,
+    clean,
+    clean_group,
+    clean_number,
+    dumps,
+    key_text,
+    to_epoch,
+)
 
 PREDICTION, OUTCOME = 0, 1
 Record = tuple[int, str, float, Any, Any, Any, Any, "dict[str, Any] | None"]
@@ -50,6 +69,9 @@ MAX_ID_BYTES = 512
 
 _NONFINITE = s.NONFINITE.split(".", 1)[1]
 _TRUNCATED = s.TRUNCATED.split(".", 1)[1]
+_UNSERIALIZABLE = s.UNSERIALIZABLE.split(".", 1)[1]
+_UNINDEXED_COUNT = s.UNINDEXED_COUNT.split(".", 1)[1]
+_UNLIMITED = 1 << 62
 _MONITOR = s.NONFINITE.split(".", 1)[0]
 _PRED = s.PREDICTION_VALUE.split(".", 1)[0]
 _VALUE = s.PREDICTION_VALUE.split(".", 1)[1]
@@ -78,6 +100,7 @@ class DocBuilder:
         service: Mapping[str, str | None] | None = None,
         annotator: Annotator | None = None,
         limits: Limits | None = None,
+        field_cap: int | None = None,
     ) -> None:
         self.model = model
         self.model_version = model_version
@@ -97,6 +120,9 @@ class DocBuilder:
             }
         )
         self._outcome_model = {"name": model, "version": model_version}
+        self.field_cap = _UNLIMITED if field_cap is None else field_cap
+        self._mapped = frozenset(annotator.features if annotator else ())
+        self._known: set[str] = set()  # field names found plain (see clean_group)
         self._iso = IsoClock()
         self._index_day = {"predictions": (-1, ""), "outcomes": (-1, "")}
 
@@ -118,7 +144,7 @@ class DocBuilder:
         lim = self.limits
         doc: dict[str, Any] = {s.TIMESTAMP: self._iso(t), s.PREDICTION_ID: _id_field(pid)}
         doc.update(self._static)
-        clean_inputs = _clean_inputs(inputs, fl, lim)
+        clean_inputs = clean_group(inputs, fl, lim, self._known)
         doc[s.INPUTS] = clean_inputs
         if extra:
             self._extra(doc, extra, fl)
@@ -134,6 +160,8 @@ class DocBuilder:
             self.annotator.annotate(clean_inputs, monitor)
         monitor[_NONFINITE] = 1 if fl.nonfinite else 0
         monitor[_TRUNCATED] = 1 if fl.truncated else 0
+        monitor[_UNSERIALIZABLE] = fl.unserializable
+        monitor[_UNINDEXED_COUNT] = self._cap(doc, fl.nested)
         doc[_MONITOR] = monitor
         return self._index("predictions", t), _doc_id(pid), doc
 
@@ -163,6 +191,38 @@ class DocBuilder:
         return self._index("outcomes", t), _doc_id(pid), doc
 
     # --- parts ----------------------------------------------------------------------
+    def _cap(self, doc: dict[str, Any], nested: bool) -> int:
+        """Move free-form keys past the field cap under `unindexed`; how many moved.
+        `nested`: some cleaned value was a mapping or a sequence (else each key costs 1)."""
+        budget = self.field_cap
+        if not nested:  # the usual case: scalar values, fewer than the cap
+            wide = sum(len(doc.get(g) or ()) for g in _CAPPED)
+            if wide <= budget:
+                return 0
+        moved: dict[str, dict[str, Any]] = {}
+        n = 0
+        for group in _CAPPED:
+            values = doc.get(group)
+            if not values:
+                continue
+            mapped = self._mapped if group == s.INPUTS else ()
+            keep: dict[str, Any] = {}
+            for name, v in values.items():
+                if name in mapped:
+                    keep[name] = v
+                    continue
+                cost = _cost(v)
+                if cost <= budget:
+                    budget -= cost
+                    keep[name] = v
+                else:
+                    moved.setdefault(group, {})[name] = v
+                    n += 1
+            doc[group] = keep
+        if moved:
+            doc[s.UNINDEXED] = moved
+        return n
+
     def _index(self, kind: str, t: float) -> str:
         day = int(t // 86400)
         cached_day, name = self._index_day[kind]
@@ -175,23 +235,34 @@ class DocBuilder:
         lim = self.limits
         features = extra.get("features")
         if features is not None:
-            doc[s.FEATURES] = _clean_inputs(features, fl, lim)
+            doc[s.FEATURES] = clean_group(features, fl, lim, self._known)
+        # `is not None`, never truthiness: a Series or an array refuses bool().
         labels = extra.get("labels")
-        if labels:
-            cleaned = clean(labels, fl, lim)
-            if isinstance(cleaned, dict):
+        if labels is not None:
+            cleaned = clean_group(labels, fl, lim, self._known)
+            if cleaned:
                 doc[LABELS] = cleaned
         version = extra.get("model_version")
-        if version:
-            doc["model"] = {**doc["model"], "version": str(version)}
+        if version is not None:
+            text = version if type(version) is str else key_text(version)
+            if text is None:
+                fl.unserializable += 1
+            elif text:
+                doc["model"] = {**doc["model"], "version": text[: s.KEYWORD_IGNORE_ABOVE]}
         if "msg" in extra:
             doc[MESSAGE] = clean(_message(extra["msg"], extra.get("args")), fl, lim)
         if "logger" in extra:
-            doc[LOG] = {"logger": extra["logger"], "level": extra.get("level")}
+            doc[LOG] = {
+                "logger": clean(extra["logger"], fl, lim),
+                "level": clean(extra.get("level"), fl, lim),
+            }
 
     def _prediction(self, p: Any, fl: Flags) -> dict[str, Any]:
         if p is None:
             return {}
+        if type(p) is int and not -MAX_JSON_INT <= p <= MAX_JSON_INT:
+            fl.unserializable += 1  # a number no double holds: no value, not a label either
+            return {_VALUE: None}
         v = clean(p, fl, self.limits)
         classes = self.annotator.classes if self.annotator else ()
         classification = self.annotator is not None and self.annotator.kind == "classification"
@@ -239,16 +310,17 @@ def _from_scores(scores: dict[str, float | None]) -> dict[str, Any]:
     return out
 
 
-def _clean_inputs(inputs: Any, fl: Flags, lim: Limits) -> dict[str, Any]:
-    if isinstance(inputs, dict):
-        return {(k if type(k) is str else str(k)): clean(v, fl, lim, 1) for k, v in inputs.items()}
-    if inputs is None:
-        return {}
-    cleaned = clean(inputs, fl, lim)
-    if isinstance(cleaned, dict):
-        return cleaned
-    fl.truncated = True  # not a mapping: kept as one value so the document still ships
-    return {"_value": cleaned}
+_CAPPED = (s.INPUTS, s.FEATURES, LABELS)
+
+
+def _cost(v: Any) -> int:
+    """Fields a cleaned value adds to a `subobjects: false` mapping (an upper bound)."""
+    t = type(v)
+    if t is dict:
+        return max(1, sum(map(_cost, v.values())))
+    if t is list:
+        return max(1, sum(_cost(x) for x in v if type(x) is dict or type(x) is list))
+    return 1
 
 
 def _message(msg: Any, args: Any) -> str:
@@ -283,6 +355,8 @@ def observations(recs: list[Record], default_version: str) -> list[tuple[str, fl
             continue
         extra = rec[7]
         version = extra.get("model_version") if extra else None
+        if version is not None and type(version) is not str:
+            version = key_text(version)
         ms = rec[6]
         if ms is not None:
             try:
@@ -291,5 +365,5 @@ def observations(recs: list[Record], default_version: str) -> list[tuple[str, fl
                 ms = None
             else:
                 ms = ms if ms - ms == 0.0 else None
-        out.append((str(version) if version else default_version, ms))
+        out.append((version or default_version, ms))
     return out

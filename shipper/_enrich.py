@@ -42,12 +42,14 @@ MISSING_COUNT, OOV_COUNT, BASELINE = _leaf(s.MISSING_COUNT), _leaf(s.OOV_COUNT),
 class Annotator:
     """Compiled from a baseline once; `annotate` fills the `monitor` object of one document."""
 
-    __slots__ = ("baseline_id", "classes", "kind", "plan")
+    __slots__ = ("baseline_id", "classes", "features", "kind", "plan")
 
     def __init__(self, baseline: Baseline) -> None:
         self.baseline_id = baseline.id
         self.classes = baseline.classes
         self.kind = baseline.prediction.kind if baseline.prediction else None
+        # Mapped explicitly by the model's template: never counted against the field cap.
+        self.features = tuple(f.name for f in baseline.features)
         plan: list[tuple[str, int, Any, Any]] = []
         for f in baseline.features:
             if f.type is s.FeatureType.NUMERIC and f.numeric is not None:

@@ -14,6 +14,10 @@ worker thread, not here) goes to `message`, the logger name to `log.logger`, the
 name to `log.level`. The shipped id is set on the record as `record.prediction_id`, so
 handlers after this one can print it.
 
+`inputs`, `features` and `labels` may be any mapping type (dict, MappingProxyType, pandas
+Series, ...): they go through the same snapshot and PII rules as `Shipper.log_prediction`
+(`Shipper._log_record`, `_pii.snapshot_call`) before anything is queued.
+
 Records of the Elasticsearch client's loggers (`predwatch.es.CLIENT_LOGGERS`) and of
 `predwatch.shipper` itself are never shipped: shipping them would log again (a feedback
 loop). `handle` takes no lock (the shipper is thread-safe) and `emit` never raises.

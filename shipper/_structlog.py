@@ -12,7 +12,9 @@ present and not None: a datetime, ISO 8601 text (naive = UTC) or epoch seconds/m
 that replay or batch; structlog's `TimeStamper(fmt="iso", utc=True)` output qualifies, a
 local-time or custom format does not). The event dict is returned unchanged, except that
 `prediction_id` is added when `add_prediction_id` is true (the default), so renderers
-after this processor print the id. Never raises.
+after this processor print the id. Never raises. `inputs`, `features` and `labels` may be
+any mapping type: they go through the same snapshot and PII rules as
+`Shipper.log_prediction` (`_pii.snapshot_call`) before anything is queued.
 """
 
 from __future__ import annotations

@@ -41,3 +41,46 @@ class TestModelTemplate:
         assert t.body_hash(a) != t.body_hash(
             t.model_template("m", [Feature("y", FeatureType.TEXT)])
         )
+
+
+class TestFieldLimit:
+    def test_limit_named_and_configurable(self) -> None:
+        """The settings component names total_fields.limit; a model template honours a
+        larger configured limit; the shipper's cap grows with it."""
+        from predwatch import mappings
+        from predwatch.config import total_fields_limit
+
+        limit = t.settings_component()["template"]["settings"]["index"]["mapping"]
+        assert limit["total_fields"]["limit"] == 1000
+        assert limit["total_fields"]["ignore_dynamic_beyond_limit"] is True
+        wide = t.settings_component(5000)["template"]["settings"]["index"]["mapping"]
+        assert wide["total_fields"]["limit"] == 5000
+        feats = [Feature("age", FeatureType.NUMERIC)]
+        body = t.model_template("m", feats, total_fields_limit=5000)
+        assert body["template"]["settings"]["index"]["mapping"]["total_fields"]["limit"] == 5000
+        assert mappings.extra_fields_cap(5000, feats) > mappings.extra_fields_cap(1000, feats)
+        assert total_fields_limit(None, {}) == 1000
+        assert total_fields_limit(None, {"PREDWATCH_TOTAL_FIELDS_LIMIT": "3000"}) == 3000
+        assert total_fields_limit(2000, {"PREDWATCH_TOTAL_FIELDS_LIMIT": "3000"}) == 2000
+
+    def test_bad_limit_refused(self) -> None:
+        """A limit that is no number, or too small, is a clear configuration error."""
+        import pytest
+
+        from predwatch.config import total_fields_limit
+        from predwatch.errors import ConfigError
+
+        for bad in ("lots", "10", -1):
+            with pytest.raises(ConfigError, match="PREDWATCH_TOTAL_FIELDS_LIMIT"):
+                total_fields_limit(None, {"PREDWATCH_TOTAL_FIELDS_LIMIT": str(bad)})
+
+    def test_new_monitor_fields_mapped(self) -> None:
+        """The new monitor counts are integers; unindexed values are never parsed."""
+        from predwatch import mappings
+        from predwatch import schema as s
+
+        props = mappings.prediction_common_mapping()["properties"]
+        monitor = props["monitor"]["properties"]
+        for name in (s.UNSERIALIZABLE, s.UNINDEXED_COUNT):
+            assert monitor[name.split(".", 1)[1]] == {"type": "integer"}
+        assert props[s.UNINDEXED] == {"type": "object", "enabled": False}

@@ -74,7 +74,12 @@ class TestPredictionDocument:
     def test_without_baseline_unannotated(self) -> None:
         """Without a baseline only the serialisation flags are written."""
         doc = builder().prediction(rec({"age": math.nan}))[2]
-        assert doc["monitor"] == {"nonfinite": 1, "truncated": 0}
+        assert doc["monitor"] == {
+            "nonfinite": 1,
+            "truncated": 0,
+            "unserializable": 0,
+            "unindexed_count": 0,
+        }
         assert doc["inputs"] == {"age": None}
 
     def test_non_mapping_inputs_flagged(self) -> None:
@@ -182,3 +187,102 @@ class TestOutcome:
         assert doc["outcome"] == expected
         assert doc["model"] == {"name": "credit", "version": "3.1.0"}
         assert doc["prediction_id"] == "p1"
+
+
+class BadStr:
+    def __str__(self) -> str:
+        raise RuntimeError("no str")
+
+    def __repr__(self) -> str:
+        raise RuntimeError("no repr")
+
+
+class TestBadValues:
+    def test_top_level_key_without_text(self) -> None:
+        """A top-level key whose __str__ raises loses only its name, not the document."""
+        doc = builder().prediction(rec({BadStr(): 1, "age": 41}, 0.5))[2]
+        assert doc["inputs"] == {"(unnamed BadStr)": 1, "age": 41}
+        assert doc["monitor"]["unserializable"] == 1
+        json.loads(builder().encode(rec({BadStr(): 1}, 0.5)).split(b"\n")[1])
+
+    def test_huge_prediction_flagged(self) -> None:
+        """prediction=10**400 is no value (null), counted; the inputs stay as they are."""
+        doc = builder().prediction(rec({"age": 41}, 10**400))[2]
+        assert doc["prediction"] == {"value": None}
+        assert doc["inputs"] == {"age": 41}
+        assert doc["monitor"]["unserializable"] == 1 and doc["monitor"]["truncated"] == 0
+
+    def test_int_over_4300_digits_in_inputs(self) -> None:
+        """An input int Python cannot print still gives a document with the other inputs."""
+        data = builder().encode(rec({"huge": 10**5000, "age": 41}, 0.5))
+        doc = json.loads(data.split(b"\n")[1])
+        assert doc["inputs"] == {"huge": "<unserializable int>", "age": 41}
+        assert doc["monitor"]["unserializable"] == 1
+
+    def test_odd_logger_and_version(self) -> None:
+        """A structlog `logger` object or a model_version without text cannot fail the document."""
+        extra = {"logger": object(), "level": "info", "model_version": BadStr(), "msg": "x"}
+        data = builder().encode(rec({"a": 1}, 0.5, extra=extra))
+        doc = json.loads(data.split(b"\n")[1])
+        assert doc["log"]["logger"].startswith("<object")
+        assert s.get_path(doc, s.MODEL_VERSION) == "3.1.0"
+        assert doc["monitor"]["unserializable"] == 2
+
+
+class TestFieldCap:
+    def test_keys_past_the_cap_unindexed(self) -> None:
+        """Free-form keys past the cap move to unindexed.<group>, counted."""
+        inputs = {f"f{i}": i for i in range(10)}
+        extra = {"features": {"g": 1, "h": 2}, "labels": {"l": "x"}}
+        doc = builder(field_cap=8).prediction(rec(inputs, 0.5, extra=extra))[2]
+        assert doc["inputs"] == {f"f{i}": i for i in range(8)}
+        assert doc[s.UNINDEXED] == {
+            "inputs": {"f8": 8, "f9": 9},
+            "features": {"g": 1, "h": 2},
+            "labels": {"l": "x"},
+        }
+        assert s.get_path(doc, s.UNINDEXED_COUNT) == 5
+
+    def test_baseline_features_never_moved(self, baseline: Any) -> None:
+        """Features the baseline names are mapped already: always indexed, never counted."""
+        inputs = {"x1": 1, "age": 41, "x2": 2, "marital_status": "single"}
+        doc = builder(baseline, field_cap=1).prediction(rec(inputs, 0.5))[2]
+        assert doc["inputs"] == {"x1": 1, "age": 41, "marital_status": "single"}
+        assert doc[s.UNINDEXED] == {"inputs": {"x2": 2}}
+        assert s.get_path(doc, s.UNINDEXED_COUNT) == 1
+
+    def test_nested_values_cost_their_leaves(self) -> None:
+        """A nested mapping costs one field per leaf."""
+        inputs = {"a": 1, "wide": {f"k{i}": i for i in range(5)}, "b": 2}
+        doc = builder(field_cap=3).prediction(rec(inputs, 0.5))[2]
+        assert doc["inputs"] == {"a": 1, "b": 2}
+        assert list(doc[s.UNINDEXED]["inputs"]) == ["wide"]
+
+    def test_default_cap_from_the_template_limit(self) -> None:
+        """Without a cap nothing moves; the Shipper's cap derives from the fields limit."""
+        from predwatch import mappings
+
+        doc = builder().prediction(rec({f"f{i}": i for i in range(5000)}, 0.5))[2]
+        assert len(doc["inputs"]) == 5000 and s.UNINDEXED not in doc
+        cap = mappings.extra_fields_cap(1000)
+        assert 0 < cap < 1000 - mappings.count_fields(mappings.prediction_common_mapping())
+        assert mappings.extra_fields_cap(2000) > cap
+
+    def test_same_builder_later_documents(self) -> None:
+        """Names remembered from earlier documents do not skip the rule or the cap later."""
+        b = builder(field_cap=3)
+        b.prediction(rec({"a": 1, "b": 2}, 0.5))
+        doc = b.prediction(rec({"a": 1, "": 2, 1: 3, "1": 4}, 0.5))[2]
+        assert doc["inputs"] == {"a": 1, "(empty)": 2, "1": 3}
+        assert doc[s.UNINDEXED] == {"inputs": {"1 (2)": 4}}
+        doc = b.prediction(rec({"a": {"x": 1, "y": 2}, "b": [{"p": 1}, {"q": 2}]}, 0.5))[2]
+        assert doc["inputs"] == {"a": {"x": 1, "y": 2}}
+        assert s.get_path(doc, s.UNINDEXED_COUNT) == 1
+
+    def test_labels_and_version_that_refuse_bool(self) -> None:
+        """Labels or a model_version that refuse bool() (arrays) cannot fail the document."""
+        extra = {"labels": np.array([1, 2]), "model_version": np.array([3, 4]), "features": None}
+        data = builder().encode(rec({"a": 1}, 0.5, extra=extra))
+        doc = json.loads(data.split(b"\n")[1])
+        assert doc["labels"] == {"_value": [1, 2]} and doc["inputs"] == {"a": 1}
+        assert s.get_path(doc, s.MODEL_VERSION) == "[3, 4]"

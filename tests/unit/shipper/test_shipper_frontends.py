@@ -5,8 +5,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
+import pandas as pd
 import pytest
 import structlog
 from predwatch.shipper import ElasticsearchHandler, Shipper, ShipToElasticsearch
@@ -141,3 +143,64 @@ class TestShipToElasticsearch:
         """A broken shipper returns the event dict untouched."""
         ev = {"inputs": {}}
         assert ShipToElasticsearch(object())(None, "info", ev) is ev  # type: ignore[arg-type]
+
+
+SECRET = {"email": "ann@example.com", "phone": "+1 555 0100", "age": 41}
+
+
+def pii_shipper(tmp_path: Path, sink: FakeSink) -> Shipper:
+    return Shipper(
+        "credit",
+        "3.1.0",
+        spool_dir=tmp_path,
+        flush_interval=0.05,
+        handle_sigterm=False,
+        sink=lambda: sink,
+        pii={"email": "drop", "phone": "hash"},
+        pii_key="k",
+    )
+
+
+def all_entries(sh: Shipper, inputs: Any, features: Any) -> None:
+    """One prediction through each entry: log_prediction, the handler, the processor."""
+    sh.log_prediction(inputs, 0.5, features=features, labels=features)
+    log = logging.getLogger("test.pii")
+    log.propagate = False
+    handler = ElasticsearchHandler(sh)
+    log.addHandler(handler)
+    try:
+        log.warning("x", extra={"inputs": inputs, "features": features, "labels": features})
+    finally:
+        log.removeHandler(handler)
+    ev = {"event": "x", "inputs": inputs, "features": features, "labels": features}
+    ShipToElasticsearch(sh)(None, "info", ev)
+
+
+class TestPiiOnEveryPath:
+    @pytest.mark.parametrize(
+        "make",
+        [dict, MappingProxyType, lambda d: pd.Series(d, dtype=object)],
+        ids=["dict", "MappingProxyType", "Series"],
+    )
+    def test_rules_before_the_queue(
+        self, tmp_path: Path, sink: FakeSink, monkeypatch: Any, make: Any
+    ) -> None:
+        """Every entry applies the rules, whatever the container, before the record is queued."""
+        sh = pii_shipper(tmp_path, sink)
+        queued: list[Any] = []
+        real_put = sh._put
+        monkeypatch.setattr(sh, "_put", lambda rec: (queued.append(rec), real_put(rec))[1])
+        try:
+            all_entries(sh, make(SECRET), make(SECRET))
+            assert len(queued) == 3
+            for rec in queued:
+                text = repr(rec)
+                assert "ann@example.com" not in text and "555 0100" not in text
+            assert sh.flush(5)
+            docs = sink.predictions()
+            assert len(docs) == 3
+            for doc in docs:
+                for group in ("inputs", "features", "labels"):
+                    assert "email" not in doc[group] and len(doc[group]["phone"]) == 64
+        finally:
+            sh.close(timeout=0.1)

@@ -17,6 +17,8 @@ from hypothesis import given
 from hypothesis import strategies as hs
 from predwatch.shipper._serialize import Flags, IsoClock, Limits, clean, dumps, to_epoch
 
+from predwatch import schema as s
+
 LIM = Limits(max_string=10, max_items=5, max_depth=4)
 
 
@@ -76,7 +78,7 @@ class TestClean:
         assert c(u, Limits())[0] == str(u)
         assert c(Color.RED)[0] == "red"
         assert c(deque([1, 2]))[0] == [1, 2]
-        assert c(Weird())[0] == "<unrepresentable Weird>"
+        assert c(Weird())[0] == "<unserializable Weird>"
         assert c(object())[0].startswith("<object")
 
     def test_long_strings_truncated(self) -> None:
@@ -159,3 +161,85 @@ class TestDumps:
     def test_compact_unicode(self) -> None:
         """Output is compact UTF-8."""
         assert dumps({"a": "é"}) == '{"a":"é"}'.encode()
+
+
+class BadStr:
+    def __str__(self) -> str:
+        raise RuntimeError("no str")
+
+    def __repr__(self) -> str:
+        raise RuntimeError("no repr")
+
+
+class TestBadValueLosesOnlyItself:
+    def test_huge_int_becomes_text(self) -> None:
+        """An int past the double range is stored as its text and counted, not raised."""
+        v, fl = c({"big": 10**400, "ok": 1}, Limits())
+        assert v["big"] == str(10**400) and v["ok"] == 1
+        assert fl.unserializable == 1 and not fl.truncated
+        json.loads(dumps(v))
+
+    def test_int_over_4300_digits(self) -> None:
+        """An int Python refuses to print becomes a placeholder; the rest encodes."""
+        v, fl = c({"huge": 10**5000, "ok": 2}, Limits())
+        assert v == {"huge": "<unserializable int>", "ok": 2}
+        assert fl.unserializable == 1
+        json.loads(dumps(v))
+
+    def test_decimal_snan_and_infinities(self) -> None:
+        """Decimal sNaN/NaN/Infinity become null with the non-finite flag."""
+        for bad in (Decimal("sNaN"), Decimal("NaN"), Decimal("-Infinity"), Decimal("1e400")):
+            v, fl = c(bad)
+            assert v is None and fl.nonfinite and fl.unserializable == 0
+
+    def test_pandas_series_and_numpy_arrays_are_lists(self) -> None:
+        """A pandas Series or numpy array value becomes a list, NaN inside as null."""
+        v, fl = c({"s": pd.Series([1.0, np.nan, 3.0]), "a": np.array([[1, 2], [3, 4]])}, Limits())
+        assert v == {"s": [1.0, None, 3.0], "a": [[1, 2], [3, 4]]}
+        assert fl.nonfinite and fl.unserializable == 0
+        big, fl = c(pd.Series(range(20)))
+        assert big == [0, 1, 2, 3, 4] and fl.truncated
+
+    def test_raising_conversions_counted(self) -> None:
+        """An object whose conversion raises becomes its repr, else a placeholder, counted."""
+        v, fl = c({"w": Weird(), "b": BadStr(), "x": 1}, Limits())
+        assert v == {"w": "<unserializable Weird>", "b": "<unserializable BadStr>", "x": 1}
+        assert fl.unserializable == 2
+
+
+class TestFieldNames:
+    def test_key_whose_str_raises(self) -> None:
+        """A key without text gets a placeholder name; its value and its neighbours stay."""
+        v, fl = c({BadStr(): 1, "a": 2}, Limits())
+        assert v == {"(unnamed BadStr)": 1, "a": 2}
+        assert fl.unserializable == 1
+
+    def test_empty_and_blank_names(self) -> None:
+        """ "" and white-space-only keys become (empty), suffixed when several."""
+        v, _ = c({"": 1, " ": 2, "\t": 3, "(empty)": 4}, Limits())
+        assert v == {"(empty)": 1, "(empty) (2)": 2, "(empty) (3)": 3, "(empty) (4)": 4}
+
+    def test_colliding_names_keep_every_value(self) -> None:
+        """{1: a, "1": b} keeps both values; the later key is suffixed deterministically."""
+        v, _ = c({1: "a", "1": "b", "1 (2)": "c"}, Limits())
+        assert v == {"1": "a", "1 (2)": "b", "1 (2) (2)": "c"}
+        again, _ = c({1: "a", "1": "b", "1 (2)": "c"}, Limits())
+        assert list(again) == list(v)
+
+    def test_odd_names_kept(self) -> None:
+        """Dots, spaces, capitals and dot-only names are kept as they are."""
+        names = ["a.b", "A B", "Age", ".", "..", "a..b", ".a", " a "]
+        v, fl = c(dict.fromkeys(names, 1), Limits())
+        assert list(v) == names and not fl.truncated
+
+    def test_long_names_cut(self) -> None:
+        """Names past MAX_FIELD_NAME are cut (flagged) and stay distinct."""
+        long_a, long_b = "x" * 300 + "a", "x" * 300 + "b"
+        v, fl = c({long_a: 1, long_b: 2}, Limits())
+        cut = "x" * s.MAX_FIELD_NAME
+        assert v == {cut: 1, f"{cut} (2)": 2} and fl.truncated
+
+    def test_nested_keys_follow_the_rule(self) -> None:
+        """Keys of nested mappings follow the same rule."""
+        v, _ = c({"user": {"": 1, 2: "x"}}, Limits())
+        assert v == {"user": {"(empty)": 1, "2": "x"}}
