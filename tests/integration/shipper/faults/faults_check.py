@@ -155,6 +155,13 @@ class Producer:
     def stats(self) -> dict[str, Any]:
         return dict(self.call("stats")["stats"])
 
+    def exit_without_close(self, timeout: float = 60) -> dict[str, Any]:
+        """Leave through sys.exit (the shipper's atexit hook runs); its stats after that."""
+        self.call("exit")
+        last = self._read()
+        assert self.wait(timeout) == 0
+        return dict(last["stats"])
+
     def wait(self, timeout: float = 60) -> int:
         return self.proc.wait(timeout)
 

@@ -7,16 +7,18 @@ Commands (each answered by one JSON line on stdout):
     {"op": "flush", "timeout": 5}         -> {"ok": bool}
     {"op": "stats"}                       -> {"stats": {...}}
     {"op": "close", "timeout": 5}         -> {"ok": bool}
-    {"op": "fork", "n": 50, "out": path}  -> {"child_ids": [...], "status": int}
-        a child logs n records, writes its ids to `path` and leaves through sys.exit
-        (atexit flushes); the parent waits for it.
-    {"op": "exit"}                        -> (no answer) sys.exit(0) without close()
+    {"op": "fork", "n": 50, "out": path}  -> {"child": {"ids", "flushed", "stats"}, "status"}
+        a child logs n records, flushes, writes its ids and stats to `path` and leaves
+        through sys.exit; the parent waits for it.
+    {"op": "exit"}                        -> sys.exit(0) without close(); the last line is
+        {"stats": ...} written after the shipper's exit hook ran
 The first line written is {"ready": true, "spool_dir": ...} or {"error": "..."} when the
 constructor raised (then the process exits 3).
 """
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import sys
@@ -33,6 +35,9 @@ def main() -> None:
 
     from predwatch.errors import ConfigError
 
+    exiting: list[Shipper] = []
+    # Registered before the shipper's own hook, so it runs after it (atexit is LIFO).
+    atexit.register(lambda: [say({"stats": sh.stats()}) for sh in exiting])
     kwargs = json.loads(sys.argv[1])
     kwargs.setdefault("handle_sigterm", False)
     model = kwargs.pop("model")
@@ -62,13 +67,15 @@ def main() -> None:
             pid = os.fork()
             if pid == 0:
                 ids = [sh.log_prediction({"child": i}, 0.5) for i in range(cmd["n"])]
+                flushed = sh.flush(cmd.get("timeout", 30))
                 with open(cmd["out"], "w") as f:
-                    json.dump(ids, f)
+                    json.dump({"ids": ids, "flushed": flushed, "stats": sh.stats()}, f)
                 sys.exit(0)
             _, status = os.waitpid(pid, 0)
             with open(cmd["out"]) as f:
-                say({"child_ids": json.load(f), "status": status})
+                say({"child": json.load(f), "status": status})
         elif op == "exit":
+            exiting.append(sh)
             sys.exit(0)
 
 

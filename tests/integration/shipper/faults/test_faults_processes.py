@@ -159,7 +159,8 @@ class TestFork:
         shared_tmp: Path,
     ) -> None:
         """A parent spools 200 records during an outage and forks; the child ships its own
-        50 records and exits; the parent's spool is not lost: all 250 land once."""
+        50 records (its own accounting) and exits; the parent's spool is not lost: all 250
+        land once."""
         root = shared_tmp / "spool"
         proxy.refuse()
         parent = Producer(
@@ -176,7 +177,10 @@ class TestFork:
             proxy.pass_through()
             out = parent.call("fork", n=50, out=str(shared_tmp / "child.json"))
             assert out["status"] == 0
-            ids += out["child_ids"]
+            child = out["child"]
+            assert child["flushed"] and child["stats"]["acked"] == 50
+            assert_accounting(child["stats"])
+            ids += child["ids"]
             assert parent.call("flush", timeout=60)["ok"]
             st = parent.stats()
             assert st["dropped"] == {} and pending(st) == 0
@@ -198,10 +202,11 @@ class TestExitWithoutClose:
         )
         try:
             ids = p.log(300)
-            p.call("exit")
-            assert p.wait(60) == 0
+            st = p.exit_without_close()
         finally:
             p.kill()
+        assert st["pending"] == 0 and st["dropped"] == {}
+        assert_accounting(st)
         assert_landed(es, model, ids)
 
     def test_the_rest_stays_on_disk_for_the_next_process(
@@ -219,10 +224,11 @@ class TestExitWithoutClose:
         p = Producer(model, es_url=via_proxy.url, spool_dir=str(root), exit_timeout=1)
         try:
             ids = p.log(300)
-            p.call("exit")
-            assert p.wait(60) == 0
+            st = p.exit_without_close()
         finally:
             p.kill()
+        assert st["dropped"] == {} and st["spool_pending_records"] == 300
+        assert_accounting(st)
         assert spool_dirs(root), "the exit left nothing on disk"
         proxy.pass_through()
         nxt = Producer(model, es_url=via_proxy.url, spool_dir=str(root), flush_interval=0.05)

@@ -90,13 +90,14 @@ class TestOutage:
         model: str,
         spool_root: Path,
     ) -> None:
-        """Case 2: Elasticsearch down (connections refused) from the start, 3,000 records,
-        three fresh shippers in turn: one spool directory per process, and after recovery
-        every record lands once and no spool is left behind."""
+        """Case 2: Elasticsearch down (connections refused) from the start, 3,000 records
+        spilling past memory_bytes, three fresh shippers in turn: one spool directory per
+        process, and after recovery every record lands once and no spool is left behind."""
         ids: list[str] = []
         for trial in range(3):
             proxy.refuse()
-            sh = make_shipper(spool_dir=spool_root / str(trial))
+            # Memory comes first: a small memory_bytes makes the outage reach the spool.
+            sh = make_shipper(spool_dir=spool_root / str(trial), memory_bytes=50_000)
             ids += log(sh, 3000, tag=f"t{trial}")
             assert wait_until(lambda sh=sh: sh.stats()["spool_pending_records"] > 0, 30)
             assert not sh.flush(1)
