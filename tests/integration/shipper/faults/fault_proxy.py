@@ -78,6 +78,7 @@ class Rule:
     times: int | None = None  # None: until changed
     paths: tuple[str, ...] = ()
     choose: Choose | None = None
+    refuse_index: str | None = None  # items mode: answer requests writing to it with `status`
     # Set when the mode changes or the proxy closes: held (blackholed, delayed) requests end.
     released: threading.Event = field(default_factory=threading.Event)
 
@@ -177,8 +178,18 @@ class FaultProxy:
             )
         )
 
-    def items(self, choose: Choose) -> None:
-        self._set(Rule(mode="items", choose=choose, paths=("/_bulk",)))
+    def items(self, choose: Choose, *, refuse_index: str | None = None, status: int = 400) -> None:
+        """Item verdicts from `choose`; with `refuse_index`, a `_bulk` request holding an
+        item for that index is refused as a whole with `status` (e.g. the dead letters)."""
+        self._set(
+            Rule(
+                mode="items",
+                choose=choose,
+                paths=("/_bulk",),
+                refuse_index=refuse_index,
+                status=status,
+            )
+        )
 
     def hits(self, mode: str) -> int:
         with self._lock:
@@ -274,6 +285,9 @@ class FaultProxy:
                     rule.released.wait(rule.delay)
                 if upstream is None:
                     upstream = http.client.HTTPConnection(*self.upstream, timeout=120)
+                if rule.mode == "items" and rule.refuse_index and refuses(req, rule.refuse_index):
+                    conn.sendall(render(error_response(rule.status, None)))
+                    continue
                 if rule.mode == "items" and rule.choose is not None:
                     resp = self._bulk_with_item_faults(upstream, req, rule.choose)
                 else:
@@ -421,6 +435,12 @@ def bulk_pairs(body: bytes) -> list[tuple[str, bytes, bytes]]:
         (meta,) = json.loads(action).values()
         out.append((str(meta.get("_id")), action, source))
     return out
+
+
+def refuses(req: Request, index: str) -> bool:
+    """Whether a `_bulk` request writes an item to `index`."""
+    needle = json.dumps({"_index": index})[1:-1].replace(" ", "").encode()
+    return any(needle in action.replace(b" ", b"") for _, action, _ in bulk_pairs(req.body))
 
 
 def per_id(plan: dict[str, list[int]]) -> Choose:

@@ -6,10 +6,13 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from fault_proxy import FaultProxy, per_id
-from faults_check import assert_accounting, assert_landed
+from faults_check import assert_accounting, assert_landed, wait_until
 from predwatch.shipper import Shipper
 
 from elasticsearch import Elasticsearch
+from predwatch import schema as s
+
+DEADLETTER = s.index_name("deadletter")
 
 
 class TestItemVerdicts:
@@ -36,5 +39,36 @@ class TestItemVerdicts:
         assert st["dead_lettered"] == 10 and st["dropped"] == {}
         assert st["duplicates"] >= 10 and st["acked"] + st["duplicates"] == 290
         assert st["retried"] >= 20
+        assert_accounting(st)
+        assert_landed(es, model, [i for i in ids if i not in refused], dead=refused)
+
+    def test_a_refused_dead_letter_request_keeps_the_dead_letters(
+        self,
+        es: Elasticsearch,
+        proxy: FaultProxy,
+        make_shipper: Callable[..., Shipper],
+        model: str,
+    ) -> None:
+        """Case 5: 5 of 50 items refused (400), and every request carrying their dead
+        letters refused as a whole (400): nothing is dropped or counted dead-lettered, flush
+        says not done; once accepted, the 5 are in the dead-letter index, the rest land."""
+        ids = [f"{model}-{i:03d}" for i in range(50)]
+        refused = ids[10:15]
+        proxy.items(per_id({i: [400] for i in refused}), refuse_index=DEADLETTER, status=400)
+        sh = make_shipper()
+        for n, pid in enumerate(ids):
+            sh.log_prediction({"i": n}, 0.5, prediction_id=pid)
+        assert wait_until(lambda: sh.stats()["failed_requests"] >= 2, 60)
+        done = sh.flush(1)
+        st = sh.stats()
+        assert st["dropped"] == {} and st["dead_lettered"] == 0
+        a = st["accounting"]
+        internal_pending = a["internal"] - a["internal_done"]  # the deployment document
+        assert st["pending"] - internal_pending == 5 and not done
+        assert_accounting(st)
+        proxy.pass_through()
+        assert sh.flush(60)
+        st = sh.stats()
+        assert st["dead_lettered"] == 5 and st["dropped"] == {}
         assert_accounting(st)
         assert_landed(es, model, [i for i in ids if i not in refused], dead=refused)

@@ -122,3 +122,11 @@ class TestFaultProxy:
         assert b'"d"' in Upstream.seen[0]
         _, _, body = request(proxy, "POST", "/_bulk", bulk("b"))  # each fault consumed
         assert json.loads(body)["errors"] is False
+
+    def test_item_mode_refuses_requests_for_one_index(self, proxy: FaultProxy) -> None:
+        """With `refuse_index`, a `_bulk` request writing to that index is refused whole."""
+        proxy.items(lambda _id: None, refuse_index="dl", status=400)
+        other = json.dumps({"create": {"_index": "dl", "_id": "x"}}).encode() + b"\n{}\n"
+        assert request(proxy, "POST", "/_bulk", bulk("a") + other)[0] == 400
+        assert request(proxy, "POST", "/_bulk", bulk("a"))[0] == 200
+        assert len(Upstream.seen) == 1
