@@ -3,6 +3,7 @@ producer SIGKILLed with records in its spool, a fork after start, exit without c
 
 from __future__ import annotations
 
+import signal
 import threading
 import uuid
 from collections.abc import Iterator
@@ -248,3 +249,71 @@ class TestExitWithoutClose:
 def _no_dead_letters_left(es: Elasticsearch, model: str) -> Iterator[None]:
     yield
     delete_deadletters(es, model)
+
+
+class TestExitDuringFaults:
+    def test_exit_while_a_request_hangs(
+        self,
+        es: Elasticsearch,
+        proxy: FaultProxy,
+        via_proxy: ESConfig,
+        model: str,
+        shared_tmp: Path,
+    ) -> None:
+        """Exit without close() while a `_bulk` request is blackholed: the process still
+        ends, what was not acknowledged is on disk, and the next process delivers each
+        record exactly once."""
+        root = shared_tmp / "spool"
+        proxy.blackhole(paths=["/_bulk"])
+        p = Producer(model, es_url=via_proxy.url, spool_dir=str(root), exit_timeout=1)
+        try:
+            ids = p.log(300)
+            assert proxy.wait_hits("blackhole", 1, 30)
+            st = p.exit_without_close()
+        finally:
+            p.kill()
+        assert st["dropped"] == {}
+        assert_accounting(st)
+        proxy.pass_through()
+        nxt = Producer(model, es_url=via_proxy.url, spool_dir=str(root), flush_interval=0.05)
+        try:
+            assert nxt.call("flush", timeout=60)["ok"]
+            assert_accounting(nxt.stats())
+            assert nxt.call("close", timeout=10)["ok"]
+        finally:
+            nxt.kill()
+        assert spool_dirs(root) == []
+        assert_landed(es, model, ids)
+
+    def test_sigterm_during_an_outage(
+        self,
+        es: Elasticsearch,
+        proxy: FaultProxy,
+        via_proxy: ESConfig,
+        model: str,
+        shared_tmp: Path,
+    ) -> None:
+        """SIGTERM (default action) while the node is unreachable: the process ends as
+        killed by SIGTERM with its records on disk; the next process delivers them once."""
+        root = shared_tmp / "spool"
+        proxy.refuse()
+        p = Producer(
+            model, es_url=via_proxy.url, spool_dir=str(root), exit_timeout=1, handle_sigterm=True
+        )
+        try:
+            ids = p.log(300)
+            p.proc.send_signal(signal.SIGTERM)
+            assert p.wait(60) == -signal.SIGTERM
+        finally:
+            p.kill()
+        assert spool_dirs(root), "SIGTERM left nothing on disk"
+        proxy.pass_through()
+        nxt = Producer(model, es_url=via_proxy.url, spool_dir=str(root), flush_interval=0.05)
+        try:
+            assert nxt.call("flush", timeout=60)["ok"]
+            assert_accounting(nxt.stats())
+            assert nxt.call("close", timeout=10)["ok"]
+        finally:
+            nxt.kill()
+        assert spool_dirs(root) == []
+        assert_landed(es, model, ids)

@@ -189,13 +189,19 @@ class TestOutage:
 
 
 class TestCutResponse:
+    @pytest.mark.parametrize("durability", ["memory", "disk"])
     def test_cut_responses_are_retried_without_duplicates(
-        self, es: Elasticsearch, proxy: FaultProxy, make_shipper: MakeShipper, model: str
+        self,
+        es: Elasticsearch,
+        proxy: FaultProxy,
+        make_shipper: MakeShipper,
+        model: str,
+        durability: str,
     ) -> None:
         """Two `_bulk` answers cut mid-body (the node did index them): the records are
         sent again, counted as duplicates (op_type=create), and stored once."""
         proxy.cut(times=2)
-        sh = make_shipper(batch_size=100)
+        sh = make_shipper(batch_size=100, durability=durability)
         ids = log(sh, 500)
         assert sh.flush(60)
         assert proxy.hits("cut") == 2
