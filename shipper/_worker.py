@@ -233,7 +233,8 @@ class Worker:
         self._count(recs)
         encoded = self._encode_all(recs)
         with self._state:
-            self._held -= len(encoded)
+            self._held -= len(recs)
+            self.stats.drop(st.INTERNAL_ERROR, len(recs) - len(encoded))
             leftovers = [*self._inflight, *self._outbox, *encoded]
             self._outbox.clear()
             self._outbox_bytes = 0
