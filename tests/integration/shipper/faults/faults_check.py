@@ -1,0 +1,189 @@
+"""What every fault scenario checks at its end: the shipper's accounting and, by id, the
+documents in Elasticsearch (none missing, none twice, dead letters where they belong)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Collection, Iterable
+from pathlib import Path
+from typing import Any
+
+from elasticsearch import Elasticsearch
+from predwatch import localnode
+from predwatch import schema as s
+
+CHUNK = 1000
+PRODUCER = Path(__file__).with_name("producer.py")
+
+
+def pending(st: dict[str, Any]) -> int:
+    """Records not settled yet: in memory and in spools (stats()["pending"])."""
+    return int(st["pending"])
+
+
+# stats()["accounting"] (ship-core): both sides of the identity, term by term. Records
+# adopted from dead processes' spools and the shipper's own documents (deployment,
+# dead letters) come in besides what this process enqueued.
+CAME = ("enqueued", "adopted", "internal")
+WENT = ("acked", "duplicates", "dead_lettered", "dropped", "internal_done", "pending")
+
+
+def accounting(st: dict[str, Any]) -> tuple[int, int]:
+    """(enqueued + adopted + internal, acked + duplicates + dead_lettered + dropped +
+    internal_done + pending), recomputed from the terms, not read from `balanced`."""
+    assert "accounting" in st, "stats() exposes no accounting"
+    a = st["accounting"]
+    return sum(int(a[k]) for k in CAME), sum(int(a[k]) for k in WENT)
+
+
+def assert_accounting(st: dict[str, Any]) -> None:
+    """The identity holds, and its terms are the counters stats() reports."""
+    came, went = accounting(st)
+    a = st["accounting"]
+    terms = ", ".join(f"{k} {a[k]}" for k in (*CAME, *WENT))
+    assert came == went, f"accounting off by {came - went}: {terms}"
+    assert a["balanced"], terms
+    top = {
+        "enqueued": "enqueued",
+        "acked": "acked",
+        "duplicates": "duplicates",
+        "dead_lettered": "dead_lettered",
+        "dropped": "dropped_total",
+        "pending": "pending",
+    }
+    differ = {k: (a[k], st[v]) for k, v in top.items() if a[k] != st[v]}
+    assert not differ, f"accounting terms differ from the counters: {differ}"
+    assert sum(st["dropped"].values()) == st["dropped_total"]
+
+
+def _count_ids(es: Elasticsearch, index: str, field: str | None, ids: list[str]) -> Counter[str]:
+    found: Counter[str] = Counter()
+    for i in range(0, len(ids), CHUNK):
+        part = ids[i : i + CHUNK]
+        query = {"ids": {"values": part}} if field is None else {"terms": {field: part}}
+        r = es.options(ignore_status=404).search(
+            index=index,
+            query=query,
+            size=2 * len(part),
+            source=[field] if field else False,
+            ignore_unavailable=True,
+            allow_no_indices=True,
+        )
+        for h in r.get("hits", {}).get("hits", []):
+            found[h["_source"][field] if field else h["_id"]] += 1
+    return found
+
+
+def assert_landed(
+    es: Elasticsearch, model: str, expected: Iterable[str], dead: Collection[str] = ()
+) -> None:
+    """Every id of `expected` is stored exactly once in the model's prediction indices (by
+    `_id`), nothing else is stored there, and every id of `dead` is in
+    `predwatch-deadletter` exactly once and not among the predictions."""
+    want = list(expected)
+    assert len(want) == len(set(want)), "the test logged an id twice"
+    pattern = s.index_pattern("predictions", model)
+    dl_index = s.index_name("deadletter")
+    es.indices.refresh(index=f"{pattern},{dl_index}", ignore_unavailable=True)
+    found = _count_ids(es, pattern, None, [*want, *dead])
+    missing = [i for i in want if found[i] == 0]
+    twice = [i for i, n in found.items() if n > 1]
+    total = es.options(ignore_status=404).count(
+        index=pattern, ignore_unavailable=True, allow_no_indices=True
+    )
+    stored = total.get("count", 0)
+    assert not missing, f"{len(missing)} of {len(want)} missing, e.g. {missing[:3]}"
+    assert not twice, f"{len(twice)} stored twice, e.g. {twice[:3]}"
+    in_index = [i for i in dead if found[i]]
+    assert not in_index, f"dead-lettered ids also stored as predictions: {in_index[:3]}"
+    assert stored == len(want), f"{stored} documents stored, {len(want)} expected"
+    if dead:
+        dl = _count_ids(es, dl_index, "prediction_id", list(dead))
+        lost = [i for i in dead if dl[i] != 1]
+        assert not lost, f"{len(lost)} of {len(dead)} not dead-lettered exactly once: {lost[:3]}"
+
+
+def wait_until(cond: Any, timeout: float, step: float = 0.05) -> bool:
+    """Poll `cond()` until true or `timeout` seconds passed (a bound, not an assertion)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond():
+            return True
+        time.sleep(step)
+    return bool(cond())
+
+
+class Producer:
+    """A shipper in a subprocess (`producer.py`), for scenarios where a process dies."""
+
+    def __init__(self, model: str, wrapper: list[str] | None = None, **kwargs: Any) -> None:
+        self.proc = subprocess.Popen(
+            [
+                *(wrapper or []),
+                sys.executable,
+                str(PRODUCER),
+                json.dumps({"model": model, **kwargs}),
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        self.hello = self._read()
+
+    def _read(self) -> dict[str, Any]:
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        if not line:
+            raise EOFError(f"the producer ended (exit {self.proc.wait(30)})")
+        return dict(json.loads(line))
+
+    def call(self, op: str, **args: Any) -> dict[str, Any]:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(json.dumps({"op": op, **args}) + "\n")
+        self.proc.stdin.flush()
+        return {} if op == "exit" else self._read()
+
+    def log(self, n: int, tag: str = "") -> list[str]:
+        return list(self.call("log", n=n, tag=tag)["ids"])
+
+    def stats(self) -> dict[str, Any]:
+        return dict(self.call("stats")["stats"])
+
+    def exit_without_close(self, timeout: float = 60) -> dict[str, Any]:
+        """Leave through sys.exit (the shipper's atexit hook runs); its stats after that."""
+        self.call("exit")
+        last = self._read()
+        assert self.wait(timeout) == 0
+        return dict(last["stats"])
+
+    def wait(self, timeout: float = 60) -> int:
+        return self.proc.wait(timeout)
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(30)
+
+
+class KillableNode:
+    """A local node the scenarios may SIGKILL and restart (never a node they did not start)."""
+
+    def __init__(self, node: localnode.LocalNode) -> None:
+        self.node = node
+        self.url = node.url
+
+    def kill(self) -> None:
+        pid = self.node.pid()
+        assert pid is not None, "the node is not running"
+        os.kill(pid, signal.SIGKILL)
+        while localnode._alive(pid):
+            time.sleep(0.05)
+
+    def start(self) -> None:
+        self.node.start()
