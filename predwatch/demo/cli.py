@@ -18,7 +18,12 @@ DEFAULT_OUTPUT = "predwatch-demo-output"
 
 
 @click.command("demo")
-@click.option("--fast", is_flag=True, help="A smaller run: 800 instead of 2,000 predictions a day.")
+@click.option(
+    "--fast",
+    is_flag=True,
+    envvar="PREDWATCH_DEMO_FAST",
+    help="A smaller run: 800 instead of 2,000 predictions a day [env PREDWATCH_DEMO_FAST=1].",
+)
 @click.option(
     "--output-dir",
     type=click.Path(file_okay=False),
