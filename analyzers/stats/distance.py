@@ -234,7 +234,9 @@ def wasserstein(
     mean0, second0 = _null_moments(pooled_cdf, widths, 1.0 / n_ref + 1.0 / n_cur)
     p_value = _gamma_sf(on_points, mean0, second0 - mean0 * mean0)
     distance = on_points
-    if reference_sums is not None or current_sums is not None:
+    # Both sides or neither: one side at its means and the other at bin points (an old
+    # baseline without bin means) would measure the geometry, not the data.
+    if reference_sums is not None and current_sums is not None:
         x_ref, x_cur = _points(x, ref, reference_sums), _points(x, cur, current_sums)
         distance = _w1(x_ref, ref / n_ref, x_cur, cur / n_cur)
     sd = reference_summary.std

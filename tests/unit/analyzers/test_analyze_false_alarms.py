@@ -15,6 +15,7 @@ import math
 
 import numpy as np
 import pytest
+from calibration_sim import _numeric_profile, _zipf
 from predwatch.analyzers import compare as c
 from predwatch.analyzers.aggregates import (
     CategoricalAggs,
@@ -41,7 +42,6 @@ from predwatch.baseline import (
 N_TRAIN = 100_000
 N_CUR = 1_000_000
 SEEDS = range(20)
-BINS = 100
 T = schema.FeatureType
 NUMERIC = [
     sps.norm(0, 1),
@@ -58,28 +58,6 @@ NUMERIC = [
 CATEGORIES = [3, 5, 10, 50, 200, 2000]  # Zipf-like; 15 categorical features
 MISSING = [0.0, 0.01, 0.05]
 OOV_RATES = [0.001, 0.01, 0.05, 0.02, 0.005]  # 5 text features
-
-
-def _zipf(k: int) -> np.ndarray:
-    p = 1.0 / np.arange(1, k + 1) ** 1.1
-    return p / p.sum()
-
-
-def _numeric_profile(x: np.ndarray) -> NumericProfile:
-    x = np.sort(x)
-    edges = np.unique(x[(np.arange(1, BINS) * x.size) // BINS])
-    # Bins [e(i-1), e(i)): counts from positions in the sorted sample.
-    cuts = np.searchsorted(x, edges, side="left")
-    counts = np.diff(np.r_[0, cuts, x.size])
-    return NumericProfile(
-        tuple(map(float, edges)),
-        tuple(map(float, counts)),
-        float(x.mean()),
-        float(x.var(ddof=1)),
-        float(x.min()),
-        float(x.max()),
-        int(x.size),
-    )
 
 
 def _numeric_window(

@@ -239,3 +239,5 @@ class TestWassersteinTails:
         midpoints = stats.wasserstein(rb, cb, edges, summary).statistic
         assert with_means == pytest.approx(raw, rel=0.05)
         assert midpoints is not None and midpoints < 0.95 * raw
+        # Sums on one side only (an old baseline): both sides use the bin points.
+        assert stats.wasserstein(rb, cb, edges, summary, None, cs).statistic == midpoints
