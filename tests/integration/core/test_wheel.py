@@ -16,6 +16,7 @@ import venv
 from pathlib import Path
 
 import pytest
+from elasticsearch import Elasticsearch
 
 from predwatch.config import ESConfig
 
@@ -132,7 +133,7 @@ class TestWheel:
         assert "index_template predwatch-predictions" in res.stdout
 
     def test_ship_and_analyze(
-        self, fresh_venv: Installed, es_config: ESConfig, model_name: str
+        self, fresh_venv: Installed, es_config: ESConfig, es: Elasticsearch, model_name: str
     ) -> None:
         """From the wheel alone: build a baseline, ship records, `analyze` reads them back."""
         target, env, work = fresh_venv
@@ -160,6 +161,8 @@ class TestWheel:
         )  # fmt: skip
         assert shipped.returncode == 0, shipped.stderr
         assert shipped.stdout.split()[1] == "0" and int(shipped.stdout.split()[0]) >= 5
+        # acked is durable, not yet searchable: search sees it after the next refresh
+        es.indices.refresh(index=f"predwatch-predictions-{model_name}-*")
         res = _predwatch(
             fresh_venv, "analyze", "--model", model_name, "--window", "1h", "--baseline",
             str(baseline), "--no-store", "--json", "--es-url", es_config.url,
