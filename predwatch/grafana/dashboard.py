@@ -105,7 +105,7 @@ def dashboard(
         "weekStart": "",
         "annotations": {"list": [_builtin_annotations()]},
         "templating": {"list": [_datasource_variable(), _version_variable(model)]},
-        "panels": layout(rows),
+        "panels": layout([r for r in rows if r.panels]),
     }
 
 
@@ -250,6 +250,11 @@ def _model_statistics(sel: _Sel, baseline: Baseline | None) -> tuple[Panel, ...]
             overrides=overrides,
         ),
     ]
+    pred = baseline.prediction if baseline else None
+    if pred is not None and pred.value is None:
+        out = []  # the baseline says the model has no numeric score
+    if pred is not None and pred.label is None:
+        return tuple(out)  # nor predicted labels
     labels = sel.rate(m.LABELS, by="label")
     out.append(
         Panel(

@@ -50,3 +50,15 @@ def count(histogram: str) -> str:
 
 def total(histogram: str) -> str:
     return f"{histogram}_sum"
+
+
+HISTOGRAMS = (LATENCY, SCORE)
+
+
+def sample_names() -> set[str]:
+    """Every sample name above as a scrape shows it (histograms as _bucket, _sum, _count)."""
+    names = {v for k, v in globals().items() if k.isupper() and isinstance(v, str)}
+    names -= set(HISTOGRAMS)
+    for h in HISTOGRAMS:
+        names |= {bucket(h), count(h), total(h)}
+    return names
