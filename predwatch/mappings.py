@@ -15,7 +15,8 @@ Mapping_ = dict[str, Any]
 
 KEYWORD: Mapping_ = {"type": "keyword", "ignore_above": s.KEYWORD_IGNORE_ABOVE}
 # ignore_malformed: a string arriving in a numeric input is kept in _source and marked
-# in _ignored instead of failing the whole document (DESIGN: extras never fail indexing).
+# in _ignored instead of failing the whole document (docs/architecture.md: extras never
+# fail indexing).
 DOUBLE: Mapping_ = {"type": "double", "ignore_malformed": True}
 FLAG: Mapping_ = {"type": "byte"}  # 0/1: numeric so Kibana can average it into a rate
 DATE: Mapping_ = {"type": "date"}

@@ -18,7 +18,7 @@ from predwatch.errors import PredwatchError
 
 SCHEMA_VERSION = 1
 
-# --- field names (DESIGN.md "The prediction document") --------------------------------
+# --- field names (docs/architecture.md "The prediction document") ---------------------
 TIMESTAMP = "@timestamp"
 PREDICTION_ID = "prediction_id"
 MODEL_NAME = "model.name"
