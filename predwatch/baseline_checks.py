@@ -84,6 +84,78 @@ def numbers(v: Any, path: str, expected: int | None = None) -> tuple[float, ...]
     return tuple(number(x, f"{path}[{i}]") for i, x in enumerate(v))
 
 
+class Fields:
+    """One JSON object at `path`, read key by key: every getter names `path.key` when it fails.
+
+    A getter ending in `_or_none` accepts a missing key or null; `number_or_nan` keeps the key
+    required but reads null as NaN (how non-finite statistics are written).
+    """
+
+    def __init__(self, v: Any, path: str) -> None:
+        self.data = obj(v, path)
+        self.path = path
+
+    def at(self, key: str) -> str:
+        return f"{self.path}.{key}" if self.path else key
+
+    def get(self, key: str, *, optional: bool = False) -> Any:
+        return get(self.data, key, self.path, optional=optional)
+
+    def obj(self, key: str) -> Fields:
+        return Fields(self.get(key), self.at(key))
+
+    def string(self, key: str) -> str:
+        return string(self.get(key), self.at(key)) or ""
+
+    def string_or_none(self, key: str) -> str | None:
+        return string(self.data.get(key), self.at(key), nullable=True)
+
+    def iso(self, key: str) -> str:
+        return iso(self.get(key), self.at(key)) or ""
+
+    def iso_or_none(self, key: str) -> str | None:
+        return iso(self.data.get(key), self.at(key), nullable=True)
+
+    def count(self, key: str) -> int:
+        return count(self.get(key), self.at(key))
+
+    def count_or_none(self, key: str) -> int | None:
+        v = self.data.get(key)
+        return None if v is None else count(v, self.at(key))
+
+    def number(self, key: str) -> float:
+        return number(self.get(key), self.at(key))
+
+    def number_or_nan(self, key: str) -> float:
+        return number(self.get(key), self.at(key), nullable=True)
+
+    def numbers(self, key: str, expected: int | None = None) -> tuple[float, ...]:
+        return numbers(self.get(key), self.at(key), expected)
+
+    def counts(self, key: str) -> dict[str, int]:
+        """An object of name -> count (frequency tables, vocabularies)."""
+        path = self.at(key)
+        return {str(k): count(x, f"{path}[{k!r}]") for k, x in obj(self.get(key), path).items()}
+
+    def flag(self, key: str, default: bool | None = None) -> bool:
+        """true/false; a missing key or null is `default` (required when None)."""
+        v = self.get(key) if default is None else self.data.get(key)
+        if v is None and default is not None:
+            return default
+        if not isinstance(v, bool):
+            raise Invalid(self.at(key), "expected true or false")
+        return v
+
+    def strings(self, key: str, *, optional: bool = False) -> tuple[str, ...]:
+        """An array of strings; with `optional`, a missing key or null is empty."""
+        v = self.data.get(key) if optional else self.get(key)
+        if v is None and optional:
+            return ()
+        if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
+            raise Invalid(self.at(key), "expected an array of strings")
+        return tuple(v)
+
+
 def same_n(total: float, n: int, path: str, what: str) -> None:
     if abs(total - n) > 1e-6 * max(1.0, n) + 1e-9:
         raise Invalid(path, f"{what} add up to {total:g} but n is {n}")

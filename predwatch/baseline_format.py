@@ -144,29 +144,26 @@ def _prediction_to_dict(p: PredictionProfile) -> dict[str, Any]:
 
 # --- from dict (validating) -----------------------------------------------------------
 def _read_numeric(v: Any, path: str) -> NumericProfile:
-    d = c.obj(v, path)
-    edges = c.numbers(c.get(d, "edges", path), f"{path}.edges")
+    f = c.Fields(v, path)
+    edges = f.numbers("edges")
     for i in range(1, len(edges)):
         if not edges[i] > edges[i - 1]:
             raise c.Invalid(f"{path}.edges[{i}]", "edges must be strictly increasing")
-    counts = c.numbers(c.get(d, "counts", path), f"{path}.counts", len(edges) + 1)
+    counts = f.numbers("counts", len(edges) + 1)
     if any(x < 0 for x in counts):
-        raise c.Invalid(f"{path}.counts", "counts must not be negative")
-    n = c.count(c.get(d, "n", path), f"{path}.n")
-    c.same_n(math.fsum(counts), n, f"{path}.counts", "counts")
-    stats = {
-        k: c.number(c.get(d, k, path), f"{path}.{k}", nullable=True)
-        for k in ("mean", "var", "min", "max")
-    }
+        raise c.Invalid(f.at("counts"), "counts must not be negative")
+    n = f.count("n")
+    c.same_n(math.fsum(counts), n, f.at("counts"), "counts")
+    stats = {k: f.number_or_nan(k) for k in ("mean", "var", "min", "max")}
     if n and not (stats["min"] <= stats["max"]):
-        raise c.Invalid(f"{path}.min", f"min {stats['min']!r} is not <= max {stats['max']!r}")
+        raise c.Invalid(f.at("min"), f"min {stats['min']!r} is not <= max {stats['max']!r}")
     if stats["var"] < 0:
-        raise c.Invalid(f"{path}.var", "variance must not be negative")
-    means_raw = c.get(d, "bin_means", path, optional=True)
+        raise c.Invalid(f.at("var"), "variance must not be negative")
+    means_raw = f.get("bin_means", optional=True)
     means = None
     if means_raw is not None:
         if not isinstance(means_raw, list) or len(means_raw) != len(counts):
-            raise c.Invalid(f"{path}.bin_means", f"expected {len(counts)} numbers or nulls")
+            raise c.Invalid(f.at("bin_means"), f"expected {len(counts)} numbers or nulls")
         means = tuple(
             c.number(m, f"{path}.bin_means[{i}]", nullable=True) for i, m in enumerate(means_raw)
         )
@@ -174,48 +171,37 @@ def _read_numeric(v: Any, path: str) -> NumericProfile:
 
 
 def _read_categorical(v: Any, path: str) -> CategoricalProfile:
-    d = c.obj(v, path)
-    freq_raw = c.obj(c.get(d, "frequencies", path), f"{path}.frequencies")
-    freq = {str(k): c.count(x, f"{path}.frequencies[{k!r}]") for k, x in freq_raw.items()}
-    other = c.count(c.get(d, "other", path), f"{path}.other")
-    vocab_raw = c.get(d, "vocabulary", path)
-    if not isinstance(vocab_raw, list) or not all(isinstance(x, str) for x in vocab_raw):
-        raise c.Invalid(f"{path}.vocabulary", "expected an array of strings")
-    vocab = frozenset(vocab_raw)
+    f = c.Fields(v, path)
+    freq = f.counts("frequencies")
+    other = f.count("other")
+    vocab = frozenset(f.strings("vocabulary"))
     missing = sorted(set(freq) - vocab)
     if missing:
-        raise c.Invalid(f"{path}.vocabulary", f"lacks frequent value {missing[0]!r}")
-    n = c.count(c.get(d, "n", path), f"{path}.n")
-    c.same_n(sum(freq.values()) + other, n, f"{path}.frequencies", "frequencies + other")
-    truncated = c.get(d, "vocabulary_truncated", path, optional=True) or False
-    if not isinstance(truncated, bool):
-        raise c.Invalid(f"{path}.vocabulary_truncated", "expected true or false")
-    ones_raw = c.get(d, "singletons", path, optional=True)
-    ones = None if ones_raw is None else c.count(ones_raw, f"{path}.singletons")
+        raise c.Invalid(f.at("vocabulary"), f"lacks frequent value {missing[0]!r}")
+    n = f.count("n")
+    c.same_n(sum(freq.values()) + other, n, f.at("frequencies"), "frequencies + other")
+    truncated = f.flag("vocabulary_truncated", default=False)
+    ones = f.count_or_none("singletons")
     if ones is not None and ones > min(n, len(vocab)):
-        raise c.Invalid(f"{path}.singletons", f"{ones} values seen once exceed the vocabulary")
+        raise c.Invalid(f.at("singletons"), f"{ones} values seen once exceed the vocabulary")
     return CategoricalProfile(freq, other, vocab, n, truncated, ones)
 
 
 def _read_text(v: Any, path: str) -> TextProfile:
-    d = c.obj(v, path)
-    tok = c.obj(c.get(d, "tokenizer", path), f"{path}.tokenizer")
-    pattern = c.string(c.get(tok, "pattern", f"{path}.tokenizer"), f"{path}.tokenizer.pattern")
-    lower = c.get(tok, "lowercase", f"{path}.tokenizer")
-    if not isinstance(lower, bool):
-        raise c.Invalid(f"{path}.tokenizer.lowercase", "expected true or false")
+    f = c.Fields(v, path)
+    tok = f.obj("tokenizer")
+    pattern = tok.string("pattern")
+    lower = tok.flag("lowercase")
     try:
-        tokenizer = Tokenizer(str(pattern), lower)
+        tokenizer = Tokenizer(pattern, lower)
     except BaselineError as exc:
-        raise c.Invalid(f"{path}.tokenizer.pattern", str(exc)) from None
-    vocab_raw = c.obj(c.get(d, "vocabulary", path), f"{path}.vocabulary")
-    vocab = {str(k): c.count(x, f"{path}.vocabulary[{k!r}]") for k, x in vocab_raw.items()}
-    rate = c.number(c.get(d, "expected_oov_rate", path), f"{path}.expected_oov_rate")
+        raise c.Invalid(tok.at("pattern"), str(exc)) from None
+    vocab = f.counts("vocabulary")
+    rate = f.number("expected_oov_rate")
     if not 0.0 <= rate <= 1.0:
-        raise c.Invalid(f"{path}.expected_oov_rate", f"expected a rate in [0, 1], got {rate!r}")
-    length = _read_numeric(c.get(d, "length", path), f"{path}.length")
-    n = c.count(c.get(d, "n", path), f"{path}.n")
-    return TextProfile(tokenizer, vocab, rate, length, n)
+        raise c.Invalid(f.at("expected_oov_rate"), f"expected a rate in [0, 1], got {rate!r}")
+    length = _read_numeric(f.get("length"), f.at("length"))
+    return TextProfile(tokenizer, vocab, rate, length, f.count("n"))
 
 
 _READERS: dict[schema.FeatureType, tuple[str, Any]] = {
@@ -226,59 +212,53 @@ _READERS: dict[schema.FeatureType, tuple[str, Any]] = {
 
 
 def _read_feature(v: Any, path: str, rows: int) -> FeatureProfile:
-    d = c.obj(v, path)
-    name = c.string(c.get(d, "name", path), f"{path}.name") or ""
+    f = c.Fields(v, path)
+    name = f.string("name")
     try:
         schema.validate_feature_name(name)
     except schema.SchemaError as exc:
-        raise c.Invalid(f"{path}.name", str(exc)) from None
-    type_raw = c.get(d, "type", path)
+        raise c.Invalid(f.at("name"), str(exc)) from None
+    type_raw = f.get("type")
     try:
         ftype = schema.FeatureType(type_raw)
     except ValueError:
         kinds = ", ".join(t.value for t in schema.FeatureType)
-        raise c.Invalid(f"{path}.type", f"{type_raw!r} is not one of {kinds}") from None
-    count = c.count(c.get(d, "count", path), f"{path}.count")
+        raise c.Invalid(f.at("type"), f"{type_raw!r} is not one of {kinds}") from None
+    count = f.count("count")
     if count != rows:
-        raise c.Invalid(f"{path}.count", f"is {count} but the baseline has {rows} rows")
-    missing = c.count(c.get(d, "missing", path), f"{path}.missing")
+        raise c.Invalid(f.at("count"), f"is {count} but the baseline has {rows} rows")
+    missing = f.count("missing")
     if missing > count:
-        raise c.Invalid(f"{path}.missing", f"{missing} is more than count {count}")
+        raise c.Invalid(f.at("missing"), f"{missing} is more than count {count}")
     key, reader = _READERS[ftype]
-    profiles: dict[str, Any] = {}
     for other_key, _ in _READERS.values():
-        if other_key != key and d.get(other_key) is not None:
-            raise c.Invalid(
-                f"{path}.{other_key}", f"a {ftype} feature cannot have a {other_key} part"
-            )
-    profile = reader(c.get(d, key, path), f"{path}.{key}")
+        if other_key != key and f.data.get(other_key) is not None:
+            why = f"a {ftype} feature cannot have a {other_key} part"
+            raise c.Invalid(f.at(other_key), why)
+    profile = reader(f.get(key), f.at(key))
     if profile.n != count - missing:
-        raise c.Invalid(
-            f"{path}.{key}.n", f"is {profile.n} but count - missing is {count - missing}"
-        )
-    profiles[key] = profile
-    return FeatureProfile(name, ftype, count, missing, **profiles)
+        why = f"is {profile.n} but count - missing is {count - missing}"
+        raise c.Invalid(f"{path}.{key}.n", why)
+    return FeatureProfile(name, ftype, count, missing, **{key: profile})
 
 
 def _read_prediction(v: Any, path: str) -> PredictionProfile | None:
     if v is None:
         return None
-    d = c.obj(v, path)
-    kind = c.get(d, "kind", path)
+    f = c.Fields(v, path)
+    kind = f.get("kind")
     if kind not in KINDS:
-        raise c.Invalid(f"{path}.kind", f"{kind!r} is not one of {', '.join(KINDS)}")
-    value_raw = c.get(d, "value", path, optional=True)
-    label_raw = c.get(d, "label", path, optional=True)
-    value = _read_numeric(value_raw, f"{path}.value") if value_raw is not None else None
-    label = _read_categorical(label_raw, f"{path}.label") if label_raw is not None else None
-    classes_raw = c.get(d, "classes", path, optional=True) or []
-    if not isinstance(classes_raw, list) or not all(isinstance(x, str) for x in classes_raw):
-        raise c.Invalid(f"{path}.classes", "expected an array of strings")
+        raise c.Invalid(f.at("kind"), f"{kind!r} is not one of {', '.join(KINDS)}")
+    value_raw = f.get("value", optional=True)
+    label_raw = f.get("label", optional=True)
+    value = _read_numeric(value_raw, f.at("value")) if value_raw is not None else None
+    label = _read_categorical(label_raw, f.at("label")) if label_raw is not None else None
+    classes = f.strings("classes", optional=True)
     if kind == "regression" and value is None:
-        raise c.Invalid(f"{path}.value", "a regression prediction needs a value profile")
+        raise c.Invalid(f.at("value"), "a regression prediction needs a value profile")
     if kind == "classification" and value is None and label is None:
         raise c.Invalid(path, "a classification prediction needs a label or a value profile")
-    return PredictionProfile(kind, value, label, tuple(classes_raw))
+    return PredictionProfile(kind, value, label, classes)
 
 
 def read_baseline(data: Any, source: str) -> Baseline:
@@ -295,18 +275,19 @@ def read_baseline(data: Any, source: str) -> Baseline:
             f"{source} was written by a newer predwatch (format {version}); upgrade predwatch"
         )
     try:
-        model = c.obj(c.get(data, "model", ""), "model")
-        name = c.string(c.get(model, "name", "model"), "model.name") or ""
+        root = c.Fields(data, "")
+        model = root.obj("model")
+        name = model.string("name")
         try:
             schema.validate_model_name(name)
         except schema.SchemaError as exc:
-            raise c.Invalid("model.name", str(exc)) from None
-        mversion = c.string(c.get(model, "version", "model"), "model.version") or ""
-        trained_at = c.iso(model.get("trained_at"), "model.trained_at", nullable=True)
-        mhash = c.string(model.get("hash"), "model.hash", nullable=True)
-        created_at = c.iso(c.get(data, "created_at", ""), "created_at") or ""
-        rows = c.count(c.get(data, "rows", ""), "rows")
-        feats_raw = c.get(data, "features", "")
+            raise c.Invalid(model.at("name"), str(exc)) from None
+        mversion = model.string("version")
+        trained_at = model.iso_or_none("trained_at")
+        mhash = model.string_or_none("hash")
+        created_at = root.iso("created_at")
+        rows = root.count("rows")
+        feats_raw = root.get("features")
         if not isinstance(feats_raw, list):
             raise c.Invalid("features", f"expected an array, got {c.type_name(feats_raw)}")
         features = tuple(_read_feature(f, f"features[{i}]", rows) for i, f in enumerate(feats_raw))
