@@ -40,6 +40,7 @@ from predwatch.analyzers.stats import (
     kruskal,
 )
 
+from predwatch import schema as s
 from predwatch.baseline import Baseline, CategoricalProfile, NumericProfile
 
 MIN_COUNT = 100  # below this, distances of binned samples are mostly sampling noise
@@ -52,8 +53,6 @@ DISTANCE_GROUPS = 10
 MIN_EXPECTED = 5.0
 MAX_CELLS = 50
 NOTE_INSUFFICIENT = "insufficient data"
-PREDICTION_VALUE = "prediction.value"
-PREDICTION_LABEL = "prediction.label"
 
 
 @dataclass(frozen=True)
@@ -521,11 +520,11 @@ def compare(
     pc, pr, pp = current.prediction, reference.prediction, baseline.prediction
     if pc is not None and pr is not None and pp is not None:
         if pc.value is not None and pr.value is not None and _never_logged(pc.value):
-            preds.append(_not_logged(PREDICTION_VALUE, "prediction", pc.value, pr.value))
+            preds.append(_not_logged(s.PREDICTION_VALUE, "prediction", pc.value, pr.value))
         elif pp.value is not None and pc.value is not None and pr.value is not None:
             preds.append(
                 compare_numeric(
-                    PREDICTION_VALUE,
+                    s.PREDICTION_VALUE,
                     "prediction",
                     pp.value,
                     pr.value,
@@ -535,12 +534,12 @@ def compare(
                 )
             )
         if pc.label is not None and pr.label is not None and _never_logged(pc.label):
-            preds.append(_not_logged(PREDICTION_LABEL, "label", pc.label, pr.label))
+            preds.append(_not_logged(s.PREDICTION_LABEL, "label", pc.label, pr.label))
         elif pc.label is not None and pr.label is not None:
             label_tests = chosen.get("label", chosen["categorical"])
             preds.append(
                 compare_categorical(
-                    PREDICTION_LABEL, "label", pr.label, pc.label, label_tests, min_count
+                    s.PREDICTION_LABEL, "label", pr.label, pc.label, label_tests, min_count
                 )
             )
     return Comparison(tuple(results), tuple(preds))

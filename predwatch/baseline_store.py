@@ -68,7 +68,7 @@ def baseline_from_es(
             resp = es.search(
                 index=index,
                 size=1,
-                query={"term": {"model.name": model}},
+                query={"term": {schema.MODEL_NAME: model}},
                 sort=[{schema.TIMESTAMP: {"order": "desc"}}],
             )
             hits = resp.body.get("hits", {}).get("hits", [])

@@ -20,9 +20,9 @@ COMMANDS: dict[str, str] = {
     "alerts": "predwatch.alerts.cli:alerts",
     "analyze": "predwatch.analyzers.analyze_cli:analyze",
     "spool": "predwatch.shipper.cli:spool",
-    "outcomes": "predwatch.analyzers.ground_truth_cli:outcomes",
-    "quality": "predwatch.analyzers.ground_truth_cli:quality",
-    "skew": "predwatch.analyzers.ground_truth_cli:skew",
+    "outcomes": "predwatch.analyzers.outcomes_cli:outcomes",
+    "quality": "predwatch.analyzers.quality_cli:quality",
+    "skew": "predwatch.analyzers.skew_cli:skew",
     "kibana": "predwatch.kibana.cli:kibana",
     "demo": "predwatch.demo:demo",
 }

@@ -34,12 +34,14 @@ FEATURES = "features"  # served (computed) feature values, for feature-computati
 PREDICTION_VALUE = "prediction.value"
 PREDICTION_LABEL = "prediction.label"
 PREDICTION_SCORES = "prediction.scores"
+PREDICTION = "prediction"  # the object holding value / label / scores
 LATENCY_MS = "latency_ms"
 PYTHON_VERSION = "python.version"  # deployments index
 PACKAGES = "packages"  # deployments index: packages.<distribution> = version
 FINGERPRINT = "fingerprint"  # deployments index: hash of the installed packages
 OUTCOME_VALUE = "outcome.value"  # ground truth (outcomes index): a number ...
 OUTCOME_LABEL = "outcome.label"  # ... or a class
+OUTCOME = "outcome"  # the object holding value / label
 LABELS = "labels"  # free-form context (ECS labels: keywords)
 MESSAGE = "message"  # the log record's message, when the prediction came through logging
 LOG_LOGGER = "log.logger"
