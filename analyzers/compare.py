@@ -319,6 +319,7 @@ EFFECT_NAMES = {
     "mann_whitney": "rank_biserial",
     "missing_rate": "cohens_h",
     "oov_rate": "cohens_h",
+    "out_of_range_rate": "cohens_h",
     "psi": "psi",
     "t_test": "cohens_d",
     "wasserstein": "normed_wasserstein",
@@ -375,6 +376,7 @@ def compare_numeric(
     cur: NumericAggs,
     tests: Sequence[str],
     min_count: int,
+    range_sample: bool = False,
 ) -> FeatureResult:
     gate = _why_insufficient(cur.total, cur.n, ref.n, min_count)
     ref_groups, cur_groups = group_bins(ref.bins, cur.bins)
@@ -390,6 +392,8 @@ def compare_numeric(
         "ref_summary": ref.summary,
         "cur_summary": cur.summary,
         "missing_rate": (ref.missing, ref.total, cur.missing, cur.total),
+        # Against the baseline the reference is the training sample that set min and max.
+        "out_of_range_rate": (ref.out_of_range, ref.n, cur.out_of_range, cur.n, range_sample),
     }
     return FeatureResult(
         feature=name,
@@ -405,6 +409,9 @@ def compare_numeric(
             "missing_current": _rate(cur.missing, cur.total),
             "missing_reference": _rate(ref.missing, ref.total),
             "out_of_range_current": _rate(cur.out_of_range, cur.n),
+            "out_of_range_reference": (
+                2.0 / (ref.n + 1.0) if range_sample and ref.n >= 2 else _rate(ref.out_of_range, ref.n)
+            ),
         },
     )
 
@@ -506,7 +513,14 @@ def compare(
         if isinstance(cur, NumericAggs) and isinstance(ref, NumericAggs) and fp.numeric:
             results.append(
                 compare_numeric(
-                    fp.name, "numeric", fp.numeric, ref, cur, chosen["numeric"], min_count
+                    fp.name,
+                    "numeric",
+                    fp.numeric,
+                    ref,
+                    cur,
+                    chosen["numeric"],
+                    min_count,
+                    range_sample=reference.window is None,
                 )
             )
         elif isinstance(cur, CategoricalAggs) and isinstance(ref, CategoricalAggs):
