@@ -410,7 +410,9 @@ def compare_numeric(
             "missing_reference": _rate(ref.missing, ref.total),
             "out_of_range_current": _rate(cur.out_of_range, cur.n),
             "out_of_range_reference": (
-                2.0 / (ref.n + 1.0) if range_sample and ref.n >= 2 else _rate(ref.out_of_range, ref.n)
+                2.0 / (ref.n + 1.0)
+                if range_sample and ref.n >= 2
+                else _rate(ref.out_of_range, ref.n)
             ),
         },
     )

@@ -268,7 +268,11 @@ def _distribution(f: FeatureResult) -> dict[str, Any] | None:
     if f.distribution is None:
         return None
     d = f.distribution.to_dict()
-    return {**d, "reference": [as_count(v) for v in d["reference"]], "current": [as_count(v) for v in d["current"]]}
+    return {
+        **d,
+        "reference": [as_count(v) for v in d["reference"]],
+        "current": [as_count(v) for v in d["current"]],
+    }
 
 
 def plural(n: float, word: str, words: str = "") -> str:
