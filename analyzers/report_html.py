@@ -24,12 +24,13 @@ h1{font-size:20px;margin:4px 0 8px}h2{font-size:17px;margin-top:28px;border-bott
 h3{font-size:15px;margin:16px 0 6px}
 table{border-collapse:collapse;margin:8px 0;font-size:13px}
 td,th{border:1px solid #ddd;padding:4px 8px;text-align:left;vertical-align:top}
-th{background:#f5f5f5}td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
-.wide{overflow-x:auto;max-width:100%}.wide>table{min-width:100%}
+th{background:#f5f5f5}td.num,th.num{text-align:right;font-variant-numeric:tabular-nums;
+white-space:nowrap}td.note{min-width:16em}
+.wide{overflow-x:auto;max-width:100%}
 .drifted{color:#c9302c;font-weight:bold}.ok{color:#3c763d}.nodata{color:#8a6d3b}
 .finding{background:#fbeaea;border:1px solid #e4b9b9;padding:8px}
 .clean{background:#eaf5ea;border:1px solid #b9dcb9;padding:8px}.muted{color:#666}
-.charts{display:grid;grid-template-columns:repeat(auto-fill,minmax(min(100%,560px),1fr));
+.charts,.feature{display:grid;grid-template-columns:repeat(auto-fill,minmax(min(100%,560px),1fr));
 gap:8px 24px}
 .chartbox{overflow-x:auto}svg.chart{width:100%;min-width:480px;height:auto;display:block}
 details{margin:6px 0;border-top:1px solid #eee;padding-top:4px}summary{cursor:pointer}
@@ -84,7 +85,7 @@ def _tests_table(f: FeatureResult) -> str:
             f"{_fmt(t.effect_size)} <span class='muted'>{escape(t.effect_name)}</span></td>"
             f"<td class='num'>{_fmt(t.threshold)}</td>"
             f"<td class='num'>{_fmt(t.min_detectable_effect)}</td>"
-            f"<td>{'yes' if t.drifted else 'no'}</td><td>{escape(t.note)}</td></tr>"
+            f"<td>{'yes' if t.drifted else 'no'}</td><td class='note'>{escape(t.note)}</td></tr>"
         )
     return _wide(
         "<table><tr><th>test</th><th class='num'>statistic</th><th class='num'>p (Holm)</th>"
@@ -125,9 +126,11 @@ def _feature_block(f: FeatureResult, reference: str) -> str:
     for note in (f.note, f.power_note):
         if note:
             parts.append(f"<p class='muted'>{escape(note)}</p>")
+    # Chart and shares side by side when the window is wide, one above the other on a phone.
+    cells = []
     d = f.distribution.coarse(MAX_BARS) if f.distribution else None
     if d is not None and (math.fsum(d.reference) or math.fsum(d.current)):
-        parts.append(
+        cells.append(
             _chart(
                 svg.bars(
                     f"{f.feature}: share per bin (%)",
@@ -137,10 +140,12 @@ def _feature_block(f: FeatureResult, reference: str) -> str:
                 )
             )
         )
-    parts.append(_rates_table(f, reference))
+    side = _rates_table(f, reference)
     if f.unseen_top:
         vals = ", ".join(f"{escape(v)} ({c:,.0f})" for v, c in f.unseen_top)
-        parts.append(f"<p>most frequent unseen values: {vals}</p>")
+        side += f"<p>most frequent unseen values: {vals}</p>"
+    cells.append(f"<div>{side}</div>")
+    parts.append("<div class='feature'>" + "".join(cells) + "</div>")
     parts.append(_tests_table(f))
     return "".join(parts)
 
@@ -152,6 +157,7 @@ def _overview(rows: tuple[FeatureResult, ...]) -> str:
     ]
     for f in rows:
         w = worst_test(f)
+        note = "; ".join(x for x in (f.note, f.power_note) if x)
         strongest = (
             f"{escape(w.name)} {_fmt(w.effect_size)} (threshold {_fmt(w.threshold)})" if w else "-"
         )
@@ -159,7 +165,7 @@ def _overview(rows: tuple[FeatureResult, ...]) -> str:
             f"<tr><td>{escape(f.feature)}</td><td>{escape(f.type)}</td>"
             f"<td>{_status(f)}</td><td class='num'>{f.n_current:,.0f}</td>"
             f"<td class='num'>{f.n_reference:,.0f}</td><td>{strongest}</td>"
-            f"<td>{escape('; '.join(x for x in (f.note, f.power_note) if x))}</td></tr>"
+            f"<td class='note'>{escape(note)}</td></tr>"
         )
     out.append("</table>")
     return _wide("".join(out))

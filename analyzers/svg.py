@@ -100,11 +100,16 @@ def _grid(
     )
 
 
-def _x_labels(labels: Sequence[str], x_of: Callable[[int], float], y: float) -> str:
+def _slanted(labels: Sequence[str], width: float = WIDTH - 66) -> bool:
+    """Labels wider than their share of the axis (about 7 units a character) are slanted."""
+    return any(len(x) * 7 > width / max(1, len(labels)) - 8 for x in labels)
+
+
+def _x_labels(labels: Sequence[str], x_of: Callable[[int], float], y: float, width: float) -> str:
     """Slanted labels when they are many or long, level ones otherwise; at most ~24 shown."""
     n = len(labels)
     step = math.ceil(n / 24) if n else 1
-    slant = n > 6 or any(len(x) > 12 for x in labels)
+    slant = _slanted(labels, width)
     out = []
     for i in range(0, n, step):
         x = x_of(i)
@@ -132,7 +137,9 @@ def bars(
 ) -> str:
     """Grouped vertical bars: one group per label, one bar per series."""
     colors = PALETTE[: len(series)] if len(series) > 2 else ("#7f8c9a", "#d9534f")[: len(series)]
-    left, right, top, bottom = 56, 10, 46, 84
+    left, right, top = 56, 10, 46
+    bottom = 84 if _slanted(labels, width - left - right) else 30
+    height -= 84 - bottom  # level labels need no room below the axis
     plot_w, plot_h = width - left - right, height - top - bottom
     peak = max((v for _, vals in series for v in vals if math.isfinite(v)), default=0.0)
     _, vmax, ticks = nice_ticks(0.0, peak if peak > 0 else 1.0)
@@ -166,7 +173,7 @@ def bars(
                     f'<text x="{x + bar_w / 2:.1f}" y="{base - h - 4:.1f}" {_FONT} '
                     f'text-anchor="middle">{_fmt(v)}{escape(unit)}</text>'
                 )
-    parts.append(_x_labels(labels, x_of, base + 14))
+    parts.append(_x_labels(labels, x_of, base + 14, plot_w))
     parts.append(_legend([s[0] for s in series], colors, left, 34))
     parts.append("</svg>")
     return "".join(parts)
