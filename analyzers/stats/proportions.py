@@ -13,7 +13,7 @@ import math
 import numpy as np
 from scipy import special
 
-from ._types import NOTE_INSUFFICIENT, NOTE_NUMERIC, TestResult, guarded, undefined
+from ._types import NOTE_INSUFFICIENT, NOTE_NUMERIC, FloatArray, TestResult, guarded, undefined
 from .verdict import DEFAULT_THRESHOLDS
 
 
@@ -96,10 +96,11 @@ def _betabinom_sf(k: float, m: float, a: float, b: float) -> float:
         return 0.0
     const = float(special.gammaln(m + 1) - special.betaln(a, b))
 
-    def pmf(lo: int, hi: int) -> np.ndarray:
+    def pmf(lo: int, hi: int) -> FloatArray:
         j = np.arange(lo, hi, dtype=np.float64)
-        log = const - special.gammaln(j + 1) - special.gammaln(m - j + 1)
-        return np.exp(log + special.betaln(j + a, m - j + b))
+        log: FloatArray = const - special.gammaln(j + 1) - special.gammaln(m - j + 1)
+        out: FloatArray = np.exp(log + special.betaln(j + a, m - j + b))
+        return out
 
     if k <= m * a / (a + b):
         below = 0.0
