@@ -405,17 +405,24 @@ def compare_numeric(
         distribution=Distribution(
             bin_labels(profile.edges), ref.bins, cur.bins, tuple(profile.edges)
         ),
-        rates={
-            "missing_current": _rate(cur.missing, cur.total),
-            "missing_reference": _rate(ref.missing, ref.total),
-            "out_of_range_current": _rate(cur.out_of_range, cur.n),
-            "out_of_range_reference": (
-                2.0 / (ref.n + 1.0)
-                if range_sample and ref.n >= 2
-                else _rate(ref.out_of_range, ref.n)
-            ),
-        },
+        rates=_numeric_rates(ftype, ref, cur, range_sample),
     )
+
+
+def _numeric_rates(
+    ftype: str, ref: NumericAggs, cur: NumericAggs, range_sample: bool
+) -> dict[str, float | None]:
+    rates = {
+        "missing_current": _rate(cur.missing, cur.total),
+        "missing_reference": _rate(ref.missing, ref.total),
+    }
+    if ftype == "numeric":  # prediction values are not counted against a range
+        expected = 2.0 / (ref.n + 1.0) if ref.n >= 2 else None  # see out_of_range_rate
+        rates["out_of_range_current"] = _rate(cur.out_of_range, cur.n)
+        rates["out_of_range_reference"] = (
+            expected if range_sample else _rate(ref.out_of_range, ref.n)
+        )
+    return rates
 
 
 def compare_categorical(

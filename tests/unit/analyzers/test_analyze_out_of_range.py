@@ -168,3 +168,11 @@ class TestInTheRun:
         (test,) = res.tests
         assert test.p_value == pytest.approx(0.5)
         assert res.rates["out_of_range_reference"] == pytest.approx(0.03)
+
+    def test_predictions_show_no_range_share(self) -> None:
+        """Prediction values are not counted against a range, so no share is shown for them
+        (a row of "0 %" would claim a check that never ran)."""
+        report = _report_with_age_outside(0.0)
+        (pred,) = [f for f in report.comparison.predictions if f.feature == "prediction.value"]
+        assert not any(k.startswith("out_of_range") for k in pred.rates)
+        assert "out_of_range_rate" not in [t.name for t in pred.tests]
