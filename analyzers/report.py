@@ -299,7 +299,9 @@ def _fmt(x: float | None, digits: int = 3) -> str:
         return "-"
     if x != 0 and (abs(x) < 10**-(digits) or abs(x) >= 1e6):
         return f"{x:.{digits - 1}e}"
-    return f"{x:.{digits}g}" if abs(x) >= 1000 else f"{x:.{digits}f}".rstrip("0").rstrip(".")
+    if abs(x) >= 1000:  # 10,025 rather than 1e+04: no exponent below a million
+        return f"{x:,.0f}"
+    return f"{x:.{digits}f}".rstrip("0").rstrip(".")
 
 
 def worst_test(f: FeatureResult) -> TestResult | None:

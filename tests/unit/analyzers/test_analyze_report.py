@@ -12,7 +12,7 @@ import pytest
 from predwatch.analyzers import job, queries, svg
 from predwatch.analyzers.aggregates import Window
 from predwatch.analyzers.compare import baseline_reference
-from predwatch.analyzers.report import Report, as_count, plural, render_table
+from predwatch.analyzers.report import Report, _fmt, as_count, plural, render_table
 from predwatch.analyzers.report_html import render_html
 from rich.console import Console
 
@@ -100,6 +100,11 @@ class TestCounts:
         """Only whole counts become ints; means and shares keep their type."""
         assert as_count(3.0) == 3 and isinstance(as_count(3.0), int)
         assert as_count(2.5) == 2.5 and as_count(None) is None
+
+    def test_large_numbers_without_exponent(self) -> None:
+        """Milliseconds and counts below a million print in full ("1e+04 ms" was printed)."""
+        assert _fmt(10025.0) == "10,025" and _fmt(2096.4) == "2,096"
+        assert _fmt(0.1234) == "0.123" and _fmt(2.5e7) == "2.50e+07"
 
     def test_plural(self) -> None:
         """The word agrees with the count ("1 bucket", never "1 buckets")."""
