@@ -301,6 +301,8 @@ def _fmt(x: float | None, digits: int = 3) -> str:
         return f"{x:.{digits - 1}e}"
     if abs(x) >= 1000:  # 10,025 rather than 1e+04: no exponent below a million
         return f"{x:,.0f}"
+    if abs(x) >= 100:  # 680.0 ms, not 680.022
+        return f"{x:.1f}"
     return f"{x:.{digits}f}".rstrip("0").rstrip(".")
 
 

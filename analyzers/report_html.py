@@ -182,7 +182,9 @@ def _domain(report: Report) -> tuple[float, float] | None:
 def _trend(report: Report) -> str:
     if not report.trend:
         return ""
-    labels = [iso(b.start)[5:16].replace("T", " ") for b in report.trend]
+    starts = [b.start.astimezone(dt.UTC) for b in report.trend]
+    one_day = len({t.date() for t in starts}) == 1
+    labels = [t.strftime("%H:%M" if one_day else "%m-%d %H:%M") for t in starts]
     every = report.trend_interval
     charts = []
     domain = _domain(report)
@@ -212,7 +214,8 @@ def _trend(report: Report) -> str:
     charts.append(
         svg.bars(f"predictions per {every}", labels, [("count", [b.count for b in report.trend])])
     )
-    head = f"<p class='muted'>{plural(len(report.trend), 'bucket')} of {escape(every)}</p>"
+    day = f", {starts[0]:%Y-%m-%d} (UTC)" if one_day else " (UTC)"
+    head = f"<p class='muted'>{plural(len(report.trend), 'bucket')} of {escape(every)}{day}</p>"
     return (
         "<h2>Trends</h2>"
         + head

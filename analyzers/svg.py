@@ -224,13 +224,18 @@ def lines(
                         'stroke-opacity="0.45" stroke-width="2" fill="none"/>'
                     )
         else:
-            upper = [(i, v) for i, v in enumerate(band[1]) if v is not None and math.isfinite(v)]
-            lower = [(i, v) for i, v in enumerate(band[0]) if v is not None and math.isfinite(v)]
-            if upper and lower:
-                pts = [(x_of(i), y_of(v)) for i, v in upper]
-                pts += [(x_of(i), y_of(v)) for i, v in reversed(lower)]
-                path = " ".join(f"{x:.1f},{y:.1f}" for x, y in pts)
-                parts.append(f'<polygon points="{path}" fill="#2f7ed8" fill-opacity="0.12"/>')
+            # One polygon per run of buckets with a band: a gap is not bridged.
+            run: list[tuple[int, float, float]] = []
+            for i, (a, b) in enumerate([*zip(band[0], band[1], strict=True), (None, None)]):
+                if a is not None and b is not None and math.isfinite(a) and math.isfinite(b):
+                    run.append((i, a, b))
+                    continue
+                if len(run) > 1:
+                    pts = [(x_of(j), y_of(hi_)) for j, _, hi_ in run]
+                    pts += [(x_of(j), y_of(lo_)) for j, lo_, _ in reversed(run)]
+                    path = " ".join(f"{x:.1f},{y:.1f}" for x, y in pts)
+                    parts.append(f'<polygon points="{path}" fill="#2f7ed8" fill-opacity="0.12"/>')
+                run = []
     colors = ("#2f7ed8", "#d9534f", "#5cb85c", "#f0ad4e")
     for si, ((name, vals), color) in enumerate(zip(series, colors, strict=False)):
         segment: list[str] = []
@@ -262,7 +267,9 @@ def lines(
                 f'<polyline points="{" ".join(segment)}" fill="none" '
                 f'stroke="{color}" stroke-width="1.6"/>'
             )
-    step = math.ceil(n / 8)
+    # As many x labels as fit side by side (about 7 units a character).
+    widest = max((len(x) for x in x_labels), default=1) * 7 + 12
+    step = max(1, math.ceil(n * widest / plot_w))
     parts += [
         f'<text x="{x_of(i):.1f}" y="{base + 18}" {_FONT} text-anchor="middle">'
         f"{escape(x_labels[i])}</text>"
