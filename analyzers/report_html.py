@@ -34,7 +34,8 @@ white-space:nowrap}td.note{min-width:16em}
 gap:8px 24px}
 .chartbox{overflow-x:auto}svg.chart{width:100%;min-width:480px;height:auto;display:block}
 details{margin:6px 0;border-top:1px solid #eee;padding-top:4px}summary{cursor:pointer}
-@media (max-width:600px){body{padding:10px 12px}td,th{padding:3px 5px}}
+@media (max-width:600px){body{padding:10px 12px}td,th{padding:3px 5px}
+.wide td,.wide th{white-space:nowrap}.wide td.note div{white-space:normal;width:18em}}
 """
 
 # What each rate in FeatureResult.rates means, as (share, whose): "missing_current" is the
@@ -85,7 +86,8 @@ def _tests_table(f: FeatureResult) -> str:
             f"{_fmt(t.effect_size)} <span class='muted'>{escape(t.effect_name)}</span></td>"
             f"<td class='num'>{_fmt(t.threshold)}</td>"
             f"<td class='num'>{_fmt(t.min_detectable_effect)}</td>"
-            f"<td>{'yes' if t.drifted else 'no'}</td><td class='note'>{escape(t.note)}</td></tr>"
+            f"<td>{'yes' if t.drifted else 'no'}</td>"
+            f"<td class='note'><div>{escape(t.note)}</div></td></tr>"
         )
     return _wide(
         "<table><tr><th>test</th><th class='num'>statistic</th><th class='num'>p (Holm)</th>"
@@ -165,7 +167,7 @@ def _overview(rows: tuple[FeatureResult, ...]) -> str:
             f"<tr><td>{escape(f.feature)}</td><td>{escape(f.type)}</td>"
             f"<td>{_status(f)}</td><td class='num'>{f.n_current:,.0f}</td>"
             f"<td class='num'>{f.n_reference:,.0f}</td><td>{strongest}</td>"
-            f"<td class='note'>{escape(note)}</td></tr>"
+            f"<td class='note'><div>{escape(note)}</div></td></tr>"
         )
     out.append("</table>")
     return _wide("".join(out))

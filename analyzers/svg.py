@@ -61,6 +61,11 @@ def _fmt(v: float) -> str:
     return f"{v:.4g}"
 
 
+def _short_num(v: float) -> str:
+    """Three significant digits for labels printed on the chart (6.51 %, not 6.513 %)."""
+    return _fmt(v) if abs(v) >= 1000 else f"{v:.3g}"
+
+
 def _open(title: str, width: int, height: int) -> str:
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 {width} {height}" '
@@ -171,7 +176,7 @@ def bars(
             if few and math.isfinite(v):
                 parts.append(
                     f'<text x="{x + bar_w / 2:.1f}" y="{base - h - 4:.1f}" {_FONT} '
-                    f'text-anchor="middle">{_fmt(v)}{escape(unit)}</text>'
+                    f'text-anchor="middle">{_short_num(v)}{escape(unit)}</text>'
                 )
     parts.append(_x_labels(labels, x_of, base + 14, plot_w))
     parts.append(_legend([s[0] for s in series], colors, left, 34))
@@ -270,11 +275,13 @@ def lines(
     # As many x labels as fit side by side (about 7 units a character).
     widest = max((len(x) for x in x_labels), default=1) * 7 + 12
     step = max(1, math.ceil(n * widest / plot_w))
-    parts += [
-        f'<text x="{x_of(i):.1f}" y="{base + 18}" {_FONT} text-anchor="middle">'
-        f"{escape(x_labels[i])}</text>"
-        for i in range(0, len(x_labels), step)
-    ]
+    for i in range(0, len(x_labels), step):
+        # The last label may not fit centred under its point: end it there instead.
+        anchor = "end" if x_of(i) + widest / 2 > width else "middle"
+        parts.append(
+            f'<text x="{min(x_of(i), width - 2.0):.1f}" y="{base + 18}" {_FONT} '
+            f'text-anchor="{anchor}">{escape(x_labels[i])}</text>'
+        )
     parts.append(_legend([s[0] for s in series], list(colors[: len(series)]), left, 34))
     parts.append("</svg>")
     return "".join(parts)
