@@ -35,7 +35,7 @@ gap:8px 24px}
 .chartbox{overflow-x:auto}svg.chart{width:100%;min-width:480px;height:auto;display:block}
 details{margin:6px 0;border-top:1px solid #eee;padding-top:4px}summary{cursor:pointer}
 @media (max-width:600px){body{padding:10px 12px}td,th{padding:3px 5px}
-.wide td,.wide th{white-space:nowrap}.wide td.note div{white-space:normal;width:18em}}
+.wide td,.wide th{white-space:nowrap}.wide td.note div{white-space:normal;width:26em}}
 """
 
 # What each rate in FeatureResult.rates means, as (share, whose): "missing_current" is the

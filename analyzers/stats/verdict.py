@@ -37,7 +37,7 @@ Default effect-size thresholds, each with its reason:
 - linf 0.05: a category share moving by 5 points.
 - wasserstein (normed by reference sd, bias-corrected) 0.1: the distribution moved 0.1 sd.
 - missing_rate / oov_rate / out_of_range_rate (|Cohen's h|) 0.2: Cohen's "small" proportion
-  change (e.g. 0.2 % of values beyond the training extremes growing to 4 %).
+  change (e.g. 0.2 % of values beyond the training extremes growing to 2.1 %).
 """
 
 from __future__ import annotations
