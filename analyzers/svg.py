@@ -11,7 +11,7 @@ from html import escape
 
 PALETTE = ("#7f8c9a", "#d9534f", "#2f7ed8", "#f0ad4e", "#5cb85c", "#8e44ad")
 _FONT = 'font-family="system-ui,sans-serif" font-size="12"'
-# Charts are drawn on this canvas and scale with the page (viewBox; the CSS sets the width).
+# Charts are drawn on this canvas and scale with the page (viewBox; CSS may set the width).
 WIDTH, HEIGHT = 640, 250
 
 
@@ -68,8 +68,11 @@ def _short_num(v: float) -> str:
 
 def _open(title: str, width: int, height: int) -> str:
     return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 {width} {height}" '
-        f'role="img" aria-label="{escape(title)}">'
+        # width/height give the natural size on pages without the report's CSS (the demo
+        # page); the report's CSS scales class "chart" to its column.
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" width="{width}" '
+        f'height="{height}" viewBox="0 0 {width} {height}" role="img" '
+        f'aria-label="{escape(title)}">'
         f'<text x="4" y="16" {_FONT} font-weight="bold">{escape(title)}</text>'
     )
 
@@ -275,9 +278,13 @@ def lines(
     # As many x labels as fit side by side (about 7 units a character).
     widest = max((len(x) for x in x_labels), default=1) * 7 + 12
     step = max(1, math.ceil(n * widest / plot_w))
-    for i in range(0, len(x_labels), step):
-        # The last label may not fit centred under its point: end it there instead.
+    shown = list(range(0, len(x_labels), step))
+    for i in shown:
+        # A label that does not fit centred under its point ends there, unless it would
+        # then run into its neighbour: it is left out.
         anchor = "end" if x_of(i) + widest / 2 > width else "middle"
+        if anchor == "end" and i != shown[0] and width - widest < x_of(i - step) + widest / 2:
+            continue
         parts.append(
             f'<text x="{min(x_of(i), width - 2.0):.1f}" y="{base + 18}" {_FONT} '
             f'text-anchor="{anchor}">{escape(x_labels[i])}</text>'
