@@ -17,8 +17,9 @@ import uuid
 from typing import Any
 
 from predwatch import schema as s
+from predwatch.alerts.durations import split_duration
+from predwatch.alerts.model import Destination, Rule, RuleSet
 from predwatch.alerts.queries import KibanaSpec, kibana_spec
-from predwatch.alerts.rules import Destination, Rule, RuleSet, split_duration
 from predwatch.kibana.client import KibanaClient
 
 Body = dict[str, Any]

@@ -16,7 +16,7 @@ from typing import Any
 
 from predwatch import schema as s
 from predwatch.alerts.conditions import Check, resolve
-from predwatch.alerts.rules import Rule
+from predwatch.alerts.model import Rule
 
 Body = dict[str, Any]
 
