@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from predwatch import schema
-from predwatch.alerts.model import Destination, Rule, RulesError, RuleSet
+from predwatch.alerts.model import Rule, RulesError, RuleSet
 from predwatch.alerts.validation import validate_rule
 
 if TYPE_CHECKING:
@@ -197,7 +196,3 @@ def default_rules(
     add("deadletter", "deadletter", "warning", threshold=0.0)
     rules = tuple(validate_rule(r) for r in out)
     return RuleSet(model, rules, {}, baseline.id)
-
-
-def with_destinations(ruleset: RuleSet, destinations: Mapping[str, Destination]) -> RuleSet:
-    return replace(ruleset, destinations={**ruleset.destinations, **destinations})

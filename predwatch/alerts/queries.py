@@ -320,23 +320,6 @@ def _strip_time(query: Body) -> Body:
     return out
 
 
-def contract_fields() -> dict[str, list[str]]:
-    """Every field the searches read, by index kind (for the contract test with mappings)."""
-    return {
-        "drift": [DRIFT_RECORD_TYPE, DRIFT_DRIFTED, DRIFT_FEATURE, DRIFT_METRIC_NAME, s.TIMESTAMP],
-        "deadletter": [DEADLETTER_ERROR_TYPE, s.MODEL_NAME, s.TIMESTAMP],
-        "alerts": ["rule.id", "model.name", "status", "@timestamp"],
-        "deployments": [
-            s.MODEL_NAME,
-            s.MODEL_VERSION,
-            s.MODEL_HASH,
-            DEPLOYMENT_FINGERPRINT,
-            DEPLOYMENT_PYTHON,
-            s.TIMESTAMP,
-        ],
-    }
-
-
 def deployment_docs_search(rule: Rule, version: str) -> Body:
     """The newest deployment document of each distinct fingerprint / hash of `version` in
     the window (what `deployment_changes` compares; the runner asks only when it fired)."""

@@ -33,7 +33,6 @@ from predwatch.alerts.defaults import (
     THROTTLE_BY_SEVERITY,
     default_rules,
     spike_threshold,
-    with_destinations,
 )
 from predwatch.alerts.durations import duration_seconds, split_duration
 from predwatch.alerts.kinds import KINDS, SEVERITIES, KindSpec
@@ -78,5 +77,4 @@ __all__ = [
     "spike_threshold",
     "split_duration",
     "validate_rule",
-    "with_destinations",
 ]

@@ -41,10 +41,6 @@ IMPORT_PATH = "/api/saved_objects/_import"
 IMPORT_PRIVILEGE = "the 'Saved Objects Management' privilege"
 
 
-def import_url(kibana_url: str, space: str = "default") -> str:
-    return KibanaConfig(url=kibana_url, space=space).api_url(IMPORT_PATH)
-
-
 def import_objects(
     cfg: KibanaConfig,
     objects: Sequence[Obj],
