@@ -13,8 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
 from predwatch.alerts import kibana_rules as k
+from predwatch.alerts.cli import setup_kibana_rules
 from predwatch.alerts.rules import Destination, RuleSet, default_rules
 from predwatch.baseline import Baseline, load_baseline
 from predwatch.config import KibanaConfig
@@ -244,3 +246,22 @@ class TestInstall:
         client = KibanaClient(KibanaConfig("http://127.0.0.1:9", request_timeout=2))
         with pytest.raises(KibanaError, match="PREDWATCH_KIBANA_URL"):
             k.install_rules(client, self._ruleset(demo))
+
+
+class TestSetupCommand:
+    def test_kibana_url_space_and_credentials_from_the_environment(
+        self, kibana: FakeKibana
+    ) -> None:
+        """`setup kibana-rules` reads PREDWATCH_KIBANA_URL / _SPACE and sends Elasticsearch's
+        credentials to Kibana, like `setup kibana`."""
+        env = {
+            "PREDWATCH_KIBANA_URL": kibana.url,
+            "PREDWATCH_KIBANA_SPACE": "ml",
+            "PREDWATCH_ES_USERNAME": "u",
+            "PREDWATCH_ES_PASSWORD": "p",
+        }
+        res = CliRunner().invoke(setup_kibana_rules, ["--baseline", str(DEMO)], env=env)
+        assert res.exit_code == 0, res.output
+        assert "created  rule" in res.output
+        assert kibana.objects and all(p.startswith("/s/ml/") for p in kibana.objects)
+        assert all(h["Authorization"].startswith("Basic ") for _, _, h in kibana.requests)
