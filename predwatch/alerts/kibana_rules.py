@@ -27,7 +27,6 @@ RULE_TYPE = ".es-query"
 CONSUMER = "stackAlerts"
 ACTION_GROUP = "query matched"  # the .es-query rule type's only action group
 INDEX_DESTINATION = "predwatch-alerts-index"
-COMPARATORS = (">", ">=", "<", "<=", "between", "notBetween")
 
 
 def stable_uuid(name: str) -> str:

@@ -2,7 +2,7 @@
 `model`, `durations`, `validation`, `rulefile`, `defaults`). Pure apart from `load_rules` /
 `save_rules`.
 
-File format (YAML or JSON, the same structure; see `example_file()`)::
+File format (YAML or JSON, the same structure; `predwatch alerts rules -o FILE` writes one)::
 
     format: predwatch-rules
     format_version: 1

@@ -13,8 +13,6 @@ from collections.abc import Mapping
 from typing import Any
 
 Body = dict[str, Any]
-# Kibana's es-query comparators (rule_type_params.ts).
-COMPARATORS = (">", ">=", "<", "<=", "between", "notBetween")
 
 
 def simulated_search(params: Mapping[str, Any], date_end: str | None = None) -> Body:
