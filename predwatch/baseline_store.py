@@ -13,7 +13,7 @@ from predwatch import es as es_mod
 from predwatch import schema
 from predwatch.baseline import Baseline, BaselineError
 from predwatch.config import ESConfig
-from predwatch.setup_es import ensure_index
+from predwatch.results_store import ensure_index
 
 
 def baselines_index() -> str:

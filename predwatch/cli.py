@@ -13,7 +13,7 @@ from predwatch.cli_common import PredwatchGroup
 
 # command name -> "module:attribute"
 COMMANDS: dict[str, str] = {
-    "es": "predwatch.localnode_cli:es",
+    "es": "predwatch.devnode.cli:es",
     "setup": "predwatch.setup_cli:setup",
     "retention": "predwatch.retention:retention",
     "baseline": "predwatch.analyzers.baseline_cli:baseline",
