@@ -1,7 +1,7 @@
 """`Shipper`: the one core both logging front ends feed.
 
 The caller's thread (`log_prediction`, `log_outcome`, the front ends through
-`_log_record`) only: reads the clock, makes an id, copies the top-level inputs, features
+`submit_record`) only: reads the clock, makes an id, copies the top-level inputs, features
 and labels mappings (`dict.copy()` for a dict; any mapping type is copied into a dict) and
 applies the PII rules when some are configured (`_pii.snapshot_call`, the one
 normalisation of every entry), appends a tuple to a bounded deque and, every `batch_size`
@@ -290,7 +290,7 @@ class Shipper:
         `features`: the served (computed) feature values, for feature-skew checks.
         `labels`: small string tags (keyword fields). `model_version` overrides per call.
         """
-        # The body of _log_record, inlined: one call less on the hot path.
+        # The body of submit_record, inlined: one call less on the hot path.
         try:
             now = _time()
             if type(prediction_id) is str and prediction_id:
@@ -305,18 +305,24 @@ class Shipper:
         except Exception:
             return self._failed(prediction_id)
 
-    def _log_record(
+    def submit_record(
         self,
         inputs: Any,
-        prediction: Any,
-        prediction_id: Any,
-        latency_ms: Any,
-        timestamp: Any,
-        extra: dict[str, Any] | None,
+        prediction: Any = None,
+        prediction_id: Any = None,
+        latency_ms: Any = None,
+        timestamp: Any = None,
+        extra: dict[str, Any] | None = None,
     ) -> str:
-        """Every entry's way in (log_prediction and both front ends): one snapshot and
-        the PII rules (`_pii.snapshot_call`), then the queue. `extra` is the caller's own
-        fresh dict (features, labels, model_version; msg, args, logger, level)."""
+        """Enqueue one prediction for a logging front end; returns its prediction_id.
+
+        The one way in of `ElasticsearchHandler`, `ShipToElasticsearch` and any front end
+        of your own: the same snapshot, PII rules and queue as `log_prediction`. `extra`
+        is a fresh dict the shipper may keep (do not reuse it), with any of `features`,
+        `labels`, `model_version` (as in `log_prediction`), `msg` and `args` (the message,
+        formatted on the worker thread with `msg % args`), `logger` and `level`. Never
+        raises; a front end that fails before calling this counts it with
+        `count_handler_error`."""
         try:
             now = _time()
             if type(prediction_id) is str and prediction_id:
@@ -327,6 +333,11 @@ class Shipper:
             return self._put((PREDICTION, pid, now, timestamp, snap, prediction, latency_ms, extra))
         except Exception:
             return self._failed(prediction_id)
+
+    def count_handler_error(self) -> None:
+        """Count a record a logging front end could not hand over (`stats()["handler_errors"]`):
+        front ends never raise into the app, and never lose a record silently."""
+        self._stats.add(handler_errors=1)
 
     def log_outcome(self, prediction_id: str, actual: Any, timestamp: Any = None) -> bool:
         """Enqueue the ground truth of an earlier prediction (the first one for an id wins).
