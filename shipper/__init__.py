@@ -7,12 +7,13 @@
     shipper.log_outcome(pid, actual=1)
 
 How it works (details in each module's docstring): `_config` (`ShipperConfig`, every
-option, validated), `_shipper` (hot path, lifecycle),
-`_worker` (the background worker, composed of `_worker_state`, `_routing`,
-`_adoption`, `_deployment_schedule`, `_encoder` and `_sender`), `_documents` / `_enrich` / `_serialize` (documents),
-`_bulk` (delivery and per-item results), `_spool` (disk spool), `_pii`, `_lifecycle`
-(atexit, SIGTERM, fork), `_logging` and `_structlog` (front ends), `_deployment` (the
-deployment document), `_metrics` (optional Prometheus endpoint), `cli` (`predwatch spool`).
+option, validated), `_shipper` (hot path, lifecycle), `_worker` (the background worker,
+composed of `_worker_state`, `_routing`, `_adoption`, `_deployment_schedule`, `_encoder`
+and `_sender`), `_documents` / `_enrich` / `_serialize` (documents), `_bulk` (delivery
+and per-item results), `_spool` (disk spool), `_pii`, `_lifecycle` (atexit, SIGTERM,
+fork), `_logging` and `_structlog` (front ends), `_deployment` (the deployment document),
+`_metrics` (optional Prometheus endpoint), `cli` (`predwatch spool`); `predwatch.testing`
+(an in-memory sink for your own tests).
 """
 
 from ._bulk import BulkFailed, ElasticsearchSink, ItemResult, Sink
