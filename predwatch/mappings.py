@@ -51,7 +51,8 @@ def _value_templates(group: str) -> list[Mapping_]:
 
 
 def _deployment_fields() -> Mapping_:
-    """model.*, service.* and host.name: who made a prediction (ECS names where ECS has one)."""
+    """model.*, service.*, host.name and process.pid: who made a prediction (ECS names where
+    ECS has one)."""
     keyword = {"type": "keyword"}
     return {
         "model": {
@@ -59,6 +60,7 @@ def _deployment_fields() -> Mapping_:
         },
         "service": {"properties": {"name": keyword, "version": keyword, "environment": keyword}},
         "host": {"properties": {"name": keyword}},
+        "process": {"properties": {"pid": {"type": "long"}}},
     }
 
 

@@ -29,6 +29,7 @@ SERVICE_NAME = "service.name"
 SERVICE_VERSION = "service.version"
 SERVICE_ENVIRONMENT = "service.environment"
 HOST_NAME = "host.name"
+PROCESS_PID = "process.pid"  # ECS: which worker process of a multi-worker app logged it
 INPUTS = "inputs"
 FEATURES = "features"  # served (computed) feature values, for feature-computation skew
 PREDICTION_VALUE = "prediction.value"
