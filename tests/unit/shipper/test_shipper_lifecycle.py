@@ -96,7 +96,7 @@ class TestSpoolStatus:
     def test_replay_unreachable_before_first_attempt(self, tmp_path: Path) -> None:
         """A timeout that runs out before the first request still says unreachable (exit 2)."""
         assert run_child(tmp_path, "exit").wait(timeout=30) == 0
-        dead = f"http://127.0.0.1:{localnode.free_port()}"
+        dead = f"http://127.0.0.1:{devnode.free_port()}"
         res = CliRunner().invoke(
             spool, ["replay", "--spool-dir", str(tmp_path), "--es-url", dead, "--timeout", "0"]
         )
