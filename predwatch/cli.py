@@ -24,6 +24,7 @@ COMMANDS: dict[str, str] = {
     "quality": "predwatch.analyzers.quality_cli:quality",
     "skew": "predwatch.analyzers.skew_cli:skew",
     "kibana": "predwatch.kibana.cli:kibana",
+    "grafana": "predwatch.grafana.cli:grafana",
     "demo": "predwatch.demo:demo",
 }
 

@@ -4,6 +4,7 @@ and PrometheusRule shapes, the right signal per kind, and the kinds left to othe
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -186,3 +187,56 @@ class TestPrometheusRule:
         """Model names may hold `_`, Kubernetes names may not."""
         doc, _ = pr.prometheus_rule(RuleSet("credit_risk", ()))
         assert re.match(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", doc["metadata"]["name"])
+
+
+class TestRenderCommand:
+    def test_rules_file_target(self, tmp_path: Path) -> None:
+        """`--target prometheus` writes one rules file per model and notes the skipped rules."""
+        from click.testing import CliRunner
+
+        from predwatch.alerts.cli import alerts
+
+        res = CliRunner().invoke(
+            alerts,
+            ["render", "--baseline", str(DEMO), "--target", "prometheus", "-o", str(tmp_path)],
+        )
+        assert res.exit_code == 0, res.output
+        assert "note: drift: drift skipped for Prometheus" in res.output
+        doc = yaml.safe_load((tmp_path / "predwatch-demo.yml").read_text())
+        assert schema_problems(doc) == []
+
+    def test_operator_target(self, tmp_path: Path) -> None:
+        """`--target prometheus-operator` writes a PrometheusRule with namespace and labels."""
+        from click.testing import CliRunner
+
+        from predwatch.alerts.cli import alerts
+
+        args = ["render", "--baseline", str(DEMO), "--target", "prometheus-operator", "-o"]
+        args += [str(tmp_path), "--namespace", "ml", "--label", "release=prom", "--json"]
+        res = CliRunner().invoke(alerts, args)
+        assert res.exit_code == 0, res.output
+        (written,) = json.loads(res.output)["written"]
+        doc = yaml.safe_load(Path(written).read_text())
+        assert doc["kind"] == "PrometheusRule" and doc["metadata"]["namespace"] == "ml"
+        assert doc["metadata"]["labels"]["release"] == "prom"
+        assert schema_problems(doc["spec"]) == []
+
+    @pytest.mark.parametrize(
+        ("extra", "message"),
+        [
+            (["--target", "prometheus"], "--target prometheus needs -o FOLDER"),
+            (
+                ["--target", "prometheus", "-o", "x", "--label", "a=b"],
+                "are for --target prometheus-operator",
+            ),
+            (["--target", "prometheus-operator", "-o", "x", "--label", "oops"], "is not KEY=VALUE"),
+        ],
+    )
+    def test_usage_errors(self, extra: list[str], message: str) -> None:
+        """Wrong option combinations: one line, exit 2."""
+        from click.testing import CliRunner
+
+        from predwatch.alerts.cli import alerts
+
+        res = CliRunner().invoke(alerts, ["render", "--baseline", str(DEMO), *extra])
+        assert res.exit_code == 2 and message in res.output
