@@ -240,3 +240,25 @@ class TestRenderCommand:
 
         res = CliRunner().invoke(alerts, ["render", "--baseline", str(DEMO), *extra])
         assert res.exit_code == 2 and message in res.output
+
+
+class TestPrometheusOnlyKinds:
+    def test_shipper_health_rendered_for_prometheus(self, rules: RuleSet) -> None:
+        """Drops (per reason) and the delivery lag are default rules Prometheus renders."""
+        doc, _ = pr.rules_file(rules)
+        assert _rule(doc, "dropped")["expr"].startswith(f"sum by (reason) (increase({m.DROPPED}")
+        assert _rule(doc, "delivery_lag")["expr"] == (
+            f'max({m.OLDEST_UNSENT_AGE}{{model="demo"}}) > 300'
+        )
+
+    def test_elasticsearch_targets_skip_them(self, rules: RuleSet) -> None:
+        """Watcher renders no watch for them, Kibana lists them as skipped, the runner never
+        searches for them."""
+        from predwatch.alerts import kibana_rules, watcher
+
+        prom_only = {r.id for r in rules.rules} - {r.id for r in rules.enabled("elasticsearch")}
+        assert prom_only == {"dropped", "delivery_lag"}
+        watches = watcher.render_watches(rules)
+        assert not [w for w in watches if w.endswith(("-dropped", "-delivery_lag"))]
+        _, skipped = kibana_rules.render_rules(rules)
+        assert {n.split(":")[0] for n in skipped} >= prom_only
