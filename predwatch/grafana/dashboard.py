@@ -250,6 +250,20 @@ def _model_statistics(sel: _Sel, baseline: Baseline | None) -> tuple[Panel, ...]
             overrides=overrides,
         ),
     ]
+    out.append(
+        Panel(
+            "timeseries",
+            "Score distance to training (largest CDF gap)",
+            (Query(_cdf_gap(sel), "max |serving - training| CDF"),),
+            "Kolmogorov-Smirnov distance at the baseline's quantile edges: the largest gap "
+            "between the share of serving scores at or below an edge and the training share "
+            "(the shipper exports the training shares from its baseline). 0: same shape.",
+            unit="percentunit",
+            w=12,
+            h=7,
+            defaults={"min": 0, "max": 1},
+        )
+    )
     pred = baseline.prediction if baseline else None
     if pred is not None and pred.value is None:
         out = []  # the baseline says the model has no numeric score
@@ -263,12 +277,21 @@ def _model_statistics(sel: _Sel, baseline: Baseline | None) -> tuple[Panel, ...]
             (Query(f"{labels} / ignoring (label) group_left {sel.rate(m.LABELS)}", "{{label}}"),),
             "Share of each predicted label (classifiers).",
             unit="percentunit",
-            w=24,
+            w=12,
             h=7,
             defaults={"custom": {"stacking": {"mode": "normal", "group": "A"}, "fillOpacity": 30}},
         )
     )
     return tuple(out)
+
+
+def _cdf_gap(sel: _Sel) -> str:
+    """max over the edges of |serving CDF - training CDF| (both per `le`)."""
+    buckets = f"sum by (le) (increase({sel(m.bucket(m.SCORE))}[{RATE}]))"
+    total = f"sum (increase({sel(m.count(m.SCORE))}[{RATE}]))"
+    serving = f"({buckets} / ignoring (le) group_left {total})"
+    training = f"max by (le) ({selector(m.BASELINE_SCORE_RATIO, {'model': sel.model})})"
+    return f"max(abs({serving} - on (le) {training}))"
 
 
 def _rate_of(sel: _Sel, counter: str, by: str = "feature", **labels: str) -> str:

@@ -38,6 +38,9 @@ LABELS = "predwatch_prediction_labels_total"
 FEATURE_MISSING = "predwatch_feature_missing_total"
 FEATURE_OOV = "predwatch_feature_oov_total"
 FEATURE_OUT_OF_RANGE = "predwatch_feature_out_of_range_total"
+# The training CDF of the score at the same bucket bounds (label `le`; `version` is the
+# baseline's), exported by shippers that have a baseline.
+BASELINE_SCORE_RATIO = "predwatch_baseline_score_ratio"
 
 
 def bucket(histogram: str) -> str:
