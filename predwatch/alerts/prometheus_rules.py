@@ -108,7 +108,7 @@ def _counter(metric: str, by: str = "") -> Callable[[Rule], tuple[str, str] | No
 
 def _delivery_lag(rule: Rule) -> tuple[str, str] | None:
     sel = selector(m.OLDEST_UNSENT_AGE, {"model": rule.model})
-    return f"max({sel}) > {_num(rule.bound)}", _VALUE + " s"
+    return f"max by (version) ({sel}) > {_num(rule.bound)}", _VALUE + " s"
 
 
 # kind -> (PromQL, how the annotation shows its value); None: no Prometheus form.

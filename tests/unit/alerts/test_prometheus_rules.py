@@ -248,7 +248,7 @@ class TestPrometheusOnlyKinds:
         doc, _ = pr.rules_file(rules)
         assert _rule(doc, "dropped")["expr"].startswith(f"sum by (reason) (increase({m.DROPPED}")
         assert _rule(doc, "delivery_lag")["expr"] == (
-            f'max({m.OLDEST_UNSENT_AGE}{{model="demo"}}) > 300'
+            f'max by (version) ({m.OLDEST_UNSENT_AGE}{{model="demo"}}) > 300'
         )
 
     def test_elasticsearch_targets_skip_them(self, rules: RuleSet) -> None:
