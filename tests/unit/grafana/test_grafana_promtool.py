@@ -198,3 +198,43 @@ class TestDashboardEvaluates:
         expr = self._panel_expr("Score distance to training (largest CDF gap)")
         series = BASE_SERIES + _score_buckets(cdf)
         _promtool_test(tmp_path, {"groups": []}, [_case(series, [_expect(expr, ("{}", gap))])])
+
+
+class TestCheckRules:
+    def test_generated_files_pass_promtool_check(self, tmp_path: Path) -> None:
+        """`promtool check rules` accepts the default rules, the PrometheusRule's groups and
+        the Compose demo's rules file."""
+        ruleset = default_rules(load_baseline(DEMO))
+        plain, _ = pr.rules_file(ruleset)
+        operator, _ = pr.prometheus_rule(ruleset)
+        (tmp_path / "plain.yml").write_text(pr.dumps(plain))
+        (tmp_path / "operator.yml").write_text(yaml.safe_dump(operator["spec"]))
+        compose = Path(__file__).resolve().parents[3] / "deploy/prometheus/rules/predwatch-demo.yml"
+        assert PROMTOOL is not None
+        res = subprocess.run(
+            [PROMTOOL, "check", "rules", "plain.yml", "operator.yml", str(compose)],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert res.returncode == 0, res.stdout + res.stderr
+        assert res.stdout.count("SUCCESS") == 3
+
+    def test_promtool_refuses_a_broken_rule(self, tmp_path: Path) -> None:
+        """The check is real: a rule whose PromQL does not parse fails it."""
+        (tmp_path / "bad.yml").write_text(
+            yaml.safe_dump(
+                {"groups": [{"name": "g", "rules": [{"alert": "A", "expr": "sum(x >"}]}]}
+            )
+        )
+        assert PROMTOOL is not None
+        res = subprocess.run(
+            [PROMTOOL, "check", "rules", "bad.yml"],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert res.returncode != 0
