@@ -356,14 +356,15 @@ def _feature_panel(sel: _Sel, f: FeatureProfile) -> Panel:
 
 
 def _state_expr(sel: _Sel) -> str:
-    # One coded series per shipper: the state gauge is 1 for the current state, so the max
-    # of (gauge x code) over the states is the current state's code (value mappings name it).
-    parts = [f"{sel(m.STATE, state=s)} * {i}" for i, s in enumerate(m.STATES, start=1)]
+    # One coded series per shipper: the state gauge is > 0 for the states its processes are
+    # in (1 for one process, a count in multiprocess mode), so the max of (in state x code)
+    # is the worst state's code (codes rise with worry; value mappings name them).
+    parts = [f"({sel(m.STATE, state=s)} > bool 0) * {i}" for i, s in enumerate(m.STATES, start=1)]
     return f"max by (instance, version) ({' or '.join(parts)})"
 
 
 def _delivery(sel: _Sel) -> tuple[Panel, ...]:
-    palette = ("blue", "green", "yellow", "orange", "red", "purple")
+    palette = ("blue", "green", "purple", "yellow", "orange", "red")
     mappings = [
         {
             "type": "value",

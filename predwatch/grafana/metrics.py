@@ -24,9 +24,11 @@ SPOOL_PENDING = "predwatch_shipper_spool_pending_records"
 OLDEST_UNSENT_AGE = "predwatch_shipper_oldest_unsent_age_seconds"
 STATE = "predwatch_shipper_state"
 
-# What the shipper's state gauge reports (1 for the current one); the dashboard shows them
-# as one coded series (value -> name). The live contract test checks the endpoint has these.
-STATES = ("idle", "ok", "spilling", "backoff", "error", "closed")
+# What the shipper's state gauge reports (1 for the current one; in multiprocess mode the
+# number of processes in it), from the least to the most worrying: the dashboard shows the
+# worst state any process is in as one coded series (value -> name). The live contract test
+# checks the endpoint reports exactly these.
+STATES = ("idle", "ok", "closed", "spilling", "backoff", "error")
 
 # Predictions (per record: the version each prediction was logged with).
 PREDICTIONS = "predwatch_predictions_total"

@@ -131,7 +131,7 @@ class TestPanels:
         options = panel["fieldConfig"]["defaults"]["mappings"][0]["options"]
         expr = panel["targets"][0]["expr"]
         for code, mapping in options.items():
-            assert f'state="{mapping["text"]}", version=~"$version"}} * {code}' in expr
+            assert f'state="{mapping["text"]}", version=~"$version"}} > bool 0) * {code}' in expr
 
     def test_shipper_health_panels(self) -> None:
         """Delivery lag, drops by reason and spool use read the shipper's gauges and counters."""

@@ -19,6 +19,7 @@ from predwatch.alerts import prometheus_rules as pr
 from predwatch.alerts.rules import default_rules
 from predwatch.baseline import load_baseline
 from predwatch.grafana import contract, dashboard
+from predwatch.grafana.metrics import STATES
 
 DEMO = Path(__file__).resolve().parents[1] / "alerts" / "demo.baseline.json"
 PROMTOOL = os.environ.get("PREDWATCH_PROMTOOL") or shutil.which("promtool")
@@ -62,6 +63,11 @@ BASE_SERIES = [
             ("error", "0+0x30"),
             ("closed", "0+0x30"),
         )
+    ),
+    # Multiprocess mode (livesum): two processes of instance b ok, one backing off.
+    *(
+        (f'predwatch_shipper_state{{{V1}, state="{st}", instance="b"}}', f"{n}+0x30")
+        for st, n in zip(STATES, (0, 2, 0, 0, 1, 0), strict=True)
     ),
     # The training CDF of the score at the baseline's edges (0.2, 0.5, 0.8): .4 .7 .9 1.
     *(
@@ -179,7 +185,11 @@ class TestDashboardEvaluates:
                 ('{feature="income"}', 0),
             ),
             _expect(self._panel_expr("Latency p50 / p95 / p99", 1), ("{}", 97.5)),
-            _expect(self._panel_expr("Shipper state"), ('{instance="a", version="1.0"}', 2)),
+            _expect(
+                self._panel_expr("Shipper state"),
+                ('{instance="a", version="1.0"}', 1 + STATES.index("ok")),
+                ('{instance="b", version="1.0"}', 1 + STATES.index("backoff")),  # the worst
+            ),
             _expect(
                 self._panel_expr("Predictions per second by version"),
                 ('{version="1.0"}', 100 / 60),
