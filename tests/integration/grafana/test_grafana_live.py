@@ -6,6 +6,10 @@ scores, latencies)."""
 from __future__ import annotations
 
 import dataclasses
+import os
+import subprocess
+import sys
+import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -120,3 +124,56 @@ class TestLiveScrape:
             if s.name == m.PREDICTIONS and s.labels.get("model") == model_name
         }
         assert versions == {"1.0", "2.0"}
+
+
+# A pre-fork worker: PROMETHEUS_MULTIPROC_DIR set before prometheus-client is imported.
+WORKER = textwrap.dedent(
+    """
+    import dataclasses, sys
+    from predwatch.baseline import load_baseline
+    from predwatch.config import ESConfig
+    from predwatch.shipper import Shipper
+
+    b = dataclasses.replace(load_baseline(sys.argv[1]), model=sys.argv[2])
+    sh = Shipper(model=b.model, model_version=b.version, baseline=b,
+                 es_config=ESConfig.from_env(), spool_dir=sys.argv[3], handle_sigterm=False)
+    for i in range(20):
+        row = {"age": None if i % 4 == 0 else 30 + i, "income": 1e9 if i % 5 == 0 else 5e4,
+               "country": "ZZ" if i % 3 == 0 else "DE", "device": "ios", "comment": "ok"}
+        sh.log_prediction(row, {"value": (i % 10) / 10, "label": "approve"}, latency_ms=3.0)
+    assert sh.flush(30), sh.stats().get("last_error")
+    """
+)
+
+
+class TestLiveMultiprocessScrape:
+    def test_dashboard_and_rules_on_the_multiprocess_endpoint(
+        self, baseline: Baseline, es_config: ESConfig, tmp_path: Path
+    ) -> None:
+        """Pre-fork mode (one /metrics merged from the workers' files) exports every metric the
+        dashboard and the rules read."""
+        from prometheus_client import CollectorRegistry, generate_latest
+        from prometheus_client.multiprocess import MultiProcessCollector
+
+        mp = tmp_path / "mp"
+        mp.mkdir()
+        env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(mp), "PREDWATCH_ES_URL": es_config.url}
+        for n in range(2):  # two workers, one after the other
+            res = subprocess.run(
+                [sys.executable, "-c", WORKER, str(DEMO), baseline.model, str(tmp_path / f"s{n}")],
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=120,
+                check=False,
+            )
+            assert res.returncode == 0, res.stderr[-2000:]
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry, path=str(mp))
+        text = generate_latest(registry).decode()
+        names = contract.sample_names(text)
+        assert contract.check(dashboard(baseline.model, baseline), names) == []
+        doc, _ = pr.rules_file(default_rules(baseline))
+        used = {n for g in doc["groups"] for r in g["rules"] for n in metric_names(r["expr"])}
+        assert used <= names, sorted(used - names)
+        assert f'{m.PREDICTIONS}{{model="{baseline.model}",version="1.0"}} 40.0' in text
