@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 import requests
+from predwatch.shipper._model_stats import MAX_SCORE_BUCKETS, score_buckets
 from shipper_es import landed_ids
 
 from elasticsearch import Elasticsearch
@@ -262,7 +263,10 @@ class TestGunicornMultiprocess:
         the recycled workers' live gauges are gone."""
         baseline = _baseline(model)
         assert baseline.prediction is not None and baseline.prediction.value is not None
-        edges = baseline.prediction.value.edges
+        profile = baseline.prediction.value
+        thinned = score_buckets(profile.edges, profile.counts)
+        assert thinned is not None and len(thinned[0]) == MAX_SCORE_BUCKETS - 1 < len(profile.edges)
+        edges = thinned[0]
 
         first = 30  # fewer than max_requests: no worker is recycled yet
         pids = {server.get(i) for i in range(first)}

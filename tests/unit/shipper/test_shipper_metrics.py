@@ -25,6 +25,7 @@ from predwatch.shipper._model_stats import (
     ModelStats,
     Observation,
     limits_for,
+    score_buckets,
 )
 from shipper_fakes import FakeSink, make_baseline
 
@@ -145,6 +146,16 @@ class TestCounts:
         assert [f.name for f in limits.features] == ["age", "marital_status"]
         assert limits.classes == ("0", "1")
         assert limits_for(None, None, 50, 10, 50).score_bounds == DEFAULT_SCORE_BUCKETS
+
+    def test_score_buckets_thinned_to_ventiles(self) -> None:
+        """100 quantile bins become the 19 edges nearest each 5% of the training
+        predictions, with their exact training shares; few bins are kept as they are."""
+        edges = tuple(i / 100 for i in range(1, 100))
+        bounds, shares = score_buckets(edges, [1.0] * 100) or ((), ())
+        assert bounds == tuple(k / 20 for k in range(1, 20))
+        assert shares == pytest.approx([k / 20 for k in range(1, 20)])
+        assert score_buckets((0.3, 0.6), (1.0, 1.0, 2.0)) == ((0.3, 0.6), (0.25, 0.5))
+        assert score_buckets((), (3.0,)) is None
 
     def test_le_text_matches_prometheus_client(self) -> None:
         """Bucket bounds print as prometheus-client prints them, so both writers agree."""
