@@ -438,3 +438,20 @@ class TestMultiprocess:
         monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
         with pytest.raises(ConfigError, match="imported before"):
             _shipper(FakeSink(), tmp_path)
+
+
+class TestReference:
+    def test_docs_table_names_every_metric(self, sink: FakeSink, tmp_path: Path) -> None:
+        """docs/prometheus.md's reference table lists exactly the exported metrics, with
+        their types."""
+        import re
+
+        from predwatch.shipper._metric_families import families
+
+        doc = (Path(__file__).parents[3] / "docs" / "prometheus.md").read_text()
+        table = doc.split("## Metric reference", 1)[1].split("\n## ", 1)[0]
+        rows = re.findall(r"^\| `(predwatch_\w+)` \| (\w+) \|", table, re.M)
+        documented = {name.removesuffix("_total"): kind for name, kind in rows}
+        with _shipper(sink, tmp_path, baseline=_score_baseline()) as sh:
+            exported = {f.name: f.kind for f in families([sh])}
+        assert documented == exported
