@@ -22,8 +22,6 @@ from . import _stats as st
 from ._model_stats import LATENCY_BUCKETS_MS, OTHER, Histogram, VersionStats
 
 if TYPE_CHECKING:
-    from predwatch.baseline import Baseline
-
     from ._shipper import Shipper
 
 Labels = tuple[tuple[str, str], ...]
@@ -186,11 +184,11 @@ def families(shippers: Sequence[Shipper]) -> list[Family]:
                     features["oov"].add(fl, vs.oov[i])
                 if f.out_of_range:
                     features["out_of_range"].add(fl, vs.out_of_range[i])
-        if sh.baseline is not None:
-            for le, ratio in baseline_ratios(sh.baseline):
-                baseline.add(
-                    (("model", sh.model), ("version", sh.baseline.version), ("le", le)), ratio
-                )
+        if sh.baseline is not None and limits.score_shares:
+            bl: Labels = (("model", sh.model), ("version", sh.baseline.version))
+            for bound, share in zip(limits.score_bounds, limits.score_shares, strict=True):
+                baseline.add((*bl, ("le", le_text(bound))), share)
+            baseline.add((*bl, ("le", "+Inf")), 1.0)
     return [
         *counters.values(),
         dropped,
@@ -213,22 +211,6 @@ def _label_counts(vs: VersionStats, classes: tuple[str, ...]) -> Iterable[tuple[
     """Every class of the baseline (0 when not predicted yet), then the labels seen."""
     counts = dict.fromkeys(classes, 0) | vs.labels
     return sorted(counts.items(), key=lambda kv: (kv[0] == OTHER, kv[0]))
-
-
-def baseline_ratios(b: Baseline) -> list[tuple[str, float]]:
-    """(le, share of training predictions at or below it) at the baseline's quantile edges
-    of the prediction value (empty when the baseline has no prediction values)."""
-    p = b.prediction
-    if p is None or p.value is None or not p.value.edges:
-        return []
-    counts = p.value.counts
-    total = float(sum(counts))
-    if total <= 0:
-        return []
-    cumulative = list(accumulate(counts))
-    out = [(le_text(e), c / total) for e, c in zip(p.value.edges, cumulative, strict=False)]
-    out.append(("+Inf", 1.0))
-    return out
 
 
 def cumulative_buckets(h: HistogramSeries) -> list[tuple[str, float]]:

@@ -17,6 +17,7 @@ import threading
 from bisect import bisect_left
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from itertools import accumulate
 from typing import Any
 
 from predwatch import schema as s
@@ -29,6 +30,9 @@ LATENCY_BUCKETS_MS = (
 )  # fmt: skip
 # Score buckets when the baseline has no prediction profile: probabilities in tenths.
 DEFAULT_SCORE_BUCKETS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
+# At most this many score buckets (+Inf included): a baseline's 100 quantile bins are
+# thinned to its ventiles (each bucket about 5% of the training predictions).
+MAX_SCORE_BUCKETS = 20
 
 # (version, latency_ms, prediction value, prediction label, monitor object) of one
 # prediction document; the numbers finite or None.
@@ -52,6 +56,8 @@ class Limits:
     max_versions: int = 10
     max_labels: int = 50
     score_bounds: tuple[float, ...] = DEFAULT_SCORE_BUCKETS
+    # Share of the baseline's training predictions at or below each bound (empty: unknown).
+    score_shares: tuple[float, ...] = ()
     classes: tuple[str, ...] = ()
 
 
@@ -66,6 +72,7 @@ def limits_for(
     `max_features` in baseline order) and score buckets at the baseline's quantile edges."""
     exported: list[Feature] = []
     bounds: tuple[float, ...] = DEFAULT_SCORE_BUCKETS
+    shares: tuple[float, ...] = ()
     classes: tuple[str, ...] = ()
     if baseline is not None:
         wanted = None if features is None else set(features)
@@ -79,16 +86,37 @@ def limits_for(
                     )
                 )
         p = baseline.prediction
-        if p is not None and p.value is not None and p.value.edges:
-            bounds = tuple(float(e) for e in p.value.edges)
+        if p is not None and p.value is not None:
+            bounds, shares = score_buckets(p.value.edges, p.value.counts) or (bounds, ())
         classes = baseline.classes
     return Limits(
         features=tuple(exported[:max_features]),
         max_versions=max_versions,
         max_labels=max_labels,
         score_bounds=bounds,
+        score_shares=shares,
         classes=classes,
     )
+
+
+def score_buckets(
+    edges: Sequence[float], counts: Sequence[float], most: int = MAX_SCORE_BUCKETS
+) -> tuple[tuple[float, ...], tuple[float, ...]] | None:
+    """(bounds, training share at or below each) from a baseline's quantile bins: every
+    inner edge, or with more than `most` bins the edges nearest the k/most quantiles.
+    None when the profile has no edges or no counts."""
+    total = float(sum(counts))
+    if not edges or total <= 0:
+        return None
+    shares = [c / total for c in accumulate(counts)][: len(edges)]
+    chosen = list(range(len(edges)))
+    if len(edges) + 1 > most:
+        chosen = []
+        for k in range(1, most):
+            i = min(range(len(edges)), key=lambda j: abs(shares[j] - k / most))
+            if not chosen or i > chosen[-1]:
+                chosen.append(i)
+    return tuple(float(edges[i]) for i in chosen), tuple(shares[i] for i in chosen)
 
 
 class Histogram:

@@ -25,6 +25,7 @@ from predwatch.shipper._model_stats import (
     ModelStats,
     Observation,
     limits_for,
+    score_buckets,
 )
 from shipper_fakes import FakeSink, make_baseline
 
@@ -145,6 +146,16 @@ class TestCounts:
         assert [f.name for f in limits.features] == ["age", "marital_status"]
         assert limits.classes == ("0", "1")
         assert limits_for(None, None, 50, 10, 50).score_bounds == DEFAULT_SCORE_BUCKETS
+
+    def test_score_buckets_thinned_to_ventiles(self) -> None:
+        """100 quantile bins become the 19 edges nearest each 5% of the training
+        predictions, with their exact training shares; few bins are kept as they are."""
+        edges = tuple(i / 100 for i in range(1, 100))
+        bounds, shares = score_buckets(edges, [1.0] * 100) or ((), ())
+        assert bounds == tuple(k / 20 for k in range(1, 20))
+        assert shares == pytest.approx([k / 20 for k in range(1, 20)])
+        assert score_buckets((0.3, 0.6), (1.0, 1.0, 2.0)) == ((0.3, 0.6), (0.25, 0.5))
+        assert score_buckets((), (3.0,)) is None
 
     def test_le_text_matches_prometheus_client(self) -> None:
         """Bucket bounds print as prometheus-client prints them, so both writers agree."""
@@ -427,3 +438,20 @@ class TestMultiprocess:
         monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
         with pytest.raises(ConfigError, match="imported before"):
             _shipper(FakeSink(), tmp_path)
+
+
+class TestReference:
+    def test_docs_table_names_every_metric(self, sink: FakeSink, tmp_path: Path) -> None:
+        """docs/prometheus.md's reference table lists exactly the exported metrics, with
+        their types."""
+        import re
+
+        from predwatch.shipper._metric_families import families
+
+        doc = (Path(__file__).parents[3] / "docs" / "prometheus.md").read_text()
+        table = doc.split("## Metric reference", 1)[1].split("\n## ", 1)[0]
+        rows = re.findall(r"^\| `(predwatch_\w+)` \| (\w+) \|", table, re.M)
+        documented = {name.removesuffix("_total"): kind for name, kind in rows}
+        with _shipper(sink, tmp_path, baseline=_score_baseline()) as sh:
+            exported = {f.name: f.kind for f in families([sh])}
+        assert documented == exported
