@@ -1,6 +1,10 @@
 """Every rule fires on its injected scenario and stays silent on clean traffic, decided
 three ways on the real node: by predwatch's runner, by each rendered watch's search body and
-condition (read back from the watch JSON), and by the search Kibana builds from each rule."""
+condition (read back from the watch JSON), and by the search Kibana builds from each rule.
+
+Contract tests: the runner's verdict is predwatch's own; the watches' and Kibana's verdicts
+come from predwatch's model of Watcher conditions and of Kibana's es-query rule (search and
+comparison), run on real search responses, not from a running Watcher or Kibana."""
 
 from __future__ import annotations
 
@@ -19,6 +23,8 @@ from predwatch.alerts.rules import KINDS, RuleSet, default_rules
 from predwatch.alerts.runner import Runner
 from predwatch.baseline import Baseline
 from predwatch.config import ESConfig
+
+pytestmark = pytest.mark.contract
 
 OOV_C = s.feature_field(s.OOV, "country")
 OOV_D = s.feature_field(s.OOV, "device")
@@ -204,7 +210,8 @@ def fired_by_kibana(es: Elasticsearch, ruleset: RuleSet) -> set[str]:
 def test_scenario(
     name: str, scenario: Scenario, model_baseline: Baseline, es: Elasticsearch, es_config: ESConfig
 ) -> None:
-    """Each scenario fires exactly its rules, identically in every target."""
+    """Each scenario fires exactly its rules in the runner, and (contract: predwatch's model of
+    Watcher and Kibana, not a running Watcher or Kibana) in the watches and Kibana rules."""
     inject, expected, kibana_expected = SCENARIOS[name]
     inject(scenario)
     ruleset = default_rules(model_baseline)

@@ -1,5 +1,8 @@
 """The importer and `predwatch setup kibana` against a fake Kibana on 127.0.0.1 (no Kibana can
-run here): the request Kibana documents, re-import updating in place, and failures."""
+run here): the request Kibana documents, re-import updating in place, and failures.
+
+Contract tests: the verdicts come from a fake Kibana built from Kibana's documented import
+API, not a running Kibana."""
 
 from __future__ import annotations
 
@@ -20,6 +23,8 @@ from predwatch.kibana.cli import setup_kibana
 from predwatch.kibana.context import KibanaError
 from predwatch.kibana.importer import import_objects, import_url
 from predwatch.kibana.objects import saved_objects
+
+pytestmark = pytest.mark.contract
 
 OBJECTS = saved_objects(fixtures.demo_baseline(), "demo")
 

@@ -1,5 +1,8 @@
 """Kibana "Elasticsearch query" rules: bodies Kibana's parameter validation accepts, the
-search Kibana would run, and installation against a fake Kibana on 127.0.0.1."""
+search Kibana would run, and installation against a fake Kibana on 127.0.0.1.
+
+Contract tests: checked against predwatch's model of Kibana's es-query rule (parameter
+validation, search, comparison) and a fake Kibana API, not a running Kibana."""
 
 from __future__ import annotations
 
@@ -20,6 +23,8 @@ from predwatch.alerts.rules import Destination, RuleSet, default_rules
 from predwatch.baseline import Baseline, load_baseline
 from predwatch.config import ESConfig
 from tests.helpers import processes
+
+pytestmark = pytest.mark.contract
 
 DEMO = Path(__file__).with_name("demo.baseline.json")
 
