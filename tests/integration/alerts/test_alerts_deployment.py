@@ -14,7 +14,6 @@ from typing import Any
 
 import pytest
 from predwatch.shipper import Shipper
-from test_scenarios import fired_by_kibana, fired_by_watches
 
 from elasticsearch import Elasticsearch
 from predwatch import schema as s
@@ -24,6 +23,7 @@ from predwatch.alerts.runner import Runner
 from predwatch.baseline import Baseline
 from predwatch.config import ESConfig
 from predwatch.setup_es import setup_elasticsearch
+from tests.helpers.alert_scenarios import fired_by_kibana, fired_by_watches
 
 pytestmark = pytest.mark.contract
 

@@ -13,16 +13,20 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from alert_scenarios import CLEAN_N, DROP, Scenario
 
 from elasticsearch import Elasticsearch
 from predwatch import schema as s
-from predwatch.alerts import kibana_rules, watcher
-from predwatch.alerts.conditions import Check, resolve
-from predwatch.alerts.rules import KINDS, RuleSet, default_rules
+from predwatch.alerts.rules import KINDS, default_rules
 from predwatch.alerts.runner import Runner
 from predwatch.baseline import Baseline
 from predwatch.config import ESConfig
+from tests.helpers.alert_scenarios import (
+    CLEAN_N,
+    DROP,
+    Scenario,
+    fired_by_kibana,
+    fired_by_watches,
+)
 
 pytestmark = pytest.mark.contract
 
@@ -154,56 +158,6 @@ SCENARIOS: dict[str, tuple[Callable[[Scenario], None], set[str], set[str] | None
     # Kibana has no minimum sample size: it fires where the guarded targets wait for data.
     "small_sample": (inject_small_sample, set(), {"oov_rate.country", "unseen.country"}),
 }
-
-
-def _watch_rule(watch: dict[str, Any]) -> str:
-    return str(watch["metadata"]["predwatch"]["rule_id"])
-
-
-def fired_by_watches(es: Elasticsearch, ruleset: RuleSet) -> set[str]:
-    fired = set()
-    for wid, watch in watcher.render_watches(ruleset).items():
-        assert watcher.validate_watch(watch) == [], wid
-        req = watch["input"]["search"]["request"]
-        resp = es.search(
-            index=",".join(req["indices"]),
-            rest_total_hits_as_int=True,
-            ignore_unavailable=True,
-            allow_no_indices=True,
-            **req["body"],
-        ).body
-        check = Check.from_watcher(watch["condition"])
-        # The payload path the condition reads exists in the response (when an index does).
-        assert resolve(check.path, {"ctx": {"payload": resp}}) is not None or (
-            resp["_shards"]["total"] == 0
-        ), (wid, check.path)
-        if check.evaluate(resp).fired:
-            fired.add(_watch_rule(watch))
-    return fired
-
-
-def fired_by_kibana(es: Elasticsearch, ruleset: RuleSet) -> set[str]:
-    bodies, _ = kibana_rules.render_rules(ruleset)
-    by_uuid = {kibana_rules.rule_uuid(r): r.id for r in ruleset.rules}
-    fired = set()
-    for rid, body in bodies.items():
-        params = body["params"]
-        search = kibana_rules.simulated_search(params)
-        resp = es.search(
-            index=",".join(params["index"]),
-            ignore_unavailable=True,
-            allow_no_indices=True,
-            **search,
-        ).body
-        # The value Kibana compares is in the response (when an index exists).
-        if params["aggType"] == "count":
-            assert isinstance(resp["hits"]["total"]["value"], int)
-        else:
-            assert "metricAgg" in resp.get("aggregations", {}) or resp["_shards"]["total"] == 0
-        met, _ = kibana_rules.evaluate_params(params, resp)
-        if met:
-            fired.add(by_uuid[rid])
-    return fired
 
 
 @pytest.mark.parametrize("name", list(SCENARIOS))

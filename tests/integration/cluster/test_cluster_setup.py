@@ -7,7 +7,6 @@ import json
 import uuid
 
 from click.testing import CliRunner
-from cluster_data import REPLICAS, SHARDS, put_custom
 
 from elasticsearch import Elasticsearch
 from predwatch import schema as s
@@ -15,6 +14,7 @@ from predwatch.cli import main
 from predwatch.config import ESConfig
 from predwatch.localcluster import LocalCluster
 from predwatch.setup_es import ensure_index, setup_elasticsearch
+from tests.helpers.cluster_data import REPLICAS, SHARDS, put_custom
 
 
 def _index(es: Elasticsearch) -> str:

@@ -12,10 +12,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import DemoRun, connection_args, predwatch_command
-
 from predwatch.cli import COMMANDS
 from predwatch.config import ESConfig
+from tests.helpers.demo_run import DemoRun, connection_args, predwatch_command
 
 # Commands the README shows whose registration in predwatch.cli may still be pending.
 MODULES = {

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from kibana_fake import FakeKibana, fixtures
 
 from predwatch.assets import asset_dir
 from predwatch.baseline import save_baseline
@@ -23,6 +22,8 @@ from predwatch.kibana.cli import setup_kibana
 from predwatch.kibana.context import KibanaError
 from predwatch.kibana.importer import import_objects, import_url
 from predwatch.kibana.objects import saved_objects
+from tests.helpers import kibana_fixtures as fixtures
+from tests.helpers.kibana_fake import FakeKibana
 
 pytestmark = pytest.mark.contract
 

@@ -41,8 +41,7 @@ class TestLayout:
 
 class TestTestLayout:
     def test_unique_test_basenames(self) -> None:
-        """Test modules have unique file names (tests/ has no __init__.py: pytest's default
-        import mode refuses two modules of the same name)."""
+        """Test modules have unique file names (a failure report names a test by its file)."""
         seen: dict[str, Path] = {}
         for path in sorted((REPO / "tests").rglob("test_*.py")):
             assert path.name not in seen, f"{path} and {seen[path.name]} share a name"

@@ -11,11 +11,11 @@ import json
 from typing import Any
 
 import pytest
-from kibana_fixtures import demo_baseline
 
 from predwatch import schema as s
 from predwatch.kibana import contract
 from predwatch.kibana.objects import saved_objects
+from tests.helpers.kibana_fixtures import demo_baseline
 
 pytestmark = pytest.mark.contract
 

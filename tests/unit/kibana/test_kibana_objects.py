@@ -9,12 +9,6 @@ from collections.abc import Mapping
 from typing import Any
 
 import pytest
-from kibana_fixtures import (
-    demo_baseline,
-    label_only_baseline,
-    regression_baseline,
-    wide_baseline,
-)
 
 from predwatch import mappings as m
 from predwatch import schema as s
@@ -22,6 +16,12 @@ from predwatch.baseline import Baseline
 from predwatch.kibana import contract, ndjson
 from predwatch.kibana.context import KibanaError, object_id
 from predwatch.kibana.objects import saved_objects
+from tests.helpers.kibana_fixtures import (
+    demo_baseline,
+    label_only_baseline,
+    regression_baseline,
+    wide_baseline,
+)
 
 Obj = dict[str, Any]
 

@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from kibana_fixtures import demo_baseline
 
 from predwatch.kibana import contract, ndjson, versions
 from predwatch.kibana.objects import saved_objects
+from tests.helpers.kibana_fixtures import demo_baseline
 
 pytestmark = pytest.mark.contract
 
