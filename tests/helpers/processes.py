@@ -10,8 +10,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 SEEDS = (1, 2)
+# `python -c` puts its working directory first on sys.path: `tests.helpers` imports there.
+REPO = Path(__file__).resolve().parents[2]
 
 
 def outputs(code: str, seeds: tuple[int, ...] = SEEDS) -> list[str]:
@@ -20,7 +23,12 @@ def outputs(code: str, seeds: tuple[int, ...] = SEEDS) -> list[str]:
     for seed in seeds:
         env = {**os.environ, "PYTHONHASHSEED": str(seed)}
         done = subprocess.run(
-            [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False
+            [sys.executable, "-c", code],
+            env=env,
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            check=False,
         )
         assert done.returncode == 0, done.stderr
         out.append(done.stdout)
