@@ -2,9 +2,10 @@
 three ways on the real node: by predwatch's runner, by each rendered watch's search body and
 condition (read back from the watch JSON), and by the search Kibana builds from each rule.
 
-Contract tests: the runner's verdict is predwatch's own; the watches' and Kibana's verdicts
-come from predwatch's model of Watcher conditions and of Kibana's es-query rule (search and
-comparison), run on real search responses, not from a running Watcher or Kibana."""
+test_scenario is a contract test: the runner's verdict is predwatch's own; the watches' and
+Kibana's verdicts come from predwatch's model of Watcher conditions and of Kibana's es-query
+rule (search and comparison), run on real search responses, not from a running Watcher or
+Kibana."""
 
 from __future__ import annotations
 
@@ -27,8 +28,6 @@ from tests.helpers.alert_scenarios import (
     fired_by_kibana,
     fired_by_watches,
 )
-
-pytestmark = pytest.mark.contract
 
 OOV_C = s.feature_field(s.OOV, "country")
 OOV_D = s.feature_field(s.OOV, "device")
@@ -160,6 +159,7 @@ SCENARIOS: dict[str, tuple[Callable[[Scenario], None], set[str], set[str] | None
 }
 
 
+@pytest.mark.contract
 @pytest.mark.parametrize("name", list(SCENARIOS))
 def test_scenario(
     name: str, scenario: Scenario, model_baseline: Baseline, es: Elasticsearch, es_config: ESConfig
