@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from alert_scenarios import Scenario
 from click.testing import CliRunner
 
 from elasticsearch import Elasticsearch
@@ -23,6 +22,7 @@ from predwatch.alerts.rules import Destination, RuleSet, default_rules, save_rul
 from predwatch.alerts.runner import Runner, run_loop
 from predwatch.baseline import Baseline
 from predwatch.config import ESConfig
+from tests.helpers.alert_scenarios import Scenario
 
 
 class Receiver:

@@ -11,7 +11,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import analyze_data as ad
 import numpy as np
 import pytest
 from click.testing import CliRunner
@@ -24,6 +23,7 @@ from elasticsearch import Elasticsearch
 from predwatch import schema
 from predwatch.baseline import Baseline, save_baseline
 from predwatch.config import ESConfig
+from tests.helpers import analyze_data as ad
 
 H0 = dt.datetime(2025, 1, 15, 10, tzinfo=dt.UTC)
 HOUR = dt.timedelta(hours=1)

@@ -6,7 +6,6 @@ import dataclasses
 import datetime as dt
 from pathlib import Path
 
-import analyze_data as ad
 import numpy as np
 import pytest
 from click.testing import CliRunner
@@ -17,6 +16,7 @@ from elasticsearch import Elasticsearch
 from predwatch import schema
 from predwatch.baseline import Baseline, FeatureProfile, save_baseline
 from predwatch.config import ESConfig
+from tests.helpers import analyze_data as ad
 
 START = dt.datetime(2025, 2, 1, 8, tzinfo=dt.UTC)
 

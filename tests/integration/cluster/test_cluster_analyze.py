@@ -12,7 +12,6 @@ from dataclasses import asdict, dataclass, is_dataclass
 from pathlib import Path
 from typing import Any
 
-import cluster_data as cd
 import numpy as np
 import pytest
 from click.testing import CliRunner
@@ -27,6 +26,7 @@ from predwatch.baseline import Baseline, save_baseline
 from predwatch.cli import main
 from predwatch.config import ESConfig
 from predwatch.setup_es import setup_elasticsearch
+from tests.helpers import cluster_data as cd
 
 N = 4000
 WINDOW = Window(cd.START, cd.END)

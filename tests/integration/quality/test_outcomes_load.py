@@ -9,7 +9,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-import quality_data as qd
 from click.testing import CliRunner
 from predwatch.analyzers import quality_job as qj
 from predwatch.analyzers.aggregates import Window
@@ -19,6 +18,7 @@ from sklearn import metrics as skm
 from elasticsearch import Elasticsearch
 from predwatch import schema
 from predwatch.config import ESConfig
+from tests.helpers import quality_data as qd
 
 
 def _load(cfg: ESConfig, path: Path, model: str, *extra: str) -> dict[str, object]:

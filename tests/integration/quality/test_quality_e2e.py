@@ -15,7 +15,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import quality_data as qd
 from click.testing import CliRunner
 from predwatch.analyzers import quality_job as qj
 from predwatch.analyzers.aggregates import Window
@@ -26,6 +25,7 @@ from sklearn import metrics as skm
 from elasticsearch import Elasticsearch
 from predwatch import schema
 from predwatch.config import ESConfig
+from tests.helpers import quality_data as qd
 
 CURRENT = Window(qd.T0, qd.T0 + qd.DAY)
 PREVIOUS = CURRENT.previous()

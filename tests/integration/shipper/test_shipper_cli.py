@@ -10,11 +10,11 @@ from pathlib import Path
 
 from click.testing import CliRunner
 from predwatch.shipper.cli import spool
-from shipper_es import landed_ids
 
 from elasticsearch import Elasticsearch
 from predwatch import devnode
 from predwatch.config import ESConfig
+from tests.helpers.shipper_es import landed_ids
 
 CHILD = textwrap.dedent(
     """

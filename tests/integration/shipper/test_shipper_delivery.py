@@ -13,11 +13,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as hs
 from predwatch.shipper import Shipper
-from shipper_es import deadletters, landed_ids
 
 from elasticsearch import Elasticsearch
 from predwatch import schema as s
 from predwatch.config import ESConfig
+from tests.helpers.shipper_es import deadletters, landed_ids
 
 
 @pytest.fixture

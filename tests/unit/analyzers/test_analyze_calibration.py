@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import math
 
-import calibration_sim as sim
 import numpy as np
 import pytest
 from predwatch.analyzers import compare as c
@@ -21,6 +20,7 @@ from predwatch.analyzers.stats import Summary, VerdictPolicy, chi2, missing_rate
 from scipy import stats as sps
 
 from predwatch.baseline import CategoricalProfile
+from tests.helpers import calibration_sim as sim
 
 RUNS = 100
 BOUND = int(sps.binom.ppf(0.999, RUNS, 0.05))  # 11 of 100

@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import analyze_samples as smp
 import pytest
 from click.testing import CliRunner
 from predwatch.analyzers.analyze_cli import analyze
 
 from predwatch.baseline import save_baseline
+from tests.helpers import analyze_samples as smp
 
 DOWN = {"PREDWATCH_ES_URL": "http://127.0.0.1:1"}  # nothing listens on port 1
 
@@ -79,7 +79,8 @@ class TestEvery:
     def test_loop_runs_until_ctrl_c(self, monkeypatch: pytest.MonkeyPatch) -> None:
         """--every repeats the run, one JSON line per run, and Ctrl-C ends it cleanly (exit 0)."""
         from predwatch.analyzers import analyze_cli
-        from test_analyze_report import _report
+
+        from tests.helpers.analyze_samples import sample_report as _report
 
         calls: list[object] = []
 
@@ -128,7 +129,8 @@ class TestEmit:
     def test_output_file(self, fmt: str, tmp_path: Path) -> None:
         """--output writes the chosen format to the file (plain text for the table)."""
         from predwatch.analyzers.analyze_cli import _emit
-        from test_analyze_report import _report
+
+        from tests.helpers.analyze_samples import sample_report as _report
 
         path = tmp_path / f"report.{fmt}"
         _emit(_report(), fmt, str(path))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 
-import analyze_samples as smp
 from predwatch.analyzers import compare as c
 from predwatch.analyzers.aggregates import (
     OTHER,
@@ -16,6 +15,8 @@ from predwatch.analyzers.aggregates import (
     WindowAggregates,
 )
 from predwatch.analyzers.stats import Summary, VerdictPolicy
+
+from tests.helpers import analyze_samples as smp
 
 POLICY = VerdictPolicy()
 

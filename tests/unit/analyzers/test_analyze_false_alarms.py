@@ -15,7 +15,6 @@ import math
 
 import numpy as np
 import pytest
-from calibration_sim import _numeric_profile, _zipf
 from predwatch.analyzers import compare as c
 from predwatch.analyzers.aggregates import (
     CategoricalAggs,
@@ -38,6 +37,7 @@ from predwatch.baseline import (
     TextProfile,
     Tokenizer,
 )
+from tests.helpers.calibration_sim import _numeric_profile, _zipf
 
 N_TRAIN = 100_000
 N_CUR = 1_000_000

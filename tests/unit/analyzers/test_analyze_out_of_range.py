@@ -12,7 +12,6 @@ import dataclasses
 import math
 from fractions import Fraction
 
-import analyze_samples as smp
 import numpy as np
 import pytest
 from predwatch.analyzers import compare as c
@@ -22,6 +21,8 @@ from predwatch.analyzers.report import Report
 from predwatch.analyzers.stats import Summary, VerdictPolicy, out_of_range_rate
 from predwatch.analyzers.stats.proportions import _betabinom_sf, two_proportions
 from scipy import stats as sps
+
+from tests.helpers import analyze_samples as smp
 
 RUNS = 2000
 ALPHA = 0.05

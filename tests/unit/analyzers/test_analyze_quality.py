@@ -11,7 +11,9 @@ import pytest
 from click.testing import CliRunner
 from predwatch.analyzers import analyze_cli, analyze_quality, job
 from predwatch.analyzers.aggregates import Window
-from test_analyze_report import WINDOW, _report
+
+from tests.helpers.analyze_samples import WINDOW
+from tests.helpers.analyze_samples import sample_report as _report
 
 DOWN = {"PREDWATCH_ES_URL": "http://127.0.0.1:1"}  # nothing listens on port 1
 

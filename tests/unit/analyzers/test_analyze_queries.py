@@ -7,7 +7,6 @@ import json
 import math
 from typing import Any
 
-import analyze_samples as smp
 import numpy as np
 import pytest
 from predwatch.analyzers import queries as q
@@ -15,6 +14,7 @@ from predwatch.analyzers.aggregates import CategoricalAggs, NumericAggs, TextAgg
 from predwatch.analyzers.stats import Summary
 
 from predwatch import schema
+from tests.helpers import analyze_samples as smp
 
 WINDOW = Window(smp.START, smp.END)
 

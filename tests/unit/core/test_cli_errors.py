@@ -6,7 +6,6 @@ import json
 import logging
 import re
 import shutil
-import sys
 from pathlib import Path
 
 import click
@@ -119,9 +118,9 @@ class TestIssueCases:
         self, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
     ) -> None:
         """Piped (not a terminal), table cells are not wrapped at 80 columns."""
-        sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "analyzers"))
         from predwatch.analyzers.analyze_cli import _emit
-        from test_analyze_report import _report
+
+        from tests.helpers.analyze_samples import sample_report as _report
 
         monkeypatch.delenv("COLUMNS", raising=False)
         _emit(_report(), "table", None)

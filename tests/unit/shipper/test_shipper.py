@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from predwatch.shipper import ItemResult, Shipper, check_accounting
 from predwatch.shipper._documents import DocBuilder
-from shipper_fakes import FakeSink
 
 from predwatch.baseline import BaselineError
 from predwatch.errors import ConfigError
+from tests.helpers.shipper_fakes import FakeSink
 
 
 @pytest.fixture

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 from predwatch.shipper import PiiConfig, Shipper, ShipperConfig, SpoolConfig
-from shipper_fakes import FakeSink
 
 from predwatch.errors import ConfigError
+from tests.helpers.shipper_fakes import FakeSink
 
 
 def _shipper(**kw: Any) -> Shipper:

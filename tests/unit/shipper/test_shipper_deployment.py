@@ -19,10 +19,10 @@ from predwatch.shipper._deployment import (
     installed_packages,
     is_deployment,
 )
-from shipper_fakes import FakeSink
 
 from predwatch import mappings
 from predwatch import schema as s
+from tests.helpers.shipper_fakes import FakeSink
 
 INDEX = s.index_name("deployments")
 PACKAGES = {"numpy": "1.26.4", "scikit-learn": "1.5.0"}

@@ -26,9 +26,9 @@ from predwatch.shipper import (
     check_accounting,
 )
 from predwatch.shipper._bulk import is_deadletter
-from shipper_fakes import FakeSink
 
 from predwatch.errors import ConfigError
+from tests.helpers.shipper_fakes import FakeSink
 
 MEDIA_TYPE = (
     "Elasticsearch at http://127.0.0.1:1 refused the request: 400 media_type_header_exception"
