@@ -39,7 +39,6 @@ from predwatch.analyzers.stats import (
     anova,
     kruskal,
 )
-
 from predwatch.baseline import Baseline, CategoricalProfile, NumericProfile
 
 MIN_COUNT = 100  # below this, distances of binned samples are mostly sampling noise

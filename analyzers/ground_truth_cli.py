@@ -13,11 +13,11 @@ from contextlib import contextmanager
 from typing import Any
 
 import click
-from predwatch.analyzers.aggregates import Window, iso, parse_duration, parse_time
 from rich.console import Console
 from rich.table import Table
 
 from predwatch import schema
+from predwatch.analyzers.aggregates import Window, iso, parse_duration, parse_time
 from predwatch.cli_common import PredwatchGroup, connection_options, echo_json, fail
 from predwatch.config import ESConfig
 from predwatch.errors import EXIT_ERROR, ConfigError, PredwatchError
@@ -272,7 +272,6 @@ def _with_baseline_metrics(es: Any, cfg: ESConfig, config: Any, path: str | None
     import dataclasses
 
     from predwatch.analyzers import quality_job as qj
-
     from predwatch.baseline import load_baseline
     from predwatch.baseline_store import baseline_from_es
 

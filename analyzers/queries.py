@@ -27,6 +27,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from predwatch import schema as s
 from predwatch.analyzers.aggregates import (
     CategoricalAggs,
     FeatureAggs,
@@ -41,8 +42,6 @@ from predwatch.analyzers.aggregates import (
     iso,
 )
 from predwatch.analyzers.stats import Summary
-
-from predwatch import schema as s
 from predwatch.baseline import Baseline, CategoricalProfile, NumericProfile
 
 Body = dict[str, Any]

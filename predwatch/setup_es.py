@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from elastic_transport import TransportError
-
 from elasticsearch import ApiError, AuthorizationException, Elasticsearch, NotFoundError
+
 from predwatch import es as es_mod
 from predwatch import schema as s
 from predwatch import templates as t

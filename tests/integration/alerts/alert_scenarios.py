@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from elasticsearch import Elasticsearch, helpers
+
 from predwatch import schema as s
 
 DEMO = Path(__file__).resolve().parents[2] / "unit" / "alerts" / "demo.baseline.json"

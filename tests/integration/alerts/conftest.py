@@ -8,8 +8,8 @@ from collections.abc import Iterator
 
 import pytest
 from alert_scenarios import DEMO, Scenario
-
 from elasticsearch import Elasticsearch
+
 from predwatch.baseline import Baseline, load_baseline
 from predwatch.config import ESConfig
 from predwatch.setup_es import setup_elasticsearch

@@ -10,10 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from predwatch.shipper import Shipper
+from elasticsearch import Elasticsearch
 from test_scenarios import fired_by_kibana, fired_by_watches
 
-from elasticsearch import Elasticsearch
 from predwatch import schema as s
 from predwatch.alerts.notify import Alert
 from predwatch.alerts.rules import Rule, RuleSet, default_rules
@@ -21,6 +20,7 @@ from predwatch.alerts.runner import Runner
 from predwatch.baseline import Baseline
 from predwatch.config import ESConfig
 from predwatch.setup_es import setup_elasticsearch
+from predwatch.shipper import Shipper
 
 DEPLOYMENTS = s.index_name("deployments")
 PACKAGES = {"numpy": "1.26.4", "pandas": "2.2.2", "scikit-learn": "1.5.0"}

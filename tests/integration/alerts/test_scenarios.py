@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 from alert_scenarios import CLEAN_N, DROP, Scenario
-
 from elasticsearch import Elasticsearch
+
 from predwatch import schema as s
 from predwatch.alerts import kibana_rules, watcher
 from predwatch.alerts.conditions import Check, resolve

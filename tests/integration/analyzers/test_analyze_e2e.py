@@ -15,13 +15,13 @@ import analyze_data as ad
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from elasticsearch import Elasticsearch
+
+from predwatch import schema
 from predwatch.analyzers import job, queries
 from predwatch.analyzers.aggregates import Window
 from predwatch.analyzers.analyze_cli import analyze
 from predwatch.analyzers.profile import build_baseline
-
-from elasticsearch import Elasticsearch
-from predwatch import schema
 from predwatch.baseline import Baseline, save_baseline
 from predwatch.config import ESConfig
 

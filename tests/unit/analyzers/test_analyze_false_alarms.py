@@ -16,6 +16,9 @@ import math
 import numpy as np
 import pytest
 from calibration_sim import _numeric_profile, _zipf
+from scipy import stats as sps
+
+from predwatch import schema
 from predwatch.analyzers import compare as c
 from predwatch.analyzers.aggregates import (
     CategoricalAggs,
@@ -26,9 +29,6 @@ from predwatch.analyzers.aggregates import (
     WindowAggregates,
 )
 from predwatch.analyzers.stats import Summary, VerdictPolicy
-from scipy import stats as sps
-
-from predwatch import schema
 from predwatch.baseline import (
     Baseline,
     CategoricalProfile,

@@ -8,10 +8,10 @@ from typing import Any
 
 import analyze_samples as smp
 import pytest
-from predwatch.analyzers import fetch, queries
-from predwatch.analyzers.aggregates import CategoricalAggs, TextAggs, Window
 
 from predwatch import schema
+from predwatch.analyzers import fetch, queries
+from predwatch.analyzers.aggregates import CategoricalAggs, TextAggs, Window
 from predwatch.config import ESConfig
 
 CFG = ESConfig()

@@ -9,12 +9,13 @@ import re
 
 import analyze_samples as smp
 import pytest
+from rich.console import Console
+
 from predwatch.analyzers import job, queries, svg
 from predwatch.analyzers.aggregates import Window
 from predwatch.analyzers.compare import baseline_reference
 from predwatch.analyzers.report import Report, render_table
 from predwatch.analyzers.report_html import render_html
-from rich.console import Console
 
 WINDOW = Window(smp.START, smp.END)
 CONTRACT_TEST_KEYS = {

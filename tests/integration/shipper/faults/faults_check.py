@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from elasticsearch import Elasticsearch
+
 from predwatch import localnode
 from predwatch import schema as s
 

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from elasticsearch import Elasticsearch
 from fault_proxy import FaultProxy
 from faults_check import (
     KillableNode,
@@ -19,12 +20,11 @@ from faults_check import (
     pending,
     wait_until,
 )
-from predwatch.shipper import Shipper
 from shipper_es import delete_deadletters, delete_model_indices
 
-from elasticsearch import Elasticsearch
 from predwatch import es as es_mod
 from predwatch.config import ESConfig
+from predwatch.shipper import Shipper
 
 
 def spool_dirs(root: Path) -> list[Path]:

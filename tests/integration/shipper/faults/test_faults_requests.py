@@ -7,11 +7,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from elasticsearch import Elasticsearch
 from fault_proxy import FaultProxy
 from faults_check import assert_accounting, assert_landed, pending, wait_until
-from predwatch.shipper import Shipper
 
-from elasticsearch import Elasticsearch
+from predwatch.shipper import Shipper
 
 MakeShipper = Callable[..., Shipper]
 

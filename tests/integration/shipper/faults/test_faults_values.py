@@ -16,14 +16,14 @@ from typing import Any
 import pandas as pd
 import pytest
 import structlog
+from elasticsearch import Elasticsearch
 from fault_proxy import FaultProxy
 from faults_check import assert_accounting, assert_landed
-from predwatch.shipper import ElasticsearchHandler, Shipper, ShipToElasticsearch
 
-from elasticsearch import Elasticsearch
 from predwatch import schema as s
 from predwatch.config import ESConfig
 from predwatch.setup_es import setup_elasticsearch
+from predwatch.shipper import ElasticsearchHandler, Shipper, ShipToElasticsearch
 
 MakeShipper = Callable[..., Shipper]
 EMAIL, PHONE = "jane.doe@example.org", "+1-555-0100-77"
