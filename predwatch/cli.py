@@ -8,10 +8,9 @@ from typing import Any, NamedTuple
 
 import click
 
-from predwatch import __version__
-from predwatch.cli_common import PredwatchGroup
+from predwatch import __version__, extras
+from predwatch.cli_common import EXTRA_KEY, PredwatchGroup
 from predwatch.errors import ConfigError
-from predwatch.extras import missing_extra
 
 
 class Entry(NamedTuple):
@@ -19,6 +18,7 @@ class Entry(NamedTuple):
 
     target: str  # "module:attribute", imported only when the command runs (or shows its help)
     summary: str  # the command's short help (tests/unit/core/test_cli_startup.py keeps it true)
+    extra: str | None = None  # the install it needs beyond the core (predwatch/extras.py)
 
 
 COMMANDS: dict[str, Entry] = {
@@ -26,34 +26,42 @@ COMMANDS: dict[str, Entry] = {
         "predwatch.alerts.cli:alerts",
         "Alert rules: derive them from a baseline, render them for Watcher or Kibana, "
         "or let predwatch evaluate them itself.",
+        "cli",
     ),
     "analyze": Entry(
         "predwatch.analyzers.analyze_cli:analyze",
         "Compare a model's recent predictions with its baseline or an earlier window.",
+        "cli",
     ),
     "baseline": Entry(
         "predwatch.analyzers.baseline_cli:baseline",
         "Training-data profiles: what the model saw, to compare serving data against.",
+        "cli",
     ),
     "demo": Entry(
         "predwatch.demo:demo",
         "Run predwatch end to end on a real model and a week of traffic with injected failures.",
+        "demo",
     ),
     "es": Entry(
         "predwatch.localnode_cli:es",
         "Run a local Elasticsearch for development and tests: one node, or a cluster.",
+        "cli",
     ),
     "kibana": Entry(
         "predwatch.kibana.cli:kibana",
         "Kibana saved objects of a model (data views, Lens, searches, dashboards).",
+        "cli",
     ),
     "outcomes": Entry(
         "predwatch.analyzers.ground_truth_cli:outcomes",
         "Ground truth: load outcomes that arrive after the predictions.",
+        "cli",
     ),
     "quality": Entry(
         "predwatch.analyzers.ground_truth_cli:quality",
         "Prediction quality once ground truth has arrived (outcomes joined by prediction_id).",
+        "cli",
     ),
     "retention": Entry(
         "predwatch.retention:retention",
@@ -62,10 +70,12 @@ COMMANDS: dict[str, Entry] = {
     "setup": Entry(
         "predwatch.setup_cli:setup",
         "Install predwatch's templates, policies, dashboards and rules.",
+        "cli",
     ),
     "skew": Entry(
         "predwatch.analyzers.ground_truth_cli:skew",
         "Feature-computation skew: served features against the training pipeline.",
+        "cli",
     ),
     "spool": Entry(
         "predwatch.shipper.cli:spool", "Inspect and replay the disk spools of predwatch shippers."
@@ -84,14 +94,28 @@ class LazyGroup(PredwatchGroup):
         if entry is None:
             return None
         module, _, attr = entry.target.partition(":")
+        ctx.meta[EXTRA_KEY] = entry.extra  # for a module the command imports when it runs
         try:
             cmd: Any = getattr(importlib.import_module(module), attr)
         except ModuleNotFoundError as exc:
-            hint = missing_extra(exc, f"`{ctx.command_path} {cmd_name}`")
+            hint = extras.missing_extra(exc, f"`{ctx.command_path} {cmd_name}`", entry.extra)
             if hint is None:
                 raise
             raise ConfigError(hint) from None
         return cmd  # type: ignore[no-any-return]
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        name, cmd, rest = super().resolve_command(ctx, args)
+        entry = COMMANDS.get(name or "")
+        # Refuse to run (not to show help) before the command connects or starts anything
+        # and fails half-way on a module its extra brings.
+        if entry is not None and entry.extra and not set(rest) & set(ctx.help_option_names):
+            module = extras.first_missing(entry.extra)
+            if module is not None:
+                raise ConfigError(extras.hint(module, f"`{ctx.command_path} {name}`", entry.extra))
+        return name, cmd, rest
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         # as click.Group does, without importing every command for its help text

@@ -19,6 +19,7 @@ from predwatch.extras import missing_extra
 
 F = TypeVar("F", bound=Callable[..., Any])
 _CFG_KEY = "predwatch.es_config"
+EXTRA_KEY = "predwatch.extra"  # the extra the running command needs (predwatch.cli.COMMANDS)
 
 
 def connection_options(fn: F) -> F:
@@ -105,7 +106,7 @@ class PredwatchGroup(click.Group):
             fail(_one_line(str(exc), ctx), exc.exit_code)
         except ModuleNotFoundError as exc:
             sub = f" {ctx.invoked_subcommand}" if ctx.invoked_subcommand else ""
-            hint = missing_extra(exc, f"`{ctx.command_path}{sub}`")
+            hint = missing_extra(exc, f"`{ctx.command_path}{sub}`", ctx.meta.get(EXTRA_KEY))
             fail(_one_line(hint or _unexpected(exc, ctx), ctx), EXIT_ERROR)
         except KeyboardInterrupt:
             fail("interrupted", 130)
