@@ -184,6 +184,14 @@ class TestTable:
         for module, (dist, _) in extras.MODULES.items():
             assert _canonical(dist) in {_canonical(d) for d in owners.get(module, [])}, module
 
+    def test_includes(self) -> None:
+        """extras.INCLUDES is what pyproject's self-references (predwatch[...]) say."""
+        optional = PROJECT["optional-dependencies"]
+        for extra in ("cli", "demo", "prometheus"):
+            inner = [r for r in optional[extra] if _canonical(_name(r)) == "predwatch"]
+            named = {x.strip() for r in inner for x in r.split("[")[1].rstrip("]").split(",")}
+            assert named == set(extras.INCLUDES.get(extra, ())), extra
+
     def test_dev_installs_everything(self) -> None:
         """The dev extra (what .ci/bootstrap installs) includes every other extra."""
         dev = " ".join(PROJECT["optional-dependencies"]["dev"])
