@@ -122,6 +122,7 @@ def main() -> None:
         for v, cmd in ((v, c) for v in bins for c in COMMANDS):  # warm the file cache
             wall(bins[v] / "predwatch", cmd)
         for _ in range(args.runs):
+            times.setdefault(("floor", ""), []).append(wall(bins["after"] / "python", ["-c", ""]))
             for cmd in COMMANDS:
                 for v in bins:
                     times.setdefault((v, " ".join(cmd)), []).append(
