@@ -118,7 +118,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-cli-") as tmp_name:
         tmp = Path(tmp_name)
         bins = {v: install(src, tmp / f"{v}-venv") for v, src in sources(args.before, tmp).items()}
-        times: dict[tuple[str, str], list[float]] = {}
+        times: dict[tuple[str, str], list[tuple[float, float]]] = {}
         for v, cmd in ((v, c) for v in bins for c in COMMANDS):  # warm the file cache
             wall(bins[v] / "predwatch", cmd)
         for _ in range(args.runs):
