@@ -68,7 +68,6 @@ def sample_report(out: Path) -> Path:
     from predwatch.analyzers.aggregates import Window
     from predwatch.analyzers.compare import baseline_reference
     from predwatch.analyzers.report_html import render_html
-
     from tests.helpers import analyze_samples as smp
 
     b = smp.baseline()

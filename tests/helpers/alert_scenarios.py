@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from elasticsearch import Elasticsearch, helpers
+
 from predwatch import schema as s
 from predwatch.alerts import kibana_rules, watcher
 from predwatch.alerts.conditions import Check, resolve

@@ -5,12 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from predwatch import schema
 from predwatch.analyzers import job, queries
 from predwatch.analyzers.aggregates import Window
 from predwatch.analyzers.compare import baseline_reference
 from predwatch.analyzers.report import Report
-
-from predwatch import schema
 from predwatch.baseline import (
     Baseline,
     CategoricalProfile,

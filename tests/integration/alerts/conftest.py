@@ -7,8 +7,8 @@ import dataclasses
 from collections.abc import Iterator
 
 import pytest
-
 from elasticsearch import Elasticsearch
+
 from predwatch.baseline import Baseline, load_baseline
 from predwatch.config import ESConfig
 from predwatch.setup_es import setup_elasticsearch

@@ -13,9 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from predwatch.shipper import Shipper
-
 from elasticsearch import Elasticsearch
+
 from predwatch import schema as s
 from predwatch.alerts.notify import Alert
 from predwatch.alerts.rules import Rule, RuleSet, default_rules
@@ -23,6 +22,7 @@ from predwatch.alerts.runner import Runner
 from predwatch.baseline import Baseline
 from predwatch.config import ESConfig
 from predwatch.setup_es import setup_elasticsearch
+from predwatch.shipper import Shipper
 from tests.helpers.alert_scenarios import fired_by_kibana, fired_by_watches
 
 pytestmark = pytest.mark.contract

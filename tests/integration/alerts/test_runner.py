@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-
 from elasticsearch import Elasticsearch
+
 from predwatch import schema as s
 from predwatch.alerts.cli import alerts, setup_watches
 from predwatch.alerts.rules import Destination, RuleSet, default_rules, save_rules

@@ -14,8 +14,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-
 from elasticsearch import Elasticsearch
+
 from predwatch import schema as s
 from predwatch.alerts.rules import KINDS, default_rules
 from predwatch.alerts.runner import Runner

@@ -9,11 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from elasticsearch import Elasticsearch
+
+from predwatch import schema
 from predwatch.analyzers.analyze_cli import analyze
 from predwatch.analyzers.profile import build_baseline
-
-from elasticsearch import Elasticsearch
-from predwatch import schema
 from predwatch.baseline import Baseline, FeatureProfile, save_baseline
 from predwatch.config import ESConfig
 from tests.helpers import analyze_data as ad

@@ -8,12 +8,12 @@ import datetime as dt
 import uuid
 
 import pandas as pd
+from elasticsearch import Elasticsearch
+
+from predwatch import schema as s
 from predwatch.analyzers import fetch
 from predwatch.analyzers.aggregates import TextAggs, Window
 from predwatch.analyzers.profile import build_baseline
-
-from elasticsearch import Elasticsearch
-from predwatch import schema as s
 from predwatch.config import ESConfig
 from tests.helpers import analyze_data as ad
 

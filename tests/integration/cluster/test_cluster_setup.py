@@ -7,8 +7,8 @@ import json
 import uuid
 
 from click.testing import CliRunner
-
 from elasticsearch import Elasticsearch
+
 from predwatch import schema as s
 from predwatch.cli import main
 from predwatch.config import ESConfig

@@ -6,8 +6,8 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
-
 from elasticsearch import Elasticsearch
+
 from predwatch.config import ESConfig
 from tests.helpers.demo_run import DemoRun, run_demo
 

@@ -8,6 +8,7 @@ import json
 import threading
 
 from elasticsearch import Elasticsearch
+
 from predwatch.config import ESConfig
 from tests.helpers.demo_run import DemoRun, run_demo
 

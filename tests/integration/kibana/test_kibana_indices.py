@@ -10,8 +10,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-
 from elasticsearch import Elasticsearch
+
 from predwatch import es as es_mod
 from predwatch import mappings as m
 from predwatch import schema as s

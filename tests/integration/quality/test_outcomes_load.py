@@ -10,13 +10,13 @@ import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from elasticsearch import Elasticsearch
+from sklearn import metrics as skm
+
+from predwatch import schema
 from predwatch.analyzers import quality_job as qj
 from predwatch.analyzers.aggregates import Window
 from predwatch.analyzers.outcomes_cli import outcomes
-from sklearn import metrics as skm
-
-from elasticsearch import Elasticsearch
-from predwatch import schema
 from predwatch.config import ESConfig
 from tests.helpers import quality_data as qd
 

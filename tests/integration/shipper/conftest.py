@@ -7,8 +7,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from elasticsearch import Elasticsearch
+
 from tests.helpers.shipper_es import delete_deadletters, delete_model_indices
 
 

@@ -9,11 +9,11 @@ import textwrap
 from pathlib import Path
 
 from click.testing import CliRunner
-from predwatch.shipper.cli import spool
-
 from elasticsearch import Elasticsearch
+
 from predwatch import devnode
 from predwatch.config import ESConfig
+from predwatch.shipper.cli import spool
 from tests.helpers.shipper_es import landed_ids
 
 CHILD = textwrap.dedent(

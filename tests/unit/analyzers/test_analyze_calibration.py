@@ -14,11 +14,11 @@ import math
 
 import numpy as np
 import pytest
+from scipy import stats as sps
+
 from predwatch.analyzers import compare as c
 from predwatch.analyzers.aggregates import UNSEEN, CategoricalAggs
 from predwatch.analyzers.stats import Summary, VerdictPolicy, chi2, missing_rate, psi, t_test
-from scipy import stats as sps
-
 from predwatch.baseline import CategoricalProfile
 from tests.helpers import calibration_sim as sim
 

@@ -15,6 +15,9 @@ import math
 
 import numpy as np
 import pytest
+from scipy import stats as sps
+
+from predwatch import schema
 from predwatch.analyzers import compare as c
 from predwatch.analyzers.aggregates import (
     CategoricalAggs,
@@ -25,9 +28,6 @@ from predwatch.analyzers.aggregates import (
     WindowAggregates,
 )
 from predwatch.analyzers.stats import Summary, VerdictPolicy
-from scipy import stats as sps
-
-from predwatch import schema
 from predwatch.baseline import (
     Baseline,
     CategoricalProfile,

@@ -7,10 +7,10 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from predwatch.analyzers import fetch, queries
-from predwatch.analyzers.aggregates import CategoricalAggs, TextAggs, Window
 
 from predwatch import schema
+from predwatch.analyzers import fetch, queries
+from predwatch.analyzers.aggregates import CategoricalAggs, TextAggs, Window
 from predwatch.config import ESConfig
 from tests.helpers import analyze_samples as smp
 

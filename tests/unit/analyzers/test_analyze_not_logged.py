@@ -7,7 +7,6 @@ import dataclasses
 from predwatch.analyzers import compare as c
 from predwatch.analyzers.aggregates import CategoricalAggs, PredictionAggs
 from predwatch.analyzers.stats import VerdictPolicy
-
 from predwatch.baseline import Baseline, CategoricalProfile, PredictionProfile
 from tests.helpers import analyze_samples as smp
 

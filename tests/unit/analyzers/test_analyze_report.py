@@ -8,11 +8,11 @@ import json
 import re
 
 import pytest
+from rich.console import Console
+
 from predwatch.analyzers import job, svg
 from predwatch.analyzers.report import Report, _fmt, as_count, plural, render_table
 from predwatch.analyzers.report_html import render_html
-from rich.console import Console
-
 from tests.helpers import analyze_samples as smp
 
 WINDOW = smp.WINDOW

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -38,6 +39,23 @@ class TestLayout:
             check=True,
         ).stdout
         assert "site-packages" in out
+
+    def test_client_not_shadowed_with_repo_root_on_sys_path(self) -> None:
+        """With the repository root first on sys.path (PYTHONPATH, as a script or a test
+        runner at the root puts it), `import elasticsearch` is still the client."""
+        code = (
+            "import sys; assert sys.path[1] == sys.argv[1], sys.path;"
+            "import elasticsearch; print(elasticsearch.__file__, elasticsearch.Elasticsearch)"
+        )
+        out = subprocess.run(
+            [sys.executable, "-c", code, str(REPO)],
+            cwd=REPO,
+            env={**os.environ, "PYTHONPATH": str(REPO)},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        assert "site-packages" in out and str(REPO / "elasticsearch") not in out
 
 
 class TestTestLayout:

@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from predwatch.shipper import ItemResult, Shipper, check_accounting
-from predwatch.shipper._documents import DocBuilder
 
 from predwatch.baseline import BaselineError
 from predwatch.errors import ConfigError
+from predwatch.shipper import ItemResult, Shipper, check_accounting
+from predwatch.shipper._documents import DocBuilder
 from tests.helpers.shipper_fakes import FakeSink
 
 

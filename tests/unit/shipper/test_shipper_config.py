@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from predwatch.shipper import PiiConfig, Shipper, ShipperConfig, SpoolConfig
 
 from predwatch.errors import ConfigError
+from predwatch.shipper import PiiConfig, Shipper, ShipperConfig, SpoolConfig
 from tests.helpers.shipper_fakes import FakeSink
 
 

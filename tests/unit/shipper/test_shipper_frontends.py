@@ -11,8 +11,8 @@ from typing import Any
 import pandas as pd
 import pytest
 import structlog
-from predwatch.shipper import ElasticsearchHandler, Shipper, ShipToElasticsearch
 
+from predwatch.shipper import ElasticsearchHandler, Shipper, ShipToElasticsearch
 from tests.helpers.shipper_fakes import FakeSink
 
 

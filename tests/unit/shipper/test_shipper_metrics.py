@@ -13,11 +13,11 @@ from typing import Any
 
 import pytest
 import requests
+
+from predwatch.errors import ConfigError
 from predwatch.shipper import Shipper, ShipperCollector, serve_metrics
 from predwatch.shipper._documents import OUTCOME, PREDICTION, observations
 from predwatch.shipper._stats import LATENCY_BUCKETS_MS, PredictionCounts
-
-from predwatch.errors import ConfigError
 from tests.helpers.shipper_fakes import FakeSink
 
 

@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from predwatch.errors import ConfigError
 from predwatch.shipper import (
     BulkFailed,
     ItemResult,
@@ -26,8 +28,6 @@ from predwatch.shipper import (
     check_accounting,
 )
 from predwatch.shipper._bulk import is_deadletter
-
-from predwatch.errors import ConfigError
 from tests.helpers.shipper_fakes import FakeSink
 
 MEDIA_TYPE = (

@@ -12,10 +12,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from predwatch.shipper import Shipper
 
 from predwatch import devnode
 from predwatch.config import ESConfig
+from predwatch.shipper import Shipper
 from tests.helpers.faults.fault_proxy import FaultProxy
 from tests.helpers.faults.faults_check import KillableNode
 

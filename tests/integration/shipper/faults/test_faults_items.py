@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from predwatch.shipper import Shipper
-
 from elasticsearch import Elasticsearch
+
 from predwatch import schema as s
+from predwatch.shipper import Shipper
 from tests.helpers.faults.fault_proxy import FaultProxy, per_id
 from tests.helpers.faults.faults_check import assert_accounting, assert_landed, wait_until
 

@@ -10,11 +10,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from predwatch.shipper import Shipper
-
 from elasticsearch import Elasticsearch
+
 from predwatch import es as es_mod
 from predwatch.config import ESConfig
+from predwatch.shipper import Shipper
 from tests.helpers.faults.fault_proxy import FaultProxy
 from tests.helpers.faults.faults_check import (
     KillableNode,

@@ -16,12 +16,12 @@ from typing import Any
 import pandas as pd
 import pytest
 import structlog
-from predwatch.shipper import ElasticsearchHandler, Shipper, ShipToElasticsearch
-
 from elasticsearch import Elasticsearch
+
 from predwatch import schema as s
 from predwatch.config import ESConfig
 from predwatch.setup_es import setup_elasticsearch
+from predwatch.shipper import ElasticsearchHandler, Shipper, ShipToElasticsearch
 from tests.helpers.faults.fault_proxy import FaultProxy
 from tests.helpers.faults.faults_check import assert_accounting, assert_landed
 
