@@ -77,6 +77,7 @@ def _rule(doc: Doc, rule_id: str) -> Doc:
 
 
 class TestRulesFile:
+    @pytest.mark.contract  # predwatch's model of the rule-file schema (promtool: grafana tests)
     def test_follows_the_documented_schema(self, rules: RuleSet) -> None:
         """Groups and alerting rules have only known keys, valid durations and parsable PromQL."""
         doc, _ = pr.rules_file(rules)

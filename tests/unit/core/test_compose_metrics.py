@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 import yaml
-from test_compose import env_example, interpolate
 
 from predwatch.alerts import prometheus_rules as pr
 from predwatch.alerts.rules import load_rules
 from predwatch.grafana import contract, dashboard
+from tests.helpers.compose_env import env_example, interpolate
 
 REPO = Path(__file__).resolve().parents[3]
 DEPLOY = REPO / "deploy"

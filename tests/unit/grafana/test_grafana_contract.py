@@ -6,11 +6,14 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from grafana_fixtures import demo_baseline
+import pytest
 
 from predwatch.grafana import contract, dashboard
 from predwatch.grafana.contract import sample_names, used_metrics
+from tests.helpers.kibana_fixtures import demo_baseline
 
+# contract: checked against predwatch's model of Grafana's dashboard model (no Grafana runs here).
+pytestmark = pytest.mark.contract
 Obj = dict[str, Any]
 DASH = dashboard("demo", demo_baseline())
 

@@ -6,13 +6,15 @@ import json
 from typing import Any
 
 import pytest
-from grafana_fixtures import demo_baseline, regression_baseline
 
 from predwatch.grafana import contract, dashboard, training
 from predwatch.grafana import metrics as m
 from predwatch.grafana.dashboard import uid
 from predwatch.grafana.panels import DATASOURCE, GRID_COLUMNS
+from tests.helpers.kibana_fixtures import demo_baseline, regression_baseline
 
+# contract: checked against predwatch's model of Grafana's dashboard model (no Grafana runs here).
+pytestmark = pytest.mark.contract
 Obj = dict[str, Any]
 BASELINE = demo_baseline()
 

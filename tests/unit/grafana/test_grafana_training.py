@@ -5,10 +5,10 @@ from __future__ import annotations
 import math
 
 import pytest
-from grafana_fixtures import demo_baseline, regression_baseline
 
 from predwatch.baseline import NumericProfile
 from predwatch.grafana import training
+from tests.helpers.kibana_fixtures import demo_baseline, regression_baseline
 
 
 def _profile(edges: tuple[float, ...], counts: tuple[float, ...], lo: float, hi: float):
