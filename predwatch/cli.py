@@ -24,8 +24,8 @@ class Entry(NamedTuple):
 COMMANDS: dict[str, Entry] = {
     "alerts": Entry(
         "predwatch.alerts.cli:alerts",
-        "Alert rules: derive them from a baseline, render them for Watcher or Kibana, "
-        "or let predwatch evaluate them itself.",
+        "Alert rules: derive them from a baseline, render them for Watcher, Kibana or "
+        "Prometheus, or let predwatch evaluate them itself.",
         "cli",
     ),
     "analyze": Entry(

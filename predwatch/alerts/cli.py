@@ -85,8 +85,8 @@ class _KeepRefs(dict[str, str]):
 
 @click.group(cls=PredwatchGroup)
 def alerts() -> None:
-    """Alert rules: derive them from a baseline, render them for Watcher or Kibana, or let
-    predwatch evaluate them itself.
+    """Alert rules: derive them from a baseline, render them for Watcher, Kibana or
+    Prometheus, or let predwatch evaluate them itself.
 
     \b
     Example:
