@@ -248,3 +248,14 @@ class TestCheckRules:
             check=False,
         )
         assert res.returncode != 0
+
+
+class TestComposeConfig:
+    def test_prometheus_config_passes_promtool(self) -> None:
+        """`promtool check config` accepts the Compose Prometheus configuration."""
+        config = Path(__file__).resolve().parents[3] / "deploy/prometheus/prometheus.yml"
+        assert PROMTOOL is not None
+        res = subprocess.run(
+            [PROMTOOL, "check", "config", str(config)], capture_output=True, text=True, check=False
+        )
+        assert res.returncode == 0, res.stdout + res.stderr
