@@ -17,12 +17,12 @@ from typing import Any
 
 import pytest
 import requests
-from predwatch.shipper._model_stats import MAX_SCORE_BUCKETS, score_buckets
-from shipper_es import landed_ids
-
 from elasticsearch import Elasticsearch
+
 from predwatch.baseline import Baseline, save_baseline
 from predwatch.config import ESConfig
+from predwatch.shipper._model_stats import MAX_SCORE_BUCKETS, score_buckets
+from tests.helpers.shipper_es import landed_ids
 
 pytestmark = pytest.mark.slow
 
@@ -80,6 +80,7 @@ def _request(i: int) -> dict[str, str]:
 
 def _baseline(model: str) -> Baseline:
     import pandas as pd
+
     from predwatch.analyzers.profile import build_baseline
 
     n = 400

@@ -15,6 +15,8 @@ from typing import Any
 
 import pytest
 import requests
+
+from predwatch.errors import ConfigError
 from predwatch.shipper import Shipper, ShipperCollector, serve_metrics
 from predwatch.shipper._documents import OUTCOME, PREDICTION, DocBuilder
 from predwatch.shipper._metric_families import le_text
@@ -27,9 +29,7 @@ from predwatch.shipper._model_stats import (
     limits_for,
     score_buckets,
 )
-from shipper_fakes import FakeSink, make_baseline
-
-from predwatch.errors import ConfigError
+from tests.helpers.shipper_fakes import FakeSink, make_baseline
 
 
 def _shipper(sink: FakeSink, tmp_path: Path, **kw: Any) -> Shipper:
