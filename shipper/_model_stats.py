@@ -176,6 +176,10 @@ class ModelStats:
     def __init__(self, limits: Limits | None = None) -> None:
         self.limits = limits or Limits()
         self.lock = threading.Lock()
+        fs = self.limits.features
+        self._all = {f.name: i for i, f in enumerate(fs)}
+        self._oov = {f.name: i for i, f in enumerate(fs) if f.oov}
+        self._range = {f.name: i for i, f in enumerate(fs) if f.out_of_range}
         self.versions: dict[str, VersionStats] = {}
 
     def add(self, batch: Sequence[Observation]) -> None:
@@ -196,7 +200,9 @@ class ModelStats:
                     key = self._label(vs, label)
                     vs.labels[key] = vs.labels.get(key, 0) + 1
                 if monitor is not None and features:
-                    _count_flags(vs, features, monitor)
+                    _count_flags(vs.missing, monitor.get(_MISSING), self._all)
+                    _count_flags(vs.oov, monitor.get(_OOV), self._oov)
+                    _count_flags(vs.out_of_range, monitor.get(_OUT_OF_RANGE), self._range)
 
     def _version(self, version: str) -> VersionStats:
         vs = self.versions.get(version)
@@ -219,16 +225,12 @@ class ModelStats:
             return {v: c.copy() for v, c in self.versions.items()}
 
 
-def _count_flags(
-    vs: VersionStats, features: tuple[Feature, ...], monitor: Mapping[str, Any]
-) -> None:
-    missing = monitor.get(_MISSING) or {}
-    oov = monitor.get(_OOV) or {}
-    out_of_range = monitor.get(_OUT_OF_RANGE) or {}
-    for i, f in enumerate(features):
-        if missing.get(f.name):
-            vs.missing[i] += 1
-        if f.oov and oov.get(f.name):
-            vs.oov[i] += 1
-        if f.out_of_range and out_of_range.get(f.name):
-            vs.out_of_range[i] += 1
+def _count_flags(counts: list[int], flags: Mapping[str, int] | None, at: Mapping[str, int]) -> None:
+    """Add the set flags of one document to `counts` (position of a feature: `at`)."""
+    # Most documents flag nothing: one C-level scan decides, per group.
+    if flags and any(flags.values()):
+        for name, v in flags.items():
+            if v:
+                i = at.get(name)
+                if i is not None:
+                    counts[i] += 1
