@@ -300,11 +300,19 @@ class TestModelStatistics:
         pytest.importorskip("prometheus_client")
 
     def test_exact_counts(self, sink: FakeSink, tmp_path: Path) -> None:
-        """Score buckets, labels and per-feature missing/OOV/out-of-range counts equal what
-        was sent, per version; the baseline's training shares come along."""
+        """Score buckets, labels and per-feature missing/OOV/out-of-range/word counts equal
+        what was sent, per version; the baseline's training shares come along."""
         sent = [
-            ({"age": 30, "marital_status": "married"}, {"0": 0.9, "1": 0.1}, None),
-            ({"age": 95, "marital_status": "single"}, {"0": 0.4, "1": 0.6}, None),
+            (
+                {"age": 30, "marital_status": "married", "comment": "Good service"},
+                {"0": 0.9, "1": 0.1},
+                None,
+            ),
+            (
+                {"age": 95, "marital_status": "single", "comment": "awful service, zzz"},
+                {"0": 0.4, "1": 0.6},
+                None,
+            ),
             ({"age": None, "marital_status": "divorced"}, {"0": 0.2, "1": 0.8}, None),
             ({"marital_status": None}, {"0": 0.5, "1": 0.5}, "4.0"),
             ({"age": 10, "marital_status": "widowed"}, {"0": 0.05, "1": 0.95}, "4.0"),
@@ -336,7 +344,9 @@ class TestModelStatistics:
         out_of_range = m["predwatch_feature_out_of_range_total"]
         assert missing[_key(feature="age")] == 1 and missing[_key("4.0", feature="age")] == 1
         assert missing[_key("4.0", feature="marital_status")] == 1
-        assert missing[_key(feature="comment")] == 3  # text: absent in every record
+        assert missing[_key(feature="comment")] == 1
+        assert m["predwatch_feature_text_tokens_total"][_key(feature="comment")] == 5
+        assert m["predwatch_feature_text_oov_tokens_total"][_key(feature="comment")] == 2
         assert oov[_key(feature="marital_status")] == 1
         assert oov[_key("4.0", feature="marital_status")] == 1
         assert out_of_range[_key(feature="age")] == 1
