@@ -465,3 +465,46 @@ class TestReference:
         with _shipper(sink, tmp_path, baseline=_score_baseline()) as sh:
             exported = {f.name: f.kind for f in families([sh])}
         assert documented == exported
+
+
+class TestMultiprocessEndpoint:
+    @pytest.fixture(autouse=True)
+    def _needs_prometheus_client(self) -> None:
+        pytest.importorskip("prometheus_client")
+
+    def test_directory_errors(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Without the variable, or with a directory that does not exist, the merged
+        endpoint refuses with what to set; a bad port is refused up front."""
+        from predwatch.shipper import prometheus
+
+        monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR", raising=False)
+        with pytest.raises(ConfigError, match="PROMETHEUS_MULTIPROC_DIR is not set"):
+            prometheus.multiprocess_registry()
+        with pytest.raises(ConfigError, match="not a directory"):
+            prometheus.multiprocess_registry(tmp_path / "absent")
+        with pytest.raises(ConfigError, match=r"0\.\.65535"):
+            prometheus.serve_multiprocess(70000, path=tmp_path)
+
+    def test_dead_processes_leave_live_gauges_only(self, tmp_path: Path) -> None:
+        """mark_dead_processes removes the live-gauge files of pids that no longer run and
+        keeps counters, other gauge modes and the files of running processes."""
+        from predwatch.shipper import prometheus
+
+        dead = subprocess.run(
+            [sys.executable, "-c", "import os; print(os.getpid())"],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        gone, alive = int(dead.stdout), os.getpid()
+        names = [
+            f"gauge_livesum_{gone}.db",
+            f"gauge_livemax_{gone}.db",
+            f"counter_{gone}.db",
+            f"gauge_max_{gone}.db",
+            f"gauge_livesum_{alive}.db",
+        ]
+        for name in names:
+            (tmp_path / name).write_bytes(b"")
+        assert prometheus.mark_dead_processes(tmp_path) == [gone]
+        assert sorted(p.name for p in tmp_path.iterdir()) == sorted(names[2:])
