@@ -126,8 +126,7 @@ class ClassBins:
         return float(self.predicted.sum() + self.other.sum())
 
 
-def _interval(value: float, g_pred: FloatArray, g_other: FloatArray, b: ClassBins
-              ) -> tuple[float, float]:  # fmt: skip
+def _interval(g_pred: FloatArray, g_other: FloatArray, b: ClassBins) -> tuple[float, float]:
     """(sampling se, calibration se) of a metric with these gradients in y_b."""
     pq = b.p * (1.0 - b.p)
     var_s = float((g_pred**2 * b.predicted * pq).sum() + (g_other**2 * b.other * pq).sum())
@@ -212,7 +211,7 @@ def roc_auc(b: ClassBins) -> tuple[float | None, FloatArray, FloatArray]:
 
 def _one(name: str, fn: Any, b: ClassBins, z: float, note: str = "") -> Estimate:
     value, gp, go = fn(b)
-    ses = None if value is None else _interval(value, gp, go, b)
+    ses = None if value is None else _interval(gp, go, b)
     why = note if value is not None else _undefined(name)
     return _estimate(name, value, ses, b.rows, z, why)
 
@@ -270,7 +269,7 @@ def multiclass(classes: Mapping[str, ClassBins], z: float) -> list[Estimate]:
     acc = sum(_counts(b)[0] for b in parts) / n
     var_s = var_c = 0.0
     for b in parts:
-        s, c = _interval(acc, np.full_like(b.p, 1.0 / n), _zeros(b), b)
+        s, c = _interval(np.full_like(b.p, 1.0 / n), _zeros(b), b)
         var_s += s * s
         var_c += c * c
     out = [_estimate("accuracy", acc, (math.sqrt(var_s), math.sqrt(var_c)), n, z, note)]

@@ -9,10 +9,11 @@ is fitted on those counts.
   bin) and two open end bins for scores outside. Bin i holds scores in [e[i-1], e[i]); the
   same intervals as an Elasticsearch `range` aggregation on these edges.
 - Isotonic map: pool-adjacent-violators on the non-empty bins (x = the bin's mean score,
-  y = its share of positives, weight = its rows). The result is a list of blocks
+  y = its share of positives, weight = its rows), neighbouring bins first pooled to at least
+  sqrt(reference rows) each (`fit_isotonic` says why). The result is a list of blocks
   (x_start, x_end, probability, rows); between blocks it is linear, outside it is flat:
   scikit-learn's `IsotonicRegression(out_of_bounds="clip")` fitted on the same rows with
-  their scores rounded to the bin means.
+  their scores rounded to the pooled means (min_rows=1: to the bin means).
 - Which map: isotonic, or the identity when the scores are probabilities already and the
   identity has the lower out-of-fold Brier score (as NannyML skips calibration when it does
   not help). Out-of-fold: the map applied to a fold is fitted on the other folds only.
@@ -67,8 +68,9 @@ def bin_index(edges: FloatArray, scores: npt.ArrayLike) -> npt.NDArray[np.intp]:
     return np.searchsorted(edges, np.asarray(scores, dtype=np.float64), side="right")
 
 
-def positions(edges: FloatArray, sums: FloatArray | None = None, counts: FloatArray | None = None
-              ) -> FloatArray:  # fmt: skip
+def positions(
+    edges: FloatArray, sums: FloatArray | None = None, counts: FloatArray | None = None
+) -> FloatArray:
     """One representative score per bin: its mean where known, else the midpoint (the
     edge itself for the two open end bins)."""
     e = np.asarray(edges, dtype=np.float64)
@@ -233,14 +235,49 @@ def pav(y: FloatArray, w: FloatArray) -> list[tuple[int, int, float, float]]:
     return [(int(a), int(b), s / m, m) for a, b, s, m in blocks]
 
 
-def fit_isotonic(ref: BinnedLabels) -> Calibration:
-    """The isotonic map of the reference's bins (see the module docstring)."""
+def pool_small(
+    x: FloatArray, y: FloatArray, w: FloatArray, min_rows: float
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Merge consecutive points until each holds >= min_rows (a short last group joins the
+    one before): weighted means of x and y, summed weights."""
+    gx: list[float] = []
+    gy: list[float] = []
+    gw: list[float] = []
+    sx = sy = sw = 0.0
+    for xi, yi, wi in zip(x, y, w, strict=True):
+        sx, sy, sw = sx + xi * wi, sy + yi * wi, sw + wi
+        if sw >= min_rows:
+            gx.append(sx / sw)
+            gy.append(sy / sw)
+            gw.append(sw)
+            sx = sy = sw = 0.0
+    if sw > 0:
+        if gw:
+            m = gw.pop()
+            sx, sy, sw = sx + gx.pop() * m, sy + gy.pop() * m, sw + m
+        gx.append(sx / sw)
+        gy.append(sy / sw)
+        gw.append(sw)
+    return np.asarray(gx), np.asarray(gy), np.asarray(gw)
+
+
+def fit_isotonic(ref: BinnedLabels, min_rows: float | None = None) -> Calibration:
+    """The isotonic map of the reference's bins (see the module docstring).
+
+    Before pool-adjacent-violators, neighbouring bins are pooled until each holds at least
+    `min_rows` rows (default sqrt(rows)): plain isotonic regression keeps every noise step
+    that happens to be monotone, which spreads the probabilities apart and makes the
+    estimated accuracy and ROC AUC optimistic (by about one standard error with 5,000
+    reference rows and a shifted window; pooled: no measurable bias, see the unit tests).
+    """
     used = ref.n > 0
     if not used.any():
         raise ValueError("calibration: no reference rows with a score")
     x = ref.positions()[used]
     y = ref.pos[used] / ref.n[used]
     w = ref.n[used]
+    least = math.sqrt(ref.rows) if min_rows is None else min_rows
+    x, y, w = pool_small(x, y, w, max(least, 1.0))
     blocks = tuple(
         (float(x[a]), float(x[b]), min(max(v, 0.0), 1.0), float(m)) for a, b, v, m in pav(y, w)
     )
