@@ -29,7 +29,7 @@ def _folds(s: np.ndarray, y: np.ndarray, edges: np.ndarray, k: int = 5) -> list[
 
 class TestGrid:
     def test_threshold_becomes_an_edge(self) -> None:
-        """A threshold between grid lines is inserted, so the predicted class is constant per bin."""
+        """A threshold between grid lines is inserted: the predicted class is constant per bin."""
         e = sc.Grid(0.0, 1.0, 10).edges(0.37)
         assert 0.37 in e
         assert len(e) == 12
@@ -49,7 +49,7 @@ class TestGrid:
 
 class TestIsotonic:
     def test_pav_equals_scikit_learn_on_the_bin_means(self) -> None:
-        """With no pooling, the map is scikit-learn's isotonic fit on rows moved to their bin mean."""
+        """Unpooled, the map is scikit-learn's isotonic fit on rows moved to their bin mean."""
         s, y = _rows(1, 5000, calibrated=False)
         edges = sc.Grid(0.0, 1.0, 200).edges(0.5)
         ref = sc.BinnedLabels(edges)
@@ -66,7 +66,7 @@ class TestIsotonic:
         x = np.arange(10.0)
         y = np.linspace(0, 1, 10)
         w = np.array([1, 2, 3, 1, 1, 1, 5, 1, 1, 1.0])
-        gx, gy, gw = sc.pool_small(x, y, w, 4.0)
+        gx, _, gw = sc.pool_small(x, y, w, 4.0)
         assert gw.sum() == w.sum()
         assert (gw >= 4).all()
         assert np.all(np.diff(gx) > 0)
@@ -81,7 +81,7 @@ class TestIsotonic:
         assert p.min() >= 0 and p.max() <= 1
 
     def test_nan_scores_are_not_counted(self) -> None:
-        """Rows without a finite score (NaN, inf: the shipper stores those as null) are not counted."""
+        """Rows without a finite score (the shipper stores NaN and inf as null) are not counted."""
         ref = sc.BinnedLabels(sc.Grid().edges(0.5))
         ref.add([0.2, np.nan, np.inf, 0.7], [0, 1, 1, 1])
         assert ref.rows == 2
