@@ -124,8 +124,13 @@ def week_of(ts: pd.Series) -> np.ndarray:
 
 def realized(ana: pd.DataFrame) -> dict[str, list[float]]:
     """The per-week metrics on the held-back labels (scikit-learn on the rows)."""
-    from sklearn.metrics import accuracy_score, f1_score, precision_score, recall_score
-    from sklearn.metrics import roc_auc_score
+    from sklearn.metrics import (
+        accuracy_score,
+        f1_score,
+        precision_score,
+        recall_score,
+        roc_auc_score,
+    )
 
     out: dict[str, list[float]] = {m: [] for m in METRICS}
     w = week_of(ana["ts"])
@@ -180,8 +185,13 @@ def predwatch_pandas(ref: pd.DataFrame, ana: pd.DataFrame) -> dict[str, Any]:
             out[m].append(got[m].value)
             low[m].append(got[m].ci_low)
             high[m].append(got[m].ci_high)
-    return {"estimate": out, "ci_low": low, "ci_high": high, "method": cal.method,
-            "blocks": len(cal.blocks)}  # fmt: skip
+    return {
+        "estimate": out,
+        "ci_low": low,
+        "ci_high": high,
+        "method": cal.method,
+        "blocks": len(cal.blocks),
+    }
 
 
 # --- NannyML (its own venv) --------------------------------------------------------------
@@ -214,8 +224,13 @@ def nannyml_child(args: argparse.Namespace) -> None:
     cbpe.fit(ref)
     res = cbpe.estimate(ana).filter(period="analysis").to_df()
     wall = time.perf_counter() - t0
-    out: dict[str, Any] = {"wall": wall, "version": nml.__version__, "estimate": {},
-                           "ci_low": {}, "ci_high": {}}  # fmt: skip
+    out: dict[str, Any] = {
+        "wall": wall,
+        "version": nml.__version__,
+        "estimate": {},
+        "ci_low": {},
+        "ci_high": {},
+    }
     out["start"] = [str(x) for x in res[("chunk", "start_date")]]
     for m in METRICS:
         out["estimate"][m] = [float(x) for x in res[(m, "value")]]
@@ -226,7 +241,8 @@ def nannyml_child(args: argparse.Namespace) -> None:
 
 def _npz(ref: pd.DataFrame, ana: pd.DataFrame, path: Path) -> None:
     arrays: dict[str, np.ndarray] = {}
-    for prefix, f, cols in (("ref_", ref, ("ts", "score", "pred", "y")), ("ana_", ana, ("ts", "score", "pred"))):  # fmt: skip
+    parts = (("ref_", ref, ("ts", "score", "pred", "y")), ("ana_", ana, ("ts", "score", "pred")))
+    for prefix, f, cols in parts:
         for c in cols:
             v = f[c].to_numpy()
             arrays[prefix + c] = v.astype("datetime64[ns]").astype(np.int64) if c == "ts" else v
@@ -268,8 +284,9 @@ def run_nannyml(python: str, ref: pd.DataFrame, ana: pd.DataFrame) -> dict[str, 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "data.npz"
         _npz(ref, ana, path)
-        return measure_child([python, str(Path(__file__).resolve()), "--child", "nannyml",
-                              "--data", str(path)])  # fmt: skip
+        return measure_child(
+            [python, str(Path(__file__).resolve()), "--child", "nannyml", "--data", str(path)]
+        )
 
 
 # --- report ------------------------------------------------------------------------------
@@ -296,8 +313,9 @@ def coverage(low: list[Any], high: list[Any], real: list[float]) -> float:
     return float(np.mean(hits)) if hits else float("nan")
 
 
-def accuracy_table(real: dict[str, list[float]], pw: dict[str, Any], nml: dict[str, Any] | None
-                   ) -> list[str]:  # fmt: skip
+def accuracy_table(
+    real: dict[str, list[float]], pw: dict[str, Any], nml: dict[str, Any] | None
+) -> list[str]:
     lines = [
         "| metric | predwatch MAE | NannyML MAE | predwatch bias | NannyML bias | "
         "predwatch r | NannyML r | predwatch 95 % CI covers | NannyML band (±3 se) covers | "
@@ -348,8 +366,10 @@ def main() -> None:
     d = load()
     ref, ana = split(d)
     real = realized(ana)
-    print(f"reference {len(ref):,} rows, analysis {len(ana):,} rows in {len(weeks())} weeks",
-          file=sys.stderr)  # fmt: skip
+    print(
+        f"reference {len(ref):,} rows, analysis {len(ana):,} rows in {len(weeks())} weeks",
+        file=sys.stderr,
+    )
     pw = predwatch_pandas(ref, ana)
     nml: dict[str, Any] | None = None
     nml_run: dict[str, Any] | None = None
@@ -358,8 +378,10 @@ def main() -> None:
         nml = nml_run["out"]
         assert nml is not None
         if len(nml["estimate"]["roc_auc"]) != len(weeks()):
-            raise RuntimeError(f"NannyML made {len(nml['estimate']['roc_auc'])} chunks, "
-                               f"not {len(weeks())}: {nml['start'][:3]}...")  # fmt: skip
+            raise RuntimeError(
+                f"NannyML made {len(nml['estimate']['roc_auc'])} chunks, "
+                f"not {len(weeks())}: {nml['start'][:3]}..."
+            )
     else:
         print(f"no NannyML venv at {args.nannyml_python}: predwatch only", file=sys.stderr)
     lines = [
