@@ -1,11 +1,12 @@
-"""The score histograms CBPE needs, from one Elasticsearch aggregation request per window.
+"""The score histograms CBPE needs, from Elasticsearch aggregations (no document is read).
 
-Per model version (`terms`, documents without a version under "(none)"), a `range`
+Per window (a `date_range` bucket on @timestamp; several windows share one request), per
+model version (`terms`, documents without a version under "(none)"), a `range`
 aggregation of the score on the calibration grid's edges (`score_calibration.Grid.edges`,
 the threshold one of them) with a `sum` of the score per range, so each bin's mean score is
 known. Ranges are [from, to), the same bins as `score_calibration.bin_index`. Rows without
-a score are not in any range. The request never returns a document: memory and time are
-O(versions x bins), whatever the number of predictions.
+a score are not in any range. Memory and time are O(windows x versions x bins), whatever
+the number of predictions.
 
 Binary classifiers: one histogram of the positive class's score (`prediction.value`, or
 `prediction.scores.<positive>` for models that log class scores). Multiclass: per class
@@ -33,6 +34,14 @@ FloatArray = npt.NDArray[np.float64]
 ALL_VERSIONS = "*"
 NO_VERSION = "(none)"
 MAX_VERSIONS = 1000
+BUCKET_BUDGET = 50_000
+# Only what `parse` reads: each range bucket's from/to would double the response.
+FILTER_PATH = [
+    "aggregations.**.buckets.key",
+    "aggregations.**.buckets.doc_count",
+    "aggregations.**.buckets.sum.value",
+    "aggregations.versions.value",
+]
 
 
 @dataclass
@@ -171,8 +180,14 @@ def histograms(
     classes: Sequence[str] = (),
 ) -> WindowHistograms:
     """One request: the window's score histograms per model version."""
-    query = {"range": {s.TIMESTAMP: {"gte": iso(window.start), "lt": iso(window.end)}}}
-    aggs = request(edges, field_name=field_name, classes=classes)
+    return histograms_many(es, cfg, model, [window], edges, field_name=field_name, classes=classes)[
+        0
+    ]
+
+
+def _search(
+    es: Elasticsearch, cfg: ESConfig, model: str, query: dict[str, Any], aggs: dict[str, Any]
+) -> dict[str, Any]:
     r = es_mod.call(
         cfg,
         lambda: es.search(
@@ -181,8 +196,62 @@ def histograms(
             query=query,
             aggs=aggs,
             track_total_hits=False,
+            filter_path=FILTER_PATH,
             ignore_unavailable=True,
             allow_no_indices=True,
         ),
     )
-    return parse(r.body, len(edges) + 1, binary=field_name is not None, classes=classes)
+    return dict(r.body)
+
+
+def _span(windows: Sequence[Window]) -> dict[str, Any]:
+    start = min(w.start for w in windows)
+    end = max(w.end for w in windows)
+    return {"range": {s.TIMESTAMP: {"gte": iso(start), "lt": iso(end)}}}
+
+
+def histograms_many(
+    es: Elasticsearch,
+    cfg: ESConfig,
+    model: str,
+    windows: Sequence[Window],
+    edges: Sequence[float],
+    *,
+    field_name: str | None = s.PREDICTION_VALUE,
+    classes: Sequence[str] = (),
+) -> list[WindowHistograms]:
+    """The histograms of several windows in as few requests as the bucket limit allows: a
+    `date_range` on @timestamp (one bucket per window) above the per-version ranges. The
+    number of versions (one small request first) decides how many windows one request holds
+    (BUCKET_BUDGET, under Elasticsearch's default search.max_buckets of 65,536)."""
+    if not windows:
+        return []
+    bins = len(edges) + 1
+    per_version = bins * ((1 if field_name is not None else 0) + 3 * len(classes)) + 1
+    versions = _search(
+        es, cfg, model, _span(windows), {"versions": {"cardinality": {"field": s.MODEL_VERSION}}}
+    )
+    n_versions = int(versions.get("aggregations", {}).get("versions", {}).get("value", 0)) + 1
+    step = max(1, BUCKET_BUDGET // (per_version * n_versions + 1))
+    out: list[WindowHistograms] = []
+    inner = request(edges, field_name=field_name, classes=classes)
+    for first in range(0, len(windows), step):
+        part = windows[first : first + step]
+        ranges = [
+            {"key": str(i), "from": iso(w.start), "to": iso(w.end)} for i, w in enumerate(part)
+        ]
+        aggs = {
+            "windows": {
+                "date_range": {"field": s.TIMESTAMP, "ranges": ranges, "keyed": False},
+                "aggs": inner,
+            }
+        }
+        body = _search(es, cfg, model, _span(part), aggs)
+        found = {
+            str(b["key"]): b
+            for b in body.get("aggregations", {}).get("windows", {}).get("buckets", [])
+        }
+        for i in range(len(part)):
+            sub = {"aggregations": {"versions": found.get(str(i), {}).get("versions", {})}}
+            out.append(parse(sub, bins, binary=field_name is not None, classes=classes))
+    return out

@@ -3,7 +3,10 @@ binary (value) and multiclass (per-class scores split by predicted label) models
 
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
+import pytest
 import quality_data as qd
 from predwatch.analyzers import estimate as est
 from predwatch.analyzers import estimate_query as eq
@@ -15,6 +18,7 @@ from predwatch.config import ESConfig
 
 WINDOW = Window(qd.T0, qd.T0 + qd.DAY)
 EDGES = sc.Grid().edges(0.5)
+HOUR = dt.timedelta(hours=1)
 
 
 def _served(scores: np.ndarray, versions: list[str], prefix: str) -> list[qd.Served]:
@@ -77,6 +81,39 @@ class TestBinaryHistograms:
         got = eq.histograms(es, es_config, model_name, WINDOW, EDGES)
         assert got.binary[eq.ALL_VERSIONS].rows == 0
         assert list(got.binary) == [eq.ALL_VERSIONS]
+
+
+class TestManyWindows:
+    def test_windows_in_one_request_equal_one_request_each(
+        self,
+        es: Elasticsearch,
+        es_config: ESConfig,
+        model_name: str,
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        """Hourly windows read together (also split by a small bucket budget) equal each read
+        alone; predictions outside every window count nowhere."""
+        rng = np.random.default_rng(4)
+        scores = rng.beta(2, 2, 900)
+        versions = ["1" if i % 2 else "2" for i in range(len(scores))]
+        qd.install(es, es_config)
+        qd.ship_predictions(es, model_name, _served(scores, versions, "h"))
+        hours = [Window(qd.T0 + i * HOUR, qd.T0 + (i + 1) * HOUR) for i in (0, 1, 5, 23)]
+        alone = [eq.histograms(es, es_config, model_name, w, EDGES) for w in hours]
+        for budget in (eq.BUCKET_BUDGET, 3000):  # 3000: one window per request
+            monkeypatch.setattr(eq, "BUCKET_BUDGET", budget)
+            together = eq.histograms_many(es, es_config, model_name, hours, EDGES)
+            assert len(together) == len(hours)
+            for a, b in zip(alone, together, strict=True):
+                assert sorted(a.binary) == sorted(b.binary)
+                for key in a.binary:
+                    assert np.array_equal(a.binary[key].counts, b.binary[key].counts)
+        step = qd.DAY / (len(scores) + 1)
+        inside = sum(
+            any(w.start <= qd.T0 + (i + 1) * step < w.end for w in hours)
+            for i in range(len(scores))
+        )
+        assert sum(h.binary[eq.ALL_VERSIONS].rows for h in alone) == inside
 
 
 class TestMulticlassHistograms:
