@@ -228,9 +228,11 @@ def histograms_many(
         return []
     bins = len(edges) + 1
     per_version = bins * ((1 if field_name is not None else 0) + 3 * len(classes)) + 1
-    versions = _search(
-        es, cfg, model, _span(windows), {"versions": {"cardinality": {"field": s.MODEL_VERSION}}}
-    )
+    # One window needs no budget; several need the number of versions (a small request).
+    versions: dict[str, Any] = {}
+    if len(windows) > 1:
+        card = {"versions": {"cardinality": {"field": s.MODEL_VERSION}}}
+        versions = _search(es, cfg, model, _span(windows), card)
     n_versions = int(versions.get("aggregations", {}).get("versions", {}).get("value", 0)) + 1
     step = max(1, BUCKET_BUDGET // (per_version * n_versions + 1))
     out: list[WindowHistograms] = []

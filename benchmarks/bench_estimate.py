@@ -211,6 +211,7 @@ def nannyml_child(args: argparse.Namespace) -> None:
         f["ts"] = pd.to_datetime(f["ts"], unit="ns")
     import nannyml as nml
 
+    chunking = {"chunk_period": "W"} if args.windows == "weeks" else {"chunk_number": 1}
     t0 = time.perf_counter()
     cbpe = nml.CBPE(
         y_pred_proba="score",
@@ -218,13 +219,17 @@ def nannyml_child(args: argparse.Namespace) -> None:
         y_true="y",
         timestamp_column_name="ts",
         metrics=list(METRICS),
-        chunk_period="W",
         problem_type="classification_binary",
+        **chunking,
     )
     cbpe.fit(ref)
+    t1 = time.perf_counter()
     res = cbpe.estimate(ana).filter(period="analysis").to_df()
-    wall = time.perf_counter() - t0
+    t2 = time.perf_counter()
+    wall = t2 - t0
     out: dict[str, Any] = {
+        "fit_wall": t1 - t0,
+        "estimate_wall": t2 - t1,
         "wall": wall,
         "version": nml.__version__,
         "estimate": {},
@@ -280,13 +285,238 @@ def measure_child(cmd: list[str]) -> dict[str, Any]:
     return {"wall": m["wall"], "rss_mb": m["rss_kb"] / 1024.0, "out": data}
 
 
-def run_nannyml(python: str, ref: pd.DataFrame, ana: pd.DataFrame) -> dict[str, Any]:
+def run_nannyml(
+    python: str, ref: pd.DataFrame, ana: pd.DataFrame, windows: str = "weeks"
+) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "data.npz"
         _npz(ref, ana, path)
         return measure_child(
-            [python, str(Path(__file__).resolve()), "--child", "nannyml", "--data", str(path)]
+            [
+                python,
+                str(Path(__file__).resolve()),
+                "--child",
+                "nannyml",
+                "--data",
+                str(path),
+                "--windows",
+                windows,
+            ]
         )
+
+
+# --- predwatch on Elasticsearch (aggregations only) -----------------------------------------
+def _index(model: str) -> str:
+    from predwatch import schema as s
+
+    # One index holds every row (the query reads the model's pattern and filters on time);
+    # 270 daily indices would measure the node's shard count, not the estimate.
+    return s.index_name("predictions", model, ANALYSIS_START.replace(tzinfo=dt.UTC))
+
+
+def _docs(ana: pd.DataFrame, model: str, copies: int) -> Any:
+    from predwatch import schema as s
+
+    index = _index(model)
+    ts = ana["ts"].dt.strftime("%Y-%m-%dT%H:%M:%S.000Z").to_numpy()
+    score = ana["score"].to_numpy()
+    for c in range(copies):
+        for i in range(len(ana)):
+            pid = f"{c}-{i}"
+            yield {
+                "_op_type": "create",
+                "_index": index,
+                "_id": pid,
+                "_source": {
+                    s.TIMESTAMP: ts[i],
+                    s.PREDICTION_ID: pid,
+                    "model": {"name": model, "version": "1"},
+                    "prediction": {"value": float(score[i])},
+                    "monitor": {"nonfinite": 0},
+                },
+            }
+
+
+def ensure_indexed(es: Any, cfg: Any, ana: pd.DataFrame, model: str, copies: int) -> float:
+    """Index `copies` times the analysis rows under `model` (once; ids make it idempotent)."""
+    from elasticsearch import helpers
+    from predwatch.setup_es import setup_elasticsearch
+
+    setup_elasticsearch(es, cfg)
+    index = _index(model)
+    es.options(ignore_status=400).indices.create(index=index)
+    want = copies * len(ana)
+    if int(es.count(index=index)["count"]) >= want:
+        return 0.0
+    t0 = time.perf_counter()
+    es.indices.put_settings(index=index, settings={"index": {"refresh_interval": "-1"}})
+    try:
+        for ok, item in helpers.streaming_bulk(
+            es, _docs(ana, model, copies), chunk_size=5000, raise_on_error=False
+        ):
+            if not ok and item.get("create", {}).get("status") != 409:
+                raise RuntimeError(f"bulk item failed: {item}")
+    finally:
+        es.indices.put_settings(index=index, settings={"index": {"refresh_interval": None}})
+        es.indices.refresh(index=index)
+    es.options(request_timeout=3600).indices.forcemerge(index=index, max_num_segments=1)
+    print(
+        f"  indexed {want:,} rows into {index} ({time.perf_counter() - t0:.0f}s)", file=sys.stderr
+    )
+    return time.perf_counter() - t0
+
+
+def predwatch_child(args: argparse.Namespace) -> None:
+    """Runs in a fresh process: the estimates from the node's aggregations, for every week
+    (`--windows weeks`) or for the whole analysis period as one window (`--windows one`)."""
+    t_import = time.perf_counter()
+    from predwatch.analyzers import estimate as est
+    from predwatch.analyzers import estimate_query as eq
+    from predwatch.analyzers import quality_ci
+    from predwatch.analyzers import score_calibration as sc
+    from predwatch.analyzers.aggregates import Window
+
+    from predwatch import es as es_mod
+    from predwatch.config import ESConfig
+
+    cal = sc.Calibration.from_dict(json.loads(Path(args.calibration).read_text()))
+    edges = sc.Grid().edges(THRESHOLD)
+    cfg = ESConfig(url=args.es_url)
+    es = es_mod.client(cfg)
+    z = quality_ci.z_value(0.95)
+    spans = weeks() if args.windows == "weeks" else [(ANALYSIS_START, ANALYSIS_END)]
+    t0 = time.perf_counter()
+    windows = [Window(a.replace(tzinfo=dt.UTC), b.replace(tzinfo=dt.UTC)) for a, b in spans]
+    out: dict[str, list[Any]] = {m: [] for m in METRICS}
+    low: dict[str, list[Any]] = {m: [] for m in METRICS}
+    high: dict[str, list[Any]] = {m: [] for m in METRICS}
+    rows = 0
+    for hist in eq.histograms_many(es, cfg, args.model, windows, edges):
+        h = hist.binary[eq.ALL_VERSIONS]
+        rows += h.rows
+        ests = est.binary(cal, edges, h.counts, threshold=THRESHOLD, z=z, sums=h.sums)
+        got = {e.name: e for e in ests}
+        for m in METRICS:
+            out[m].append(got[m].value)
+            low[m].append(got[m].ci_low)
+            high[m].append(got[m].ci_high)
+    wall = time.perf_counter() - t0
+    result = {
+        "wall": wall,
+        "imports": t0 - t_import,
+        "rows": rows,
+        "estimate": out,
+        "ci_low": low,
+        "ci_high": high,
+    }
+    print(json.dumps(result))
+
+
+def run_predwatch_es(
+    args: argparse.Namespace, cal: Any, model: str, windows: str
+) -> dict[str, Any]:
+    from elasticsearch import Elasticsearch
+
+    Elasticsearch(args.es_url).indices.clear_cache(index=_index(model), request=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "calibration.json"
+        path.write_text(json.dumps(cal.to_dict()))
+        return measure_child(
+            [
+                sys.executable,
+                str(Path(__file__).resolve()),
+                "--child",
+                "predwatch",
+                "--model",
+                model,
+                "--calibration",
+                str(path),
+                "--es-url",
+                args.es_url,
+                "--windows",
+                windows,
+            ]
+        )
+
+
+def speed(args: argparse.Namespace, ref: pd.DataFrame, ana: pd.DataFrame) -> list[dict[str, Any]]:
+    """predwatch (node) and NannyML (pandas), weekly windows and one window, at the real size
+    and at `--copies` times it; `--repeat` runs each, alternating the two."""
+    from predwatch import es as es_mod
+    from predwatch.config import ESConfig
+
+    cfg = ESConfig(url=args.es_url)
+    es = es_mod.client(cfg)
+    cal, _ = fit_predwatch(ref)
+    out: list[dict[str, Any]] = []
+    for copies in (1, args.copies):
+        model = f"{MODEL}_x{copies}"
+        ensure_indexed(es, cfg, ana, model, copies)
+        tiled = pd.concat([ana] * copies, ignore_index=True) if copies > 1 else ana
+        for windows in ("weeks", "one"):
+            for _ in range(args.repeat):
+                p = run_predwatch_es(args, cal, model, windows)
+                if p["out"]["rows"] != len(tiled):
+                    raise RuntimeError(
+                        f"the node counted {p['out']['rows']} rows, not {len(tiled)}"
+                    )
+                out.append(
+                    {
+                        "who": "predwatch (Elasticsearch)",
+                        "rows": len(tiled),
+                        "windows": windows,
+                        "estimate": p["out"]["wall"],
+                        "fit": 0.0,
+                        "process": p["wall"],
+                        "rss_mb": p["rss_mb"],
+                    }
+                )
+                if Path(args.nannyml_python).exists():
+                    n = run_nannyml(args.nannyml_python, ref, tiled, windows)
+                    out.append(
+                        {
+                            "who": "NannyML (pandas)",
+                            "rows": len(tiled),
+                            "windows": windows,
+                            "estimate": n["out"]["estimate_wall"],
+                            "fit": n["out"]["fit_wall"],
+                            "process": n["wall"],
+                            "rss_mb": n["rss_mb"],
+                        }
+                    )
+                print(f"  {out[-2:]}", file=sys.stderr)
+    return out
+
+
+def speed_table(rows: list[dict[str, Any]]) -> list[str]:
+    lines = [
+        "| rows | windows | who | estimate (s, median) | fit (s) | whole process (s) | "
+        "peak RSS (MB) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    keys = sorted({(r["rows"], r["windows"], r["who"]) for r in rows})
+    med: dict[tuple[int, str, str], float] = {}
+    for n, windows, who in keys:
+        mine = [r for r in rows if (r["rows"], r["windows"], r["who"]) == (n, windows, who)]
+        med[(n, windows, who)] = float(np.median([r["estimate"] for r in mine]))
+        label = f"{len(weeks())} weeks" if windows == "weeks" else "1 (all rows)"
+        fit = float(np.median([r["fit"] for r in mine]))
+        lines.append(
+            f"| {n:,} | {label} | {who} | {med[(n, windows, who)]:.3f} | "
+            f"{'-' if who.startswith('predwatch') else f'{fit:.2f}'} | "
+            f"{np.median([r['process'] for r in mine]):.1f} | "
+            f"{max(r['rss_mb'] for r in mine):.0f} |"
+        )
+    lines.append("")
+    for n, windows in sorted({(k[0], k[1]) for k in keys}):
+        a = med.get((n, windows, "NannyML (pandas)"))
+        b = med.get((n, windows, "predwatch (Elasticsearch)"))
+        if a and b:
+            lines.append(
+                f"- {n:,} rows, {'weekly windows' if windows == 'weeks' else 'one window'}: "
+                f"predwatch's estimate {a / b:.1f}x faster than NannyML's (fit not counted)."
+            )
+    return lines
 
 
 # --- report ------------------------------------------------------------------------------
@@ -356,11 +586,19 @@ def main() -> None:
     ap.add_argument("--es-url", default=os.environ.get("PREDWATCH_ES_URL", "http://127.0.0.1:9200"))
     ap.add_argument("--skip-es", action="store_true", help="accuracy on pandas only")
     ap.add_argument("--no-results", action="store_true", help="do not write RESULTS.md")
-    ap.add_argument("--child", choices=["nannyml"], help=argparse.SUPPRESS)
+    ap.add_argument("--copies", type=int, default=4, help="the large size: analysis rows x N")
+    ap.add_argument("--repeat", type=int, default=3, help="timed runs per size (median)")
+    ap.add_argument("--child", choices=["nannyml", "predwatch"], help=argparse.SUPPRESS)
     ap.add_argument("--data", help=argparse.SUPPRESS)
+    ap.add_argument("--model", help=argparse.SUPPRESS)
+    ap.add_argument("--calibration", help=argparse.SUPPRESS)
+    ap.add_argument("--windows", choices=["weeks", "one"], default="weeks", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child == "nannyml":
         nannyml_child(args)
+        return
+    if args.child == "predwatch":
+        predwatch_child(args)
         return
     t0 = time.perf_counter()
     d = load()
@@ -374,7 +612,7 @@ def main() -> None:
     nml: dict[str, Any] | None = None
     nml_run: dict[str, Any] | None = None
     if Path(args.nannyml_python).exists():
-        nml_run = run_nannyml(args.nannyml_python, ref, ana)
+        nml_run = run_nannyml(args.nannyml_python, ref, ana, "weeks")
         nml = nml_run["out"]
         assert nml is not None
         if len(nml["estimate"]["roc_auc"]) != len(weeks()):
@@ -384,6 +622,9 @@ def main() -> None:
             )
     else:
         print(f"no NannyML venv at {args.nannyml_python}: predwatch only", file=sys.stderr)
+    timings: list[dict[str, Any]] = []
+    if not args.skip_es:
+        timings = speed(args, ref, ana)
     lines = [
         f"Run {dt.date.today().isoformat()} on {platform.machine()}, {os.cpu_count()} cores; "
         f"command `.venv/bin/python benchmarks/bench_estimate.py`; "
@@ -399,6 +640,16 @@ def main() -> None:
         *accuracy_table(real, pw, nml),
         "",
     ]
+    if timings:
+        lines += [
+            f"Speed and memory, all {len(weeks())} weeks estimated: predwatch from the node's "
+            "aggregations (one request per week, fresh process, request cache cleared), NannyML "
+            "fit + estimate with the rows already in a DataFrame (its process also loads them). "
+            f"Larger size: the analysis rows {args.copies} times over.",
+            "",
+            *speed_table(timings),
+            "",
+        ]
     body = "\n".join(lines) + "\n"
     print(body)
     print(f"total {time.perf_counter() - t0:.0f}s", file=sys.stderr)
