@@ -145,11 +145,17 @@ def latency_check(
     tolerance: float = LATENCY_TOLERANCE,
     min_count: int = MIN_LATENCY_COUNT,
 ) -> LatencyCheck:
-    if current is None or previous is None:
-        return LatencyCheck(current, previous, tolerance, None, "no latency measured")
-    if current.count < min_count or previous.count < min_count:
-        note = f"insufficient data: fewer than {min_count} latencies in a window"
-        return LatencyCheck(current, previous, tolerance, None, note)
+    # The note names the window that lacks data: the current one first, then the previous one.
+    for lat, where in ((current, "the window"), (previous, "the previous window")):
+        count = 0.0 if lat is None else lat.count
+        if count < min_count:
+            note = (
+                f"insufficient data: {count:,.0f} latencies in {where}, need {min_count}"
+                if count
+                else f"insufficient data: no latencies in {where}"
+            )
+            return LatencyCheck(current, previous, tolerance, None, note)
+    assert current is not None and previous is not None  # both counted above
     now = current.percentiles.get(LATENCY_PERCENTILE)
     before = previous.percentiles.get(LATENCY_PERCENTILE)
     if now is None or before is None or before <= 0:

@@ -40,6 +40,7 @@ from predwatch.analyzers.stats import (
     kruskal,
 )
 
+from predwatch import schema as s
 from predwatch.baseline import Baseline, CategoricalProfile, NumericProfile
 
 MIN_COUNT = 100  # below this, distances of binned samples are mostly sampling noise
@@ -52,8 +53,6 @@ DISTANCE_GROUPS = 10
 MIN_EXPECTED = 5.0
 MAX_CELLS = 50
 NOTE_INSUFFICIENT = "insufficient data"
-PREDICTION_VALUE = "prediction.value"
-PREDICTION_LABEL = "prediction.label"
 
 
 @dataclass(frozen=True)
@@ -319,6 +318,7 @@ EFFECT_NAMES = {
     "mann_whitney": "rank_biserial",
     "missing_rate": "cohens_h",
     "oov_rate": "cohens_h",
+    "out_of_range_rate": "cohens_h",
     "psi": "psi",
     "t_test": "cohens_d",
     "wasserstein": "normed_wasserstein",
@@ -375,6 +375,7 @@ def compare_numeric(
     cur: NumericAggs,
     tests: Sequence[str],
     min_count: int,
+    range_sample: bool = False,
 ) -> FeatureResult:
     gate = _why_insufficient(cur.total, cur.n, ref.n, min_count)
     ref_groups, cur_groups = group_bins(ref.bins, cur.bins)
@@ -390,6 +391,8 @@ def compare_numeric(
         "ref_summary": ref.summary,
         "cur_summary": cur.summary,
         "missing_rate": (ref.missing, ref.total, cur.missing, cur.total),
+        # Against the baseline the reference is the training sample that set min and max.
+        "out_of_range_rate": (ref.out_of_range, ref.n, cur.out_of_range, cur.n, range_sample),
     }
     return FeatureResult(
         feature=name,
@@ -401,12 +404,24 @@ def compare_numeric(
         distribution=Distribution(
             bin_labels(profile.edges), ref.bins, cur.bins, tuple(profile.edges)
         ),
-        rates={
-            "missing_current": _rate(cur.missing, cur.total),
-            "missing_reference": _rate(ref.missing, ref.total),
-            "out_of_range_current": _rate(cur.out_of_range, cur.n),
-        },
+        rates=_numeric_rates(ftype, ref, cur, range_sample),
     )
+
+
+def _numeric_rates(
+    ftype: str, ref: NumericAggs, cur: NumericAggs, range_sample: bool
+) -> dict[str, float | None]:
+    rates = {
+        "missing_current": _rate(cur.missing, cur.total),
+        "missing_reference": _rate(ref.missing, ref.total),
+    }
+    if ftype == "numeric":  # prediction values are not counted against a range
+        expected = 2.0 / (ref.n + 1.0) if ref.n >= 2 else None  # see out_of_range_rate
+        rates["out_of_range_current"] = _rate(cur.out_of_range, cur.n)
+        rates["out_of_range_reference"] = (
+            expected if range_sample else _rate(ref.out_of_range, ref.n)
+        )
+    return rates
 
 
 def compare_categorical(
@@ -506,7 +521,14 @@ def compare(
         if isinstance(cur, NumericAggs) and isinstance(ref, NumericAggs) and fp.numeric:
             results.append(
                 compare_numeric(
-                    fp.name, "numeric", fp.numeric, ref, cur, chosen["numeric"], min_count
+                    fp.name,
+                    "numeric",
+                    fp.numeric,
+                    ref,
+                    cur,
+                    chosen["numeric"],
+                    min_count,
+                    range_sample=reference.window is None,
                 )
             )
         elif isinstance(cur, CategoricalAggs) and isinstance(ref, CategoricalAggs):
@@ -521,11 +543,11 @@ def compare(
     pc, pr, pp = current.prediction, reference.prediction, baseline.prediction
     if pc is not None and pr is not None and pp is not None:
         if pc.value is not None and pr.value is not None and _never_logged(pc.value):
-            preds.append(_not_logged(PREDICTION_VALUE, "prediction", pc.value, pr.value))
+            preds.append(_not_logged(s.PREDICTION_VALUE, "prediction", pc.value, pr.value))
         elif pp.value is not None and pc.value is not None and pr.value is not None:
             preds.append(
                 compare_numeric(
-                    PREDICTION_VALUE,
+                    s.PREDICTION_VALUE,
                     "prediction",
                     pp.value,
                     pr.value,
@@ -535,12 +557,12 @@ def compare(
                 )
             )
         if pc.label is not None and pr.label is not None and _never_logged(pc.label):
-            preds.append(_not_logged(PREDICTION_LABEL, "label", pc.label, pr.label))
+            preds.append(_not_logged(s.PREDICTION_LABEL, "label", pc.label, pr.label))
         elif pc.label is not None and pr.label is not None:
             label_tests = chosen.get("label", chosen["categorical"])
             preds.append(
                 compare_categorical(
-                    PREDICTION_LABEL, "label", pr.label, pc.label, label_tests, min_count
+                    s.PREDICTION_LABEL, "label", pr.label, pc.label, label_tests, min_count
                 )
             )
     return Comparison(tuple(results), tuple(preds))

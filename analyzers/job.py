@@ -26,7 +26,7 @@ from predwatch.baseline import Baseline, load_baseline
 from predwatch.baseline_store import baseline_from_es
 from predwatch.config import ESConfig
 from predwatch.errors import ConfigError, PredwatchError
-from predwatch.setup_es import index_documents
+from predwatch.results_store import index_documents
 
 
 class BaselineMismatch(PredwatchError):

@@ -32,7 +32,7 @@ from predwatch import schema
 from predwatch.baseline import category_key
 from predwatch.config import ESConfig
 from predwatch.errors import PredwatchError
-from predwatch.setup_es import ensure_index
+from predwatch.results_store import ensure_index
 
 CHUNK_ROWS = 10_000
 BULK_CHUNK = 1_000

@@ -40,7 +40,7 @@ from elasticsearch import Elasticsearch
 from predwatch import schema
 from predwatch.config import ESConfig
 from predwatch.errors import EXIT_FINDING, EXIT_OK, ConfigError, PredwatchError
-from predwatch.setup_es import index_documents
+from predwatch.results_store import index_documents
 
 PREFIX = "quality."
 JUDGED = ("accuracy", "precision", "recall", "f1", "roc_auc", "log_loss", "mae", "rmse")

@@ -38,12 +38,6 @@ MAX_PAGE_SIZE = 10_000  # index.max_result_window: one lookup returns a page's m
 OUTCOME_SLACK = dt.timedelta(days=1)
 KEEP_ALIVE = "5m"
 DRIVERS = ("auto", "predictions", "outcomes")
-# Outcome document fields (predwatch.mappings.outcomes_mapping, shipper _documents); not yet
-# schema constants.
-OUTCOME = "outcome"
-OUTCOME_VALUE = "outcome.value"
-OUTCOME_LABEL = "outcome.label"
-_PREDICTION = s.PREDICTION_VALUE.split(".", 1)[0]
 NO_VERSION = "(none)"
 
 
@@ -73,12 +67,12 @@ def _sides(model: str, window: Window) -> tuple[_Side, _Side]:
     preds = _Side(
         s.index_pattern("predictions", model),
         ({"range": {s.TIMESTAMP: {"gte": iso(window.start), "lt": iso(window.end)}}},),
-        (s.PREDICTION_ID, s.MODEL_VERSION, _PREDICTION),
+        (s.PREDICTION_ID, s.MODEL_VERSION, s.PREDICTION),
     )
     outs = _Side(
         s.index_pattern("outcomes", model),
         ({"range": {s.TIMESTAMP: {"gte": iso(window.start - OUTCOME_SLACK)}}},),
-        (s.PREDICTION_ID, OUTCOME),
+        (s.PREDICTION_ID, s.OUTCOME),
     )
     return preds, outs
 
@@ -215,8 +209,8 @@ def _row(
     pred_hit: dict[str, Any], pred_ms: float, out_hit: dict[str, Any], out_ms: float
 ) -> JoinedRow:
     src = pred_hit["_source"]
-    p = src.get(_PREDICTION) or {}
-    o = out_hit["_source"].get(OUTCOME) or {}
+    p = src.get(s.PREDICTION) or {}
+    o = out_hit["_source"].get(s.OUTCOME) or {}
     label = p.get("label") if isinstance(p, dict) else None
     version = s.get_path(src, s.MODEL_VERSION)
     actual_label = o.get("label") if isinstance(o, dict) else None

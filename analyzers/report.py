@@ -59,7 +59,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from predwatch.analyzers.aggregates import TrendBucket, VersionGroup, Window, iso
+from predwatch.analyzers.aggregates import Latency, TrendBucket, VersionGroup, Window, iso
 from predwatch.analyzers.checks import LatencyCheck, NonFinite, Staleness
 from predwatch.analyzers.compare import Comparison, FeatureResult
 from predwatch.analyzers.stats import Summary, TestResult
@@ -246,18 +246,48 @@ def feature_dict(f: FeatureResult) -> dict[str, Any]:
         "note": f.note,
         "power_note": f.power_note,
         "rates": dict(f.rates),
-        "unseen_top": [[v, c] for v, c in f.unseen_top],
-        "distribution": f.distribution.to_dict() if f.distribution else None,
+        "unseen_top": [[v, as_count(c)] for v, c in f.unseen_top],
+        "distribution": _distribution(f),
         "tests": [test_dict(t) for t in f.tests],
     }
 
 
-def _clean(x: Any) -> Any:
-    """Non-finite floats -> None, so the JSON is strict."""
+# Keys whose values count things (documents, values, predictions): integers in the JSON.
+COUNT_KEYS = frozenset({"count", "documents", "n_current", "n_reference", "predictions", "rows"})
+
+
+def as_count(x: Any) -> Any:
+    """A whole float -> int (Elasticsearch returns counts as floats); anything else unchanged."""
+    if isinstance(x, float) and math.isfinite(x) and x.is_integer():
+        return int(x)
+    return x
+
+
+def _distribution(f: FeatureResult) -> dict[str, Any] | None:
+    """Cell counts as ints (a baseline's categorical reference may keep fractional cells)."""
+    if f.distribution is None:
+        return None
+    d = f.distribution.to_dict()
+    return {
+        **d,
+        "reference": [as_count(v) for v in d["reference"]],
+        "current": [as_count(v) for v in d["current"]],
+    }
+
+
+def plural(n: float, word: str, words: str = "") -> str:
+    """'1 bucket', '3 buckets', '1,200 predictions': the count with the word agreeing."""
+    return f"{n:,.0f} {word if n == 1 else words or word + 's'}"
+
+
+def _clean(x: Any, key: str = "") -> Any:
+    """Non-finite floats -> None, so the JSON is strict; counts -> int."""
     if isinstance(x, float):
-        return x if math.isfinite(x) else None
+        if not math.isfinite(x):
+            return None
+        return as_count(x) if key in COUNT_KEYS else x
     if isinstance(x, dict):
-        return {k: _clean(v) for k, v in x.items()}
+        return {k: _clean(v, k) for k, v in x.items()}
     if isinstance(x, list | tuple):
         return [_clean(v) for v in x]
     return x
@@ -269,7 +299,11 @@ def _fmt(x: float | None, digits: int = 3) -> str:
         return "-"
     if x != 0 and (abs(x) < 10**-(digits) or abs(x) >= 1e6):
         return f"{x:.{digits - 1}e}"
-    return f"{x:.{digits}g}" if abs(x) >= 1000 else f"{x:.{digits}f}".rstrip("0").rstrip(".")
+    if abs(x) >= 1000:  # 10,025 rather than 1e+04: no exponent below a million
+        return f"{x:,.0f}"
+    if abs(x) >= 100:  # 680.0 ms, not 680.022
+        return f"{x:.1f}"
+    return f"{x:.{digits}f}".rstrip("0").rstrip(".")
 
 
 def worst_test(f: FeatureResult) -> TestResult | None:
@@ -327,11 +361,11 @@ def render_table(report: Report, console: Console) -> None:
     head.append(f"model {report.model}", style="bold")
     head.append(
         f"  window {iso(report.window.start)} .. {iso(report.window.end)}"
-        f"  ({report.documents:,.0f} predictions)\n"
+        f"  ({plural(report.documents, 'prediction')})\n"
     )
     head.append(
         f"reference: {report.reference.describe()} "
-        f"({report.reference.documents:,.0f} rows)   alpha {report.alpha} "
+        f"({plural(report.reference.documents, 'row')})   alpha {report.alpha} "
         f"(Holm), min {report.min_count} values per test"
     )
     parts: list[Any] = [head]
@@ -366,7 +400,7 @@ def _checks(report: Report) -> Table:
     if report.trend:
         table.add_row(
             "trend",
-            f"{len(report.trend)} buckets of {report.trend_interval}; mean "
+            f"{plural(len(report.trend), 'bucket')} of {report.trend_interval}; mean "
             f"slope {_fmt(report.trend_slope)} per hour",
         )
     if report.versions:
@@ -391,11 +425,17 @@ def _checks(report: Report) -> Table:
         limit = f" (max {st.to_dict()['max_age']})" if st.max_age else " (no --max-age)"
         table.add_row("model age", Text(age + limit, style="red" if st.stale else ""))
     lat = report.latency
-    if lat is not None and lat.current is not None:
-        now = lat.current.percentiles.get("95")
-        before = lat.previous.percentiles.get("95") if lat.previous else None
-        text = f"p95 {_fmt(now)} ms vs {_fmt(before)} ms before" + (
-            f"  (x{lat.ratio:.2f})" if lat.ratio else f"  ({lat.note})" if lat.note else ""
-        )
-        table.add_row("latency", Text(text, style="red" if lat.regressed else ""))
+    if lat is not None and (lat.current is not None or lat.previous is not None):
+        table.add_row("latency", Text(latency_line(lat), style="red" if lat.regressed else ""))
     return table
+
+
+def latency_line(lat: LatencyCheck) -> str:
+    """p95 in the window and in the previous window, each named; the ratio or why there is none."""
+
+    def p95(x: Latency | None) -> str:
+        value = None if x is None or not x.count else x.percentiles.get("95")
+        return "no latencies" if value is None else f"{_fmt(value)} ms"
+
+    text = f"p95 {p95(lat.current)} in the window, {p95(lat.previous)} in the previous window"
+    return text + (f"  (x{lat.ratio:.2f})" if lat.ratio else f"  ({lat.note})" if lat.note else "")

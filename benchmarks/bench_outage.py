@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/bench_outage.py                 # ~3-4 min, writes RESULTS.md
     .venv/bin/python benchmarks/bench_outage.py --outage 10 --no-results   # smoke run
 
-Starts its own throw-away node (`predwatch.localnode.LocalNode`, free port, 1 GiB heap, a
+Starts its own throw-away node (`predwatch.devnode.LocalNode`, free port, 1 GiB heap, a
 temporary home), sets it up for the 50-feature workload of `bench_shipper.py` (with a
 baseline, so documents are enriched), and runs the serving side in a subprocess that
 calls `Shipper.log_prediction` at a steady rate and writes `stats()` every second. The
@@ -188,8 +188,8 @@ def wait_until(pred: Any, timeout: float, step: float = 0.5) -> bool:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
+    from predwatch import devnode, schema
     from predwatch import es as es_mod
-    from predwatch import localnode, schema
     from predwatch.baseline import save_baseline
     from predwatch.config import ESConfig
     from predwatch.setup_es import setup_elasticsearch
@@ -199,7 +199,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     home = work / "node"
     home.mkdir()
     home.chmod(0o755)
-    node = localnode.LocalNode(home=home, port=localnode.free_port(), heap=args.heap)
+    node = devnode.LocalNode(home=home, port=devnode.free_port(), heap=args.heap)
     res: dict[str, Any] = {"work": str(work)}
     proc: subprocess.Popen[bytes] | None = None
     try:

@@ -13,7 +13,7 @@ from predwatch import es as es_mod
 from predwatch import schema
 from predwatch.baseline import Baseline, BaselineError
 from predwatch.config import ESConfig
-from predwatch.setup_es import ensure_index
+from predwatch.results_store import ensure_index
 
 
 def baselines_index() -> str:
@@ -68,7 +68,7 @@ def baseline_from_es(
             resp = es.search(
                 index=index,
                 size=1,
-                query={"term": {"model.name": model}},
+                query={"term": {schema.MODEL_NAME: model}},
                 sort=[{schema.TIMESTAMP: {"order": "desc"}}],
             )
             hits = resp.body.get("hits", {}).get("hits", [])

@@ -13,16 +13,16 @@ from predwatch.cli_common import PredwatchGroup
 
 # command name -> "module:attribute"
 COMMANDS: dict[str, str] = {
-    "es": "predwatch.localnode_cli:es",
+    "es": "predwatch.devnode.cli:es",
     "setup": "predwatch.setup_cli:setup",
     "retention": "predwatch.retention:retention",
     "baseline": "predwatch.analyzers.baseline_cli:baseline",
     "alerts": "predwatch.alerts.cli:alerts",
     "analyze": "predwatch.analyzers.analyze_cli:analyze",
     "spool": "predwatch.shipper.cli:spool",
-    "outcomes": "predwatch.analyzers.ground_truth_cli:outcomes",
-    "quality": "predwatch.analyzers.ground_truth_cli:quality",
-    "skew": "predwatch.analyzers.ground_truth_cli:skew",
+    "outcomes": "predwatch.analyzers.outcomes_cli:outcomes",
+    "quality": "predwatch.analyzers.quality_cli:quality",
+    "skew": "predwatch.analyzers.skew_cli:skew",
     "kibana": "predwatch.kibana.cli:kibana",
     "demo": "predwatch.demo:demo",
 }

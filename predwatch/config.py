@@ -13,6 +13,7 @@ The URL may name several nodes of one cluster: a comma-separated string
 from __future__ import annotations
 
 import os
+import re
 import ssl
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields, replace
@@ -161,6 +162,110 @@ class ESConfig:
 
         shown = ", ".join(f"{f.name}={show(f.name)}" for f in fields(self))
         return f"ESConfig({shown})"
+
+    __str__ = __repr__
+
+
+DEFAULT_KIBANA_URL = "http://localhost:5601"
+KIBANA_ENV = {"url": "PREDWATCH_KIBANA_URL", "space": "PREDWATCH_KIBANA_SPACE"}
+_SPACE_ID = re.compile(r"^[a-z0-9_-]+$")
+
+
+@dataclass(frozen=True, repr=False)
+class KibanaConfig:
+    """Where Kibana is, which space, and how to authenticate to it.
+
+    Kibana checks the same users and API keys as the Elasticsearch cluster behind it, so
+    `from_es` takes the credentials and CA certificate of an `ESConfig`.
+    """
+
+    url: str = DEFAULT_KIBANA_URL
+    api_key: str | None = None
+    username: str | None = None
+    password: str | None = None
+    ca_cert: str | None = None
+    space: str = "default"
+    request_timeout: float = 30.0
+
+    def __post_init__(self) -> None:
+        try:
+            url, user, password = split_userinfo(self.url.strip())
+        except ValueError as exc:
+            raise ConfigError(
+                f"Kibana URL {redact_url(self.url)!r} is not a valid URL ({exc}); expected e.g. "
+                f"{DEFAULT_KIBANA_URL}"
+            ) from None
+        object.__setattr__(self, "url", url.rstrip("/"))
+        object.__setattr__(self, "username", self.username or user)
+        object.__setattr__(self, "password", self.password or password)
+        object.__setattr__(self, "space", self.space or "default")
+
+    @classmethod
+    def from_es(
+        cls,
+        es: ESConfig,
+        url: str | None = None,
+        space: str | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> KibanaConfig:
+        """Kibana at `url` (else PREDWATCH_KIBANA_URL, else the default) in `space` (else
+        PREDWATCH_KIBANA_SPACE, else `default`), with the credentials of `es`."""
+        env = os.environ if env is None else env
+        cfg = cls(
+            url=url or env.get(KIBANA_ENV["url"]) or DEFAULT_KIBANA_URL,
+            api_key=es.api_key,
+            username=es.username,
+            password=es.password,
+            ca_cert=es.ca_cert,
+            space=space or env.get(KIBANA_ENV["space"]) or "default",
+            request_timeout=es.request_timeout,
+        )
+        cfg.validate()
+        return cfg
+
+    def validate(self) -> None:
+        if not self.url.startswith(("http://", "https://")) or not urlsplit(self.url).hostname:
+            raise ConfigError(
+                f"the Kibana URL (--url / --kibana-url / PREDWATCH_KIBANA_URL) must be one "
+                f"http:// or https:// URL with a host, got {self.url!r}"
+            )
+        if not _SPACE_ID.match(self.space):
+            raise ConfigError(
+                f"Kibana space id {self.space!r} may hold only a-z, 0-9, _ and - (the <id> in "
+                "/s/<id>/ of Kibana's URLs, not the space's display name)"
+            )
+        # The credentials and CA certificate follow Elasticsearch's rules.
+        ESConfig(
+            api_key=self.api_key,
+            username=self.username,
+            password=self.password,
+            ca_cert=self.ca_cert,
+        ).validate()
+
+    def api_url(self, path: str) -> str:
+        """`path` (e.g. /api/saved_objects/_import) in this config's space."""
+        prefix = "" if self.space == "default" else f"/s/{self.space}"
+        return f"{self.url}{prefix}{path}"
+
+    @property
+    def auth_kind(self) -> str:
+        if self.api_key:
+            return "API key"
+        if self.username:
+            return f"user {self.username!r}"
+        return "no credentials"
+
+    def redact(self, text: str) -> str:
+        """`text` with URL userinfo and every secret of this config replaced by ***."""
+        return redact_text(text, tuple(getattr(self, name) for name in _SECRETS))
+
+    def __repr__(self) -> str:
+        def show(name: str) -> str:
+            value = getattr(self, name)
+            return "'***'" if name in _SECRETS and value else repr(value)
+
+        shown = ", ".join(f"{f.name}={show(f.name)}" for f in fields(self))
+        return f"KibanaConfig({shown})"
 
     __str__ = __repr__
 

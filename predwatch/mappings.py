@@ -15,7 +15,8 @@ Mapping_ = dict[str, Any]
 
 KEYWORD: Mapping_ = {"type": "keyword", "ignore_above": s.KEYWORD_IGNORE_ABOVE}
 # ignore_malformed: a string arriving in a numeric input is kept in _source and marked
-# in _ignored instead of failing the whole document (DESIGN: extras never fail indexing).
+# in _ignored instead of failing the whole document (docs/architecture.md: extras never
+# fail indexing).
 DOUBLE: Mapping_ = {"type": "double", "ignore_malformed": True}
 FLAG: Mapping_ = {"type": "byte"}  # 0/1: numeric so Kibana can average it into a rate
 DATE: Mapping_ = {"type": "date"}
@@ -50,7 +51,8 @@ def _value_templates(group: str) -> list[Mapping_]:
 
 
 def _deployment_fields() -> Mapping_:
-    """model.*, service.* and host.name: who made a prediction (ECS names where ECS has one)."""
+    """model.*, service.*, host.name and process.pid: who made a prediction (ECS names where
+    ECS has one)."""
     keyword = {"type": "keyword"}
     return {
         "model": {
@@ -58,6 +60,7 @@ def _deployment_fields() -> Mapping_:
         },
         "service": {"properties": {"name": keyword, "version": keyword, "environment": keyword}},
         "host": {"properties": {"name": keyword}},
+        "process": {"properties": {"pid": {"type": "long"}}},
     }
 
 

@@ -18,7 +18,7 @@ from predwatch.errors import PredwatchError
 
 SCHEMA_VERSION = 1
 
-# --- field names (DESIGN.md "The prediction document") --------------------------------
+# --- field names (docs/architecture.md "The prediction document") ---------------------
 TIMESTAMP = "@timestamp"
 PREDICTION_ID = "prediction_id"
 MODEL_NAME = "model.name"
@@ -29,17 +29,20 @@ SERVICE_NAME = "service.name"
 SERVICE_VERSION = "service.version"
 SERVICE_ENVIRONMENT = "service.environment"
 HOST_NAME = "host.name"
+PROCESS_PID = "process.pid"  # ECS: which worker process of a multi-worker app logged it
 INPUTS = "inputs"
 FEATURES = "features"  # served (computed) feature values, for feature-computation skew
 PREDICTION_VALUE = "prediction.value"
 PREDICTION_LABEL = "prediction.label"
 PREDICTION_SCORES = "prediction.scores"
+PREDICTION = "prediction"  # the object holding value / label / scores
 LATENCY_MS = "latency_ms"
 PYTHON_VERSION = "python.version"  # deployments index
 PACKAGES = "packages"  # deployments index: packages.<distribution> = version
 FINGERPRINT = "fingerprint"  # deployments index: hash of the installed packages
 OUTCOME_VALUE = "outcome.value"  # ground truth (outcomes index): a number ...
 OUTCOME_LABEL = "outcome.label"  # ... or a class
+OUTCOME = "outcome"  # the object holding value / label
 LABELS = "labels"  # free-form context (ECS labels: keywords)
 MESSAGE = "message"  # the log record's message, when the prediction came through logging
 LOG_LOGGER = "log.logger"

@@ -6,14 +6,18 @@
     pid = shipper.log_prediction(inputs={"age": 41}, prediction=0.83, latency_ms=12.5)
     shipper.log_outcome(pid, actual=1)
 
-How it works (details in each module's docstring): `_shipper` (hot path, lifecycle),
-`_worker` (encoder + sender threads), `_documents` / `_enrich` / `_serialize` (documents),
-`_bulk` (delivery and per-item results), `_spool` (disk spool), `_pii`, `_lifecycle`
-(atexit, SIGTERM, fork), `_logging` and `_structlog` (front ends), `_deployment` (the
-deployment document), `_metrics` (optional Prometheus endpoint), `cli` (`predwatch spool`).
+How it works (details in each module's docstring): `_config` (`ShipperConfig`, every
+option, validated), `_shipper` (hot path, lifecycle), `_worker` (the background worker,
+composed of `_worker_state`, `_routing`, `_adoption`, `_deployment_schedule`, `_encoder`
+and `_sender`), `_documents` / `_enrich` / `_serialize` (documents), `_bulk` (delivery
+and per-item results), `_spool` (disk spool), `_pii`, `_lifecycle` (atexit, SIGTERM,
+fork), `_logging` and `_structlog` (front ends), `_deployment` (the deployment document),
+`_metrics` (optional Prometheus endpoint), `cli` (`predwatch spool`); `predwatch.testing`
+(an in-memory sink for your own tests).
 """
 
 from ._bulk import BulkFailed, ElasticsearchSink, ItemResult, Sink
+from ._config import PiiConfig, ShipperConfig, SpoolConfig
 from ._logging import ElasticsearchHandler
 from ._metrics import MetricsServer, ShipperCollector, serve_metrics
 from ._shipper import Shipper, default_spool_root
@@ -26,10 +30,13 @@ __all__ = [
     "ElasticsearchSink",
     "ItemResult",
     "MetricsServer",
+    "PiiConfig",
     "ShipToElasticsearch",
     "Shipper",
     "ShipperCollector",
+    "ShipperConfig",
     "Sink",
+    "SpoolConfig",
     "check_accounting",
     "default_spool_root",
     "serve_metrics",

@@ -4,7 +4,7 @@
 persistent connection: the body is already NDJSON bytes, so nothing is re-encoded, and
 `filter_path` keeps the response to status + error per item). Unit tests use a fake sink.
 
-Item rules (DESIGN.md "Shipper principles"):
+Item rules (docs/architecture.md "Shipper principles"):
 - 2xx -> delivered; 409 on `create` -> already there (a replay), counted as duplicate;
 - 429, 5xx, `es_rejected_execution_exception`, `cluster_block_exception` (read-only
   index after a disk watermark) -> retried with backoff;

@@ -8,8 +8,8 @@ A record is the tuple the caller's thread appends (nothing else is done there):
 logger, level (the last four come from the logging front ends).
 
 Prediction documents (field names from `predwatch.schema`): `@timestamp` (event time,
-UTC, ms), `prediction_id`, `model.*`, `service.*`, `host.name`, `inputs` (flat keys,
-dots kept), `features`, `labels`, `prediction.value|label|scores`, `latency_ms`,
+UTC, ms), `prediction_id`, `model.*`, `service.*`, `host.name`, `process.pid`, `inputs`
+(flat keys, dots kept), `features`, `labels`, `prediction.value|label|scores`, `latency_ms`,
 `message`, `log.logger|level`, `monitor.*` (see `_enrich`; `monitor.nonfinite`,
 `monitor.truncated`, `monitor.unserializable` and `monitor.unindexed_count` are always
 written, with or without a baseline).
@@ -38,6 +38,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
 import socket
 from collections.abc import Mapping
 from typing import Any
@@ -117,6 +118,8 @@ class DocBuilder:
                 s.SERVICE_VERSION: service.get("version"),
                 s.SERVICE_ENVIRONMENT: service.get("environment"),
                 s.HOST_NAME: socket.gethostname(),
+                # Built per process: a forked child makes a new builder (see Shipper).
+                s.PROCESS_PID: os.getpid(),
             }
         )
         self._outcome_model = {"name": model, "version": model_version}

@@ -16,15 +16,17 @@ handlers after this one can print it.
 
 `inputs`, `features` and `labels` may be any mapping type (dict, MappingProxyType, pandas
 Series, ...): they go through the same snapshot and PII rules as `Shipper.log_prediction`
-(`Shipper._log_record`, `_pii.snapshot_call`) before anything is queued.
+(`Shipper.submit_record`) before anything is queued.
 
 Records of the Elasticsearch client's loggers (`predwatch.es.CLIENT_LOGGERS`) and of
 `predwatch.shipper` itself are never shipped: shipping them would log again (a feedback
-loop). `handle` takes no lock (the shipper is thread-safe) and `emit` never raises.
+loop). `handle` takes no lock (the shipper is thread-safe) and `emit` never raises: a
+record it cannot hand over is counted in `stats()["handler_errors"]`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from typing import Any
 
@@ -88,7 +90,7 @@ class ElasticsearchHandler(logging.Handler):
                 given = d.get(self.timestamp_attr)
                 if given is not None:
                     when = given  # read on the worker thread, like every other value
-            record.prediction_id = self.shipper._log_record(
+            record.prediction_id = self.shipper.submit_record(
                 inputs,
                 d.get(self.prediction_attr),
                 d.get("prediction_id"),
@@ -97,7 +99,8 @@ class ElasticsearchHandler(logging.Handler):
                 extra,
             )
         except Exception:  # never into the app, never through handleError's stderr spam
-            pass
+            with contextlib.suppress(Exception):  # but counted: stats()["handler_errors"]
+                self.shipper.count_handler_error()
 
     def flush(self) -> None:
         """Does not wait for Elasticsearch (logging.shutdown calls this); see Shipper.flush."""

@@ -12,7 +12,7 @@ plain Python, one lock per batch), and `ShipperCollector` reads those counts and
 Metrics (labels `model`, `version`: the shipper's; per record for the prediction metrics):
 - counters `predwatch_shipper_<name>_total` for enqueued, acked, duplicates, retried,
   dead_lettered, replayed_records, spooled_records, spooled_bytes, batches,
-  failed_requests; `predwatch_shipper_dropped_total{reason}`;
+  failed_requests, handler_errors; `predwatch_shipper_dropped_total{reason}`;
 - gauges `predwatch_shipper_queue_depth`, `_spool_pending_records`, `_spool_bytes`,
   `_oldest_unsent_age_seconds`, `predwatch_shipper_state{state}` (1 for the current one);
 - `predwatch_predictions_total` and the histogram `predwatch_prediction_latency_ms`
@@ -49,6 +49,7 @@ COUNTERS = {
     "spooled_bytes": "bytes written to the disk spool",
     "batches": "successful _bulk requests",
     "failed_requests": "failed _bulk requests",
+    "handler_errors": "log records a logging front end failed to hand over (never raised)",
 }
 GAUGES = {
     "pending": ("pending", "records not settled yet (memory + spool)"),

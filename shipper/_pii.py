@@ -1,7 +1,7 @@
 """The caller's snapshot of one call, and the per-field PII rules applied to it.
 
 `snapshot_call` is the one normalisation every entry point uses (`Shipper.log_prediction`,
-the logging handler and the structlog processor all go through `Shipper._log_record`):
+the logging handler and the structlog processor all go through `Shipper.submit_record`):
 it copies `inputs`, `features` and `labels` into fresh dicts, whatever mapping type the
 app passed (dict, MappingProxyType, pandas Series, any object with `items()` or
 `keys()`/`__getitem__`, or a sequence of pairs), then applies the PII rules, before the

@@ -1,7 +1,7 @@
 """`Shipper`: the one core both logging front ends feed.
 
 The caller's thread (`log_prediction`, `log_outcome`, the front ends through
-`_log_record`) only: reads the clock, makes an id, copies the top-level inputs, features
+`submit_record`) only: reads the clock, makes an id, copies the top-level inputs, features
 and labels mappings (`dict.copy()` for a dict; any mapping type is copied into a dict) and
 applies the PII rules when some are configured (`_pii.snapshot_call`, the one
 normalisation of every entry), appends a tuple to a bounded deque and, every `batch_size`
@@ -29,6 +29,7 @@ within `durability_timeout` the call returns anyway (counted in stats()).
 
 from __future__ import annotations
 
+import inspect
 import itertools
 import logging
 import os
@@ -40,7 +41,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from predwatch import mappings, schema
+from predwatch import mappings
 from predwatch.baseline import Baseline, BaselineError, load_baseline
 from predwatch.config import ESConfig, total_fields_limit
 from predwatch.errors import ConfigError
@@ -48,6 +49,7 @@ from predwatch.errors import ConfigError
 from . import _lifecycle
 from . import _stats as st
 from ._bulk import ElasticsearchSink, Sink
+from ._config import BaselineSource, ShipperConfig
 from ._deployment import Deployment, Packages
 from ._documents import OUTCOME, PREDICTION, DocBuilder, Record
 from ._enrich import Annotator
@@ -59,8 +61,6 @@ from ._worker import Settings, Worker
 
 log = logging.getLogger("predwatch.shipper")
 _time = time.time
-DURABILITIES = ("memory", "disk")
-SPOOL_POLICIES = ("drop_newest", "block")
 
 
 def default_spool_root(model: str) -> Path:
@@ -86,7 +86,9 @@ class Shipper:
         pid = shipper.log_prediction(inputs={"age": 41}, prediction=0.83, latency_ms=12.5)
         shipper.log_outcome(pid, actual=1)
 
-    Arguments (all but `model` optional; keyword-only after `baseline`):
+    Options: either `config=ShipperConfig(...)` (see `_config`) or these keyword
+    arguments, which build the same `ShipperConfig` (available as `shipper.config`); all
+    but `model` optional, keyword-only after `baseline`; docs/shipper.md has the table:
     - model, model_version: `[a-z0-9_]` name; version defaults to the baseline's.
     - baseline: path, `Baseline`, baseline dict, or None (documents ship unannotated).
     - es_url / api_key / username / password / ca_cert, or es_config=ESConfig(...):
@@ -134,10 +136,11 @@ class Shipper:
 
     def __init__(
         self,
-        model: str,
+        model: str | None = None,
         model_version: str | None = None,
-        baseline: str | os.PathLike[str] | Baseline | Mapping[str, Any] | None = None,
+        baseline: BaselineSource = None,
         *,
+        config: ShipperConfig | None = None,
         es_url: str | Sequence[str] | None = None,
         es_config: ESConfig | None = None,
         api_key: str | None = None,
@@ -171,93 +174,75 @@ class Shipper:
         prometheus_port: int | None = None,
         prometheus_addr: str = "127.0.0.1",
     ) -> None:
-        try:
-            self.model = schema.validate_model_name(model)
-        except schema.SchemaError as exc:
-            raise ConfigError(str(exc)) from None
-        if durability not in DURABILITIES:
-            raise ConfigError(f"durability must be 'memory' or 'disk', not {durability!r}")
-        if spool_policy not in SPOOL_POLICIES:
-            raise ConfigError(
-                f"spool_policy must be 'drop_newest' or 'block', not {spool_policy!r}"
-            )
-        for name, value in (
-            ("batch_size", batch_size),
-            ("max_queue", max_queue),
-            ("batch_bytes", batch_bytes),
-            ("memory_bytes", memory_bytes),
-            ("spool_budget", spool_budget),
-            ("max_string", max_string),
-        ):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ConfigError(f"{name} must be a positive whole number, not {value!r}")
-        for name, seconds in (
-            ("flush_interval", flush_interval),
-            ("durability_timeout", durability_timeout),
-            ("exit_timeout", exit_timeout),
-        ):
-            if not isinstance(seconds, int | float) or not seconds > 0:
-                raise ConfigError(f"{name} must be a positive number of seconds, not {seconds!r}")
-        self.baseline = _read_baseline(baseline, self.model)
-        version = model_version or (self.baseline.version if self.baseline else None)
+        keywords = dict(locals())
+        del keywords["self"], keywords["config"]
+        self.config = cfg = _config_of(config, keywords)
+        self.model = cfg.model
+        self.baseline = _read_baseline(cfg.baseline, self.model)
+        version = cfg.model_version or (self.baseline.version if self.baseline else None)
         if not version:
             raise ConfigError("model_version is required (or give a baseline that has one)")
         self.model_version = str(version)
-        self.durability = durability
-        self.exit_timeout = float(exit_timeout)
-        self.es_config = _es_config(es_config, es_url, api_key, username, password, ca_cert)
-        self.spool_root = (
-            Path(spool_dir).expanduser() if spool_dir else default_spool_root(self.model)
+        self.durability = cfg.durability
+        self.exit_timeout = float(cfg.exit_timeout)
+        self.es_config = _es_config(
+            cfg.es_config, cfg.es_url, cfg.api_key, cfg.username, cfg.password, cfg.ca_cert
         )
-        if durability == "disk":
+        sp = cfg.spool
+        self.spool_root = Path(sp.dir).expanduser() if sp.dir else default_spool_root(self.model)
+        if cfg.durability == "disk":
             _check_writable(self.spool_root)
-        self._pii = PiiRules(pii, pii_key or os.environ.get("PREDWATCH_PII_KEY")) if pii else None
+        self._pii = (
+            PiiRules(cfg.pii.rules, cfg.pii.key or os.environ.get("PREDWATCH_PII_KEY"))
+            if cfg.pii is not None and cfg.pii.rules
+            else None
+        )
         env = os.environ.get
         b = self.baseline
         self._builder_args: dict[str, Any] = {
             "model": self.model,
             "model_version": self.model_version,
-            "model_hash": model_hash or (b.hash if b else None),
-            "trained_at": trained_at or (b.trained_at if b else None),
+            "model_hash": cfg.model_hash or (b.hash if b else None),
+            "trained_at": cfg.trained_at or (b.trained_at if b else None),
             "service": {
-                "name": service_name or env("PREDWATCH_SERVICE_NAME"),
-                "version": service_version or env("PREDWATCH_SERVICE_VERSION"),
-                "environment": environment or env("PREDWATCH_ENVIRONMENT"),
+                "name": cfg.service_name or env("PREDWATCH_SERVICE_NAME"),
+                "version": cfg.service_version or env("PREDWATCH_SERVICE_VERSION"),
+                "environment": cfg.environment or env("PREDWATCH_ENVIRONMENT"),
             },
             "annotator": Annotator(b) if b else None,
-            "limits": Limits(max_string=max_string),
-            "field_cap": _field_cap(total_fields_limit, b),
+            "limits": Limits(max_string=cfg.max_string),
+            "field_cap": _field_cap(cfg.total_fields_limit, b),
         }
         self._settings = Settings(
-            durability=durability,
-            batch_size=batch_size,
-            batch_bytes=batch_bytes,
-            flush_interval=flush_interval,
-            memory_bytes=memory_bytes,
-            spool_budget=spool_budget,
-            spool_policy=spool_policy,
+            durability=cfg.durability,
+            batch_size=cfg.batch_size,
+            batch_bytes=cfg.batch_bytes,
+            flush_interval=cfg.flush_interval,
+            memory_bytes=cfg.memory_bytes,
+            spool_budget=sp.budget,
+            spool_policy=sp.policy,
         )
-        self._sink_factory = sink or (lambda: ElasticsearchSink(self.es_config))
-        self._batch_size = batch_size
-        self._max_queue = max_queue
-        self._durability_timeout = durability_timeout
-        self._disk = durability == "disk"
+        self._sink_factory = cfg.sink or (lambda: ElasticsearchSink(self.es_config))
+        self._batch_size = cfg.batch_size
+        self._max_queue = cfg.max_queue
+        self._durability_timeout = cfg.durability_timeout
+        self._disk = cfg.durability == "disk"
         self._ids = IdGenerator()
         self._deployment: Deployment | None = None
-        if deployment or (deployment is None and sink is None):
+        if cfg.deployment or (cfg.deployment is None and cfg.sink is None):
             self._deployment = Deployment(
                 model=self.model,
                 model_version=self.model_version,
                 model_hash=self._builder_args["model_hash"],
                 trained_at=self._builder_args["trained_at"],
                 service=self._builder_args["service"],
-                packages=deployment_packages,
+                packages=cfg.deployment_packages,
             )
         self._reset_process_state()
         self.metrics_server: MetricsServer | None = None
-        if prometheus_port is not None:
-            self.metrics_server = serve_metrics(self, prometheus_port, prometheus_addr)
-        _lifecycle.register(self, handle_sigterm)
+        if cfg.prometheus_port is not None:
+            self.metrics_server = serve_metrics(self, cfg.prometheus_port, cfg.prometheus_addr)
+        _lifecycle.register(self, cfg.handle_sigterm)
 
     def _reset_process_state(self) -> None:
         # Metrics stay enabled in a forked child, with the child's own counts.
@@ -290,7 +275,7 @@ class Shipper:
         `features`: the served (computed) feature values, for feature-skew checks.
         `labels`: small string tags (keyword fields). `model_version` overrides per call.
         """
-        # The body of _log_record, inlined: one call less on the hot path.
+        # The body of submit_record, inlined: one call less on the hot path.
         try:
             now = _time()
             if type(prediction_id) is str and prediction_id:
@@ -305,18 +290,24 @@ class Shipper:
         except Exception:
             return self._failed(prediction_id)
 
-    def _log_record(
+    def submit_record(
         self,
         inputs: Any,
-        prediction: Any,
-        prediction_id: Any,
-        latency_ms: Any,
-        timestamp: Any,
-        extra: dict[str, Any] | None,
+        prediction: Any = None,
+        prediction_id: Any = None,
+        latency_ms: Any = None,
+        timestamp: Any = None,
+        extra: dict[str, Any] | None = None,
     ) -> str:
-        """Every entry's way in (log_prediction and both front ends): one snapshot and
-        the PII rules (`_pii.snapshot_call`), then the queue. `extra` is the caller's own
-        fresh dict (features, labels, model_version; msg, args, logger, level)."""
+        """Enqueue one prediction for a logging front end; returns its prediction_id.
+
+        The one way in of `ElasticsearchHandler`, `ShipToElasticsearch` and any front end
+        of your own: the same snapshot, PII rules and queue as `log_prediction`. `extra`
+        is a fresh dict the shipper may keep (do not reuse it), with any of `features`,
+        `labels`, `model_version` (as in `log_prediction`), `msg` and `args` (the message,
+        formatted on the worker thread with `msg % args`), `logger` and `level`. Never
+        raises; a front end that fails before calling this counts it with
+        `count_handler_error`."""
         try:
             now = _time()
             if type(prediction_id) is str and prediction_id:
@@ -327,6 +318,11 @@ class Shipper:
             return self._put((PREDICTION, pid, now, timestamp, snap, prediction, latency_ms, extra))
         except Exception:
             return self._failed(prediction_id)
+
+    def count_handler_error(self) -> None:
+        """Count a record a logging front end could not hand over (`stats()["handler_errors"]`):
+        front ends never raise into the app, and never lose a record silently."""
+        self._stats.add(handler_errors=1)
 
     def log_outcome(self, prediction_id: str, actual: Any, timestamp: Any = None) -> bool:
         """Enqueue the ground truth of an earlier prediction (the first one for an id wins).
@@ -507,6 +503,22 @@ class Shipper:
         )
 
 
+def _config_of(config: ShipperConfig | None, keywords: dict[str, Any]) -> ShipperConfig:
+    """`config`, or the one built from the keyword arguments; never a mix of both."""
+    if config is None:
+        return ShipperConfig.from_keywords(**keywords)
+    if not isinstance(config, ShipperConfig):
+        raise ConfigError(f"config must be a ShipperConfig, not {type(config).__name__}")
+    # A keyword that differs from its default was given: ambiguous next to config=.
+    given = sorted(k for k, v in keywords.items() if v != _DEFAULTS.get(k))
+    if given:
+        raise ConfigError(
+            f"give either config=ShipperConfig(...) or keyword arguments, not both "
+            f"(also given: {', '.join(given)}); use dataclasses.replace(config, ...) to vary one"
+        )
+    return config
+
+
 def _check_writable(root: Path) -> None:
     """durability="disk" promises records on disk: refuse a spool root that cannot be
     written now (creating and removing a directory, as the spool does), not later."""
@@ -582,3 +594,11 @@ def _es_config(
     return ESConfig.from_env(
         url=url, api_key=api_key, username=username, password=password, ca_cert=ca_cert
     )
+
+
+# Shipper's keyword defaults (for `_config_of`); a unit test checks they match ShipperConfig.
+_DEFAULTS: dict[str, Any] = {
+    name: p.default
+    for name, p in inspect.signature(Shipper.__init__).parameters.items()
+    if name not in ("self", "config")
+}

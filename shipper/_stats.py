@@ -45,6 +45,7 @@ class Stats:
         self.batches = 0
         self.failed_requests = 0
         self.adopted_spools = 0
+        self.handler_errors = 0  # front-end exceptions: records never handed to the shipper
         self.dropped: Counter[str] = Counter()
         self.dropped_at_call = 0  # dropped in the caller's thread, before the queue
         self.last_error: str | None = None
@@ -76,6 +77,7 @@ class Stats:
                 "batches": self.batches,
                 "failed_requests": self.failed_requests,
                 "adopted_spools": self.adopted_spools,
+                "handler_errors": self.handler_errors,
                 "dropped": dict(self.dropped),
                 "dropped_total": sum(self.dropped.values()),
                 "dropped_at_call": self.dropped_at_call,

@@ -14,11 +14,13 @@ local-time or custom format does not). The event dict is returned unchanged, exc
 `prediction_id` is added when `add_prediction_id` is true (the default), so renderers
 after this processor print the id. Never raises. `inputs`, `features` and `labels` may be
 any mapping type: they go through the same snapshot and PII rules as
-`Shipper.log_prediction` (`_pii.snapshot_call`) before anything is queued.
+`Shipper.log_prediction` (`Shipper.submit_record`) before anything is queued. An event
+that fails here is counted in `stats()["handler_errors"]`.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import MutableMapping
 from typing import Any
 
@@ -58,7 +60,7 @@ class ShipToElasticsearch:
             for key in ("features", "labels", "model_version"):
                 if key in event_dict:
                     extra[key] = event_dict[key]
-            pid = self.shipper._log_record(
+            pid = self.shipper.submit_record(
                 event_dict[self.inputs_key],
                 get(self.prediction_key),
                 get("prediction_id"),
@@ -68,6 +70,7 @@ class ShipToElasticsearch:
             )
             if self.add_prediction_id:
                 event_dict["prediction_id"] = pid
-        except Exception:
-            pass
+        except Exception:  # never into the app: counted in stats()["handler_errors"]
+            with contextlib.suppress(Exception):
+                self.shipper.count_handler_error()
         return event_dict

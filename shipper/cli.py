@@ -19,7 +19,9 @@ import click
 
 from predwatch.cli_common import PredwatchGroup, connection_options, echo_json, fail
 from predwatch.config import ESConfig
-from predwatch.errors import EXIT_ERROR, EXIT_FINDING, EXIT_OK, ConfigError
+from predwatch.errors import EXIT_ERROR, EXIT_FINDING, EXIT_OK, ConfigError, PredwatchError
+from predwatch.es import client as es_client
+from predwatch.es import ping as es_ping
 
 from ._shipper import Shipper, default_spool_root
 from ._spool import describe, orphan_candidates
@@ -154,11 +156,13 @@ def replay(
                 "dead_lettered": st["dead_lettered"],
                 "dropped": st["dropped"],
                 "remaining_records": remaining,
-                "error": st["last_error"],
+                # Under load the timeout can run out before the worker's first request:
+                # one probe then tells "unreachable" (2) from "still delivering" (1).
+                "error": st["last_error"] or (None if done else _unreachable(cfg)),
             }
         )
         if not done:
-            code = max(code, EXIT_ERROR if st["last_error"] else EXIT_FINDING)
+            code = max(code, EXIT_ERROR if results[-1]["error"] else EXIT_FINDING)
     if as_json:
         echo_json({"replayed": results, "at": dt.datetime.now(dt.UTC).isoformat()})
     elif not results:
@@ -173,6 +177,15 @@ def replay(
             click.echo(f"error: {r['error']}", err=True)
     if code:
         raise SystemExit(code)
+
+
+def _unreachable(cfg: ESConfig) -> str | None:
+    """Why Elasticsearch cannot take the records (unreachable, credentials), or None."""
+    try:
+        es_ping(es_client(cfg, max_retries=0), cfg)
+    except PredwatchError as exc:
+        return str(exc)
+    return None
 
 
 def _valid(name: str) -> bool:

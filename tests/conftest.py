@@ -2,7 +2,7 @@
 
 Integration tests (tests/integration) run against a real Elasticsearch: the one named by
 PREDWATCH_ES_URL (the test command starts a local node and sets it), or a node this session
-starts itself through `predwatch.localnode` and stops at the end.
+starts itself through `predwatch.devnode` and stops at the end.
 """
 
 from __future__ import annotations
@@ -25,9 +25,9 @@ REPO = Path(__file__).resolve().parent.parent
 def node_version() -> str:
     """Version of the nodes tests start themselves: PREDWATCH_TEST_ES_VERSION (`.ci/test` sets
     it for its run on the second major) or the default."""
-    from predwatch import localnode
+    from predwatch import devnode
 
-    return os.environ.get("PREDWATCH_TEST_ES_VERSION") or localnode.DEFAULT_VERSION
+    return os.environ.get("PREDWATCH_TEST_ES_VERSION") or devnode.DEFAULT_VERSION
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -42,10 +42,10 @@ def es_config() -> Iterator[ESConfig]:
     if os.environ.get("PREDWATCH_ES_URL"):
         yield ESConfig.from_env()
         return
-    from predwatch import localnode
+    from predwatch import devnode
 
-    home = localnode.temporary_home("session")
-    node = localnode.LocalNode(home=home, port=localnode.free_port(), version=node_version())
+    home = devnode.temporary_home("session")
+    node = devnode.LocalNode(home=home, port=devnode.free_port(), version=node_version())
     node.start()
     try:
         yield ESConfig(url=node.url)
@@ -82,19 +82,19 @@ def secured_node() -> Iterator[object]:
 
     PREDWATCH_TEST_SECURED_HOME (+ _PORT): a secured node already started there is used
     (and left running) instead of starting one."""
-    from predwatch import localnode
+    from predwatch import devnode
 
     if os.environ.get("PREDWATCH_TEST_SECURED_HOME"):
-        given = localnode.LocalNode(
+        given = devnode.LocalNode(
             home=Path(os.environ["PREDWATCH_TEST_SECURED_HOME"]),
             port=int(os.environ.get("PREDWATCH_TEST_SECURED_PORT", "9200")),
         )
         given.start()
         yield given
         return
-    home = localnode.temporary_home("secured")
-    node = localnode.LocalNode(
-        home=home, port=localnode.free_port(), security=True, version=node_version()
+    home = devnode.temporary_home("secured")
+    node = devnode.LocalNode(
+        home=home, port=devnode.free_port(), security=True, version=node_version()
     )
     node.start()
     try:

@@ -10,7 +10,7 @@ from .distance import PSI_EPSILON, js, linf, probabilities, psi, wasserstein
 from .ks import ks
 from .means import anova, anova2, t_test
 from .multiple import holm
-from .proportions import missing_rate, oov_rate
+from .proportions import missing_rate, oov_rate, out_of_range_rate
 from .ranks import kruskal, kruskal2, mann_whitney
 from .registry import DEFAULT_TESTS, REGISTRY, TestSpec
 from .verdict import DEFAULT_THRESHOLDS, INCREASE_ONLY, VerdictPolicy, feature_drifted
@@ -39,6 +39,7 @@ __all__ = [
     "mann_whitney",
     "missing_rate",
     "oov_rate",
+    "out_of_range_rate",
     "probabilities",
     "psi",
     "t_test",

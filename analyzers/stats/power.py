@@ -8,7 +8,8 @@ run must reach, ``alpha / m``). Normal or noncentral chi-square approximations:
 
 - t_test (Cohen's d), wasserstein (normed; a location shift of d sd moves W1 by d):
   ``(z[1-a/2] + z[power]) * sqrt(1/n1 + 1/n2)``;
-- missing_rate / oov_rate (Cohen's h, one-sided): ``(z[1-a] + z[power]) * sqrt(1/n1 + 1/n2)``;
+- missing_rate / oov_rate / out_of_range_rate (Cohen's h, one-sided):
+  ``(z[1-a] + z[power]) * sqrt(1/n1 + 1/n2)``;
 - chi2 (Cohen's w), psi, js: the noncentrality ``lam`` at which a chi-square(dof) test
   has that power; ``w = sqrt(lam / n_eff)``, ``psi = lam / n_eff`` and the JS distance
   ``sqrt(lam / (8 n_eff ln 2))`` (the three agree to second order);
@@ -111,6 +112,7 @@ FORMULAS: dict[str, Callable[[TestResult, float], float | None]] = {
     "linf": _linf,
     "missing_rate": _one_sided_shift,
     "oov_rate": _one_sided_shift,
+    "out_of_range_rate": _one_sided_shift,
     "psi": _psi,
     "t_test": _two_sided_shift,
     "wasserstein": _two_sided_shift,

@@ -1,16 +1,19 @@
-"""Rate comparisons (missing values, out-of-vocabulary values): two-proportion z test.
+"""Rate comparisons (missing, out-of-vocabulary and out-of-range values).
 
 Only an increase of these rates is an alarm (fewer missing or unseen values is not drift),
-so their p-values are one-sided: P(Z >= z) under no change.
+so their p-values are one-sided: P(Z >= z) under no change. Two serving windows are
+compared with the two-proportion z test. The out-of-range share against the training
+sample itself needs its own null, see ``out_of_range_rate``.
 """
 
 from __future__ import annotations
 
 import math
 
+import numpy as np
 from scipy import special
 
-from ._types import NOTE_INSUFFICIENT, NOTE_NUMERIC, TestResult, guarded, undefined
+from ._types import NOTE_INSUFFICIENT, NOTE_NUMERIC, FloatArray, TestResult, guarded, undefined
 from .verdict import DEFAULT_THRESHOLDS
 
 
@@ -74,3 +77,81 @@ def missing_rate(
 def oov_rate(ref_oov: float, ref_total: float, cur_oov: float, cur_total: float) -> TestResult:
     """Test for an increase of the share of values outside the reference vocabulary."""
     return two_proportions("oov_rate", ref_oov, ref_total, cur_oov, cur_total, increase_only=True)
+
+
+# Terms of the beta-binomial tail summed per numpy call (bounded memory at any window size).
+_CHUNK = 65_536
+
+
+def _betabinom_sf(k: float, m: float, a: float, b: float) -> float:
+    """P(K >= k) for K ~ BetaBinomial(m, a, b), summed from the log pmf (scipy.special only).
+
+    Below the mean the complement of the short lower sum is taken; above it the tail
+    terms decrease, and the sum stops once they no longer change it.
+    """
+    k, m = math.ceil(k), math.floor(m)
+    if k <= 0:
+        return 1.0
+    if k > m:
+        return 0.0
+    const = float(special.gammaln(m + 1) - special.betaln(a, b))
+
+    def pmf(lo: int, hi: int) -> FloatArray:
+        j = np.arange(lo, hi, dtype=np.float64)
+        log: FloatArray = const - special.gammaln(j + 1) - special.gammaln(m - j + 1)
+        out: FloatArray = np.exp(log + special.betaln(j + a, m - j + b))
+        return out
+
+    if k <= m * a / (a + b):
+        below = 0.0
+        for lo in range(0, k, _CHUNK):
+            below += float(pmf(lo, min(k, lo + _CHUNK)).sum())
+        return min(1.0, max(0.0, 1.0 - below))
+    total = 0.0
+    for lo in range(k, m + 1, _CHUNK):
+        terms = pmf(lo, min(m + 1, lo + _CHUNK))
+        total += float(terms.sum())
+        if terms[-1] <= total * 1e-17:
+            break
+    return min(1.0, total)
+
+
+@guarded
+def out_of_range_rate(
+    ref_out: float,
+    ref_total: float,
+    cur_out: float,
+    cur_total: float,
+    range_sample: bool = False,
+) -> TestResult:
+    """Test for an increase of the share of values outside the training [min, max].
+
+    Against another serving window (both counted against the same training range) this is
+    the one-sided two-proportion z test of ``missing_rate``. Against the training sample
+    itself (``range_sample``: the reference is the ``ref_total`` values that set min and
+    max), the reference share is 0 by construction and would flag any serving value beyond
+    the extremes. The honest null is what a new sample from the same distribution shows:
+    each value falls outside the extremes of n training values with probability
+    2 / (n + 1), and the count of such values among m serving values is exactly
+    BetaBinomial(m, 2, n - 1) for a continuous column (the share beyond the extremes is
+    Beta(2, n - 1) distributed, shared by the whole window). Ties at the extremes only
+    make values outside rarer, so the p-value P(K >= k) is exact or conservative. The
+    effect is |Cohen's h| between the current share and 2 / (n + 1); the statistic is the
+    standardised excess ``(k - m p0) / sd``.
+    """
+    name = "out_of_range_rate"
+    if not range_sample:
+        return two_proportions(name, ref_out, ref_total, cur_out, cur_total, increase_only=True)
+    _check(cur_out, cur_total, f"{name} current")
+    threshold = DEFAULT_THRESHOLDS[name]
+    if ref_total < 2 or cur_total == 0:
+        note = f"{NOTE_INSUFFICIENT}: the range needs 2 training values and 1 serving value"
+        return undefined(name, "cohens_h", threshold, ref_total, cur_total, note)
+    n, m = ref_total, cur_total
+    p0 = 2.0 / (n + 1.0)
+    a, b = 2.0, n - 1.0
+    var = m * a * b * (a + b + m) / ((a + b) ** 2 * (a + b + 1.0))
+    z = (cur_out - m * p0) / math.sqrt(var)
+    p_value = _betabinom_sf(cur_out, m, a, b)
+    h = abs(2.0 * math.asin(math.sqrt(cur_out / m)) - 2.0 * math.asin(math.sqrt(p0)))
+    return TestResult(name, z, p_value, h, "cohens_h", threshold, n, m)

@@ -7,7 +7,8 @@
 - ``"categorical"``: ``func(reference, current)`` with category -> count
   mappings (bin count sequences work too, since order does not matter).
 - ``"summary"``: ``func(reference_summary, current_summary)``.
-- ``"proportion"``: ``func(ref_hits, ref_total, cur_hits, cur_total)``.
+- ``"proportion"``: ``func(ref_hits, ref_total, cur_hits, cur_total)`` (out_of_range_rate
+  takes a fifth argument: whether the reference is the sample that set the range).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from .chi2 import chi2, cramers_v
 from .distance import js, linf, psi, wasserstein
 from .ks import ks
 from .means import anova2, t_test
-from .proportions import missing_rate, oov_rate
+from .proportions import missing_rate, oov_rate, out_of_range_rate
 from .ranks import kruskal2, mann_whitney
 from .verdict import DEFAULT_THRESHOLDS
 
@@ -79,13 +80,19 @@ _SPECS = (
         "proportion",
         "Out-of-vocabulary rate increase",
     ),
+    _spec(
+        out_of_range_rate,
+        frozenset({"numeric"}),
+        "proportion",
+        "Increase of the share of values outside the training [min, max]",
+    ),
 )
 
 REGISTRY: Mapping[str, TestSpec] = MappingProxyType({s.name: s for s in _SPECS})
 
 DEFAULT_TESTS: Mapping[str, tuple[str, ...]] = MappingProxyType(
     {
-        "numeric": ("ks", "psi", "wasserstein", "t_test", "missing_rate"),
+        "numeric": ("ks", "psi", "wasserstein", "t_test", "missing_rate", "out_of_range_rate"),
         "categorical": ("chi2", "psi", "js", "linf", "missing_rate", "oov_rate"),
         "text": ("oov_rate", "missing_rate"),
         "prediction": ("ks", "psi", "wasserstein", "t_test"),

@@ -7,7 +7,8 @@ unlikely explanation AND the change is large enough to matter, i.e. when
   non-trivial result of the run: all features, all tests, the predictions), and
 - its effect size reaches the threshold (effect sizes do not depend on n; the distances
   have their no-drift noise floor removed, see ``distance``), and
-- for ``missing_rate`` and ``oov_rate``, the rate went up (their p-values are one-sided).
+- for ``missing_rate``, ``oov_rate`` and ``out_of_range_rate``, the rate went up (their
+  p-values are one-sided).
 
 Every test has a p-value, so no result alarms on its size alone. Results without a
 p-value (undefined: too few values) and trivial ones (a rate of 0 on both sides, one
@@ -35,7 +36,8 @@ Default effect-size thresholds, each with its reason:
 - js (distance, base 2, bias-corrected) 0.1: a +0.3 sd shift gives ~0.12.
 - linf 0.05: a category share moving by 5 points.
 - wasserstein (normed by reference sd, bias-corrected) 0.1: the distribution moved 0.1 sd.
-- missing_rate / oov_rate (|Cohen's h|) 0.2: Cohen's "small" proportion change.
+- missing_rate / oov_rate / out_of_range_rate (|Cohen's h|) 0.2: Cohen's "small" proportion
+  change (e.g. 0.2 % of values beyond the training extremes growing to 2.1 %).
 """
 
 from __future__ import annotations
@@ -61,6 +63,7 @@ DEFAULT_THRESHOLDS: Mapping[str, float] = MappingProxyType(
         "mann_whitney": 0.1,
         "missing_rate": 0.2,
         "oov_rate": 0.2,
+        "out_of_range_rate": 0.2,
         "psi": 0.2,
         "t_test": 0.2,
         "wasserstein": 0.1,
@@ -68,7 +71,7 @@ DEFAULT_THRESHOLDS: Mapping[str, float] = MappingProxyType(
 )
 
 # Tests whose alarm is one-sided: only an increase of the rate is drift.
-INCREASE_ONLY: frozenset[str] = frozenset({"missing_rate", "oov_rate"})
+INCREASE_ONLY: frozenset[str] = frozenset({"missing_rate", "oov_rate", "out_of_range_rate"})
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ import click
 from predwatch import es as es_mod
 from predwatch.alerts import rules as r
 from predwatch.cli_common import PredwatchGroup, connection_options, echo_json
-from predwatch.config import ESConfig
+from predwatch.config import DEFAULT_KIBANA_URL, ESConfig, KibanaConfig
 from predwatch.errors import EXIT_FINDING, EXIT_OK, ConfigError, PredwatchError
 
 DEFAULT_WATCH_DIR = "elasticsearch/watches"
@@ -371,11 +371,15 @@ def setup_watches(
 @click.option(
     "--kibana-url",
     envvar="PREDWATCH_KIBANA_URL",
-    default="http://localhost:5601",
+    default=DEFAULT_KIBANA_URL,
     show_default=True,
     help="Kibana URL [env PREDWATCH_KIBANA_URL]",
 )
-@click.option("--space", help="Kibana space (default space when omitted)")
+@click.option(
+    "--space",
+    envvar="PREDWATCH_KIBANA_SPACE",
+    help="Kibana space id (default space when omitted) [env PREDWATCH_KIBANA_SPACE]",
+)
 @click.option("--dry-run", is_flag=True, help="print the rule bodies, install nothing")
 @click.option("--json", "as_json", is_flag=True, help="print the results as JSON")
 @connection_options
@@ -398,6 +402,7 @@ def setup_kibana_rules(
       predwatch setup kibana-rules --rules credit.rules.yaml --kibana-url http://localhost:5601
     """
     from predwatch.alerts import kibana_rules
+    from predwatch.kibana.client import KibanaClient
 
     sets = _rulesets(cfg, rule_paths, baseline_path, model)
     if dry_run:
@@ -406,8 +411,8 @@ def setup_kibana_rules(
             bodies.update(kibana_rules.render_rules(ruleset)[0])
         echo_json(bodies)
         return
-    client = kibana_rules.KibanaClient(kibana_url, cfg, space)
-    rows = [row for ruleset in sets for row in kibana_rules.install_rules(client, ruleset)]
+    with KibanaClient(KibanaConfig.from_es(cfg, kibana_url, space)) as client:
+        rows = [row for ruleset in sets for row in kibana_rules.install_rules(client, ruleset)]
     if as_json:
         echo_json([{"kind": k, "name": n, "result": res} for k, n, res in rows])
         return

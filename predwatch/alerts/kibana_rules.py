@@ -2,8 +2,8 @@
 and install them, with their connectors, through Kibana's HTTP API.
 
 Kibana runs the rule's query over `timeWindowSize/Unit` back from each run and compares
-`count` or `avg(aggField)` with `threshold` (see `simulated_search`, which reproduces the
-request Kibana builds, so tests can run it on a real node without Kibana).
+`count` or `avg(aggField)` with `threshold` (the alert tests reproduce that request on a real
+node: Kibana cannot run there).
 Kibana cannot express a distinct count (multiple_versions, dependency_change,
 model_hash_change: skipped) or a percentile (latency_p95 is approximated by a count of slow
 requests); each rule's description says so.
@@ -14,29 +14,19 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
-import requests
-
 from predwatch import schema as s
+from predwatch.alerts.durations import split_duration
+from predwatch.alerts.model import Destination, Rule, RuleSet
 from predwatch.alerts.queries import KibanaSpec, kibana_spec
-from predwatch.alerts.rules import Destination, Rule, RuleSet, split_duration
-from predwatch.config import ESConfig
-from predwatch.errors import PredwatchError
+from predwatch.kibana.client import KibanaClient
 
 Body = dict[str, Any]
 RULE_TYPE = ".es-query"
 CONSUMER = "stackAlerts"
 ACTION_GROUP = "query matched"  # the .es-query rule type's only action group
 INDEX_DESTINATION = "predwatch-alerts-index"
-DEFAULT_KIBANA_URL = "http://localhost:5601"
-COMPARATORS = (">", ">=", "<", "<=", "between", "notBetween")
-
-
-class KibanaError(PredwatchError):
-    """Kibana refused or could not be reached."""
 
 
 def stable_uuid(name: str) -> str:
@@ -236,105 +226,20 @@ def api_body(rule: Body) -> Body:
     return {k: v for k, v in rule.items() if k != "description_note"}
 
 
-# --- what Kibana runs (for tests and `--explain`) --------------------------------------
-def simulated_search(params: Mapping[str, Any], date_end: str | None = None) -> Body:
-    """The search Kibana's es-query executor sends for non-grouped `params` (fetch_es_query:
-    the rule query filtered to the time window, plus `metricAgg` for non-count types)."""
-    size, unit = params["timeWindowSize"], params["timeWindowUnit"]
-    end = date_end or "now"
-    rng = {
-        "gte": f"{end}-{size}{unit}" if end == "now" else f"{end}||-{size}{unit}",
-        "lte": end,
-        "format": "strict_date_optional_time",
-    }
-    body: Body = {
-        "size": params.get("size", 0),
-        "track_total_hits": True,
-        "query": {
-            "bool": {
-                "filter": [
-                    {"range": {params["timeField"]: rng}},
-                    json.loads(params["esQuery"])["query"],
-                ]
-            }
-        },
-    }
-    if params.get("aggType", "count") != "count":
-        body["aggs"] = {"metricAgg": {params["aggType"]: {"field": params["aggField"]}}}
-    return body
-
-
-def evaluate_params(params: Mapping[str, Any], response: Mapping[str, Any]) -> tuple[bool, Any]:
-    """(condition met, value) as Kibana decides it for a non-grouped es-query rule."""
-    if params.get("aggType", "count") == "count":
-        total = response["hits"]["total"]
-        value: Any = total["value"] if isinstance(total, Mapping) else total
-    else:
-        value = response.get("aggregations", {}).get("metricAgg", {}).get("value")
-    if value is None:
-        return False, None
-    t = params["threshold"]
-    c = params["thresholdComparator"]
-    met = {
-        ">": lambda: value > t[0],
-        ">=": lambda: value >= t[0],
-        "<": lambda: value < t[0],
-        "<=": lambda: value <= t[0],
-        "between": lambda: t[0] <= value <= t[1],
-        "notBetween": lambda: value < t[0] or value > t[1],
-    }[c]()
-    return bool(met), value
-
-
 # --- installation -----------------------------------------------------------------------
-@dataclass
-class KibanaClient:
-    url: str
-    cfg: ESConfig
-    space: str | None = None
-    timeout: float = 30.0
+RULES_PRIVILEGE = "the Stack Rules and Connectors privileges"
 
-    def __post_init__(self) -> None:
-        self.session = requests.Session()
-        self.session.headers.update({"kbn-xsrf": "true", "Content-Type": "application/json"})
-        if self.cfg.api_key:
-            self.session.headers["Authorization"] = f"ApiKey {self.cfg.api_key}"
-        elif self.cfg.username and self.cfg.password:
-            self.session.auth = (self.cfg.username, self.cfg.password)
-        if self.cfg.ca_cert:
-            self.session.verify = self.cfg.ca_cert
 
-    def _url(self, path: str) -> str:
-        prefix = f"/s/{self.space}" if self.space else ""
-        return self.url.rstrip("/") + prefix + path
-
-    def request(self, method: str, path: str, body: Body | None = None) -> requests.Response:
-        try:
-            resp = self.session.request(method, self._url(path), json=body, timeout=self.timeout)
-        except requests.RequestException as exc:
-            raise KibanaError(
-                f"Kibana at {self.url} could not be reached ({type(exc).__name__}); set "
-                "--kibana-url or PREDWATCH_KIBANA_URL"
-            ) from None
-        if resp.status_code in (401, 403):
-            raise KibanaError(
-                f"Kibana at {self.url} refused {method} {path} ({resp.status_code}): check the "
-                "credentials and the Stack Rules / Connectors privileges"
-            )
-        if resp.status_code >= 400 and resp.status_code != 404:
-            raise KibanaError(
-                f"Kibana at {self.url} refused {method} {path}: {resp.status_code} "
-                f"{self.cfg.redact(resp.text[:300])}"
-            )
-        return resp
-
-    def upsert(self, kind: str, oid: str, create: Body, update: Body) -> str:
-        base = "/api/alerting/rule" if kind == "rule" else "/api/actions/connector"
-        if self.request("GET", f"{base}/{oid}").status_code == 404:
-            self.request("POST", f"{base}/{oid}", create)
-            return "created"
-        self.request("PUT", f"{base}/{oid}", update)
-        return "updated"
+def upsert(client: KibanaClient, kind: str, oid: str, create: Body, update: Body) -> str:
+    """Create the rule or connector `oid`, or update it where it exists."""
+    base = "/api/alerting/rule" if kind == "rule" else "/api/actions/connector"
+    path = f"{base}/{oid}"
+    found = client.request("GET", path, allow=(404,), privilege=RULES_PRIVILEGE)
+    if found.status_code == 404:
+        client.request("POST", path, json=create, privilege=RULES_PRIVILEGE)
+        return "created"
+    client.request("PUT", path, json=update, privilege=RULES_PRIVILEGE)
+    return "updated"
 
 
 _RULE_UPDATE_KEYS = ("name", "tags", "schedule", "params", "actions")
@@ -354,9 +259,9 @@ def install_rules(client: KibanaClient, ruleset: RuleSet) -> list[tuple[str, str
         needed[connector_uuid(ruleset.model, INDEX_DESTINATION)] = index_connector_body()
     for cid, body in needed.items():
         update = {k: body[k] for k in ("name", "config", "secrets")}
-        rows.append(("connector", body["name"], client.upsert("connector", cid, body, update)))
+        rows.append(("connector", body["name"], upsert(client, "connector", cid, body, update)))
     for rid, body in rules.items():
         api = api_body(body)
         update = {k: api[k] for k in _RULE_UPDATE_KEYS}
-        rows.append(("rule", body["name"], client.upsert("rule", rid, api, update)))
+        rows.append(("rule", body["name"], upsert(client, "rule", rid, api, update)))
     return rows

@@ -17,7 +17,7 @@ from typing import Any, TextIO
 
 import requests
 
-from predwatch.alerts.rules import Destination
+from predwatch.alerts.model import Destination
 from predwatch.errors import PredwatchError
 
 log = logging.getLogger("predwatch.alerts")

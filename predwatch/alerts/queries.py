@@ -16,7 +16,7 @@ from typing import Any
 
 from predwatch import schema as s
 from predwatch.alerts.conditions import Check, resolve
-from predwatch.alerts.rules import Rule
+from predwatch.alerts.model import Rule
 
 Body = dict[str, Any]
 
@@ -318,23 +318,6 @@ def _strip_time(query: Body) -> Body:
     filters = [f for f in query["bool"]["filter"] if s.TIMESTAMP not in f.get("range", {})]
     out: Body = {"bool": {**query["bool"], "filter": filters}}
     return out
-
-
-def contract_fields() -> dict[str, list[str]]:
-    """Every field the searches read, by index kind (for the contract test with mappings)."""
-    return {
-        "drift": [DRIFT_RECORD_TYPE, DRIFT_DRIFTED, DRIFT_FEATURE, DRIFT_METRIC_NAME, s.TIMESTAMP],
-        "deadletter": [DEADLETTER_ERROR_TYPE, s.MODEL_NAME, s.TIMESTAMP],
-        "alerts": ["rule.id", "model.name", "status", "@timestamp"],
-        "deployments": [
-            s.MODEL_NAME,
-            s.MODEL_VERSION,
-            s.MODEL_HASH,
-            DEPLOYMENT_FINGERPRINT,
-            DEPLOYMENT_PYTHON,
-            s.TIMESTAMP,
-        ],
-    }
 
 
 def deployment_docs_search(rule: Rule, version: str) -> Body:

@@ -20,6 +20,8 @@ from predwatch import es as es_mod
 from predwatch import mappings
 from predwatch import schema as s
 from predwatch.alerts.conditions import SYMBOLS, resolve
+from predwatch.alerts.durations import duration_seconds
+from predwatch.alerts.model import Destination, Rule, RuleSet
 from predwatch.alerts.notify import Alert, DeliveryError, deliver
 from predwatch.alerts.queries import (
     DISTINCT_FIELD,
@@ -28,7 +30,6 @@ from predwatch.alerts.queries import (
     deployment_docs_search,
     searches,
 )
-from predwatch.alerts.rules import Destination, Rule, RuleSet, duration_seconds
 from predwatch.config import ESConfig
 from predwatch.errors import PredwatchError
 

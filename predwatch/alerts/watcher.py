@@ -24,8 +24,9 @@ from elasticsearch import Elasticsearch
 from predwatch import es as es_mod
 from predwatch import schema as s
 from predwatch.alerts.conditions import OPS, SYMBOLS, Check
+from predwatch.alerts.durations import duration_seconds
+from predwatch.alerts.model import Destination, Rule, RuleSet
 from predwatch.alerts.queries import RuleSearch, searches
-from predwatch.alerts.rules import Destination, Rule, RuleSet, duration_seconds
 from predwatch.config import ESConfig
 from predwatch.errors import PredwatchError
 

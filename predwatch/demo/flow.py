@@ -11,7 +11,7 @@ from predwatch import es as es_mod
 from predwatch import schema
 from predwatch.analyzers.report_html import render_html
 from predwatch.baseline_store import upload_baseline
-from predwatch.config import ESConfig
+from predwatch.config import ESConfig, KibanaConfig
 from predwatch.demo import analysis, page, run, story, traffic
 from predwatch.demo import model as mdl
 from predwatch.demo.run import Echo, Options
@@ -175,14 +175,7 @@ def _kibana(cfg: ESConfig, opts: Options, baseline: Any, out: Path, echo: Echo) 
         return {}
     from predwatch.kibana.importer import import_objects
 
-    kcfg = ESConfig(
-        url=opts.kibana_url,
-        api_key=cfg.api_key,
-        username=cfg.username,
-        password=cfg.password,
-        ca_cert=cfg.ca_cert,
-    )
-    result = import_objects(kcfg, objects)
+    result = import_objects(KibanaConfig.from_es(cfg, opts.kibana_url, "default"), objects)
     echo(result.summary(opts.kibana_url, "default"))
     ctx = Ctx(opts.model)
     time_range = "?_g=" + quote("(time:(from:now-7d,to:now))", safe="():,")

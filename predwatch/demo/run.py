@@ -88,9 +88,9 @@ def ensure_es(cfg: ESConfig, echo: Echo) -> ESConfig:
             raise
     finally:
         client.close()
-    from predwatch import localnode
+    from predwatch.devnode import LocalNode
 
-    node = localnode.LocalNode(port=9200, log=lambda m: echo(f"  {m}"))
+    node = LocalNode(port=9200, log=lambda m: echo(f"  {m}"))
     info = node.start()
     echo(f"  Elasticsearch {info.version} at {info.url} (local node, pid {info.pid})")
     return cfg.with_url(info.url)

@@ -15,7 +15,7 @@ import click
 
 from predwatch.baseline import Baseline, load_baseline
 from predwatch.cli_common import PredwatchGroup, echo_json, fail
-from predwatch.config import ESConfig
+from predwatch.config import KibanaConfig
 from predwatch.errors import PredwatchError
 from predwatch.kibana import contract, ndjson
 from predwatch.kibana.context import DASHBOARDS, DEFAULT_MAX_FEATURES, Ctx, KibanaError
@@ -148,9 +148,15 @@ def setup_kibana(
     """
     if not url.startswith(("http://", "https://")):
         raise KibanaError(f"--url must start with http:// or https://, got {url!r}")
-    cfg = ESConfig.from_env(
-        env={}, url=url, api_key=api_key, username=username, password=password, ca_cert=ca_cert
+    cfg = KibanaConfig(
+        url=url,
+        api_key=api_key,
+        username=username,
+        password=password,
+        ca_cert=ca_cert,
+        space=space,
     )
+    cfg.validate()
     if ndjson_file:
         objects = ndjson.read(ndjson_file)
     elif model:
@@ -158,7 +164,7 @@ def setup_kibana(
         objects, _ = _generate(model, baseline_path, space, base_path, max_features)
     else:
         raise KibanaError("give --model (and --baseline) to generate the objects, or --file")
-    result = import_objects(cfg, objects, space=space)
+    result = import_objects(cfg, objects)
     dashboards = _dashboards(model, space, "", url) if model and not ndjson_file else {}
     if as_json:
         echo_json(

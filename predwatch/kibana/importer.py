@@ -1,9 +1,8 @@
-"""Import saved objects through Kibana's `POST /api/saved_objects/_import` (the only I/O here).
+"""Import saved objects through Kibana's `POST /api/saved_objects/_import`.
 
-The request is what Kibana documents: multipart form field `file` holding NDJSON,
-`overwrite=true` so stable ids update existing objects, the `kbn-xsrf` header, and the same
-credentials as for Elasticsearch (API key or user/password, CA certificate for https).
-A space other than `default` is addressed as `/s/<space>/api/...`.
+The request is what Kibana documents: multipart form field `file` holding NDJSON and
+`overwrite=true` so stable ids update existing objects; `KibanaClient` adds `kbn-xsrf`, the
+credentials and the space.
 """
 
 from __future__ import annotations
@@ -14,12 +13,12 @@ from typing import Any
 
 import requests
 
-from predwatch.config import ESConfig
+from predwatch.config import KibanaConfig
 from predwatch.kibana import ndjson
+from predwatch.kibana.client import KibanaClient
 from predwatch.kibana.context import KibanaError
 
 Obj = dict[str, Any]
-XSRF_VALUE = "predwatch"
 
 
 @dataclass(frozen=True)
@@ -38,88 +37,37 @@ class ImportResult:
         )
 
 
-def import_url(kibana_url: str, space: str = "default") -> str:
-    base = kibana_url.rstrip("/")
-    prefix = "" if space == "default" else f"/s/{space}"
-    return f"{base}{prefix}/api/saved_objects/_import"
+IMPORT_PATH = "/api/saved_objects/_import"
+IMPORT_PRIVILEGE = "the 'Saved Objects Management' privilege"
 
 
 def import_objects(
-    cfg: ESConfig,
+    cfg: KibanaConfig,
     objects: Sequence[Obj],
     *,
-    space: str = "default",
     session: requests.Session | None = None,
 ) -> ImportResult:
-    """Import `objects` into Kibana at `cfg.url` (overwriting same ids); KibanaError if refused."""
-    url = import_url(cfg.url, space)
-    headers = {"kbn-xsrf": XSRF_VALUE}
-    auth: tuple[str, str] | None = None
-    if cfg.api_key:
-        headers["Authorization"] = f"ApiKey {cfg.api_key}"
-    elif cfg.username and cfg.password:
-        auth = (cfg.username, cfg.password)
+    """Import `objects` into Kibana's space of `cfg` (overwriting same ids); KibanaError if
+    refused."""
     body = ndjson.dumps(objects).encode("utf-8")
-    http = session or requests.Session()
-    try:
-        resp = http.post(
-            url,
+    with KibanaClient(cfg, session) as client:
+        resp = client.request(
+            "POST",
+            IMPORT_PATH,
             params={"overwrite": "true"},
-            headers=headers,
-            auth=auth,
             files={"file": ("predwatch.ndjson", body, "application/ndjson")},
-            verify=cfg.ca_cert or True,
-            timeout=cfg.request_timeout,
+            allow=(413,),
+            privilege=IMPORT_PRIVILEGE,
         )
-    except requests.exceptions.SSLError as exc:
-        raise KibanaError(
-            f"TLS to Kibana at {cfg.url} failed ({_short(exc, cfg)}); pass --ca-cert with the "
-            "CA certificate that signed Kibana's certificate"
-        ) from None
-    except requests.exceptions.Timeout:
-        raise KibanaError(
-            f"Kibana at {cfg.url} did not answer within {cfg.request_timeout:g}s"
-        ) from None
-    except requests.exceptions.ConnectionError:
-        raise KibanaError(
-            f"Kibana at {cfg.url} could not be reached (connection refused or host unknown); "
-            "check --url (Kibana listens on port 5601 by default)"
-        ) from None
-    except requests.exceptions.RequestException as exc:
-        raise KibanaError(
-            f"the request to Kibana at {cfg.url} failed: {_short(exc, cfg)}"
-        ) from None
-    finally:
-        if session is None:
-            http.close()
-    return _result(resp, cfg, space)
+        if resp.status_code == 413:
+            raise KibanaError(
+                "Kibana refused the file as too large; raise savedObjects.maxImportPayloadBytes "
+                "in kibana.yml or lower --max-features"
+            )
+        return _result(resp, cfg)
 
 
-def _result(resp: requests.Response, cfg: ESConfig, space: str) -> ImportResult:
-    status = resp.status_code
-    message = _message(resp, cfg)
-    if status == 401:
-        raise KibanaError(
-            f"Kibana at {cfg.url} rejected the credentials ({cfg.auth_kind}); pass --api-key "
-            "or --username/--password (the same as for Elasticsearch)"
-        )
-    if status == 403:
-        raise KibanaError(
-            f"Kibana at {cfg.url} refused the import for {cfg.auth_kind}: the user needs the "
-            f"'Saved Objects Management' privilege in space {space!r} ({message})"
-        )
-    if status == 404:
-        raise KibanaError(
-            f"no saved-objects import API at {import_url(cfg.url, space)}: is --url Kibana "
-            f"(not Elasticsearch), and does space {space!r} exist? ({message})"
-        )
-    if status == 413:
-        raise KibanaError(
-            "Kibana refused the file as too large; raise savedObjects.maxImportPayloadBytes "
-            "in kibana.yml or lower --max-features"
-        )
-    if status >= 400:
-        raise KibanaError(f"Kibana at {cfg.url} refused the import: {status} {message}")
+def _result(resp: requests.Response, cfg: KibanaConfig) -> ImportResult:
     try:
         body = resp.json()
     except ValueError:
@@ -155,20 +103,3 @@ def _failures(errors: list[Obj], imported: int) -> str:
         + "; ".join(parts)
         + more
     )
-
-
-def _message(resp: requests.Response, cfg: ESConfig) -> str:
-    try:
-        body = resp.json()
-        if isinstance(body, dict):
-            text = str(body.get("message") or body.get("error") or body)
-        else:
-            text = str(body)
-    except ValueError:
-        text = resp.text
-    return cfg.redact(" ".join(text.split())[:300])
-
-
-def _short(exc: BaseException, cfg: ESConfig) -> str:
-    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    return cfg.redact(text[:200])

@@ -8,6 +8,7 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
+import kibana_es_query
 import pytest
 from alert_scenarios import CLEAN_N, DROP, Scenario
 
@@ -182,7 +183,7 @@ def fired_by_kibana(es: Elasticsearch, ruleset: RuleSet) -> set[str]:
     fired = set()
     for rid, body in bodies.items():
         params = body["params"]
-        search = kibana_rules.simulated_search(params)
+        search = kibana_es_query.simulated_search(params)
         resp = es.search(
             index=",".join(params["index"]),
             ignore_unavailable=True,
@@ -194,7 +195,7 @@ def fired_by_kibana(es: Elasticsearch, ruleset: RuleSet) -> set[str]:
             assert isinstance(resp["hits"]["total"]["value"], int)
         else:
             assert "metricAgg" in resp.get("aggregations", {}) or resp["_shards"]["total"] == 0
-        met, _ = kibana_rules.evaluate_params(params, resp)
+        met, _ = kibana_es_query.evaluate_params(params, resp)
         if met:
             fired.add(by_uuid[rid])
     return fired

@@ -20,10 +20,10 @@ import pytest
 from cluster_data import REPLICAS, SHARDS, put_custom
 
 from elasticsearch import Elasticsearch
+from predwatch import devnode
 from predwatch import es as es_mod
-from predwatch import localnode
 from predwatch.config import ESConfig
-from predwatch.localcluster import TRANSPORT_OFFSET, LocalCluster
+from predwatch.devnode.cluster import TRANSPORT_OFFSET, LocalCluster
 from predwatch.setup_es import setup_elasticsearch
 
 NODES = 3
@@ -42,7 +42,7 @@ def _free_base(n: int) -> int:
     for _ in range(100):
         base = random.randint(20_000, 40_000)
         ports = [base + i for i in range(n)] + [base + TRANSPORT_OFFSET + i for i in range(n)]
-        if not any(localnode.port_in_use(p) for p in ports):
+        if not any(devnode.port_in_use(p) for p in ports):
             return base
     raise RuntimeError("no free block of ports for the test cluster")
 
@@ -56,7 +56,7 @@ def cluster() -> Iterator[LocalCluster]:
         found.start()  # no-op for running nodes
         yield found
         return
-    home = localnode.temporary_home("cluster")
+    home = devnode.temporary_home("cluster")
     started = LocalCluster(home=home, port=_free_base(NODES), nodes=NODES)
     started.start()
     try:

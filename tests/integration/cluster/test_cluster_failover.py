@@ -17,7 +17,7 @@ from predwatch.shipper import Shipper
 from elasticsearch import Elasticsearch
 from predwatch import schema as s
 from predwatch.config import ESConfig
-from predwatch.localcluster import LocalCluster
+from predwatch.devnode.cluster import LocalCluster
 
 N = 6000
 KILL_AT = N // 3

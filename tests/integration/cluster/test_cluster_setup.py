@@ -13,8 +13,9 @@ from elasticsearch import Elasticsearch
 from predwatch import schema as s
 from predwatch.cli import main
 from predwatch.config import ESConfig
-from predwatch.localcluster import LocalCluster
-from predwatch.setup_es import ensure_index, setup_elasticsearch
+from predwatch.devnode.cluster import LocalCluster
+from predwatch.results_store import ensure_index
+from predwatch.setup_es import setup_elasticsearch
 
 
 def _index(es: Elasticsearch) -> str:

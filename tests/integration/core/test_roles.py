@@ -13,8 +13,8 @@ from predwatch.shipper import Shipper
 
 import elasticsearch
 from predwatch import es as es_mod
-from predwatch import localnode_users
 from predwatch.config import ESConfig
+from predwatch.devnode import users as devnode_users
 from predwatch.roles import COMPONENTS, load_roles
 
 
@@ -23,7 +23,7 @@ def users(secured_node: Any) -> dict[str, ESConfig]:
     """predwatch's roles installed, and one user per role (plus elastic as admin)."""
     creds = secured_node.credentials()
     roles = load_roles()
-    localnode_users.add_roles(secured_node, roles)
+    devnode_users.add_roles(secured_node, roles)
     out = {
         "admin": ESConfig(
             url=secured_node.url,
@@ -34,7 +34,7 @@ def users(secured_node: Any) -> dict[str, ESConfig]:
     }
     for role in ("predwatch_shipper", "predwatch_analyzer"):
         name, password = f"t_{role}_{uuid.uuid4().hex[:6]}", uuid.uuid4().hex
-        localnode_users.add_user(secured_node, name, password, [role])
+        devnode_users.add_user(secured_node, name, password, [role])
         out[role] = ESConfig(
             url=secured_node.url, username=name, password=password, ca_cert=creds["ca_cert"]
         )

@@ -9,7 +9,7 @@ from typing import Any
 
 from click.testing import CliRunner
 
-from predwatch import localnode
+from predwatch import devnode
 from predwatch.cli import main
 
 
@@ -69,7 +69,7 @@ class TestPrivateFiles:
         """Inside private_files() a plain open() creates 0600, and the umask comes back."""
         before = os.umask(0o022)
         try:
-            with localnode.private_files():
+            with devnode.private_files():
                 (tmp_path / "k").write_text("secret")
                 (tmp_path / "d").mkdir()
             assert _mode(tmp_path / "k") == 0o600 and _mode(tmp_path / "d") == 0o700
@@ -83,5 +83,5 @@ class TestPrivateFiles:
         target = tmp_path / "pw"
         target.write_text("old")
         target.chmod(0o644)
-        localnode.write_private(target, "new")
+        devnode.write_private(target, "new")
         assert target.read_text() == "new" and _mode(target) == 0o600

@@ -16,8 +16,8 @@ import venv
 from pathlib import Path
 
 import pytest
-from elasticsearch import Elasticsearch
 
+from elasticsearch import Elasticsearch
 from predwatch.config import ESConfig
 
 REPO = Path(__file__).resolve().parents[3]

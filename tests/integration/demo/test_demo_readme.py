@@ -1,7 +1,8 @@
-"""The README commands around the demo, run against the demo's outputs and model.
+"""The documented commands around the demo (docs/demo.md, docs/analyze.md and the other
+pages), run against the demo's outputs and model.
 
-Each test names the README command it runs; the model name is the demo run's own (the README
-says `demo` or `credit`), and `retention` is limited to that model on a shared node.
+Each test names the documented command it runs; the model name is the demo run's own (the
+docs say `demo` or `credit`), and `retention` is limited to that model on a shared node.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from conftest import DemoRun, connection_args, predwatch_command
 from predwatch.cli import COMMANDS
 from predwatch.config import ESConfig
 
-# Commands the README shows whose registration in predwatch.cli may still be pending.
+# Documented commands whose registration in predwatch.cli may still be pending.
 MODULES = {
     "analyze": "predwatch.analyzers.analyze_cli:analyze",
     "spool": "predwatch.shipper.cli:spool",

@@ -14,18 +14,20 @@ from kibana_fake import FakeKibana, fixtures
 
 from predwatch.assets import asset_dir
 from predwatch.baseline import save_baseline
-from predwatch.config import ESConfig
+from predwatch.config import KibanaConfig
 from predwatch.kibana import ndjson
 from predwatch.kibana.cli import setup_kibana
 from predwatch.kibana.context import KibanaError
-from predwatch.kibana.importer import import_objects, import_url
+from predwatch.kibana.importer import IMPORT_PATH, import_objects
 from predwatch.kibana.objects import saved_objects
 
 OBJECTS = saved_objects(fixtures.demo_baseline(), "demo")
 
 
-def _cfg(url: str, **kw: str) -> ESConfig:
-    return ESConfig.from_env(env={}, url=url, **kw)
+def _cfg(url: str, **kw: str) -> KibanaConfig:
+    cfg = KibanaConfig(url, **kw)
+    cfg.validate()
+    return cfg
 
 
 class TestRequest:
@@ -53,13 +55,14 @@ class TestRequest:
     def test_space_prefix(self, fake_kibana: FakeKibana) -> None:
         """A space is addressed as /s/<space>/api/saved_objects/_import."""
         objs = saved_objects(fixtures.demo_baseline(), "demo", space="ml")
-        import_objects(_cfg(fake_kibana.url), objs, space="ml")
+        import_objects(_cfg(fake_kibana.url, space="ml"), objs)
         assert fake_kibana.received[-1].path == "/s/ml/api/saved_objects/_import"
         assert len(fake_kibana.store["ml"]) == len(objs)
 
     def test_import_url_keeps_a_base_path(self) -> None:
         """Kibana behind server.basePath keeps its prefix."""
-        assert import_url("https://h/kb/", "ml") == "https://h/kb/s/ml/api/saved_objects/_import"
+        cfg = KibanaConfig("https://h/kb/", space="ml")
+        assert cfg.api_url(IMPORT_PATH) == "https://h/kb/s/ml/api/saved_objects/_import"
 
 
 class TestReimport:
@@ -91,7 +94,7 @@ class TestFailures:
     def test_unknown_space(self, fake_kibana: FakeKibana) -> None:
         """404 on /s/<space>/: the message asks whether the space exists."""
         with pytest.raises(KibanaError, match="space 'nope' exist"):
-            import_objects(_cfg(fake_kibana.url), OBJECTS, space="nope")
+            import_objects(_cfg(fake_kibana.url, space="nope"), OBJECTS)
 
     def test_objects_refused(self, fake_kibana: FakeKibana) -> None:
         """success false: the refused objects are named with Kibana's reason."""

@@ -18,7 +18,8 @@ import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-from predwatch.analyzers.ground_truth_cli import quality, skew
+from predwatch.analyzers.quality_cli import quality
+from predwatch.analyzers.skew_cli import skew
 from predwatch.shipper import Shipper
 from sklearn import metrics as skm
 

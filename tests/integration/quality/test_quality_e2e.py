@@ -19,7 +19,8 @@ import quality_data as qd
 from click.testing import CliRunner
 from predwatch.analyzers import quality_job as qj
 from predwatch.analyzers.aggregates import Window
-from predwatch.analyzers.ground_truth_cli import outcomes, quality
+from predwatch.analyzers.outcomes_cli import outcomes
+from predwatch.analyzers.quality_cli import quality
 from sklearn import metrics as skm
 
 from elasticsearch import Elasticsearch

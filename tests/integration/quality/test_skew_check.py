@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-from predwatch.analyzers.ground_truth_cli import skew
+from predwatch.analyzers.skew_cli import skew
 from predwatch.shipper import Shipper
 from sklearn.compose import ColumnTransformer
 from sklearn.preprocessing import OneHotEncoder, StandardScaler

@@ -13,7 +13,7 @@ from predwatch.shipper.cli import spool
 from shipper_es import landed_ids
 
 from elasticsearch import Elasticsearch
-from predwatch import localnode
+from predwatch import devnode
 from predwatch.config import ESConfig
 
 CHILD = textwrap.dedent(
@@ -33,7 +33,7 @@ class TestSpoolReplay:
         self, es: Elasticsearch, es_config: ESConfig, model: str, spool_root: Path
     ) -> None:
         """replay adopts the orphaned spool, delivers every record and removes it."""
-        dead = f"http://127.0.0.1:{localnode.free_port()}"
+        dead = f"http://127.0.0.1:{devnode.free_port()}"
         out = subprocess.run(
             [sys.executable, "-c", CHILD, model, dead, str(spool_root)],
             capture_output=True,

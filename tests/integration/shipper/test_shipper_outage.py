@@ -18,8 +18,8 @@ from predwatch.shipper import Shipper, check_accounting
 from shipper_es import landed_ids
 
 from elasticsearch import Elasticsearch
+from predwatch import devnode
 from predwatch import es as es_mod
-from predwatch import localnode
 from predwatch.config import ESConfig
 from predwatch.setup_es import setup_elasticsearch
 
@@ -32,7 +32,7 @@ class TestOutage:
         # Not under tmp_path: pytest keeps its temp root at mode 0700 (re-applied by every
         # pytest run), which the node's unprivileged user cannot traverse.
         home = Path(tempfile.mkdtemp(prefix="predwatch-shipper-outage-"))
-        node = localnode.LocalNode(home=home, port=localnode.free_port())
+        node = devnode.LocalNode(home=home, port=devnode.free_port())
         node.start()
         cfg = ESConfig(url=node.url)
         es = es_mod.client(cfg)
@@ -111,7 +111,7 @@ class TestSigkill:
         self, es: Elasticsearch, es_config: ESConfig, model: str, spool_root: Path
     ) -> None:
         """SIGKILL mid-stream: a new process adopts the spool; every returned-for id lands."""
-        dead_url = f"http://127.0.0.1:{localnode.free_port()}"
+        dead_url = f"http://127.0.0.1:{devnode.free_port()}"
         proc = subprocess.Popen(
             [sys.executable, "-c", CHILD, model, dead_url, str(spool_root)],
             stdout=subprocess.PIPE,

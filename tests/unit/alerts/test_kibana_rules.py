@@ -1,5 +1,5 @@
-"""Kibana "Elasticsearch query" rules: bodies Kibana's parameter validation accepts, the
-search Kibana would run, and installation against a fake Kibana on 127.0.0.1."""
+"""Kibana "Elasticsearch query" rules: bodies Kibana's parameter validation accepts, and
+installation against a fake Kibana on 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -13,14 +13,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
-from predwatch import schema as s
 from predwatch.alerts import kibana_rules as k
+from predwatch.alerts.cli import setup_kibana_rules
 from predwatch.alerts.rules import Destination, RuleSet, default_rules
 from predwatch.baseline import Baseline, load_baseline
-from predwatch.config import ESConfig
+from predwatch.config import KibanaConfig
+from predwatch.kibana.client import KibanaClient
+from predwatch.kibana.context import KibanaError
 
 DEMO = Path(__file__).with_name("demo.baseline.json")
+COMPARATORS = (">", ">=", "<", "<=", "between", "notBetween")  # Kibana's es-query ones
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +38,7 @@ def kibana_validate(params: dict[str, Any]) -> str | None:
         return "searchType"
     if params["timeWindowUnit"] not in ("s", "m", "h", "d") or params["timeWindowSize"] < 1:
         return "time window"
-    if params["thresholdComparator"] not in k.COMPARATORS:
+    if params["thresholdComparator"] not in COMPARATORS:
         return "comparator"
     n = 2 if params["thresholdComparator"] in ("between", "notBetween") else 1
     if len(params["threshold"]) != n:
@@ -135,18 +139,7 @@ class TestKibana819:
                 assert set(action["frequency"]) <= FREQUENCY_KEYS_8_19
 
 
-class TestSimulatedSearch:
-    def test_count_and_avg(self, demo: Baseline) -> None:
-        """Kibana filters the window around the rule query; avg adds `metricAgg`."""
-        rs = default_rules(demo)
-        bodies = k.render_rules(rs)[0]
-        oov = next(r for r in rs.rules if r.id == "oov_rate.country")
-        params = bodies[k.rule_uuid(oov)]["params"]
-        body = k.simulated_search(params)
-        rng = body["query"]["bool"]["filter"][0]["range"][s.TIMESTAMP]
-        assert rng["gte"] == "now-15m" and rng["lte"] == "now"
-        assert body["aggs"] == {"metricAgg": {"avg": {"field": s.feature_field(s.OOV, "country")}}}
-
+class TestParams:
     def test_quality_regression_params(self, demo: Baseline) -> None:
         """quality_regression is a count rule over a day of the drift index."""
         rs = default_rules(demo)
@@ -158,31 +151,6 @@ class TestSimulatedSearch:
         )  # fmt: skip
         assert (params["timeWindowSize"], params["timeWindowUnit"]) == (1, "d")
         assert "quality." in json.dumps(params)
-
-    @pytest.mark.parametrize(
-        ("comparator", "threshold", "value", "met"),
-        [
-            (">", [1], 2, True),
-            ("<=", [0], 0, True),
-            ("<", [1], 1, False),
-            ("notBetween", [0.2, 0.5], 0.6, True),
-            ("notBetween", [0.2, 0.5], 0.3, False),
-            ("between", [0.2, 0.5], 0.3, True),
-            (">=", [2], 2, True),
-        ],
-    )
-    def test_evaluate(
-        self, comparator: str, threshold: list[float], value: float, met: bool
-    ) -> None:
-        """Comparators decide as in Kibana; count reads hits.total.value."""
-        params = {"aggType": "count", "thresholdComparator": comparator, "threshold": threshold}
-        assert k.evaluate_params(params, {"hits": {"total": {"value": value}}}) == (met, value)
-
-    def test_avg_without_data_does_not_fire(self) -> None:
-        """An avg over no documents (null) never meets a condition."""
-        params = {"aggType": "avg", "thresholdComparator": ">", "threshold": [0]}
-        resp = {"hits": {"total": {"value": 0}}, "aggregations": {"metricAgg": {"value": None}}}
-        assert k.evaluate_params(params, resp) == (False, None)
 
 
 class FakeKibana:
@@ -246,7 +214,8 @@ class TestInstall:
 
     def test_creates_then_updates(self, demo: Baseline, kibana: FakeKibana) -> None:
         """First run creates connectors and rules, the second updates the same ids."""
-        client = k.KibanaClient(kibana.url, ESConfig(username="u", password="p"), space="ml")
+        cfg = KibanaConfig(kibana.url, username="u", password="p", space="ml")
+        client = KibanaClient(cfg)
         rs = self._ruleset(demo)
         first = k.install_rules(client, rs)
         results = {(kind, res) for kind, _, res in first}
@@ -265,8 +234,8 @@ class TestInstall:
         """A 401 from Kibana becomes one clear error naming the privileges needed."""
         fake = FakeKibana(status=401)
         try:
-            client = k.KibanaClient(fake.url, ESConfig(api_key="secret"))
-            with pytest.raises(k.KibanaError, match="check the credentials"):
+            client = KibanaClient(KibanaConfig(fake.url, api_key="secret"))
+            with pytest.raises(KibanaError, match="check the credentials"):
                 k.install_rules(client, self._ruleset(demo))
             assert fake.requests[0][2]["Authorization"] == "ApiKey secret"
         finally:
@@ -274,6 +243,25 @@ class TestInstall:
 
     def test_unreachable(self, demo: Baseline) -> None:
         """No Kibana listening: the error names the URL and the setting to change."""
-        client = k.KibanaClient("http://127.0.0.1:9", ESConfig(), timeout=2)
-        with pytest.raises(k.KibanaError, match="PREDWATCH_KIBANA_URL"):
+        client = KibanaClient(KibanaConfig("http://127.0.0.1:9", request_timeout=2))
+        with pytest.raises(KibanaError, match="PREDWATCH_KIBANA_URL"):
             k.install_rules(client, self._ruleset(demo))
+
+
+class TestSetupCommand:
+    def test_kibana_url_space_and_credentials_from_the_environment(
+        self, kibana: FakeKibana
+    ) -> None:
+        """`setup kibana-rules` reads PREDWATCH_KIBANA_URL / _SPACE and sends Elasticsearch's
+        credentials to Kibana, like `setup kibana`."""
+        env = {
+            "PREDWATCH_KIBANA_URL": kibana.url,
+            "PREDWATCH_KIBANA_SPACE": "ml",
+            "PREDWATCH_ES_USERNAME": "u",
+            "PREDWATCH_ES_PASSWORD": "p",
+        }
+        res = CliRunner().invoke(setup_kibana_rules, ["--baseline", str(DEMO)], env=env)
+        assert res.exit_code == 0, res.output
+        assert "created  rule" in res.output
+        assert kibana.objects and all(p.startswith("/s/ml/") for p in kibana.objects)
+        assert all(h["Authorization"].startswith("Basic ") for _, _, h in kibana.requests)

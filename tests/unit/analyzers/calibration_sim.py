@@ -165,8 +165,14 @@ def _numeric_window(x: np.ndarray, p: NumericProfile) -> NumericAggs:
     bins = np.bincount(idx, minlength=len(p.edges) + 1).astype(float)
     sums = np.bincount(idx, weights=ok, minlength=len(p.edges) + 1)
     summary = Summary.from_values(ok)
+    outside = float(np.sum((ok < p.min) | (ok > p.max)))  # the shipper's out_of_range flag
     return NumericAggs(
-        tuple(bins), summary, float(x.size), float(x.size - ok.size), bin_sums=tuple(sums)
+        tuple(bins),
+        summary,
+        float(x.size),
+        float(x.size - ok.size),
+        out_of_range=outside,
+        bin_sums=tuple(sums),
     )
 
 

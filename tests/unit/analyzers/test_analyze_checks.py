@@ -108,6 +108,18 @@ class TestLatency:
         assert not checks.latency_check(self._lat(None), self._lat(20)).regressed
         assert not checks.latency_check(self._lat(40), None).regressed
 
+    def test_note_names_the_empty_window(self) -> None:
+        """An empty previous window is named as such (the note used to say "a window" or
+        "no latency measured" although the current window had latencies)."""
+        empty = Latency(0.0, {"50": None, "95": None})
+        assert checks.latency_check(self._lat(40), empty).note == (
+            "insufficient data: no latencies in the previous window"
+        )
+        assert checks.latency_check(self._lat(40), None).note.endswith("the previous window")
+        assert checks.latency_check(empty, self._lat(20)).note.endswith("in the window")
+        few = checks.latency_check(self._lat(40), self._lat(20, 5)).note
+        assert few == "insufficient data: 5 latencies in the previous window, need 20"
+
 
 class TestTrend:
     def test_slope_per_hour(self) -> None:

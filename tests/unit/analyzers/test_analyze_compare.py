@@ -80,7 +80,14 @@ class TestCompare:
         """Each type runs the registry's default tests."""
         comp = _run(_current())
         names = {f.feature: [t.name for t in f.tests] for f in comp.features}
-        assert names["age"] == ["ks", "psi", "wasserstein", "t_test", "missing_rate"]
+        assert names["age"] == [
+            "ks",
+            "psi",
+            "wasserstein",
+            "t_test",
+            "missing_rate",
+            "out_of_range_rate",
+        ]
         assert names["user.Country code"] == [
             "chi2",
             "psi",
@@ -125,12 +132,14 @@ class TestCompare:
         assert all("no predictions in the window" in f.note for f in comp.features)
 
     def test_small_window_gates_distribution_tests(self) -> None:
-        """Below min_count values, distances are not computed (their noise would alarm)."""
+        """Below min_count values, distances are not computed (their noise would alarm); the
+        rate tests, whose p-values hold at any n, still run."""
         small = _current(age_bins=(5, 1, 1, 1), total=10, age_missing=2)
         b = smp.baseline()
         comp = c.compare(b, small, c.baseline_reference(b), min_count=100)
         age = comp.features[0]
-        assert all(t.effect_size is None for t in age.tests if t.name != "missing_rate")
+        rates = {"missing_rate", "out_of_range_rate"}
+        assert all(t.effect_size is None for t in age.tests if t.name not in rates)
         assert "need 100" in age.note
 
     def test_truncated_vocabulary_skips_oov_rate(self) -> None:

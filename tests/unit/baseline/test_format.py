@@ -330,6 +330,31 @@ class TestValidation:
         d["prediction"] = {"kind": "regression", "value": None, "label": None, "classes": []}
         assert "prediction.value: a regression prediction needs a value profile" in _error(d)
 
+    def test_flags_and_string_arrays_are_typed(self) -> None:
+        """A falsy non-boolean flag or a non-array `classes` is refused, not read as false/empty."""
+        d = good()
+        d["features"][1]["categorical"]["vocabulary_truncated"] = 0
+        assert "features[1].categorical.vocabulary_truncated: expected true or false" in _error(d)
+        d = good()
+        d["prediction"]["classes"] = ""
+        assert "prediction.classes: expected an array of strings" in _error(d)
+
+    def test_nested_paths(self) -> None:
+        """Errors deep inside a feature or the model name the full path of the field."""
+        d = good()
+        del d["features"][2]["text"]["tokenizer"]["lowercase"]
+        assert "features[2].text.tokenizer.lowercase: is missing" in _error(d)
+        d = good()
+        word = next(iter(d["features"][2]["text"]["vocabulary"]))
+        d["features"][2]["text"]["vocabulary"][word] = "many"
+        assert f"features[2].text.vocabulary[{word!r}]: expected a count, got string" in _error(d)
+        d = good()
+        del d["model"]["name"]
+        assert "model.name: is missing" in _error(d)
+        d = good()
+        del d["model"]["hash"], d["model"]["trained_at"]
+        assert Baseline.from_dict(d).hash is None
+
     def test_bad_dates(self) -> None:
         """trained_at and created_at must be ISO 8601."""
         d = good()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from predwatch.config import ESConfig
+from predwatch.config import ESConfig, KibanaConfig
 from predwatch.errors import ConfigError
 
 
@@ -84,3 +84,47 @@ class TestSeveralHosts:
         es = es_mod.client(ESConfig(url="http://127.0.0.1:1,http://127.0.0.1:2"))
         nodes = sorted(n.config.port for n in es.transport.node_pool.all())
         assert nodes == [1, 2]
+
+
+class TestKibanaConfig:
+    def test_from_es_takes_credentials_and_environment(self) -> None:
+        """Kibana gets Elasticsearch's credentials and CA; URL and space come from the
+        arguments, else PREDWATCH_KIBANA_URL / PREDWATCH_KIBANA_SPACE, else the defaults."""
+        es = ESConfig(username="u", password="pw", request_timeout=7)
+        env = {"PREDWATCH_KIBANA_URL": "http://kb:5601/", "PREDWATCH_KIBANA_SPACE": "ml"}
+        cfg = KibanaConfig.from_es(es, env=env)
+        assert (cfg.url, cfg.space) == ("http://kb:5601", "ml")
+        assert (cfg.username, cfg.password) == ("u", "pw")
+        assert cfg.request_timeout == 7
+        given = KibanaConfig.from_es(es, "http://other:1", "team", env=env)
+        assert (given.url, given.space) == ("http://other:1", "team")
+        default = KibanaConfig.from_es(ESConfig(), env={})
+        assert (default.url, default.space) == ("http://localhost:5601", "default")
+
+    def test_space_in_api_urls(self) -> None:
+        """The default space has no prefix; another space is addressed as /s/<id>/."""
+        assert KibanaConfig("http://kb:5601").api_url("/api/x") == "http://kb:5601/api/x"
+        ml = KibanaConfig("http://kb:5601/", space="ml")
+        assert ml.api_url("/api/x") == "http://kb:5601/s/ml/api/x"
+
+    def test_credentials_leave_the_url_and_stay_hidden(self) -> None:
+        """user:password@ in the URL moves into the settings; repr and redact hide secrets."""
+        cfg = KibanaConfig("https://admin:SECRETPW@kb:5601")
+        assert (cfg.url, cfg.username, cfg.password) == ("https://kb:5601", "admin", "SECRETPW")
+        assert "SECRET" not in repr(cfg) and "SECRET" not in str(cfg)
+        assert cfg.redact("pw SECRETPW") == "pw ***"
+        assert "SECRET" not in repr(KibanaConfig(api_key="SECRETKEY"))
+
+    @pytest.mark.parametrize(
+        ("kwargs", "message"),
+        [
+            ({"url": "kb:5601"}, "http:// or https://"),
+            ({"space": "My Space"}, "space id"),
+            ({"api_key": "k", "username": "u", "password": "p"}, "not both"),
+            ({"username": "u"}, "go together"),
+        ],
+    )
+    def test_invalid(self, kwargs: dict[str, str], message: str) -> None:
+        """A bad URL, space id or credential combination is refused, naming what is wrong."""
+        with pytest.raises(ConfigError, match=message):
+            KibanaConfig(**kwargs).validate()

@@ -1,4 +1,4 @@
-"""Unit tests of the layout rules of DESIGN.md."""
+"""Unit tests of the layout rules of docs/architecture.md."""
 
 from __future__ import annotations
 

@@ -83,7 +83,7 @@ class TestIndexNames:
         assert schema.index_name("outcomes", "m", dt.datetime(2026, 1, 2, 3)).endswith("2026.01.02")
 
     def test_other_kinds(self) -> None:
-        """Per-model and shared indices follow DESIGN.md."""
+        """Per-model and shared indices follow docs/architecture.md."""
         assert schema.index_name("drift", "credit") == "predwatch-drift-credit"
         assert schema.index_name("deadletter") == "predwatch-deadletter"
         assert schema.index_pattern("predictions", "credit") == "predwatch-predictions-credit-*"

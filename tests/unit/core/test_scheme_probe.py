@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from predwatch.localnode import free_port
+from predwatch.devnode import free_port
 from predwatch.scheme_probe import speaks
 
 

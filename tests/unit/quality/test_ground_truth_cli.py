@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from predwatch.analyzers.ground_truth_cli import outcomes, quality, skew
+from predwatch.analyzers.outcomes_cli import outcomes
+from predwatch.analyzers.quality_cli import quality
+from predwatch.analyzers.skew_cli import skew
 
 NOWHERE = ["--es-url", "http://127.0.0.1:9"]  # nothing listens on the discard port
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from predwatch.shipper import Shipper, _deployment, _worker
+from predwatch.shipper import Shipper, _deployment, _deployment_schedule
 from predwatch.shipper._deployment import (
     MAX_PACKAGES,
     Deployment,
@@ -246,7 +246,7 @@ class TestShipperWritesIt:
         clock = types.SimpleNamespace(
             time=lambda: time.time() + offset[0], monotonic=time.monotonic, sleep=time.sleep
         )
-        monkeypatch.setattr(_worker, "time", clock)
+        monkeypatch.setattr(_deployment_schedule, "time", clock)
         with _shipper(sink, tmp_path) as sh:
             sh.log_prediction({"a": 1}, 0.5)
             assert sh.flush(10)
@@ -265,7 +265,7 @@ class TestShipperWritesIt:
         clock = types.SimpleNamespace(
             time=lambda: time.time() + offset[0], monotonic=time.monotonic, sleep=time.sleep
         )
-        monkeypatch.setattr(_worker, "time", clock)
+        monkeypatch.setattr(_deployment_schedule, "time", clock)
         with _shipper(sink, tmp_path) as sh:
             sh.log_prediction({"a": 1}, 0.5)
             assert sh.flush(10)

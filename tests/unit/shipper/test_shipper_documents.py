@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from typing import Any
 
 import numpy as np
@@ -55,6 +56,7 @@ class TestPredictionDocument:
         assert s.get_path(doc, s.MODEL_VERSION) == "3.1.0"
         assert s.get_path(doc, s.SERVICE_NAME) == "api"
         assert s.get_path(doc, s.HOST_NAME)
+        assert s.get_path(doc, s.PROCESS_PID) == os.getpid()
         assert doc[s.INPUTS] == {"age": 41}
         assert s.get_path(doc, s.PREDICTION_VALUE) == 0.83
         assert doc[s.LATENCY_MS] == 12.5

@@ -107,6 +107,19 @@ class TestElasticsearchHandler:
         rec.inputs = {}
         handler.handle(rec)
 
+    def test_failing_record_is_counted(
+        self, logger: logging.Logger, shipper: Shipper, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A record the handler cannot hand over counts in handler_errors, nothing raises."""
+
+        def broken(*args: Any, **kwargs: Any) -> str:
+            raise RuntimeError("broken front end")
+
+        monkeypatch.setattr(shipper, "submit_record", broken)
+        logger.info("x", extra={"inputs": {"age": 41}})
+        logger.info("no inputs: ignored, not an error")
+        assert shipper.stats()["handler_errors"] == 1
+
 
 class TestShipToElasticsearch:
     def test_processor(self, shipper: Shipper, sink: FakeSink) -> None:
@@ -143,6 +156,18 @@ class TestShipToElasticsearch:
         """A broken shipper returns the event dict untouched."""
         ev = {"inputs": {}}
         assert ShipToElasticsearch(object())(None, "info", ev) is ev  # type: ignore[arg-type]
+
+    def test_failing_event_is_counted(self, shipper: Shipper, sink: FakeSink) -> None:
+        """An event whose inputs cannot be read counts in handler_errors, nothing raises."""
+
+        class Unreadable(dict[str, Any]):
+            def __getitem__(self, key: str) -> Any:
+                raise KeyError(key)
+
+        ev = Unreadable(event="x", inputs={"age": 41})
+        assert ShipToElasticsearch(shipper)(None, "info", ev) is ev
+        assert shipper.stats()["handler_errors"] == 1
+        assert shipper.flush(5) and sink.predictions() == []
 
 
 SECRET = {"email": "ann@example.com", "phone": "+1 555 0100", "age": 41}

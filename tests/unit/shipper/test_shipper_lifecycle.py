@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from predwatch.shipper._spool import SpoolDir, orphan_candidates
 from predwatch.shipper.cli import spool
 
-from predwatch import localnode
+from predwatch import devnode
 
 CHILD = textwrap.dedent(
     """
@@ -31,7 +31,7 @@ CHILD = textwrap.dedent(
 
 
 def run_child(tmp_path: Path, mode: str) -> subprocess.Popen[str]:
-    dead = f"http://127.0.0.1:{localnode.free_port()}"
+    dead = f"http://127.0.0.1:{devnode.free_port()}"
     return subprocess.Popen(
         [sys.executable, "-c", CHILD, dead, str(tmp_path), mode],
         stdout=subprocess.PIPE,
@@ -85,9 +85,20 @@ class TestSpoolStatus:
     def test_replay_unreachable(self, tmp_path: Path) -> None:
         """Replay against an unreachable node exits 2 with one clear error; records stay."""
         assert run_child(tmp_path, "exit").wait(timeout=30) == 0
-        dead = f"http://127.0.0.1:{localnode.free_port()}"
+        dead = f"http://127.0.0.1:{devnode.free_port()}"
         res = CliRunner().invoke(
             spool, ["replay", "--spool-dir", str(tmp_path), "--es-url", dead, "--timeout", "1"]
+        )
+        assert res.exit_code == 2, res.output
+        assert "could not be reached" in res.output
+        assert spooled(tmp_path) == 100
+
+    def test_replay_unreachable_before_first_attempt(self, tmp_path: Path) -> None:
+        """A timeout that runs out before the first request still says unreachable (exit 2)."""
+        assert run_child(tmp_path, "exit").wait(timeout=30) == 0
+        dead = f"http://127.0.0.1:{devnode.free_port()}"
+        res = CliRunner().invoke(
+            spool, ["replay", "--spool-dir", str(tmp_path), "--es-url", dead, "--timeout", "0"]
         )
         assert res.exit_code == 2, res.output
         assert "could not be reached" in res.output

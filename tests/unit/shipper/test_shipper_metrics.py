@@ -116,6 +116,7 @@ class TestEndpoint:
         assert buckets[_key(le="2.5")] == 0 and buckets[_key(le="500.0")] == 10
         assert m["predwatch_shipper_acked_total"][base] == 12
         assert m["predwatch_shipper_enqueued_total"][base] == 12
+        assert m["predwatch_shipper_handler_errors_total"][base] == 0
         assert m["predwatch_shipper_dropped_total"][_key(reason="queue_full")] == 0
         assert m["predwatch_shipper_queue_depth"][base] == 0
         assert m["predwatch_shipper_state"][_key(state="ok")] == 1

@@ -47,6 +47,7 @@ class TestRegistry:
             "wasserstein",
             "t_test",
             "missing_rate",
+            "out_of_range_rate",
         )
         assert stats.DEFAULT_TESTS["categorical"] == (
             "chi2",

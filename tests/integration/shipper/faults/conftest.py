@@ -16,7 +16,7 @@ from fault_proxy import FaultProxy
 from faults_check import KillableNode
 from predwatch.shipper import Shipper
 
-from predwatch import localnode
+from predwatch import devnode
 from predwatch.config import ESConfig
 
 # A blackholed request ends in seconds, not the default 30 s; long enough that a loaded
@@ -82,11 +82,11 @@ def killable_node(es_config: ESConfig) -> Iterator[KillableNode]:
     home = os.environ.get("PREDWATCH_FAULTS_NODE_HOME")
     if home:
         port = urlsplit(es_config.url).port or 9200
-        yield KillableNode(localnode.LocalNode(home=Path(home), port=port))
+        yield KillableNode(devnode.LocalNode(home=Path(home), port=port))
         return
     # Not under pytest's tmp_path (mode 0700): the node's unprivileged user must traverse it.
     tmp = Path(tempfile.mkdtemp(prefix="predwatch-faults-node-"))
-    node = localnode.LocalNode(home=tmp, port=localnode.free_port())
+    node = devnode.LocalNode(home=tmp, port=devnode.free_port())
     node.start()
     try:
         yield KillableNode(node)

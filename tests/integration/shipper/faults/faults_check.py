@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from elasticsearch import Elasticsearch
-from predwatch import localnode
+from predwatch import devnode
 from predwatch import schema as s
+from predwatch.devnode.process import alive
 
 CHUNK = 1000
 PRODUCER = Path(__file__).with_name("producer.py")
@@ -174,7 +175,7 @@ class Producer:
 class KillableNode:
     """A local node the scenarios may SIGKILL and restart (never a node they did not start)."""
 
-    def __init__(self, node: localnode.LocalNode) -> None:
+    def __init__(self, node: devnode.LocalNode) -> None:
         self.node = node
         self.url = node.url
 
@@ -182,7 +183,7 @@ class KillableNode:
         pid = self.node.pid()
         assert pid is not None, "the node is not running"
         os.kill(pid, signal.SIGKILL)
-        while localnode._alive(pid):
+        while alive(pid):
             time.sleep(0.05)
 
     def start(self) -> None:

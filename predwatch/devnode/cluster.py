@@ -18,15 +18,10 @@ from typing import Any
 
 import requests
 
+from predwatch.devnode.download import DEFAULT_VERSION
+from predwatch.devnode.node import START_TIMEOUT, Discovery, LocalNode, NodeInfo
+from predwatch.devnode.process import default_home
 from predwatch.errors import LocalNodeError
-from predwatch.localnode import (
-    DEFAULT_VERSION,
-    START_TIMEOUT,
-    Discovery,
-    LocalNode,
-    NodeInfo,
-    default_home,
-)
 
 CLUSTER_FILE = "cluster.json"
 TRANSPORT_OFFSET = 100

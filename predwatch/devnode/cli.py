@@ -8,8 +8,11 @@ from pathlib import Path
 
 import click
 
-from predwatch import localcluster, localnode
 from predwatch.cli_common import PredwatchGroup, echo_json
+from predwatch.devnode import cluster as localcluster
+from predwatch.devnode.download import DEFAULT_VERSION
+from predwatch.devnode.node import LocalNode
+from predwatch.devnode.process import default_home
 from predwatch.errors import ConfigError, LocalNodeError
 
 _port = click.option(
@@ -29,11 +32,11 @@ def _log(message: str) -> None:
     click.echo(message, err=True)
 
 
-def _node(port: int, home: str | None, **kw: object) -> localnode.LocalNode:
-    return localnode.LocalNode(home=home, port=port, log=_log, **kw)  # type: ignore[arg-type]
+def _node(port: int, home: str | None, **kw: object) -> LocalNode:
+    return LocalNode(home=home, port=port, log=_log, **kw)  # type: ignore[arg-type]
 
 
-def _existing(port: int, home: str | None) -> localcluster.LocalCluster | localnode.LocalNode:
+def _existing(port: int, home: str | None) -> localcluster.LocalCluster | LocalNode:
     return localcluster.cluster_or_node(Path(home) if home else None, port, _log)
 
 
@@ -61,7 +64,7 @@ def es() -> None:
 @click.option(
     "--version",
     "version",
-    default=localnode.DEFAULT_VERSION,
+    default=DEFAULT_VERSION,
     show_default=True,
     help="Elasticsearch version to fetch",
 )
@@ -107,7 +110,7 @@ def start(
       predwatch es start --security --port 9201
       predwatch es start --nodes 3 --port 9200 --home /tmp/es-cluster
     """
-    where = Path(home) if home else localnode.default_home(port)
+    where = Path(home) if home else default_home(port)
     if nodes > 1 or localcluster.is_cluster(where):
         _start_cluster(port, home, version, security, heap, nodes, transport_port, as_json)
         return

@@ -7,15 +7,15 @@ import shutil
 
 from click.testing import CliRunner
 
-from predwatch import localnode
+from predwatch import devnode
 from predwatch.cli import main
 
 
 class TestLocalNodeCli:
     def test_cycle(self) -> None:
         """start -> status --json -> start again (says so) -> stop -> not running."""
-        home = localnode.temporary_home("cli")
-        port = str(localnode.free_port())
+        home = devnode.temporary_home("cli")
+        port = str(devnode.free_port())
         common = ["--home", str(home), "--port", port]
         r = CliRunner()
         started = r.invoke(main, ["es", "start", *common, "--heap", "512m"])
@@ -25,7 +25,7 @@ class TestLocalNodeCli:
             assert status["running"] is True
             assert status["url"] == f"http://127.0.0.1:{port}"
             assert isinstance(status["pid"], int)
-            assert status["version"] == localnode.DEFAULT_VERSION
+            assert status["version"] == devnode.DEFAULT_VERSION
             again = r.invoke(main, ["es", "start", *common])
             assert again.exit_code == 0
             assert "already running" in again.output

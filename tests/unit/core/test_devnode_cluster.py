@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from predwatch.devnode import LocalNode
+from predwatch.devnode.cluster import LocalCluster, cluster_or_node
 from predwatch.errors import LocalNodeError
-from predwatch.localcluster import LocalCluster, cluster_or_node
-from predwatch.localnode import LocalNode
 
 
 class TestLayout:

@@ -7,208 +7,45 @@ machine. Elasticsearch refuses to run as root: when started by root the node run
 unprivileged system user `predwatch-es` (created if missing), which owns the node's folders.
 
 A node lives in a home folder: config/, data/, logs/, tmp/, run/es.pid and node.json.
-On its own it is a single-node cluster; `localcluster.LocalCluster` starts several as one
+On its own it is a single-node cluster; `cluster.LocalCluster` starts several as one
 cluster (each given a `Discovery`).
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import re
 import shutil
 import signal
-import socket
 import subprocess
-import tempfile
 import time
-import urllib.request
 import zipfile
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import requests
 
+from predwatch.devnode.download import DEFAULT_VERSION, fetch, find_java, min_java
+from predwatch.devnode.process import (
+    NODE_USER,
+    alive,
+    default_home,
+    ensure_user,
+    is_our_es,
+    port_in_use,
+    private_files,
+    run,
+    run_launcher,
+    tail,
+    write_private,
+)
 from predwatch.errors import LocalNodeError
 
-GROUP = "org.elasticsearch.distribution.integ-test-zip"
-ARTIFACT = "elasticsearch"
-# Newest 9.x found on Maven Central when this was written (2026-11-27). The repository's
-# maven-metadata.xml stops at 8.19 even though 9.x zips are served, so "latest" cannot be
-# read from it reliably; `--version` overrides.
-DEFAULT_VERSION = "9.5.4"
-MAVEN_REPO = os.environ.get("PREDWATCH_MAVEN_REPO", "https://repo1.maven.org/maven2")
-NODE_USER = "predwatch-es"
-MIN_JAVA = 21
 START_TIMEOUT = 180.0
 ELASTIC_USER = "elastic"
 
 
-# --- where things live ------------------------------------------------------------------
-def cache_dir() -> Path:
-    """Cache for downloads and node homes. Root uses /var/cache (the node user cannot enter
-    /root); everyone else ~/.cache. PREDWATCH_CACHE overrides."""
-    if os.environ.get("PREDWATCH_CACHE"):
-        return Path(os.environ["PREDWATCH_CACHE"])
-    if os.geteuid() == 0:
-        return Path("/var/cache/predwatch")
-    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "predwatch"
-
-
-def default_home(port: int) -> Path:
-    return cache_dir() / "nodes" / str(port)
-
-
-def temporary_home(prefix: str = "node") -> Path:
-    """A new folder for a throw-away node (tests, benchmarks) that the node user can reach.
-
-    Not under pytest's tmp_path: pytest resets /tmp/pytest-of-<user> to 0700 when a session
-    starts, which would lock the node user out of a node another session is running."""
-    home = Path(tempfile.mkdtemp(prefix=f"predwatch-{prefix}-"))
-    home.chmod(0o755)
-    return home
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def port_in_use(port: int) -> bool:
-    with socket.socket() as s:
-        s.settimeout(0.5)
-        return s.connect_ex(("127.0.0.1", port)) == 0
-
-
-# --- fetching ---------------------------------------------------------------------------
-def artifact_url(version: str) -> str:
-    path = GROUP.replace(".", "/")
-    return f"{MAVEN_REPO}/{path}/{ARTIFACT}/{version}/{ARTIFACT}-{version}.zip"
-
-
-def fetch(version: str, log: Any = print) -> Path:
-    """Download (once) and unpack (once) Elasticsearch `version`; return its home folder."""
-    dist = cache_dir() / "dist"
-    home = dist / f"elasticsearch-{version}"
-    if (home / ".unpacked").exists():
-        return home
-    dist.mkdir(parents=True, exist_ok=True)
-    os.chmod(dist, 0o755)
-    archive = dist / f"elasticsearch-{version}.zip"
-    if not archive.exists():
-        log(f"fetching Elasticsearch {version} ({GROUP}) from Maven Central ...")
-        if shutil.which("mvn"):
-            _fetch_mvn(version, dist)
-        else:
-            _fetch_https(version, archive)
-    log(f"unpacking {archive.name} ...")
-    tmp = dist / f".unpack-{version}-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    try:
-        with zipfile.ZipFile(archive) as zf:
-            for info in zf.infolist():
-                target = zf.extract(info, tmp)
-                mode = (info.external_attr >> 16) & 0o777
-                if mode:
-                    os.chmod(target, mode | 0o444 | (0o111 if info.is_dir() else 0))
-    except zipfile.BadZipFile as exc:
-        archive.unlink(missing_ok=True)
-        raise LocalNodeError(
-            f"{archive} is not a valid zip ({exc}); run the command again"
-        ) from None
-    inner = tmp / f"elasticsearch-{version}"
-    shutil.rmtree(home, ignore_errors=True)
-    inner.rename(home)
-    shutil.rmtree(tmp, ignore_errors=True)
-    for p in [home, *home.rglob("*")]:
-        if p.is_dir():
-            os.chmod(p, 0o755)
-    (home / ".unpacked").write_text(version)
-    return home
-
-
-def _fetch_mvn(version: str, dest: Path) -> None:
-    cmd = [
-        "mvn",
-        "-q",
-        "-B",
-        "-U",
-        "dependency:copy",
-        f"-Dartifact={GROUP}:{ARTIFACT}:{version}:zip",
-        f"-DoutputDirectory={dest}",
-    ]
-    res = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    if res.returncode != 0:
-        tail = " ".join(line for line in res.stdout.splitlines() if "ERROR" in line)[:400]
-        raise LocalNodeError(
-            f"Maven could not fetch Elasticsearch {version} ({tail or 'no detail'}); check the "
-            f"version exists ({artifact_url(version)}) or pass --version"
-        )
-
-
-def _fetch_https(version: str, archive: Path) -> None:
-    url = artifact_url(version)
-    part = archive.with_suffix(".part")
-    try:
-        with urllib.request.urlopen(url, timeout=60) as resp, part.open("wb") as out:
-            shutil.copyfileobj(resp, out, 1 << 20)
-    except OSError as exc:
-        part.unlink(missing_ok=True)
-        raise LocalNodeError(f"could not download {url}: {exc}") from None
-    part.rename(archive)
-
-
-# --- Java ---------------------------------------------------------------------------------
-def java_major(java_home: Path) -> int | None:
-    java = java_home / "bin" / "java"
-    if not java.exists():
-        return None
-    try:
-        out = subprocess.run(
-            [str(java), "-version"], capture_output=True, text=True, timeout=30, check=False
-        ).stderr
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    m = re.search(r'version "(\d+)(?:\.(\d+))?', out)
-    if not m:
-        return None
-    major = int(m.group(1))
-    return int(m.group(2) or 0) if major == 1 else major
-
-
-def min_java(version: str) -> int:
-    """The oldest Java Elasticsearch `version` runs on (8.x: 17; 9.x: 21)."""
-    return 17 if version.split(".")[0] in ("8",) else MIN_JAVA
-
-
-def find_java(minimum: int = MIN_JAVA) -> Path:
-    """A JDK home with Java >= `minimum`: ES_JAVA_HOME, JAVA_HOME, then installed JDKs (the
-    newest wins)."""
-    candidates: list[Path] = [
-        Path(os.environ[v]) for v in ("ES_JAVA_HOME", "JAVA_HOME") if os.environ.get(v)
-    ]
-    for root in ("/usr/lib/jvm", "/opt/java", "/usr/java", "/opt"):
-        if os.path.isdir(root):
-            candidates += sorted(Path(root).iterdir(), reverse=True)
-    best: tuple[int, Path] | None = None
-    for home in candidates:
-        major = java_major(home)
-        if major is not None and major >= minimum and (best is None or major > best[0]):
-            best = (major, home.resolve())
-    if best is None:
-        raise LocalNodeError(
-            f"Elasticsearch needs Java {minimum} or newer and none was found (looked at "
-            "ES_JAVA_HOME, JAVA_HOME, /usr/lib/jvm, /opt/java). Install one, e.g. "
-            "`apt-get install openjdk-21-jre-headless` (or a Temurin JDK), or set ES_JAVA_HOME"
-        )
-    return best[1]
-
-
-# --- the node -----------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Discovery:
     """How a node of a local multi-node cluster finds the others (all on 127.0.0.1)."""
@@ -299,7 +136,7 @@ class LocalNode:
             pid = int(self.pidfile.read_text().strip())
         except (OSError, ValueError):
             return None
-        return pid if _is_our_es(pid, self.home) else None
+        return pid if is_our_es(pid, self.home) else None
 
     def status(self) -> NodeInfo:
         pid = self.pid()
@@ -354,7 +191,7 @@ class LocalNode:
         out = self.home / "logs" / "startup.out"
         with out.open("ab") as sink:
             user = NODE_USER if os.geteuid() == 0 else None
-            res = _run_launcher(
+            res = run_launcher(
                 cmd,
                 env=env,
                 stdout=sink,
@@ -369,7 +206,7 @@ class LocalNode:
         if res.returncode != 0:
             raise LocalNodeError(
                 f"Elasticsearch did not start (exit {res.returncode}); see {out} and "
-                f"{self.home / 'logs'}: {_tail(out)}"
+                f"{self.home / 'logs'}: {tail(out)}"
             )
 
     def wait_started(self, timeout: float) -> None:
@@ -390,11 +227,11 @@ class LocalNode:
             return False
         os.kill(pid, signal.SIGTERM)
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and _alive(pid):
+        while time.monotonic() < deadline and alive(pid):
             time.sleep(0.2)
-        if _alive(pid):
+        if alive(pid):
             os.kill(pid, signal.SIGKILL)
-            while _alive(pid):
+            while alive(pid):
                 time.sleep(0.1)
         self.pidfile.unlink(missing_ok=True)
         return True
@@ -446,7 +283,7 @@ class LocalNode:
             state["discovery"] = asdict(self.discovery)
         (self.home / "node.json").write_text(json.dumps(state))
         if os.geteuid() == 0:
-            _ensure_user(NODE_USER)
+            ensure_user(NODE_USER)
             for sub in ("config", "data", "logs", "tmp", "run"):
                 subprocess.run(["chown", "-R", NODE_USER, str(self.home / sub)], check=True)
             os.chmod(self.home, 0o755)
@@ -489,9 +326,9 @@ class LocalNode:
         certs.mkdir(exist_ok=True)
         tool = str(dist / "bin" / "elasticsearch-certutil")
         ca_zip, node_zip = certs / "ca.zip", certs / "node.zip"
-        _run([tool, "ca", "--pem", "--silent", "--days", "3650", "--out", str(ca_zip)], env)
+        run([tool, "ca", "--pem", "--silent", "--days", "3650", "--out", str(ca_zip)], env)
         zipfile.ZipFile(ca_zip).extractall(certs)
-        _run(
+        run(
             [
                 tool,
                 "cert",
@@ -520,8 +357,8 @@ class LocalNode:
         password = os.urandom(12).hex()
         keystore = str(dist / "bin" / "elasticsearch-keystore")
         if not (conf / "elasticsearch.keystore").exists():
-            _run([keystore, "create"], env)
-        _run([keystore, "add", "-x", "-f", "bootstrap.password"], env, stdin=password)
+            run([keystore, "create"], env)
+        run([keystore, "add", "-x", "-f", "bootstrap.password"], env, stdin=password)
         write_private(self.home / ".bootstrap", password)
 
     def _create_api_key(self) -> None:
@@ -579,86 +416,3 @@ class LocalNode:
         raise LocalNodeError(
             f"Elasticsearch at {self.url} did not answer in time; see {self.home / 'logs'}"
         )
-
-
-@contextlib.contextmanager
-def private_files() -> Iterator[None]:
-    """Files created inside are 0600 and folders 0700 (by anyone: this process and the
-    tools it runs). The umask is process-wide: used only while a node is being created."""
-    old = os.umask(0o077)
-    try:
-        yield
-    finally:
-        os.umask(old)
-
-
-def write_private(path: Path, text: str) -> None:
-    """Write `text` to `path`, which is 0600 from its creation (an existing file is replaced)."""
-    path.unlink(missing_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-
-
-def _run_launcher(cmd: list[str], **kwargs: Any) -> subprocess.CompletedProcess[bytes]:
-    """Run `elasticsearch -d`, which returns once the node has started (or failed)."""
-    try:
-        return subprocess.run(cmd, **kwargs)
-    except subprocess.TimeoutExpired:
-        raise LocalNodeError(
-            f"Elasticsearch did not finish starting within {kwargs.get('timeout', 0):.0f}s "
-            "(a busy machine?); run the command again, it continues where it stopped"
-        ) from None
-
-
-def _run(cmd: list[str], env: dict[str, str], stdin: str | None = None) -> None:
-    res = subprocess.run(cmd, env=env, input=stdin, capture_output=True, text=True, check=False)
-    if res.returncode != 0:
-        raise LocalNodeError(f"{Path(cmd[0]).name} failed: {(res.stderr or res.stdout)[-300:]}")
-
-
-def _ensure_user(name: str) -> None:
-    if subprocess.run(["id", "-u", name], capture_output=True, check=False).returncode == 0:
-        return
-    res = subprocess.run(
-        ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", name],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if res.returncode != 0:
-        raise LocalNodeError(f"could not create the system user {name}: {res.stderr.strip()}")
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a zombie child is not alive
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().split(")")[-1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
-def _is_our_es(pid: int, home: Path) -> bool:
-    """True when `pid` is an Elasticsearch whose config is in `home` (guards pid reuse)."""
-    if not _alive(pid):
-        return False
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-        environ = Path(f"/proc/{pid}/environ").read_bytes().decode(errors="replace")
-    except OSError:
-        return True  # no /proc (not Linux): trust the pidfile
-    return "org.elasticsearch" in cmdline and str(home / "config") in (cmdline + environ)
-
-
-def _tail(path: Path, n: int = 3) -> str:
-    try:
-        lines = [ln for ln in path.read_text(errors="replace").splitlines() if ln.strip()]
-    except OSError:
-        return ""
-    return " | ".join(lines[-n:])[-500:]

@@ -17,8 +17,10 @@ from typing import Any
 import requests
 import yaml
 
+from predwatch.devnode.download import fetch, find_java
+from predwatch.devnode.node import LocalNode
+from predwatch.devnode.process import NODE_USER, private_files
 from predwatch.errors import LocalNodeError
-from predwatch.localnode import NODE_USER, LocalNode, fetch, find_java, private_files
 from predwatch.roles import roles_yaml
 
 RELOAD_TIMEOUT_S = 60.0

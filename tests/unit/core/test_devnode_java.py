@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from predwatch import localnode
+from predwatch.devnode import download
 from predwatch.errors import LocalNodeError
 
 
@@ -23,22 +23,22 @@ def only_jdk17(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home = _fake_jdk(tmp_path, 17)
     monkeypatch.setenv("ES_JAVA_HOME", str(home))
     monkeypatch.delenv("JAVA_HOME", raising=False)
-    monkeypatch.setattr(localnode.os.path, "isdir", lambda p: False)  # no installed JDKs
+    monkeypatch.setattr(download.os.path, "isdir", lambda p: False)  # no installed JDKs
     return home
 
 
 def test_minimum_java_per_major() -> None:
     """8.x runs on Java 17, 9.x needs 21."""
-    assert localnode.min_java("8.19.21") == 17
-    assert localnode.min_java("9.5.4") == 21
+    assert download.min_java("8.19.21") == 17
+    assert download.min_java("9.5.4") == 21
 
 
 def test_java_17_serves_an_8_19_node(only_jdk17: Path) -> None:
     """With only Java 17 on the machine an 8.19 node can start (was refused: 21 required)."""
-    assert localnode.find_java(localnode.min_java("8.19.21")) == only_jdk17.resolve()
+    assert download.find_java(download.min_java("8.19.21")) == only_jdk17.resolve()
 
 
 def test_java_17_is_refused_for_9x(only_jdk17: Path) -> None:
     """A 9.x node still says which Java it needs."""
     with pytest.raises(LocalNodeError, match="Java 21 or newer"):
-        localnode.find_java(localnode.min_java("9.5.4"))
+        download.find_java(download.min_java("9.5.4"))

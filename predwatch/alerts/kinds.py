@@ -1,0 +1,44 @@
+"""The rule kinds: what each needs (a feature of which types, a band) and what its value
+means. Adding a kind starts here; conditions, queries and renderers follow from it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+SEVERITIES = ("info", "warning", "critical")
+
+
+@dataclass(frozen=True)
+class KindSpec:
+    """What a rule kind needs and means (the registry below documents every kind)."""
+
+    title: str
+    feature_types: tuple[str, ...] = ()  # non-empty: the rule needs a feature of these types
+    band: bool = False  # threshold is [low, high]
+    unit: str = ""
+
+
+KINDS: dict[str, KindSpec] = {
+    "drift": KindSpec("drift detected (analyzer results)", unit="drifted features"),
+    # From `predwatch quality` (record_type "metric" in predwatch-drift-<model>).
+    "quality_regression": KindSpec("prediction quality regressed", unit="regressed metrics"),
+    "oov_rate": KindSpec("out-of-vocabulary rate spike", ("categorical", "text"), unit="rate"),
+    "missing_rate": KindSpec(
+        "missing-rate spike (feature vanished)", ("numeric", "categorical", "text"), unit="rate"
+    ),
+    "unseen": KindSpec("unseen categorical values", ("categorical",), unit="rate"),
+    "prediction_mean": KindSpec("prediction mean outside the baseline band", band=True),
+    "nonfinite": KindSpec("non-finite values (NaN/inf)", unit="predictions"),
+    "version_change": KindSpec("model version differs from the baseline's", unit="predictions"),
+    "multiple_versions": KindSpec("more than one model version live", unit="versions"),
+    "no_traffic": KindSpec("no traffic", unit="predictions"),
+    "latency_p95": KindSpec("latency p95 above the bound", unit="ms"),
+    "deadletter": KindSpec("dead letters appearing", unit="documents"),
+    # From predwatch-deployments (the shipper's deployment documents): distinct values per
+    # model version in the window.
+    "dependency_change": KindSpec(
+        "dependencies changed within a model version", unit="fingerprints"
+    ),
+    "model_hash_change": KindSpec("model hash changed within a model version", unit="hashes"),
+    "staleness": KindSpec("stale model serving (trained before max_age)", unit="predictions"),
+}
