@@ -168,7 +168,7 @@ class TestVerdicts:
         assert {x["metric"]["name"] for x in docs} == {"quality.estimated.accuracy"}
         assert {x["metric"]["scope"] for x in docs} == {"all", "version"}
         assert all(x["drifted"] is True for x in docs)
-        summary = [x for x in qj.documents(report) if x["record_type"] == "quality"][0]
+        summary = next(x for x in qj.documents(report) if x["record_type"] == "quality")
         assert "quality.estimated.accuracy@*" in summary["drifted_features"]
 
 
