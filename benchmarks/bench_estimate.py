@@ -524,10 +524,10 @@ NOTES = [
     "",
     "- Error: predwatch's histogram CBPE and NannyML's row-level CBPE give the same "
     "estimates to about 0.001 (same method; predwatch bins scores at 1/1000 and pools the "
-    "isotonic fit), so their errors are the same. Both miss by 0.02-0.07 per week here because "
-    "the seasonal change of flight delays is partly concept shift (the same departure delay "
-    "predicts a different arrival delay in summer), which no label-free method sees; the "
-    "intervals cover the realized values far below their nominal rate for the same reason. "
+    "isotonic fit), so their errors are the same. Both miss by 0.02-0.07 per week (MAE by "
+    "metric) and are biased in the same direction: the seasonal change of flight delays is "
+    "not covariate shift only (P(late | score) moves too), which no label-free method sees; "
+    "the intervals cover the realized values far below their nominal rate for that reason. "
     "The estimates do follow accuracy and F1 across weeks (r 0.7-0.8).",
     "- Speed: predwatch's time is one or two aggregation requests; NannyML's grows with the "
     "rows. The goal of 10x at 1M rows is not met on this shared 2-core machine (about 7x for "
