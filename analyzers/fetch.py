@@ -12,12 +12,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from predwatch.analyzers import queries as q
-from predwatch.analyzers.aggregates import CategoricalAggs, TextAggs, Window, WindowAggregates
-
 from elasticsearch import Elasticsearch
+
 from predwatch import es as es_mod
 from predwatch import schema as s
+from predwatch.analyzers import queries as q
+from predwatch.analyzers.aggregates import CategoricalAggs, TextAggs, Window, WindowAggregates
 from predwatch.baseline import Baseline
 from predwatch.config import ESConfig
 from predwatch.errors import PredwatchError

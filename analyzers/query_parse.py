@@ -25,7 +25,6 @@ from predwatch.analyzers.query_features import UNSEEN_TOP, feature_index
 from predwatch.analyzers.query_plan import Request
 from predwatch.analyzers.query_predictions import PERCENTS, trend_interval
 from predwatch.analyzers.stats import Summary
-
 from predwatch.baseline import Baseline, CategoricalProfile, NumericProfile
 
 

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from predwatch import schema as s
 from predwatch.analyzers.aggregates import Window, iso
 from predwatch.analyzers.query_features import Body, feature_aggs
 from predwatch.analyzers.query_predictions import latency_aggs, prediction_aggs
-
-from predwatch import schema as s
 from predwatch.baseline import Baseline
 
 COMPOSITE_PAGE = 1000

@@ -95,6 +95,7 @@ def serving_pool(size: int, seed: int = 2) -> list[tuple[dict[str, Any], float]]
 def build_bench_baseline(model: str, rows: int = 5000) -> Any:
     """A baseline of the 50-feature workload (predwatch's real builder)."""
     import pandas as pd
+
     from predwatch.analyzers.profile import build_baseline
 
     rng = random.Random(1)
@@ -280,7 +281,6 @@ def cmres_child(cfg: dict[str, Any]) -> dict[str, Any]:
     """Runs under the CMRESHandler venv: its hot path (+ a QueueHandler baseline of this
     process), its throughput with a `_type` shim, and one batch as shipped."""
     import cmreslogging.handlers as ch  # type: ignore[import-not-found]
-
     import elasticsearch  # the 7.x client of that venv
     from elasticsearch import helpers
 

@@ -108,7 +108,7 @@ class Shipper:
       the same way ("spool_error").
     - Memory is bounded by `max_queue` records waiting for the worker (more are dropped,
       counted as "queue_full") plus `memory_bytes` of encoded records waiting for
-      Elasticsearch (beyond it the oldest go to disk). See the README, "Delivery
+      Elasticsearch (beyond it the oldest go to disk). See docs/shipper.md, "Delivery
       guarantees, stats and drops", for what stats() reports and what it guarantees.
     - batch_size / batch_bytes / flush_interval: a bulk request is sent when this many
       records or bytes are ready, or `flush_interval` seconds after the first one.
@@ -428,7 +428,7 @@ class Shipper:
         self.close()
 
     def stats(self) -> dict[str, Any]:
-        """Self-metrics (see the README, "Delivery guarantees"): enqueued, acked,
+        """Self-metrics (see docs/shipper.md, "Delivery guarantees"): enqueued, acked,
         duplicates, retried, spooled_*, dead_lettered, dropped{reason}, pending,
         queue_depth, spool_*, oldest_unsent_age_s, state, last_error, and `accounting`:
         enqueued + adopted + internal == acked + duplicates + dead_lettered + dropped +

@@ -16,7 +16,7 @@ SPOOL_TORN = "spool_torn"
 DEADLETTER_REJECTED = "deadletter_rejected"
 INTERNAL_ERROR = "internal_error"
 CLOSED = "closed"
-# What each reason means (the drop log line and the README say this).
+# What each reason means (the drop log line and docs/shipper.md say this).
 REASONS = {
     QUEUE_FULL: "max_queue records were waiting for the worker (it is stalled or too slow)",
     SPOOL_FULL: "memory_bytes in memory and spool_budget of unsent bytes on disk were both "

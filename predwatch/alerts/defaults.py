@@ -39,7 +39,7 @@ def default_rules(
     sigma: float = DEFAULT_SIGMA,
     latency_ms: float = DEFAULT_LATENCY_MS,
 ) -> RuleSet:
-    """Every rule kind, with thresholds derived from `baseline` (see the README table)."""
+    """Every rule kind, with thresholds derived from `baseline` (table: docs/alerts.md)."""
     model = schema.validate_model_name(model or baseline.model)
     if model != baseline.model:  # another model's thresholds would be silently wrong
         raise RulesError(

@@ -53,7 +53,7 @@ def _text(rule: Rule) -> str:
 def _alert_doc(rule: Rule, spec: KibanaSpec) -> Body:
     # Mustache values stay strings; the alerts mapping is dynamic=false so nothing breaks.
     return {
-        "@timestamp": "{{context.date}}",
+        s.TIMESTAMP: "{{context.date}}",
         "model": {"name": rule.model},
         "rule": {"id": rule.id, "name": rule.title, "kind": rule.kind, "feature": rule.feature},
         "severity": rule.severity,

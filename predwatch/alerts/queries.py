@@ -38,7 +38,7 @@ ESTIMATED_PREFIX = "quality.estimated."  # ... of its estimates before labels (-
 DEADLETTER_ERROR_TYPE = "error.type"
 DEPLOYMENT_FINGERPRINT = "fingerprint"
 DEPLOYMENT_PACKAGES = "packages"
-DEPLOYMENT_PYTHON = "python.version"
+DEPLOYMENT_PYTHON = s.PYTHON_VERSION
 VERSIONS = "versions"  # agg name: model versions of the deployment rules, newest first
 VERSIONS_SIZE = 20
 # The field whose distinct values per model version a deployment rule counts.

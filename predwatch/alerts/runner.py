@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from elasticsearch import Elasticsearch
+
 from predwatch import es as es_mod
 from predwatch import mappings
 from predwatch import schema as s

@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from elasticsearch import Elasticsearch
+
 from predwatch import es as es_mod
 from predwatch import schema as s
 from predwatch.alerts.conditions import OPS, SYMBOLS, Check

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from elasticsearch import Elasticsearch
+
 from predwatch import es as es_mod
 from predwatch import schema
 from predwatch.alerts import rules as r

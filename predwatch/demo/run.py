@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from elasticsearch import Elasticsearch
+
 from predwatch import es as es_mod
 from predwatch import schema
 from predwatch.baseline import Baseline, save_baseline

@@ -15,7 +15,6 @@ import os
 import shlex
 import shutil
 import subprocess
-import sys
 import sysconfig
 import threading
 import venv
@@ -28,12 +27,10 @@ import pytest
 import yaml
 
 from predwatch.config import ESConfig
+from tests.helpers.compose_env import env_example, interpolate
+from tests.helpers.kibana_fake import FakeKibana, KibanaHandler
 
 REPO = Path(__file__).resolve().parents[3]
-sys.path.insert(0, str(REPO / "tests" / "unit" / "core"))
-sys.path.insert(0, str(REPO / "tests" / "integration" / "kibana"))
-from kibana_fake import FakeKibana, KibanaHandler  # noqa: E402
-from test_compose import env_example, interpolate  # noqa: E402
 
 SKIP = shutil.ignore_patterns(
     ".git", ".venv", "build", "*.egg-info", "__pycache__", ".cache", ".pytest_cache", "dist"

@@ -13,10 +13,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import DemoRun, connection_args, predwatch_command
-
 from predwatch.cli import COMMANDS
 from predwatch.config import ESConfig
+from tests.helpers.demo_run import DemoRun, connection_args, predwatch_command
 
 # Documented commands whose registration in predwatch.cli may still be pending.
 MODULES = {

@@ -1,5 +1,8 @@
 """Watches rendered from rules: structure Watcher accepts, actions per destination, the
-committed demo watches, and installation decisions."""
+committed demo watches, and installation decisions.
+
+Contract tests: checked against predwatch's model of what Watcher accepts
+(`watcher.validate_watch`), not a running Watcher."""
 
 from __future__ import annotations
 
@@ -15,6 +18,8 @@ from predwatch.alerts.rules import Destination, RuleSet, default_rules
 from predwatch.assets import asset_dir
 from predwatch.baseline import Baseline, load_baseline
 from predwatch.config import ESConfig
+
+pytestmark = pytest.mark.contract
 
 DEMO = Path(__file__).with_name("demo.baseline.json")
 

@@ -13,12 +13,12 @@ from typing import Any
 
 import pytest
 import requests
+
+from predwatch.errors import ConfigError
 from predwatch.shipper import Shipper, ShipperCollector, serve_metrics
 from predwatch.shipper._documents import OUTCOME, PREDICTION, observations
 from predwatch.shipper._stats import LATENCY_BUCKETS_MS, PredictionCounts
-from shipper_fakes import FakeSink
-
-from predwatch.errors import ConfigError
+from tests.helpers.shipper_fakes import FakeSink
 
 
 def _shipper(sink: FakeSink, tmp_path: Path, **kw: Any) -> Shipper:
