@@ -50,6 +50,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+
 from predwatch.analyzers import score_calibration as sc
 from predwatch.analyzers.quality import Metric
 

@@ -19,11 +19,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from predwatch import schema as s
 from predwatch.analyzers import estimate as est
 from predwatch.analyzers import score_calibration as sc
 from predwatch.analyzers.quality import default_positive
-
-from predwatch import schema as s
 from predwatch.baseline_model import BaselineError
 
 

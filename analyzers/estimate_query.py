@@ -23,11 +23,11 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from predwatch.analyzers.aggregates import Window, iso
-
 from elasticsearch import Elasticsearch
+
 from predwatch import es as es_mod
 from predwatch import schema as s
+from predwatch.analyzers.aggregates import Window, iso
 from predwatch.config import ESConfig
 
 FloatArray = npt.NDArray[np.float64]

@@ -149,7 +149,6 @@ def _with_estimation(es: Any, cfg: ESConfig, config: Any, path: str | None) -> A
     import dataclasses
 
     from predwatch.analyzers.quality_estimate import Estimation
-
     from predwatch.baseline import load_baseline
     from predwatch.baseline_store import baseline_from_es
 

@@ -19,14 +19,14 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from elasticsearch import Elasticsearch
+
 from predwatch.analyzers import estimate as est
 from predwatch.analyzers import estimate_query as eq
 from predwatch.analyzers import quality_ci as ci
 from predwatch.analyzers import score_calibration as sc
 from predwatch.analyzers.aggregates import Window
 from predwatch.analyzers.quality import Metric
-
-from elasticsearch import Elasticsearch
 from predwatch.config import ESConfig
 from predwatch.errors import ConfigError
 

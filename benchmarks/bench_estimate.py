@@ -340,6 +340,7 @@ def _docs(ana: pd.DataFrame, model: str, copies: int) -> Any:
 def ensure_indexed(es: Any, cfg: Any, ana: pd.DataFrame, model: str, copies: int) -> float:
     """Index `copies` times the analysis rows under `model` (once; ids make it idempotent)."""
     from elasticsearch import helpers
+
     from predwatch.setup_es import setup_elasticsearch
 
     setup_elasticsearch(es, cfg)
@@ -370,13 +371,12 @@ def predwatch_child(args: argparse.Namespace) -> None:
     """Runs in a fresh process: the estimates from the node's aggregations, for every week
     (`--windows weeks`) or for the whole analysis period as one window (`--windows one`)."""
     t_import = time.perf_counter()
+    from predwatch import es as es_mod
     from predwatch.analyzers import estimate as est
     from predwatch.analyzers import estimate_query as eq
     from predwatch.analyzers import quality_ci
     from predwatch.analyzers import score_calibration as sc
     from predwatch.analyzers.aggregates import Window
-
-    from predwatch import es as es_mod
     from predwatch.config import ESConfig
 
     cal = sc.Calibration.from_dict(json.loads(Path(args.calibration).read_text()))

@@ -7,14 +7,14 @@ import datetime as dt
 
 import numpy as np
 import pytest
-import quality_data as qd
+from elasticsearch import Elasticsearch
+
 from predwatch.analyzers import estimate as est
 from predwatch.analyzers import estimate_query as eq
 from predwatch.analyzers import score_calibration as sc
 from predwatch.analyzers.aggregates import Window
-
-from elasticsearch import Elasticsearch
 from predwatch.config import ESConfig
+from tests.helpers import quality_data as qd
 
 WINDOW = Window(qd.T0, qd.T0 + qd.DAY)
 EDGES = sc.Grid().edges(0.5)

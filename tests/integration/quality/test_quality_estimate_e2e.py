@@ -10,14 +10,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-import quality_data as qd
 from click.testing import CliRunner
+from elasticsearch import Elasticsearch
+
+from predwatch import schema
 from predwatch.analyzers.baseline_cli import baseline as baseline_cli
 from predwatch.analyzers.quality_cli import quality
-
-from elasticsearch import Elasticsearch
-from predwatch import schema
 from predwatch.config import ESConfig
+from tests.helpers import quality_data as qd
 
 GOOD = (qd.T0, qd.T0 + qd.DAY)
 SHIFTED = (qd.T0 + qd.DAY, qd.T0 + 2 * qd.DAY)

@@ -6,10 +6,11 @@ import math
 
 import numpy as np
 import pytest
-from predwatch.analyzers import estimate as est
-from predwatch.analyzers import score_calibration as sc
 from sklearn.metrics import auc as sk_auc
 from sklearn.metrics import f1_score, precision_score, recall_score, roc_auc_score
+
+from predwatch.analyzers import estimate as est
+from predwatch.analyzers import score_calibration as sc
 
 Z95 = 1.959963984540054
 EDGES = sc.Grid().edges(0.5)

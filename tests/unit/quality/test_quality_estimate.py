@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+
 from predwatch.analyzers import estimate as est
 from predwatch.analyzers import quality_estimate as qe
 from predwatch.analyzers import quality_job as qj
@@ -20,7 +21,6 @@ from predwatch.analyzers.baseline_cli import baseline as baseline_cli
 from predwatch.analyzers.estimate_fit import fit_reference
 from predwatch.analyzers.quality import Metric
 from predwatch.analyzers.quality_eval import Task
-
 from predwatch.baseline import Baseline, BaselineError, load_baseline
 from predwatch.baseline_checks import Invalid, read_estimation
 

@@ -6,8 +6,9 @@ import json
 
 import numpy as np
 import pytest
-from predwatch.analyzers import score_calibration as sc
 from sklearn.isotonic import IsotonicRegression
+
+from predwatch.analyzers import score_calibration as sc
 
 
 def _rows(seed: int, n: int, calibrated: bool) -> tuple[np.ndarray, np.ndarray]:
