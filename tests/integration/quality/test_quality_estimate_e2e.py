@@ -108,6 +108,57 @@ def shipped(
 
 
 class TestEstimateBeforeLabels:
+    def test_stored_baseline_is_used_without_a_file(
+        self, es: Elasticsearch, es_config: ESConfig, shipped: tuple[str, Path, np.ndarray]
+    ) -> None:
+        """Without --baseline the baseline stored in predwatch-baselines carries the map."""
+        from predwatch.baseline import load_baseline
+        from predwatch.baseline_store import upload_baseline
+
+        model, base, _ = shipped
+        upload_baseline(es, es_config, load_baseline(base))
+        args = [
+            "--model",
+            model,
+            "--start",
+            qd.iso(SHIFTED[0]),
+            "--end",
+            qd.iso(SHIFTED[1]),
+            "--estimate",
+            "--json",
+            "--no-store",
+            "--es-url",
+            es_config.url,
+        ]
+        r = CliRunner().invoke(quality, args)
+        assert r.exit_code == 1, r.output
+        d = json.loads(r.output[r.output.index("{") :])
+        assert d["estimated"]["baseline"] == f"{model}@1"
+        assert "estimated.accuracy@*" in d["regressed"]
+
+    def test_baseline_without_calibration_is_a_usage_error(
+        self, es_config: ESConfig, shipped: tuple[str, Path, np.ndarray], tmp_path: Path
+    ) -> None:
+        """A baseline built without --target-column: exit 2, saying how to build one."""
+        model, base, _ = shipped
+        data = json.loads(base.read_text())
+        data.pop("estimation")
+        plain = tmp_path / "plain.json"
+        plain.write_text(json.dumps(data))
+        args = [
+            "--model",
+            model,
+            "--window",
+            "1d",
+            "--estimate",
+            "--baseline",
+            str(plain),
+            "--es-url",
+            es_config.url,
+        ]
+        r = CliRunner().invoke(quality, args)
+        assert r.exit_code == 2 and "--target-column" in r.output
+
     def test_like_reference_window_is_not_flagged(
         self, es_config: ESConfig, shipped: tuple[str, Path, np.ndarray]
     ) -> None:
