@@ -24,8 +24,8 @@ class Entry(NamedTuple):
 COMMANDS: dict[str, Entry] = {
     "alerts": Entry(
         "predwatch.alerts.cli:alerts",
-        "Alert rules: derive them from a baseline, render them for Watcher or Kibana, "
-        "or let predwatch evaluate them itself.",
+        "Alert rules: derive them from a baseline, render them for Watcher, Kibana or "
+        "Prometheus, or let predwatch evaluate them itself.",
         "cli",
     ),
     "analyze": Entry(
@@ -46,6 +46,11 @@ COMMANDS: dict[str, Entry] = {
     "es": Entry(
         "predwatch.devnode.cli:es",
         "Run a local Elasticsearch for development and tests: one node, or a cluster.",
+        "cli",
+    ),
+    "grafana": Entry(
+        "predwatch.grafana.cli:grafana",
+        "Grafana dashboards of the shipper's Prometheus metrics.",
         "cli",
     ),
     "kibana": Entry(

@@ -205,7 +205,13 @@ class TestServices:
             source,
             image_python,
             tmp_path,
-            {"PREDWATCH_ES_URL": es_config.url, "PREDWATCH_KIBANA_URL": fake_kibana.url},
+            {
+                "PREDWATCH_ES_URL": es_config.url,
+                "PREDWATCH_KIBANA_URL": fake_kibana.url,
+                # The service's metrics endpoint, on a free loopback port here (not 0.0.0.0:9464).
+                "PREDWATCH_DEMO_METRICS_PORT": "0",
+                "PREDWATCH_DEMO_METRICS_ADDR": "127.0.0.1",
+            },
         )
         assert res.returncode in (0, 1), res.stdout[-2000:] + res.stderr[-2000:]
         assert "Traceback" not in res.stderr

@@ -83,6 +83,10 @@ class TestReadmeCommands:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            # Ctrl-C as in a terminal: a parent started in the background (`cmd &` without job
+            # control) ignores SIGINT, children inherit that, and Python then installs no
+            # KeyboardInterrupt handler.
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         )  # fmt: skip
         try:
             assert proc.stdout is not None
