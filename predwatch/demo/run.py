@@ -179,6 +179,7 @@ def train(opts: Options, week_start: dt.datetime, echo: Echo) -> Trained:
         metrics=mdl.held_out_metrics(split.train, scores),
         metrics_rows=len(split.train),
     )
+    baseline = with_estimation(baseline, split.train[ds.TARGET].to_numpy(), scores)
     path = save_baseline(baseline, opts.output_dir / "baseline.json")
     echo(
         f"  baseline {baseline.id} from the training split ({baseline.rows:,} rows, "
@@ -186,6 +187,23 @@ def train(opts: Options, week_start: dt.datetime, echo: Echo) -> Trained:
         f"{baseline.metrics['roc_auc']:.3f}) -> {path}"
     )
     return Trained(prod, exp, baseline, ds.records(split.serving), auc, auc_exp)
+
+
+def with_estimation(baseline: Baseline, target: Any, scores: Any) -> Baseline:
+    """The baseline with the calibration `predwatch quality --estimate` needs, fitted on the
+    out-of-fold scores (held out, as the estimate needs) and the true labels."""
+    import dataclasses
+
+    import pandas as pd
+
+    from predwatch.analyzers.estimate_fit import fit_reference
+
+    labels = [ds.POSITIVE if int(y) == 1 else ds.NEGATIVE for y in target]
+    frame = pd.DataFrame({"score": scores, "label": labels})
+    block = fit_reference(
+        [frame], score="score", target="label", positive=ds.POSITIVE, threshold=mdl.THRESHOLD
+    )
+    return dataclasses.replace(baseline, estimation=block)
 
 
 # --- outputs ------------------------------------------------------------------------------
