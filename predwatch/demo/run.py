@@ -100,7 +100,9 @@ def ensure_es(cfg: ESConfig, echo: Echo) -> ESConfig:
 
 
 def reset(es: Elasticsearch, cfg: ESConfig, model: str) -> int:
-    """Delete what an earlier run of the demo left: the model's indices, its fired alerts.
+    """Delete what an earlier run of the demo left: the model's indices, and its records in
+    the shared alerts and deployments indices (an earlier run's deployment of the same
+    version with another model hash would fire `model_hash_change`).
 
     Names are resolved first (a cluster may refuse wildcard deletes). Returns the number
     of indices deleted.
@@ -116,14 +118,14 @@ def reset(es: Elasticsearch, cfg: ESConfig, model: str) -> int:
     if names:
         joined = ",".join(names)
         es_mod.call(cfg, lambda: es.options(ignore_status=404).indices.delete(index=joined))
-    _delete_alerts(es, cfg, model)
+    for shared in ("alerts", "deployments"):
+        _delete_model_records(es, cfg, schema.index_name(shared), model)
     return len(names)
 
 
-def _delete_alerts(es: Elasticsearch, cfg: ESConfig, model: str) -> None:
-    """The model's records in the shared alerts index (no _delete_by_query: the minimal
-    distribution lacks it), so the alert runner starts without throttling state."""
-    index = schema.index_name("alerts")
+def _delete_model_records(es: Elasticsearch, cfg: ESConfig, index: str, model: str) -> None:
+    """The model's records in a shared index (no _delete_by_query: the minimal distribution
+    lacks it): the alert runner starts without throttling state, deployments start afresh."""
     while True:
         found = es_mod.call(
             cfg,
