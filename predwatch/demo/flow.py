@@ -97,7 +97,11 @@ def _steps(
         f"clean p95 = {run.LATENCY_BOUND_FACTOR * p95:.0f} ms"
     )
     outcomes, fired = analysis.check_alerts(es, cfg, ruleset)
-    echo(f"  {len(fired)} of {len(outcomes)} rules fired")
+    left = len(ruleset.rules) - len(outcomes)  # kinds only Prometheus can see (dropped, lag)
+    echo(
+        f"  {len(fired)} of {len(outcomes)} rules fired"
+        + (f" ({left} Prometheus-only rule(s) not checked here)" if left else "")
+    )
     timings.mark("analysis")
 
     shifts = analysis.category_shifts(es, cfg, trained.baseline, opts.model, week_start, reports)

@@ -14,11 +14,19 @@ from __future__ import annotations
 
 import hashlib
 import pickle
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from predwatch.demo import dataset as ds
+
+# scikit-learn warns once per serving thread that its config did not reach the
+# ColumnTransformer's joblib calls (they run in the request thread, n_jobs=None: nothing to
+# propagate); the demo's story is what users read, not this.
+warnings.filterwarnings(
+    "ignore", message=r"`sklearn\.utils\.parallel\.delayed` should be used", category=UserWarning
+)
 
 if TYPE_CHECKING:
     import numpy as np
