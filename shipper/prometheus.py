@@ -116,7 +116,19 @@ class _Merged:
     def collect(self) -> Iterator[Metric]:
         with contextlib.suppress(OSError):  # a race with a hook removing the same file
             mark_dead_processes(self.directory)
-        yield from self.inner.collect()  # type: ignore[no-untyped-call]
+        # As MultiProcessCollector.collect, without the files a worker is creating right now:
+        # prometheus-client creates a file empty and sizes it next, and reading it in between
+        # fails the whole scrape (struct.error; seen when gunicorn boots a worker).
+        files = [f for f in glob.glob(os.path.join(self.directory, "*.db")) if _started(f)]
+        yield from self.inner.merge(files, accumulate=True)  # type: ignore[no-untyped-call]
+
+
+def _started(path: str) -> bool:
+    """The file holds at least its header (8 bytes: the used size and padding)."""
+    try:
+        return os.path.getsize(path) >= 8
+    except OSError:  # removed since the glob (a dead worker's live gauge)
+        return False
 
 
 def multiprocess_registry(path: str | os.PathLike[str] | None = None) -> CollectorRegistry:

@@ -485,6 +485,22 @@ class TestMultiprocessEndpoint:
         with pytest.raises(ConfigError, match=r"0\.\.65535"):
             prometheus.serve_multiprocess(70000, path=tmp_path)
 
+    def test_a_file_being_created_does_not_fail_the_scrape(self, tmp_path: Path) -> None:
+        """A worker's metrics file that exists but is still empty (prometheus-client creates it,
+        then sizes it) is skipped; the other files are merged."""
+        from prometheus_client import generate_latest
+        from prometheus_client.mmap_dict import MmapedDict
+
+        from predwatch.shipper import prometheus
+
+        ready = MmapedDict(str(tmp_path / "counter_101.db"))
+        key = '["predwatch_x_total", "predwatch_x_total", {}, "x"]'
+        ready.write_value(key, 7.0, 0.0)
+        ready.close()
+        (tmp_path / "counter_102.db").write_bytes(b"")  # a worker booting right now
+        text = generate_latest(prometheus.multiprocess_registry(tmp_path)).decode()
+        assert "predwatch_x_total 7.0" in text
+
     def test_dead_processes_leave_live_gauges_only(self, tmp_path: Path) -> None:
         """mark_dead_processes removes the live-gauge files of pids that no longer run and
         keeps counters, other gauge modes and the files of running processes."""
