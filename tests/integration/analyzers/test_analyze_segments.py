@@ -44,7 +44,7 @@ def _frame(
         moved = ad.frame(rng, int(hit.sum()), shifted=True)
         moved.index = df.index[hit]
         df.loc[hit] = moved
-    df = df.drop(columns=ad.TEXT_FEATURES + ["num_gone"])
+    df = df.drop(columns=[*ad.TEXT_FEATURES, "num_gone"])
     df["region"] = region
     return df
 
@@ -134,6 +134,7 @@ class TestSegmentDrift:
             es_config, model, START + HOUR, "--reference", "previous", "--segment-by", "region",
             "--json",
         )  # fmt: skip
+        assert code == 1
         segs = _segments(out)
         gone = segs["region=mountain"]
         assert gone["status"] == "disappeared" and gone["n_current"] == 0, gone
