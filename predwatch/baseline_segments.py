@@ -77,9 +77,15 @@ def _read_numeric(v: Any, path: str, like: NumericProfile) -> NumericProfile:
     counts = f.numbers("counts", len(like.edges) + 1)
     if any(x < 0 for x in counts):
         raise c.Invalid(f.at("counts"), "counts must not be negative")
-    stats = {k: f.number_or_nan(k) for k in ("mean", "var", "min", "max")}
-    n = round(math.fsum(counts))
-    return NumericProfile(edges=like.edges, counts=counts, n=n, **stats)
+    return NumericProfile(
+        edges=like.edges,
+        counts=counts,
+        mean=f.number_or_nan("mean"),
+        var=f.number_or_nan("var"),
+        min=f.number_or_nan("min"),
+        max=f.number_or_nan("max"),
+        n=round(math.fsum(counts)),
+    )
 
 
 def _read_categorical(v: Any, path: str, like: CategoricalProfile) -> CategoricalProfile:
