@@ -95,9 +95,11 @@ def _read_categorical(v: Any, path: str, like: CategoricalProfile) -> Categorica
     if unknown:
         raise c.Invalid(f.at("frequencies"), f"{unknown[0]!r} is not in the baseline's table")
     other = f.count("other")
-    # The segment's share of unseen values is unknown (singletons are not kept per segment):
-    # its oov_rate is then not compared, and unseen values count in (other).
-    return CategoricalProfile(freq, other, like.vocabulary, sum(freq.values()) + other)
+    # The segment's share of unseen values is unknown (a value seen once in the segment may
+    # be frequent elsewhere): marked truncated, its oov_rate is not compared and unseen
+    # values count in (other); the run's overall oov_rate still compares them.
+    n = sum(freq.values()) + other
+    return CategoricalProfile(freq, other, like.vocabulary, n, vocabulary_truncated=True)
 
 
 def _read_segment(v: Any, path: str, b: Baseline) -> SegmentProfile:
