@@ -261,9 +261,7 @@ def drift_mapping() -> Mapping_:
             "drifted_count": {"type": "integer"},
             # analyze --segment-by: the segment of segment* documents ("region", "pacific",
             # "region=pacific"); the segment mix's documents carry only the field.
-            "segment": {
-                "properties": {"field": KEYWORD, "value": KEYWORD, "name": KEYWORD}
-            },
+            "segment": {"properties": {"field": KEYWORD, "value": KEYWORD, "name": KEYWORD}},
             "drifted_segments": KEYWORD,  # summary: "region=pacific", ...
             "drifted_segment_count": {"type": "integer"},
             "metric": {
