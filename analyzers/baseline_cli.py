@@ -210,6 +210,18 @@ def baseline() -> None:
     help='held-out metrics JSON ({"roc_auc": 0.93} or {"metrics": {...}, "rows": N}) '
     "for predwatch quality --reference baseline",
 )
+@click.option(
+    "--segment-by",
+    multiple=True,
+    help="also profile the top segments of these columns (a,b,...) for "
+    "`predwatch analyze --segment-by` against the baseline",
+)
+@click.option(
+    "--segments",
+    default=20,
+    show_default=True,
+    help="segments profiled per --segment-by column (the rest pooled as (other)), at most 100",
+)
 @click.option("--upload", is_flag=True, help="also store it in predwatch-baselines")
 @click.option("--json", "as_json", is_flag=True, help="print the summary as JSON")
 @connection_options
@@ -234,6 +246,8 @@ def build(
     chunksize: int,
     seed: int,
     metrics_file: str | None,
+    segment_by: tuple[str, ...],
+    segments: int,
     upload: bool,
     as_json: bool,
     cfg: ESConfig,
@@ -250,6 +264,8 @@ def build(
           --prediction-column proba --prediction-column label \\
           --categorical zip_code --exclude customer_id --metrics heldout.json \\
           --upload -o baseline.json
+      predwatch baseline build train.csv --model credit --version 3 \\
+          --prediction-column proba --segment-by region -o baseline.json
     """
     from predwatch.analyzers.profile import build_baseline_from_file, model_file_hash
 
@@ -278,6 +294,8 @@ def build(
         tokenizer=Tokenizer(token_pattern),
         metrics=metrics,
         metrics_rows=metrics_rows,
+        segment_by=_names(segment_by),
+        segments=segments,
     )
     path = save_baseline(b, output)
     stored = None

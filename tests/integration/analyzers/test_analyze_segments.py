@@ -166,6 +166,54 @@ class TestSegmentDrift:
         assert "DRIFT" in row and "num_mean" in grid
 
 
+@pytest.fixture
+def segmented_baseline(model: Path, tmp_path: Path) -> Path:
+    """The same model's baseline with per-segment profiles of region."""
+    name = json.loads(model.read_text())["model"]["name"]
+    rng = np.random.default_rng(11)
+    baseline = build_baseline(
+        _frame(rng, 5000),
+        model=name,
+        version="1",
+        prediction_columns=["score"],
+        segment_by=["region"],
+        segments=3,
+    )
+    path = tmp_path / "segmented.json"
+    save_baseline(baseline, path)
+    return path
+
+
+class TestSegmentSkew:
+    def test_skew_names_the_drifted_segment(
+        self, es_config: ESConfig, segmented_baseline: Path
+    ) -> None:
+        """Against per-segment training profiles: pacific drifted, the others did not, and the
+        mix sees mountain (pooled in (other) by the 3-segment baseline) gone."""
+        code, out = _analyze(
+            es_config, segmented_baseline, START + HOUR, "--segment-by", "region", "--json"
+        )
+        assert code == 1, out
+        segs = _segments(out)
+        assert set(segs) == {
+            "region=pacific",
+            "region=atlantic",
+            "region=central",
+            "region=(other)",
+        }
+        assert segs["region=pacific"]["drifted"]
+        assert {"num_mean", "cat_mass"} <= set(segs["region=pacific"]["drifted_features"])
+        assert not segs["region=atlantic"]["drifted"] and not segs["region=central"]["drifted"]
+
+    def test_skew_aa(self, es_config: ESConfig, segmented_baseline: Path) -> None:
+        """An unshifted hour against the per-segment profiles flags nothing."""
+        code, out = _analyze(
+            es_config, segmented_baseline, START + 2 * HOUR, "--segment-by", "region", "--json"
+        )
+        assert code == 0, out["summary"]
+        assert not any(s["drifted"] for s in out["segments"])
+
+
 class TestSegmentBadInput:
     def test_unknown_field(self, es_config: ESConfig, model: Path) -> None:
         """A field no index has: exit 2 naming it and what to use instead."""
