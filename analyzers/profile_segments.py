@@ -139,7 +139,7 @@ def _profile(
     rows = dict.fromkeys(keys, 0)
     index = {v: i for i, v in enumerate(values)}
     for frame in frames:
-        seg = np.asarray([index.get(k, len(values)) for k in _keys(frame[name])])  # type: ignore[arg-type]
+        seg = np.asarray([index.get(k, len(values)) for k in _keys(frame[name])])
         for i, k in enumerate(keys):
             mask = seg == i
             rows[k] += int(mask.sum())
