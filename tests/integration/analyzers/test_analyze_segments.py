@@ -214,6 +214,22 @@ class TestSegmentSkew:
         assert not any(s["drifted"] for s in out["segments"])
 
 
+class TestSegmentHtml:
+    def test_html_has_the_grid(self, es_config: ESConfig, model: Path, tmp_path: Path) -> None:
+        """The HTML report has a Segments section: the pacific row drifted, num_mean a column."""
+        out_file = tmp_path / "r.html"
+        code, _ = _analyze(
+            es_config, model, START + HOUR, "--reference", "previous", "--segment-by", "region",
+            "--format", "html", "--output", str(out_file),
+        )  # fmt: skip
+        assert code == 1
+        html = out_file.read_text()
+        grid = html[html.index("<h2>Segments</h2>") :]
+        row = next(r for r in grid.split("<tr>") if "region=pacific" in r)
+        assert "class='drifted'>DRIFT" in row and "<th>num_mean</th>" in grid
+        assert "Segment mix" in grid
+
+
 class TestSegmentBadInput:
     def test_unknown_field(self, es_config: ESConfig, model: Path) -> None:
         """A field no index has: exit 2 naming it and what to use instead."""
