@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from predwatch.analyzers.stats import Summary
-
 from predwatch.errors import ConfigError
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)\s*$")

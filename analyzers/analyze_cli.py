@@ -9,31 +9,40 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-import elastic_transport
-from predwatch.analyzers import job
-from predwatch.analyzers import segments as seg
-from predwatch.analyzers.aggregates import parse_duration, parse_time
-from predwatch.analyzers.compare import MIN_COUNT
-from predwatch.analyzers.report import Report, render_table
-from predwatch.analyzers.report_html import render_html
-from rich.console import Console
 
-import elasticsearch
-from predwatch import es as es_mod
-from predwatch.baseline import Baseline
+from predwatch.analyzers import segments as seg
 from predwatch.cli_common import connection_options, fail
 from predwatch.config import ESConfig
 from predwatch.errors import EXIT_OK, ConfigError, ConnectionFailed, PredwatchError
 
+# The analysis (numpy, scipy, the client, rich) is imported when the command runs, so that
+# `predwatch analyze --help` starts fast (benchmarks/bench_cli_startup.py).
+if TYPE_CHECKING:
+    import elasticsearch
+    from rich.console import Console
+
+    from predwatch.analyzers import job
+    from predwatch.analyzers.report import Report
+    from predwatch.baseline import Baseline
+
+# predwatch.analyzers.compare.MIN_COUNT, written out so that --help does not import the
+# analysis (tests/unit/core/test_cli_startup.py checks they agree)
+MIN_COUNT = 100
+
 
 def _time(value: str | None) -> dt.datetime | None:
+    from predwatch.analyzers.aggregates import parse_time
+
     return parse_time(value) if value else None
 
 
 def _config(opts: dict[str, Any], now: dt.datetime) -> job.AnalyzeConfig:
+    from predwatch.analyzers import job
+    from predwatch.analyzers.aggregates import parse_duration
+
     window = job.resolve_window(opts["window"], _time(opts["start"]), _time(opts["end"]), now)
     return job.AnalyzeConfig(
         model=opts["model"],
@@ -58,10 +67,17 @@ PIPE_WIDTH = 10_000
 
 def _console() -> Console:
     """The terminal's width on a terminal, PIPE_WIDTH when piped (`| cat`, `| grep`)."""
+    from rich.console import Console
+
     return Console() if sys.stdout.isatty() else Console(width=PIPE_WIDTH)
 
 
 def _emit(report: Report, fmt: str, output: str | None, *, one_line: bool = False) -> None:
+    from rich.console import Console
+
+    from predwatch.analyzers.report import render_table
+    from predwatch.analyzers.report_html import render_html
+
     if fmt == "json":
         text = json.dumps(report.to_dict(), sort_keys=True, indent=None if one_line else 2) + "\n"
     elif fmt == "html":
@@ -104,6 +120,12 @@ def _check_output(output: str | None) -> None:
 def _run_once(
     es: elasticsearch.Elasticsearch, cfg: ESConfig, opts: dict[str, Any], baseline: Baseline | None
 ) -> Report:
+    import elastic_transport
+    import elasticsearch
+
+    from predwatch import es as es_mod
+    from predwatch.analyzers import job
+
     config = _config(opts, dt.datetime.now(dt.UTC))
     try:
         return job.run(es, cfg, config, baseline=baseline)
@@ -241,6 +263,9 @@ def analyze(cfg: ESConfig, **opts: Any) -> None:
 
 
 def _main(cfg: ESConfig, opts: dict[str, Any]) -> int:
+    from predwatch import es as es_mod
+    from predwatch.analyzers.aggregates import parse_duration
+
     every = parse_duration(opts["every"]) if opts["every"] else None
     if every is not None and opts["start"] and opts["end"]:
         raise PredwatchError("--every needs a window that moves: use --window, not --start/--end")
@@ -261,6 +286,8 @@ def _loop(
     es: elasticsearch.Elasticsearch, cfg: ESConfig, opts: dict[str, Any], every: dt.timedelta
 ) -> int:
     """Run every `every` until Ctrl-C; a failed run is reported and the loop goes on."""
+    from predwatch.analyzers import job
+
     baseline = None
     if opts["baseline_path"]:
         baseline = job.load_file(_config(opts, dt.datetime.now(dt.UTC)))

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 
+from elasticsearch import Elasticsearch
+
 from predwatch.analyzers import quality_job as qj
 from predwatch.analyzers.aggregates import Window
-
-from elasticsearch import Elasticsearch
 from predwatch.config import ESConfig
 
 FINDING = "quality regressed: "

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 from predwatch.analyzers.aggregates import CategoricalAggs
 from predwatch.analyzers.query_features import UNSEEN_TOP
-
 from predwatch.baseline import CategoricalProfile
 
 

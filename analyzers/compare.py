@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from predwatch import schema as s
 from predwatch.analyzers.aggregates import (
     OTHER,
     UNSEEN,
@@ -39,8 +40,6 @@ from predwatch.analyzers.stats import (
     anova,
     kruskal,
 )
-
-from predwatch import schema as s
 from predwatch.baseline import Baseline, CategoricalProfile, NumericProfile
 
 MIN_COUNT = 100  # below this, distances of binned samples are mostly sampling noise

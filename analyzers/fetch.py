@@ -12,13 +12,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from elasticsearch import Elasticsearch
+
+from predwatch import es as es_mod
+from predwatch import schema as s
 from predwatch.analyzers import queries as q
 from predwatch.analyzers import segments as seg
 from predwatch.analyzers.aggregates import CategoricalAggs, TextAggs, Window, WindowAggregates
-
-from elasticsearch import Elasticsearch
-from predwatch import es as es_mod
-from predwatch import schema as s
 from predwatch.baseline import Baseline
 from predwatch.config import ESConfig
 from predwatch.errors import ConfigError, PredwatchError

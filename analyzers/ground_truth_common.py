@@ -9,9 +9,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from predwatch.analyzers.aggregates import Window, parse_duration, parse_time
-
 from predwatch import schema
+from predwatch.analyzers.aggregates import Window, parse_duration, parse_time
 from predwatch.cli_common import fail
 from predwatch.config import ESConfig
 from predwatch.errors import ConfigError, PredwatchError

@@ -15,15 +15,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from elasticsearch import Elasticsearch
+
+from predwatch import schema
 from predwatch.analyzers import checks, compare, fetch, segment_baseline
 from predwatch.analyzers import segment_compare as sc
 from predwatch.analyzers import segments as seg
 from predwatch.analyzers.aggregates import Window, WindowAggregates, iso, parse_duration
 from predwatch.analyzers.report import ReferenceInfo, Report
 from predwatch.analyzers.stats import TestResult, VerdictPolicy
-
-from elasticsearch import Elasticsearch
-from predwatch import schema
 from predwatch.baseline import Baseline, load_baseline
 from predwatch.baseline_store import baseline_from_es
 from predwatch.config import ESConfig

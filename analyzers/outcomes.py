@@ -25,8 +25,8 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-
 from elasticsearch import Elasticsearch, helpers
+
 from predwatch import es as es_mod
 from predwatch import schema
 from predwatch.baseline import category_key

@@ -12,9 +12,9 @@ from contextlib import contextmanager
 from typing import Any
 
 import click
-from predwatch.analyzers.ground_truth_common import client, guard, model_name
 from rich.console import Console
 
+from predwatch.analyzers.ground_truth_common import client, guard, model_name
 from predwatch.cli_common import PredwatchGroup, connection_options, echo_json
 from predwatch.config import ESConfig
 from predwatch.errors import EXIT_ERROR

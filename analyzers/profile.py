@@ -35,6 +35,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from predwatch import schema
 from predwatch.analyzers.profile_frames import DEFAULT_CHUNKSIZE, FrameSource, iter_frames
 from predwatch.analyzers.profile_stats import (
     CategoricalAccumulator,
@@ -44,8 +46,6 @@ from predwatch.analyzers.profile_stats import (
     numeric_values,
     reservoir_size,
 )
-
-from predwatch import schema
 from predwatch.baseline import (
     Baseline,
     BaselineError,

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from predwatch.analyzers.segments import OTHER_SEGMENT
 
+from predwatch.analyzers.segments import OTHER_SEGMENT
 from predwatch.baseline import (
     Baseline,
     BaselineError,

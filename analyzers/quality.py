@@ -29,6 +29,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+
 from predwatch.analyzers import quality_ci as ci
 
 AUC_BINS = 1000

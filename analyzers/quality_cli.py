@@ -9,6 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 import click
+from rich.console import Console
+from rich.table import Table
+
 from predwatch.analyzers.aggregates import iso
 from predwatch.analyzers.ground_truth_common import (
     client,
@@ -17,9 +20,6 @@ from predwatch.analyzers.ground_truth_common import (
     model_name,
     window_option,
 )
-from rich.console import Console
-from rich.table import Table
-
 from predwatch.cli_common import connection_options, echo_json
 from predwatch.config import ESConfig
 from predwatch.errors import ConfigError
@@ -116,7 +116,6 @@ def _with_baseline_metrics(es: Any, cfg: ESConfig, config: Any, path: str | None
     import dataclasses
 
     from predwatch.analyzers import quality_job as qj
-
     from predwatch.baseline import load_baseline
     from predwatch.baseline_store import baseline_from_es
 

@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 
 from predwatch.analyzers import quality as q
 from predwatch.analyzers.quality_join import JoinedRow
-
 from predwatch.errors import ConfigError
 
 KINDS = ("auto", "classification", "regression")

@@ -29,15 +29,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from elasticsearch import Elasticsearch
+
+from predwatch import schema
 from predwatch.analyzers import quality_ci as ci
 from predwatch.analyzers import quality_join as qj
 from predwatch.analyzers.aggregates import Window, iso
 from predwatch.analyzers.fetch import require_model
 from predwatch.analyzers.quality import Metric
 from predwatch.analyzers.quality_eval import ALL_VERSIONS, Task, WindowEvaluator, detect_task
-
-from elasticsearch import Elasticsearch
-from predwatch import schema
 from predwatch.config import ESConfig
 from predwatch.errors import EXIT_FINDING, EXIT_OK, ConfigError, PredwatchError
 from predwatch.results_store import index_documents

@@ -25,11 +25,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from predwatch.analyzers.aggregates import Window, iso
-
 from elasticsearch import Elasticsearch
+
 from predwatch import es as es_mod
 from predwatch import schema as s
+from predwatch.analyzers.aggregates import Window, iso
 from predwatch.config import ESConfig
 from predwatch.errors import ConfigError
 

@@ -26,7 +26,6 @@ from predwatch.analyzers.query_plan import Request
 from predwatch.analyzers.query_predictions import PERCENTS, trend_interval
 from predwatch.analyzers.segments import SEGMENT_TERMS_CAP, SegmentSpec
 from predwatch.analyzers.stats import Summary
-
 from predwatch.baseline import Baseline, CategoricalProfile, NumericProfile
 
 

@@ -10,12 +10,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from predwatch import schema as s
 from predwatch.analyzers.aggregates import Window, iso
 from predwatch.analyzers.query_features import Body, feature_aggs
 from predwatch.analyzers.query_predictions import latency_aggs, prediction_aggs, segment_aggs
 from predwatch.analyzers.segments import SEGMENT_TERMS_CAP, SegmentSpec, features_per_request
-
-from predwatch import schema as s
 from predwatch.baseline import Baseline
 
 COMPOSITE_PAGE = 1000

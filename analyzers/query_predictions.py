@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import datetime as dt
 
+from predwatch import schema as s
 from predwatch.analyzers.aggregates import Window
 from predwatch.analyzers.query_features import Body, numeric_aggs, terms, terms_size
-
-from predwatch import schema as s
 from predwatch.baseline import Baseline
 
 PERCENTS = (50.0, 90.0, 95.0, 99.0)

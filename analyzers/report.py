@@ -66,15 +66,15 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from rich.console import Console, Group
+from rich.table import Table
+from rich.text import Text
+
 from predwatch.analyzers.aggregates import Latency, TrendBucket, VersionGroup, Window, iso
 from predwatch.analyzers.checks import LatencyCheck, NonFinite, Staleness
 from predwatch.analyzers.compare import Comparison, FeatureResult
 from predwatch.analyzers.segment_compare import SegmentedComparison, SegmentResult
 from predwatch.analyzers.stats import Summary, TestResult
-from rich.console import Console, Group
-from rich.table import Table
-from rich.text import Text
-
 from predwatch.errors import EXIT_FINDING, EXIT_OK
 
 FORMAT = "predwatch-analyze"

@@ -12,7 +12,6 @@ from collections.abc import Mapping, Sequence
 
 from predwatch.analyzers.aggregates import WindowAggregates
 from predwatch.analyzers.segments import OTHER_SEGMENT, SegmentSpec
-
 from predwatch.baseline import Baseline, SegmentProfiles
 from predwatch.errors import ConfigError
 

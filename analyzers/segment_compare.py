@@ -19,7 +19,6 @@ from predwatch.analyzers import compare as c
 from predwatch.analyzers.aggregates import CategoricalAggs, WindowAggregates
 from predwatch.analyzers.segments import OTHER_SEGMENT, SegmentSpec
 from predwatch.analyzers.stats import DEFAULT_TESTS, VerdictPolicy
-
 from predwatch.baseline import Baseline
 
 MIX_TESTS = ("chi2", "psi", "js", "linf")

@@ -31,8 +31,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-
 from elasticsearch import Elasticsearch
+
 from predwatch import es as es_mod
 from predwatch import schema as s
 from predwatch.config import ESConfig

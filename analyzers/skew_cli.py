@@ -9,6 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 import click
+from rich.console import Console
+from rich.table import Table
+
+from predwatch import schema
 from predwatch.analyzers.aggregates import iso
 from predwatch.analyzers.ground_truth_common import (
     client,
@@ -17,10 +21,6 @@ from predwatch.analyzers.ground_truth_common import (
     model_name,
     window_option,
 )
-from rich.console import Console
-from rich.table import Table
-
-from predwatch import schema
 from predwatch.cli_common import PredwatchGroup, connection_options, echo_json
 from predwatch.config import ESConfig
 from predwatch.errors import ConfigError

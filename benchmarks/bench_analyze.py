@@ -198,10 +198,9 @@ def evidently_child(args: argparse.Namespace) -> None:
 
 # --- predwatch (runs in predwatch's venv) ---------------------------------------------
 def predwatch_job_child(args: argparse.Namespace) -> None:
+    from predwatch import es as es_mod
     from predwatch.analyzers import job
     from predwatch.analyzers.aggregates import Window
-
-    from predwatch import es as es_mod
     from predwatch.config import ESConfig
 
     cfg = ESConfig(url=args.es_url, request_timeout=300)
@@ -278,6 +277,7 @@ def _documents(frame: pd.DataFrame, first_row: int, baseline: Any) -> Any:
 def ensure_indexed(es: Any, cfg: Any, baseline: Any, n: int) -> float:
     """Index served rows until the first `n` are in the node; returns seconds spent."""
     from elasticsearch import helpers
+
     from predwatch import schema as s
     from predwatch.setup_es import setup_elasticsearch
 
@@ -356,6 +356,7 @@ def _predwatch_cmd() -> list[str]:
 
 def _versions(evidently_python: str) -> dict[str, str]:
     import elasticsearch
+
     from predwatch import es as es_mod
     from predwatch.config import ESConfig
 
@@ -384,9 +385,8 @@ def _versions(evidently_python: str) -> dict[str, str]:
 
 
 def run(args: argparse.Namespace) -> list[dict[str, Any]]:
-    from predwatch.analyzers.profile import build_baseline
-
     from predwatch import es as es_mod
+    from predwatch.analyzers.profile import build_baseline
     from predwatch.baseline import save_baseline
     from predwatch.config import ESConfig
 

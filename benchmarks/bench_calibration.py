@@ -500,7 +500,6 @@ def prepare(
     es: Any, cfg: Any, name: str, args: argparse.Namespace, tmp: Path, run_id: str
 ) -> Prepared:
     from predwatch.analyzers.profile import build_baseline
-
     from predwatch.baseline import save_baseline
     from predwatch.setup_es import setup_elasticsearch
 

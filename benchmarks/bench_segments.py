@@ -42,10 +42,9 @@ FIELD, SEGMENTS = "cat_06", 50
 
 def job_child(args: argparse.Namespace) -> None:
     """One warm process: `job.run` `--repeat` times; prints the median seconds."""
+    from predwatch import es as es_mod
     from predwatch.analyzers import job
     from predwatch.analyzers.aggregates import Window
-
-    from predwatch import es as es_mod
     from predwatch.config import ESConfig
 
     cfg = ESConfig(url=args.es_url, request_timeout=600)
@@ -81,9 +80,8 @@ def job_child(args: argparse.Namespace) -> None:
 
 
 def run(args: argparse.Namespace) -> list[dict[str, Any]]:
-    from predwatch.analyzers.profile import build_baseline
-
     from predwatch import es as es_mod
+    from predwatch.analyzers.profile import build_baseline
     from predwatch.baseline import save_baseline
     from predwatch.config import ESConfig
 

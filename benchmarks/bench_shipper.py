@@ -95,6 +95,7 @@ def serving_pool(size: int, seed: int = 2) -> list[tuple[dict[str, Any], float]]
 def build_bench_baseline(model: str, rows: int = 5000) -> Any:
     """A baseline of the 50-feature workload (predwatch's real builder)."""
     import pandas as pd
+
     from predwatch.analyzers.profile import build_baseline
 
     rng = random.Random(1)
@@ -280,7 +281,6 @@ def cmres_child(cfg: dict[str, Any]) -> dict[str, Any]:
     """Runs under the CMRESHandler venv: its hot path (+ a QueueHandler baseline of this
     process), its throughput with a `_type` shim, and one batch as shipped."""
     import cmreslogging.handlers as ch  # type: ignore[import-not-found]
-
     import elasticsearch  # the 7.x client of that venv
     from elasticsearch import helpers
 
@@ -431,7 +431,10 @@ def hot_path(args: argparse.Namespace, baseline: Any, spool: Path, pool: Items) 
         Contender("stdlib QueueHandler", lambda i, o: loop_logger(qlog, i, o), qsettle)
     )
     shippers = []
-    for label, b in (("baseline", baseline), ("no baseline", None)):
+    variants: list[tuple[str, Any]] = [("baseline", baseline), ("no baseline", None)]
+    if args.metrics:
+        variants.append(("baseline, Prometheus metrics", baseline))
+    for label, b in variants:
         sh = Shipper(
             model=baseline.model,
             model_version="1.0",
@@ -441,6 +444,10 @@ def hot_path(args: argparse.Namespace, baseline: Any, spool: Path, pool: Items) 
             handle_sigterm=False,
         )
         shippers.append(sh)
+        if "Prometheus" in label:
+            from predwatch.shipper import ShipperCollector
+
+            ShipperCollector(sh)  # the worker counts model statistics from now on
         hlog = logging.getLogger(f"bench.esh.{len(shippers)}")
         hlog.handlers.clear()
         hlog.addHandler(ElasticsearchHandler(sh))
@@ -471,9 +478,9 @@ def hot_path(args: argparse.Namespace, baseline: Any, spool: Path, pool: Items) 
     listener.stop()
     result: dict[str, Any] = {c.name: summary(c.samples) for c in contenders}
     checks = {}
-    for sh in shippers:
+    for (label, _), sh in zip(variants, shippers, strict=True):
         st = sh.stats()
-        checks[f"{sh.model} baseline={sh.baseline is not None}"] = {
+        checks[f"{sh.model} ({label})"] = {
             "acked": st["acked"],
             "dropped_total": st["dropped_total"],
         }
@@ -944,6 +951,11 @@ def main(argv: list[str] | None = None) -> int:
         help="Python of a venv with CMRESHandler and elasticsearch<7.14",
     )
     ap.add_argument("--skip-cmres", action="store_true")
+    ap.add_argument(
+        "--metrics",
+        action="store_true",
+        help="hot path: also a shipper with Prometheus model statistics on (same run)",
+    )
     ap.add_argument("--skip-hot", action="store_true")
     ap.add_argument("--skip-throughput", action="store_true")
     ap.add_argument(

@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 import elastic_transport
-
 import elasticsearch
 from elasticsearch import Elasticsearch
+
 from predwatch import es as es_mod
 from predwatch import schema
 from predwatch.baseline import Baseline, BaselineError

@@ -15,9 +15,11 @@ import click
 
 from predwatch.config import ESConfig
 from predwatch.errors import EXIT_ERROR, PredwatchError
+from predwatch.extras import missing_extra
 
 F = TypeVar("F", bound=Callable[..., Any])
 _CFG_KEY = "predwatch.es_config"
+EXTRA_KEY = "predwatch.extra"  # the extra the running command needs (predwatch.cli.COMMANDS)
 
 
 def connection_options(fn: F) -> F:
@@ -89,7 +91,8 @@ def fail(message: str, code: int = EXIT_ERROR) -> None:
 class PredwatchGroup(click.Group):
     """A click group that turns every failure into one line on stderr and its exit code.
 
-    PredwatchError: its message and code. A client error that escaped a command: explained
+    PredwatchError: its message and code. A module an extra brings is missing: which install
+    it needs (exit 2). A client error that escaped a command: explained
     like any connection error (exit 2). Anything else is a bug, and still one line and exit
     2, never 1: to schedulers and CI, exit 1 means "a finding" (drift), not "crashed".
     """
@@ -101,6 +104,10 @@ class PredwatchGroup(click.Group):
             raise  # click's own: --help, usage errors (exit 2), Ctrl-C at a prompt
         except PredwatchError as exc:
             fail(_one_line(str(exc), ctx), exc.exit_code)
+        except ModuleNotFoundError as exc:
+            sub = f" {ctx.invoked_subcommand}" if ctx.invoked_subcommand else ""
+            hint = missing_extra(exc, f"`{ctx.command_path}{sub}`", ctx.meta.get(EXTRA_KEY))
+            fail(_one_line(hint or _unexpected(exc, ctx), ctx), EXIT_ERROR)
         except KeyboardInterrupt:
             fail("interrupted", 130)
         except Exception as exc:
@@ -115,8 +122,8 @@ def _config_of(ctx: click.Context) -> ESConfig | None:
 
 def _unexpected(exc: Exception, ctx: click.Context) -> str:
     import elastic_transport
-
     import elasticsearch
+
     from predwatch import es as es_mod
 
     cfg = _config_of(ctx)

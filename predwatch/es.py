@@ -8,9 +8,9 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import elastic_transport
-
 import elasticsearch
 from elasticsearch import Elasticsearch
+
 from predwatch.config import ESConfig
 from predwatch.errors import ConnectionFailed, PredwatchError
 from predwatch.es_compat import CompatTransport

@@ -88,7 +88,7 @@ def prediction_common_mapping() -> Mapping_:
         "dynamic": False,
         "dynamic_templates": prediction_dynamic_templates(),
         "properties": {
-            "@timestamp": DATE,
+            s.TIMESTAMP: DATE,
             "prediction_id": {"type": "keyword"},
             "message": {"type": "text"},
             "log": {"properties": {"logger": KEYWORD, "level": KEYWORD}},
@@ -220,7 +220,7 @@ _MODEL = {"properties": {"name": {"type": "keyword"}, "version": {"type": "keywo
 def outcomes_mapping() -> Mapping_:
     return _strict(
         {
-            "@timestamp": DATE,
+            s.TIMESTAMP: DATE,
             "prediction_id": {"type": "keyword"},
             "model": _MODEL,
             "outcome": {"properties": {"value": DOUBLE, "label": KEYWORD}},  # schema.OUTCOME_*
@@ -232,7 +232,7 @@ def drift_mapping() -> Mapping_:
     """One document per (analyzer run, feature, test), per feature, and one run summary."""
     return _strict(
         {
-            "@timestamp": DATE,
+            s.TIMESTAMP: DATE,
             "run_id": {"type": "keyword"},
             # test | feature | summary | metric; with --segment-by also segment (one per
             # segment), segment_test and segment_feature (a segment's own results)
@@ -282,7 +282,7 @@ def drift_mapping() -> Mapping_:
 def baselines_mapping() -> Mapping_:
     return _strict(
         {
-            "@timestamp": DATE,
+            s.TIMESTAMP: DATE,
             "baseline_id": {"type": "keyword"},
             "model": _MODEL,
             # The profile itself: stored, never indexed (its keys are feature names).
@@ -294,7 +294,7 @@ def baselines_mapping() -> Mapping_:
 def deadletter_mapping() -> Mapping_:
     return _strict(
         {
-            "@timestamp": DATE,
+            s.TIMESTAMP: DATE,
             "model": _MODEL,
             "prediction_id": {"type": "keyword"},
             "target_index": {"type": "keyword"},
@@ -314,7 +314,7 @@ def deadletter_mapping() -> Mapping_:
 def alerts_mapping() -> Mapping_:
     return _strict(
         {
-            "@timestamp": DATE,
+            s.TIMESTAMP: DATE,
             "model": _MODEL,
             "rule": {
                 "properties": {
@@ -341,7 +341,7 @@ def alerts_mapping() -> Mapping_:
 def deployments_mapping() -> Mapping_:
     mapping = _strict(
         {
-            "@timestamp": DATE,
+            s.TIMESTAMP: DATE,
             **_deployment_fields(),
             "python": {"properties": {"version": {"type": "keyword"}}},
             "packages": {**_flat_object(), "properties": {}},

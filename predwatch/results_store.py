@@ -9,8 +9,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from elastic_transport import TransportError
-
 from elasticsearch import ApiError, AuthorizationException, Elasticsearch
+
 from predwatch import es as es_mod
 from predwatch import templates as t
 from predwatch.config import ESConfig

@@ -6,8 +6,8 @@ import datetime as dt
 import re
 
 import click
-
 from elasticsearch import Elasticsearch
+
 from predwatch import es as es_mod
 from predwatch import schema
 from predwatch.cli_common import connection_options, echo_json

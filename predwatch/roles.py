@@ -12,8 +12,8 @@ import json
 from typing import Any
 
 import yaml
-
 from elasticsearch import Elasticsearch
+
 from predwatch import es as es_mod
 from predwatch.assets import asset_dir
 from predwatch.config import ESConfig

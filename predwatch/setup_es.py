@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from elasticsearch import Elasticsearch, NotFoundError
+
 from predwatch import es as es_mod
 from predwatch import schema as s
 from predwatch import templates as t

@@ -62,13 +62,13 @@ def screenshot(html: Path, out: Path, width: int, height: int, offset: int = 0) 
 
 
 def sample_report(out: Path) -> Path:
-    """The canned run of tests/unit/analyzers (one trend bucket) as an HTML file."""
-    sys.path.insert(0, str(REPO / "tests" / "unit" / "analyzers"))
-    import analyze_samples as smp
+    """The canned run of the analyzer unit tests (one trend bucket) as an HTML file."""
+    sys.path.insert(0, str(REPO))  # a script run from anywhere: `tests.helpers` from the repo
     from predwatch.analyzers import job, queries
     from predwatch.analyzers.aggregates import Window
     from predwatch.analyzers.compare import baseline_reference
     from predwatch.analyzers.report_html import render_html
+    from tests.helpers import analyze_samples as smp
 
     b = smp.baseline()
     window = Window(smp.START, smp.END)

@@ -12,8 +12,10 @@ composed of `_worker_state`, `_routing`, `_adoption`, `_deployment_schedule`, `_
 and `_sender`), `_documents` / `_enrich` / `_serialize` (documents), `_bulk` (delivery
 and per-item results), `_spool` (disk spool), `_pii`, `_lifecycle` (atexit, SIGTERM,
 fork), `_logging` and `_structlog` (front ends), `_deployment` (the deployment document),
-`_metrics` (optional Prometheus endpoint), `cli` (`predwatch spool`); `predwatch.testing`
-(an in-memory sink for your own tests).
+`_metrics` (optional Prometheus endpoint; the metrics in `_metric_families`, the model
+statistics the worker counts in `_model_stats`, per-process files for pre-fork servers in
+`_multiprocess`, their one /metrics in the public `prometheus` module), `cli`
+(`predwatch spool`); `predwatch.testing` (an in-memory sink for your own tests).
 """
 
 from ._bulk import BulkFailed, ElasticsearchSink, ItemResult, Sink

@@ -27,8 +27,8 @@ from email.utils import parsedate_to_datetime
 from typing import Any, Protocol
 
 import elastic_transport
-
 import elasticsearch
+
 from predwatch import es as es_mod
 from predwatch import mappings
 from predwatch import schema as s

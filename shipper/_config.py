@@ -132,6 +132,14 @@ class ShipperConfig:
     deployment_packages: Packages = None
     prometheus_port: int | None = None
     prometheus_addr: str = "127.0.0.1"
+    # Prometheus multiprocess mode (pre-fork servers); None: on with PROMETHEUS_MULTIPROC_DIR.
+    prometheus_multiprocess: bool | None = None
+    # Model statistics: the baseline features with per-feature counts (None: all of them,
+    # at most prometheus_max_features), and at most this many versions and labels.
+    prometheus_features: Sequence[str] | None = None
+    prometheus_max_features: int = 50
+    prometheus_max_versions: int = 10
+    prometheus_max_labels: int = 50
 
     def __post_init__(self) -> None:
         try:
@@ -163,6 +171,20 @@ class ShipperConfig:
         port = self.prometheus_port
         if port is not None and (isinstance(port, bool) or not isinstance(port, int)):
             raise ConfigError(f"prometheus_port must be a port number or None, not {port!r}")
+        if self.prometheus_multiprocess not in (None, True, False):
+            raise ConfigError(
+                "prometheus_multiprocess must be True, False or None (None: on when "
+                f"PROMETHEUS_MULTIPROC_DIR is set), not {self.prometheus_multiprocess!r}"
+            )
+        for name in ("prometheus_max_features", "prometheus_max_versions", "prometheus_max_labels"):
+            _positive_int(name, getattr(self, name))
+        features = self.prometheus_features
+        if features is not None:
+            if isinstance(features, str) or not all(isinstance(f, str) for f in features):
+                raise ConfigError(
+                    f"prometheus_features must be a list of feature names or None, not {features!r}"
+                )
+            object.__setattr__(self, "prometheus_features", tuple(features))
 
     @classmethod
     def from_keywords(cls, **kw: Any) -> ShipperConfig:

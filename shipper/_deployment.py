@@ -37,8 +37,8 @@ from predwatch import schema as s
 from ._serialize import IsoClock, dumps
 
 INDEX = s.index_name("deployments")
-# Fields of deployments_mapping that schema.py has no constant for (yet).
-PYTHON_VERSION = "python.version"
+# Fields of deployments_mapping (python.version is schema.PYTHON_VERSION).
+PYTHON_VERSION = s.PYTHON_VERSION
 PACKAGES = "packages"
 FINGERPRINT = "fingerprint"
 MAX_PACKAGES = 500  # recorded as fields; the fingerprint covers every distribution

@@ -47,6 +47,7 @@ from predwatch import schema as s
 from predwatch.baseline import category_key
 
 from ._enrich import Annotator
+from ._model_stats import Observation
 from ._serialize import (
     MAX_JSON_INT,
     Flags,
@@ -128,6 +129,9 @@ class DocBuilder:
         self._known: set[str] = set()  # field names found plain (see clean_group)
         self._iso = IsoClock()
         self._index_day = {"predictions": (-1, ""), "outcomes": (-1, "")}
+        # While Prometheus metrics are on, the encoder sets a list here and each encoded
+        # prediction adds its `Observation` (what the metrics count, from the document).
+        self.observed: list[Observation] | None = None
 
     # --- public ---------------------------------------------------------------------
     def encode(self, rec: Record) -> bytes:
@@ -138,7 +142,10 @@ class DocBuilder:
             index, doc_id, doc = self.prediction(rec)
         # The action line by hand: index names are plain ASCII, only the id needs escaping.
         action = f'{{"create":{{"_index":"{index}","_id":{_json_str(doc_id)}}}}}\n'
-        return action.encode("utf-8", "replace") + dumps(doc) + b"\n"
+        line = action.encode("utf-8", "replace") + dumps(doc) + b"\n"
+        if self.observed is not None and rec[0] == PREDICTION:
+            self.observed.append(observation(doc))  # after dumps: only encoded ones count
+        return line
 
     def prediction(self, rec: Record) -> tuple[str, str, dict[str, Any]]:
         _kind, pid, now, ts, inputs, prediction, latency_ms, extra = rec
@@ -350,23 +357,16 @@ def _doc_id(pid: str) -> str:
     return hashlib.sha256(pid.encode("utf-8", "replace")).hexdigest()
 
 
-def observations(recs: list[Record], default_version: str) -> list[tuple[str, float | None]]:
-    """(model version, finite latency_ms or None) of each prediction record, for metrics."""
-    out: list[tuple[str, float | None]] = []
-    for rec in recs:
-        if rec[0] != PREDICTION:
-            continue
-        extra = rec[7]
-        version = extra.get("model_version") if extra else None
-        if version is not None and type(version) is not str:
-            version = key_text(version)
-        ms = rec[6]
-        if ms is not None:
-            try:
-                ms = float(ms)
-            except (TypeError, ValueError, OverflowError):
-                ms = None
-            else:
-                ms = ms if ms - ms == 0.0 else None
-        out.append((version or default_version, ms))
-    return out
+def observation(doc: Mapping[str, Any]) -> Observation:
+    """What the metrics count of one prediction document (`_model_stats`)."""
+    pred = doc.get(_PRED) or {}
+    value = pred.get(_VALUE)
+    label = pred.get(_LABEL)
+    latency = doc.get(s.LATENCY_MS)
+    return (
+        doc["model"]["version"],
+        None if latency is None else float(latency),
+        None if value is None else float(value),
+        None if label is None else str(label),
+        doc.get(_MONITOR),
+    )

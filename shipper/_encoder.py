@@ -1,20 +1,25 @@
 """The encoder thread: records off the caller's queue, encoded, into memory.
 
-It pops up to `batch_size` records, counts them for the metrics, builds and encodes each
-document (`_documents`; a record that cannot be encoded is retried with its inputs as
-text, else counted as "internal_error"), routes them (`_routing`) and releases
-durability="disk" callers. Between batches it routes the deployment document when due.
+It pops up to `batch_size` records, builds and encodes each document (`_documents`; a
+record that cannot be encoded is retried with its inputs as text, else counted as
+"internal_error"), counts the batch for the metrics (from the documents, when metrics are
+on), routes them (`_routing`) and releases durability="disk" callers. Between batches it
+routes the deployment document when due and, in Prometheus multiprocess mode, writes
+this process's metrics to its files (at most once per `EXPORT_INTERVAL`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import time
 from collections import deque
 
 from . import _stats as st
 from ._deployment_schedule import DeploymentSchedule
-from ._documents import Record, observations
+from ._documents import Record
 from ._worker_state import Item
+
+EXPORT_INTERVAL = 1.0  # seconds between two writes of the multiprocess metric files
 
 
 class Encoder(DeploymentSchedule):
@@ -33,7 +38,9 @@ class Encoder(DeploymentSchedule):
                 self._deployment_step()
             except Exception as exc:
                 self._deployment_failed(exc)
-            self.wake.wait(self.cfg.flush_interval)
+            self._export()
+            wait = self.cfg.flush_interval
+            self.wake.wait(wait if self.export is None else min(wait, EXPORT_INTERVAL))
 
     def _encode_batch(self) -> None:
         with self._state:
@@ -41,7 +48,6 @@ class Encoder(DeploymentSchedule):
             self.popped += len(recs)
             self._held += len(recs)
         try:
-            self._count(recs)
             items = self._encode_all(recs)
             with self._state:
                 self._held -= len(recs) - len(items)
@@ -56,17 +62,28 @@ class Encoder(DeploymentSchedule):
             if self.disk:
                 self._release_commit()
             self._notify()
+        if time.monotonic() - self._exported_at >= EXPORT_INTERVAL:
+            self._export()
 
-    def _count(self, recs: list[Record]) -> None:
-        m = self.metrics
-        if m is not None and recs:
+    def _export(self, force: bool = False) -> None:
+        export = self.export
+        if export is not None and (force or self.metrics is not None):
+            self._exported_at = time.monotonic()
             with contextlib.suppress(Exception):  # metrics must never cost a record
-                m.add(observations(recs, self.builder.model_version))
+                export()
 
     def _encode_all(self, recs: list[Record]) -> list[Item]:
         """Encoded records; one that cannot be encoded at all is left out (the caller
-        counts it as "internal_error")."""
-        return [x for x in map(self._encode, recs) if x is not None]
+        counts it as "internal_error"). With metrics on, the batch is counted."""
+        m = self.metrics
+        observed = self.builder.observed = [] if m is not None else None
+        try:
+            return [x for x in map(self._encode, recs) if x is not None]
+        finally:
+            self.builder.observed = None
+            if m is not None and observed:
+                with contextlib.suppress(Exception):  # metrics must never cost a record
+                    m.add(observed)
 
     def _encode(self, rec: Record) -> Item | None:
         try:

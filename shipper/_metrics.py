@@ -5,18 +5,10 @@
     prometheus_client.REGISTRY.register(ShipperCollector(shipper))  # the app's own /metrics
 
 Nothing runs on the caller's thread: once a collector exists, the worker counts each batch
-of predictions per version and their latency into fixed buckets (`_stats.PredictionCounts`,
-plain Python, one lock per batch), and `ShipperCollector` reads those counts and
-`Shipper.stats()` only when Prometheus scrapes. prometheus-client is imported lazily.
-
-Metrics (labels `model`, `version`: the shipper's; per record for the prediction metrics):
-- counters `predwatch_shipper_<name>_total` for enqueued, acked, duplicates, retried,
-  dead_lettered, replayed_records, spooled_records, spooled_bytes, batches,
-  failed_requests, handler_errors; `predwatch_shipper_dropped_total{reason}`;
-- gauges `predwatch_shipper_queue_depth`, `_spool_pending_records`, `_spool_bytes`,
-  `_oldest_unsent_age_seconds`, `predwatch_shipper_state{state}` (1 for the current one);
-- `predwatch_predictions_total` and the histogram `predwatch_prediction_latency_ms`
-  (buckets `_stats.LATENCY_BUCKETS_MS`; records without a latency are not observed).
+of predictions (`_model_stats`, plain Python, one lock per batch), and `ShipperCollector`
+reads those counts and `Shipper.stats()` only when Prometheus scrapes (the families are
+in `_metric_families`; docs/prometheus.md has the table). prometheus-client is imported
+lazily. Pre-fork servers (several processes, one /metrics): `_multiprocess`.
 """
 
 from __future__ import annotations
@@ -24,13 +16,12 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from itertools import accumulate
 from typing import TYPE_CHECKING, Any, cast
 from wsgiref.simple_server import WSGIServer
 
 from predwatch.errors import ConfigError
 
-from . import _stats as st
+from . import _metric_families as mf
 
 if TYPE_CHECKING:
     from prometheus_client.metrics_core import Metric
@@ -38,37 +29,6 @@ if TYPE_CHECKING:
 
     from ._shipper import Shipper
 
-COUNTERS = {
-    "enqueued": "records enqueued by log calls",
-    "acked": "records Elasticsearch acknowledged",
-    "duplicates": "records Elasticsearch already had (409 on create: a replay)",
-    "retried": "records retried after a retryable per-item error",
-    "dead_lettered": "records written to predwatch-deadletter",
-    "replayed_records": "records delivered from a disk spool",
-    "spooled_records": "records written to the disk spool",
-    "spooled_bytes": "bytes written to the disk spool",
-    "batches": "successful _bulk requests",
-    "failed_requests": "failed _bulk requests",
-    "handler_errors": "log records a logging front end failed to hand over (never raised)",
-}
-GAUGES = {
-    "pending": ("pending", "records not settled yet (memory + spool)"),
-    "queue_depth": ("queue_depth", "records in memory waiting to be sent"),
-    "spool_pending_records": ("spool_pending_records", "records on disk waiting to be sent"),
-    "spool_bytes": ("spool_disk_bytes", "bytes of the disk spool"),
-    "oldest_unsent_age_seconds": ("oldest_unsent_age_s", "age of the oldest unsent record"),
-}
-STATES = ("idle", "ok", "spilling", "backoff", "error", "closed")
-DROP_REASONS = (
-    st.QUEUE_FULL,
-    st.SPOOL_FULL,
-    st.SPOOL_ERROR,
-    st.SPOOL_CORRUPT,
-    st.SPOOL_TORN,
-    st.DEADLETTER_REJECTED,
-    st.INTERNAL_ERROR,
-    st.CLOSED,
-)
 MISSING = (
     "Prometheus metrics need the prometheus-client package: pip install 'predwatch[prometheus]'"
 )
@@ -94,66 +54,28 @@ class ShipperCollector:
 
         self.shippers = [shippers] if isinstance(shippers, Shipper) else list(shippers)
         for sh in self.shippers:
-            sh._prediction_counts()
+            sh._model_stats()
 
     def collect(self) -> Iterator[Metric]:
         core = _prometheus_core()
-        counter, gauge = core.CounterMetricFamily, core.GaugeMetricFamily
-        labels = ["model", "version"]
-        counters = {
-            k: counter(f"predwatch_shipper_{k}", f"predwatch shipper: {doc}", labels=labels)
-            for k, doc in COUNTERS.items()
-        }
-        dropped = counter(
-            "predwatch_shipper_dropped",
-            "predwatch shipper: records not delivered, by reason",
-            labels=[*labels, "reason"],
-        )
-        gauges = {
-            k: gauge(f"predwatch_shipper_{k}", f"predwatch shipper: {doc}", labels=labels)
-            for k, (_, doc) in GAUGES.items()
-        }
-        state = gauge(
-            "predwatch_shipper_state",
-            "predwatch shipper: 1 for the current delivery state",
-            labels=[*labels, "state"],
-        )
-        predictions = counter(
-            "predwatch_predictions", "predictions logged (counted by the worker)", labels=labels
-        )
-        latency = core.HistogramMetricFamily(
-            "predwatch_prediction_latency_ms", "latency_ms of the logged predictions", labels=labels
-        )
-        for sh in self.shippers:
-            stats = sh.stats()
-            lv = [sh.model, sh.model_version]
-            for k, family in counters.items():
-                family.add_metric(lv, float(stats.get(k) or 0))
-            reasons = dict.fromkeys(DROP_REASONS, 0) | dict(stats.get("dropped") or {})
-            for reason, n in reasons.items():
-                dropped.add_metric([*lv, reason], float(n))
-            for k, (key, _) in GAUGES.items():
-                gauges[k].add_metric(lv, float(stats.get(key) or 0))
-            for name in STATES:
-                state.add_metric([*lv, name], 1.0 if stats.get("state") == name else 0.0)
-            counts = sh._prediction_counts()
-            bounds = counts.bounds
-            for version, vc in sorted(counts.snapshot().items()):
-                predictions.add_metric([sh.model, version], float(vc.count))
-                cumulative = list(accumulate(vc.buckets))
-                buckets = [(_le(b), float(c)) for b, c in zip(bounds, cumulative, strict=False)]
-                buckets.append(("+Inf", float(cumulative[-1])))
-                latency.add_metric([sh.model, version], buckets, vc.latency_sum)
-        yield from counters.values()
-        yield dropped
-        yield from gauges.values()
-        yield state
-        yield predictions
-        yield latency
+        for f in mf.families(self.shippers):
+            yield _metric(core, f)
 
 
-def _le(bound: float) -> str:
-    return f"{bound:g}" if bound != int(bound) else f"{bound:.1f}"
+def _metric(core: Any, f: mf.Family) -> Metric:
+    """One family in prometheus-client's form (histogram buckets made cumulative)."""
+    m = core.Metric(f.name, f.help, f.kind)
+    sample = f.name + "_total" if f.kind == "counter" else f.name
+    for labels, value in f.samples:
+        m.add_sample(sample, dict(labels), value)
+    for h in f.histograms:
+        series = dict(h.labels)
+        count = 0.0
+        for le, count in mf.cumulative_buckets(h):
+            m.add_sample(f.name + "_bucket", {**series, "le": le}, count)
+        m.add_sample(f.name + "_count", series, count)
+        m.add_sample(f.name + "_sum", series, h.sum)
+    return cast("Metric", m)
 
 
 @dataclass

@@ -46,7 +46,7 @@ from predwatch.baseline import Baseline, BaselineError, load_baseline
 from predwatch.config import ESConfig, total_fields_limit
 from predwatch.errors import ConfigError
 
-from . import _lifecycle
+from . import _lifecycle, _multiprocess
 from . import _stats as st
 from ._bulk import ElasticsearchSink, Sink
 from ._config import BaselineSource, ShipperConfig
@@ -55,6 +55,9 @@ from ._documents import OUTCOME, PREDICTION, DocBuilder, Record
 from ._enrich import Annotator
 from ._ids import IdGenerator
 from ._metrics import MetricsServer, serve_metrics
+from ._model_stats import Limits as StatsLimits
+from ._model_stats import ModelStats, limits_for
+from ._multiprocess import FileExporter
 from ._pii import PiiRules, snapshot_call
 from ._serialize import Limits
 from ._worker import Settings, Worker
@@ -108,7 +111,7 @@ class Shipper:
       the same way ("spool_error").
     - Memory is bounded by `max_queue` records waiting for the worker (more are dropped,
       counted as "queue_full") plus `memory_bytes` of encoded records waiting for
-      Elasticsearch (beyond it the oldest go to disk). See the README, "Delivery
+      Elasticsearch (beyond it the oldest go to disk). See docs/shipper.md, "Delivery
       guarantees, stats and drops", for what stats() reports and what it guarantees.
     - batch_size / batch_bytes / flush_interval: a bulk request is sent when this many
       records or bytes are ready, or `flush_interval` seconds after the first one.
@@ -132,6 +135,12 @@ class Shipper:
     - prometheus_port: serve Prometheus metrics (needs `predwatch[prometheus]`) on
       prometheus_addr (default 127.0.0.1):port (0: a free port, see
       `metrics_server.port`); off by default. See `serve_metrics`.
+    - prometheus_multiprocess (None: on when PROMETHEUS_MULTIPROC_DIR is set): write the
+      metrics to prometheus-client's per-process files, for one /metrics over all workers
+      of a pre-fork server (`predwatch.shipper.prometheus`).
+    - prometheus_features (None: all the baseline's), prometheus_max_features (50),
+      prometheus_max_versions (10), prometheus_max_labels (50): what the model statistics
+      export, bounded (docs/prometheus.md, "Cardinality").
     """
 
     def __init__(
@@ -173,6 +182,11 @@ class Shipper:
         deployment_packages: Packages = None,
         prometheus_port: int | None = None,
         prometheus_addr: str = "127.0.0.1",
+        prometheus_multiprocess: bool | None = None,
+        prometheus_features: Sequence[str] | None = None,
+        prometheus_max_features: int = 50,
+        prometheus_max_versions: int = 10,
+        prometheus_max_labels: int = 50,
     ) -> None:
         keywords = dict(locals())
         del keywords["self"], keywords["config"]
@@ -183,6 +197,8 @@ class Shipper:
         if not version:
             raise ConfigError("model_version is required (or give a baseline that has one)")
         self.model_version = str(version)
+        self._stats_limits = _stats_limits(cfg, self.baseline)
+        self._multiprocess = _multiprocess.enabled(cfg.prometheus_multiprocess)
         self.durability = cfg.durability
         self.exit_timeout = float(cfg.exit_timeout)
         self.es_config = _es_config(
@@ -245,9 +261,10 @@ class Shipper:
         _lifecycle.register(self, cfg.handle_sigterm)
 
     def _reset_process_state(self) -> None:
-        # Metrics stay enabled in a forked child, with the child's own counts.
-        counted = getattr(self, "_metrics", None) is not None
-        self._metrics: st.PredictionCounts | None = st.PredictionCounts() if counted else None
+        # Metrics stay enabled in a forked child, with the child's own counts (and files).
+        counted = getattr(self, "_metrics", None) is not None or self._multiprocess
+        self._metrics: ModelStats | None = ModelStats(self._stats_limits) if counted else None
+        self._exporter = FileExporter(self) if self._multiprocess else None
         self._queue: deque[Record] = deque()
         self._stats = st.Stats()
         self._worker: Worker | None = None
@@ -384,6 +401,7 @@ class Shipper:
                     self._deployment,
                     self._metrics,
                 )
+                w.export = self._exporter
                 w.start()
                 self._worker = w
             return self._worker
@@ -428,7 +446,7 @@ class Shipper:
         self.close()
 
     def stats(self) -> dict[str, Any]:
-        """Self-metrics (see the README, "Delivery guarantees"): enqueued, acked,
+        """Self-metrics (see docs/shipper.md, "Delivery guarantees"): enqueued, acked,
         duplicates, retried, spooled_*, dead_lettered, dropped{reason}, pending,
         queue_depth, spool_*, oldest_unsent_age_s, state, last_error, and `accounting`:
         enqueued + adopted + internal == acked + duplicates + dead_lettered + dropped +
@@ -471,11 +489,11 @@ class Shipper:
         snap["deployment"] = self._deployment.state if self._deployment else "off"
         return snap
 
-    def _prediction_counts(self) -> st.PredictionCounts:
-        """Per-version counts for metrics, counted by the worker from now on."""
+    def _model_stats(self) -> ModelStats:
+        """Per-version model statistics for metrics, counted by the worker from now on."""
         with self._start_lock:
             if self._metrics is None:
-                self._metrics = st.PredictionCounts()
+                self._metrics = ModelStats(self._stats_limits)
                 if self._worker is not None:
                     self._worker.metrics = self._metrics
             return self._metrics
@@ -517,6 +535,25 @@ def _config_of(config: ShipperConfig | None, keywords: dict[str, Any]) -> Shippe
             f"(also given: {', '.join(given)}); use dataclasses.replace(config, ...) to vary one"
         )
     return config
+
+
+def _stats_limits(cfg: ShipperConfig, b: Baseline | None) -> StatsLimits:
+    """What the model statistics export; names in prometheus_features must be features."""
+    if cfg.prometheus_features is not None:
+        known = {f.name for f in b.features} if b else set()
+        unknown = sorted(set(cfg.prometheus_features) - known)
+        if unknown:
+            raise ConfigError(
+                f"prometheus_features names {', '.join(map(repr, unknown))}, not feature(s) of "
+                f"the baseline ({'model ' + b.id if b else 'none given'}); name baseline features"
+            )
+    return limits_for(
+        b,
+        cfg.prometheus_features,
+        cfg.prometheus_max_features,
+        cfg.prometheus_max_versions,
+        cfg.prometheus_max_labels,
+    )
 
 
 def _check_writable(root: Path) -> None:

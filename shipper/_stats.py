@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from bisect import bisect_left
 from collections import Counter
 from typing import Any
 
@@ -16,7 +15,7 @@ SPOOL_TORN = "spool_torn"
 DEADLETTER_REJECTED = "deadletter_rejected"
 INTERNAL_ERROR = "internal_error"
 CLOSED = "closed"
-# What each reason means (the drop log line and the README say this).
+# What each reason means (the drop log line and docs/shipper.md say this).
 REASONS = {
     QUEUE_FULL: "max_queue records were waiting for the worker (it is stalled or too slow)",
     SPOOL_FULL: "memory_bytes in memory and spool_budget of unsent bytes on disk were both "
@@ -136,61 +135,3 @@ def check_accounting(stats: dict[str, Any]) -> str | None:
         f"{a['dead_lettered']} + dropped {a['dropped']} + internal_done {a['internal_done']} "
         f"+ pending {a['pending']} (memory {a['pending_memory']}, spool {a['pending_spool']})"
     )
-
-
-# Upper bounds (ms) of the prediction latency histogram; +Inf is implied.
-LATENCY_BUCKETS_MS = (
-    1.0, 2.5, 5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 500.0, 1000.0, 2500.0, 5000.0, 10000.0,
-)  # fmt: skip
-
-
-class VersionCounts:
-    """Predictions of one model version and their latency histogram (non-cumulative)."""
-
-    __slots__ = ("buckets", "count", "latency_count", "latency_sum")
-
-    def __init__(self, n_buckets: int) -> None:
-        self.count = 0
-        self.latency_count = 0
-        self.latency_sum = 0.0
-        self.buckets = [0] * (n_buckets + 1)  # the last one is +Inf
-
-    def copy(self) -> VersionCounts:
-        out = VersionCounts(len(self.buckets) - 1)
-        out.count, out.latency_count, out.latency_sum = (
-            self.count,
-            self.latency_count,
-            self.latency_sum,
-        )
-        out.buckets = list(self.buckets)
-        return out
-
-
-class PredictionCounts:
-    """Per-version prediction counts and latencies, added by the worker one batch at a time
-    (only when metrics are enabled: the caller's thread never touches this)."""
-
-    def __init__(self, bounds: tuple[float, ...] = LATENCY_BUCKETS_MS) -> None:
-        self.bounds = bounds
-        self.lock = threading.Lock()
-        self.versions: dict[str, VersionCounts] = {}
-
-    def add(self, items: list[tuple[str, float | None]]) -> None:
-        """Count (version, latency_ms or None) pairs."""
-        if not items:
-            return
-        with self.lock:
-            versions, bounds = self.versions, self.bounds
-            for version, ms in items:
-                vc = versions.get(version)
-                if vc is None:
-                    vc = versions[version] = VersionCounts(len(bounds))
-                vc.count += 1
-                if ms is not None:
-                    vc.latency_count += 1
-                    vc.latency_sum += ms
-                    vc.buckets[bisect_left(bounds, ms)] += 1
-
-    def snapshot(self) -> dict[str, VersionCounts]:
-        with self.lock:
-            return {v: c.copy() for v, c in self.versions.items()}

@@ -121,7 +121,6 @@ class Worker(Encoder, Sender):
             self.popped += len(recs)
             self._held += len(recs)
         self.taken += len(recs)
-        self._count(recs)
         encoded = self._encode_all(recs)
         with self._state:
             self._held -= len(recs)
@@ -139,6 +138,7 @@ class Worker(Encoder, Sender):
                 sp.close(remove_if_drained=True)
         if self._sink is not None and not any(t.is_alive() for t in self._threads):
             self._sink.close()
+        self._export(force=True)  # the final counts of this process, before it exits
         return done and not leftovers
 
     def _idle(self) -> bool:

@@ -22,6 +22,7 @@ from . import _bulk as b
 from . import _stats as st
 from ._deployment import Deployment
 from ._documents import DocBuilder, Record
+from ._model_stats import ModelStats
 from ._serialize import IsoClock
 from ._spool import DEFAULT_SEGMENT_BYTES, SpoolDir
 
@@ -61,7 +62,7 @@ class WorkerState:
         settings: Settings,
         stats: st.Stats,
         deployment: Deployment | None = None,
-        metrics: st.PredictionCounts | None = None,
+        metrics: ModelStats | None = None,
     ) -> None:
         self.queue = queue
         self.builder = builder
@@ -77,6 +78,10 @@ class WorkerState:
         )
         self.deployment = deployment
         self.metrics = metrics  # set (also later) when Prometheus metrics are enabled
+        # Prometheus multiprocess mode: writes this process's metrics to its files; called
+        # by the encoder at most every `EXPORT_INTERVAL` seconds and once more at close.
+        self.export: Callable[[], None] | None = None
+        self._exported_at = 0.0
         self._rng = random.Random()
         self._iso = IsoClock()
         self._reset_state()

@@ -14,8 +14,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from elasticsearch import Elasticsearch
+
 from predwatch import es as es_mod
 from predwatch.config import ESConfig
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats as sps
 
 from ._types import NOTE_INSUFFICIENT, Bins, TestResult, align_counts, guarded, undefined
 from .verdict import DEFAULT_THRESHOLDS
@@ -28,6 +27,10 @@ def ks(reference_bins: Bins, current_bins: Bins) -> TestResult:
     # n1*n2/(n1+n2) written without the product (no overflow); beyond 1e18 the
     # finite-n law equals the limiting one and scipy cannot take infinity.
     en = min(1e18, max(1.0, float(np.round(1.0 / (1.0 / n_ref + 1.0 / n_cur)))))
+    # scipy.special has no two-sided finite-n Kolmogorov law: import scipy.stats (about 1 s)
+    # only when a KS test runs, not with the package
+    from scipy import stats as sps
+
     p_value = float(np.clip(sps.kstwo.sf(d, en), 0.0, 1.0))
     single = np.count_nonzero(ref + cur) == 1
     note = "all mass in one bin" if single else ""

@@ -85,8 +85,8 @@ class _KeepRefs(dict[str, str]):
 
 @click.group(cls=PredwatchGroup)
 def alerts() -> None:
-    """Alert rules: derive them from a baseline, render them for Watcher or Kibana, or let
-    predwatch evaluate them itself.
+    """Alert rules: derive them from a baseline, render them for Watcher, Kibana or
+    Prometheus, or let predwatch evaluate them itself.
 
     \b
     Example:
@@ -192,10 +192,20 @@ def rules_cmd(
 )
 @click.option(
     "--target",
-    type=click.Choice(["watcher", "kibana"]),
+    type=click.Choice(["watcher", "kibana", "prometheus", "prometheus-operator"]),
     default="watcher",
     show_default=True,
-    help="Watcher watches or Kibana rule bodies",
+    help="Watcher watches, Kibana rule bodies, a Prometheus rules file, or a PrometheusRule "
+    "resource for the Prometheus Operator",
+)
+@click.option("--namespace", help="prometheus-operator: the PrometheusRule's Kubernetes namespace")
+@click.option(
+    "--label",
+    "labels",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="prometheus-operator: a label of the PrometheusRule, e.g. release=prometheus for "
+    "the Operator's ruleSelector (repeatable)",
 )
 @click.option("--json", "as_json", is_flag=True, help="print the written files as JSON")
 def render_cmd(
@@ -204,23 +214,50 @@ def render_cmd(
     model: str | None,
     output: str | None,
     target: str,
+    namespace: str | None,
+    labels: tuple[str, ...],
     as_json: bool,
 ) -> None:
-    """Render rules into JSON files (one watch / Kibana rule per file). `${VAR}`
-    references in destinations are kept, so no secret lands in the files.
+    """Render rules into files: one watch / Kibana rule per JSON file, or one Prometheus
+    rules file / PrometheusRule (YAML) per model. `${VAR}` references in destinations are
+    kept, so no secret lands in the files. Rules a target cannot express are listed as notes.
 
     \b
     Example:
       predwatch alerts render --rules credit.rules.yaml -o elasticsearch/watches
       predwatch alerts render --baseline credit.baseline.json --target kibana -o kibana/rules
+      predwatch alerts render --rules credit.rules.yaml --target prometheus -o prometheus/rules
+      predwatch alerts render --rules credit.rules.yaml --target prometheus-operator \\
+          --namespace monitoring --label release=prometheus -o k8s
     """
-    from predwatch.alerts import kibana_rules, watcher
+    from predwatch.alerts import kibana_rules, prometheus_rules, watcher
 
     sets = _rulesets(None, rule_paths, baseline_path, model, expand_env=False)
     written: list[str] = []
     notes: list[str] = []
+    resource_labels: dict[str, str] = {}
+    for item in labels:
+        key, eq, value = item.partition("=")
+        if not eq or not key:
+            raise ConfigError(f"--label {item!r} is not KEY=VALUE (e.g. release=prometheus)")
+        resource_labels[key] = value
+    if (namespace or labels) and target != "prometheus-operator":
+        raise ConfigError("--namespace and --label are for --target prometheus-operator")
     for ruleset in sets:
-        if target == "watcher":
+        if target.startswith("prometheus"):
+            if not output:
+                raise ConfigError(f"--target {target} needs -o FOLDER")
+            path, skipped = prometheus_rules.write(
+                ruleset,
+                Path(output),
+                operator=target == "prometheus-operator",
+                namespace=namespace,
+                labels=resource_labels,
+                source=", ".join(rule_paths) or baseline_path or "",
+            )
+            notes += skipped
+            written.append(str(path))
+        elif target == "watcher":
             folder = Path(output or DEFAULT_WATCH_DIR)
             written += [
                 str(p) for p in watcher.write_watches(watcher.render_watches(ruleset), folder)

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 DEFAULT_MIN_COUNT = 50
 DEFAULT_SIGMA = 4.0  # two-sided normal tail ~6e-5 per check: ~1 false alarm in 11 days at 1/min
 DEFAULT_LATENCY_MS = 1000.0
+DEFAULT_DELIVERY_LAG_S = 300.0  # the shipper retries with backoff; minutes behind is an outage
 DEFAULT_UNSEEN_RATE = 0.01
 DEFAULT_MAX_AGE = "90d"  # set it to the model's retraining cadence
 THROTTLE_BY_SEVERITY = {"critical": "15m", "warning": "30m", "info": "2h"}
@@ -39,7 +40,7 @@ def default_rules(
     sigma: float = DEFAULT_SIGMA,
     latency_ms: float = DEFAULT_LATENCY_MS,
 ) -> RuleSet:
-    """Every rule kind, with thresholds derived from `baseline` (see the README table)."""
+    """Every rule kind, with thresholds derived from `baseline` (table: docs/alerts.md)."""
     model = schema.validate_model_name(model or baseline.model)
     if model != baseline.model:  # another model's thresholds would be silently wrong
         raise RulesError(
@@ -205,5 +206,20 @@ def default_rules(
         description="the baseline has no latency: set the bound for your service",
     )
     add("deadletter", "deadletter", "warning", threshold=0.0)
+    add(
+        "dropped",
+        "dropped",
+        "critical",
+        threshold=0.0,
+        description="records the shipper gave up on (Prometheus only: they never reach ES)",
+    )
+    add(
+        "delivery_lag",
+        "delivery_lag",
+        "warning",
+        window="5m",
+        threshold=DEFAULT_DELIVERY_LAG_S,
+        description="the oldest record not yet in Elasticsearch is older than this (seconds)",
+    )
     rules = tuple(validate_rule(r) for r in out)
     return RuleSet(model, rules, {}, baseline.id)

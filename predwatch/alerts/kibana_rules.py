@@ -18,6 +18,7 @@ from typing import Any
 
 from predwatch import schema as s
 from predwatch.alerts.durations import split_duration
+from predwatch.alerts.kinds import KINDS
 from predwatch.alerts.model import Destination, Rule, RuleSet
 from predwatch.alerts.queries import KibanaSpec, kibana_spec
 from predwatch.kibana.client import KibanaClient
@@ -53,7 +54,7 @@ def _text(rule: Rule) -> str:
 def _alert_doc(rule: Rule, spec: KibanaSpec) -> Body:
     # Mustache values stay strings; the alerts mapping is dynamic=false so nothing breaks.
     return {
-        "@timestamp": "{{context.date}}",
+        s.TIMESTAMP: "{{context.date}}",
         "model": {"name": rule.model},
         "rule": {"id": rule.id, "name": rule.title, "kind": rule.kind, "feature": rule.feature},
         "severity": rule.severity,
@@ -210,6 +211,12 @@ def render_rules(ruleset: RuleSet) -> tuple[dict[str, Body], list[str]]:
     out: dict[str, Body] = {}
     skipped: list[str] = []
     for rule in ruleset.enabled():
+        if KINDS[rule.kind].source != "elasticsearch":
+            skipped.append(
+                f"{rule.id}: {rule.kind} is seen by the shipper's Prometheus metrics only; "
+                "`predwatch alerts render --target prometheus` covers it"
+            )
+            continue
         spec = kibana_spec(rule)
         if spec is None:
             skipped.append(
@@ -250,7 +257,7 @@ def install_rules(client: KibanaClient, ruleset: RuleSet) -> list[tuple[str, str
     rules, skipped = render_rules(ruleset)
     rows: list[tuple[str, str, str]] = [("rule", note, "skipped") for note in skipped]
     needed: dict[str, Body] = {}
-    for rule in ruleset.enabled():
+    for rule in ruleset.enabled("elasticsearch"):
         for name in rule.destinations:
             dest = ruleset.destination(name)
             if not dest.kibana_connector_id:

@@ -16,6 +16,10 @@ class KindSpec:
     feature_types: tuple[str, ...] = ()  # non-empty: the rule needs a feature of these types
     band: bool = False  # threshold is [low, high]
     unit: str = ""
+    # Where the rule's signal lives: "elasticsearch" (Watcher, Kibana and `alerts check`
+    # search for it; Prometheus renders it where the shipper's metrics carry it too) or
+    # "prometheus" (only the shipper's metrics see it; the Elasticsearch targets skip it).
+    source: str = "elasticsearch"
 
 
 KINDS: dict[str, KindSpec] = {
@@ -43,4 +47,10 @@ KINDS: dict[str, KindSpec] = {
     ),
     "model_hash_change": KindSpec("model hash changed within a model version", unit="hashes"),
     "staleness": KindSpec("stale model serving (trained before max_age)", unit="predictions"),
+    # Shipper health: dropped records never reach Elasticsearch, and the delivery lag is the
+    # age of what has not reached it yet. Only the shipper's Prometheus metrics see them.
+    "dropped": KindSpec("records dropped by the shipper", unit="records", source="prometheus"),
+    "delivery_lag": KindSpec(
+        "delivery lag (oldest unsent record)", unit="seconds", source="prometheus"
+    ),
 }

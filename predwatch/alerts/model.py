@@ -143,8 +143,15 @@ class RuleSet:
             return Destination(name, name)
         raise RulesError(f"destination {name!r} is not declared under `destinations`")
 
-    def enabled(self) -> list[Rule]:
-        return [r for r in self.rules if r.enabled]
+    def enabled(self, source: str | None = None) -> list[Rule]:
+        """The enabled rules; with `source`, only those whose kind's signal lives there."""
+        from predwatch.alerts.kinds import KINDS
+
+        return [
+            r
+            for r in self.rules
+            if r.enabled and (source is None or KINDS[r.kind].source == source)
+        ]
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"format": FORMAT, "format_version": FORMAT_VERSION}

@@ -38,7 +38,7 @@ QUALITY_PREFIX = "quality."  # the metric.name prefix of `predwatch quality` doc
 DEADLETTER_ERROR_TYPE = "error.type"
 DEPLOYMENT_FINGERPRINT = "fingerprint"
 DEPLOYMENT_PACKAGES = "packages"
-DEPLOYMENT_PYTHON = "python.version"
+DEPLOYMENT_PYTHON = s.PYTHON_VERSION
 VERSIONS = "versions"  # agg name: model versions of the deployment rules, newest first
 VERSIONS_SIZE = 20
 # The field whose distinct values per model version a deployment rule counts.

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from elasticsearch import Elasticsearch
+
 from predwatch import es as es_mod
 from predwatch import mappings
 from predwatch import schema as s
@@ -318,7 +319,7 @@ class Runner:
         """Evaluate every enabled rule (with `only_due`, those whose `every` has passed)."""
         now = self.clock()
         out = []
-        for rule in self.ruleset.enabled():
+        for rule in self.ruleset.enabled("elasticsearch"):
             last = self._last_eval.get(rule.id)
             if only_due and last and (now - last).total_seconds() < duration_seconds(rule.every):
                 continue

@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from elasticsearch import Elasticsearch
+
 from predwatch import es as es_mod
 from predwatch import schema as s
 from predwatch.alerts.conditions import OPS, SYMBOLS, Check
@@ -222,7 +223,7 @@ def render_watch(ruleset: RuleSet, rule: Rule, search: RuleSearch) -> Body:
 def render_watches(ruleset: RuleSet) -> dict[str, Body]:
     """Every enabled rule's watch(es), by watch id."""
     out: dict[str, Body] = {}
-    for rule in ruleset.enabled():
+    for rule in ruleset.enabled("elasticsearch"):
         for search in searches(rule):
             out[watch_id(rule, search.key)] = render_watch(ruleset, rule, search)
     return out

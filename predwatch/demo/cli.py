@@ -44,6 +44,22 @@ DEFAULT_OUTPUT = "predwatch-demo-output"
     help="Model name to ship under; its indices are deleted and recreated on every run.",
 )
 @click.option(
+    "--metrics-port",
+    type=click.IntRange(0, 65535),
+    envvar="PREDWATCH_DEMO_METRICS_PORT",
+    default=None,
+    help="Serve the shippers' Prometheus metrics on this port while the demo serves "
+    "(0: a free port) [env PREDWATCH_DEMO_METRICS_PORT].",
+)
+@click.option(
+    "--metrics-addr",
+    envvar="PREDWATCH_DEMO_METRICS_ADDR",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address of the metrics endpoint (0.0.0.0 in a container) "
+    "[env PREDWATCH_DEMO_METRICS_ADDR].",
+)
+@click.option(
     "--json", "as_json", is_flag=True, help="Print the story as JSON (progress to stderr)."
 )
 @connection_options
@@ -53,6 +69,8 @@ def demo(
     output_dir: str,
     kibana_url: str | None,
     model: str,
+    metrics_port: int | None,
+    metrics_addr: str,
     as_json: bool,
 ) -> None:
     """Run predwatch end to end on a real model and a week of traffic with injected failures.
@@ -72,6 +90,7 @@ def demo(
     Example:
       predwatch demo --fast
       predwatch demo --kibana-url http://localhost:5601 --output-dir /tmp/demo
+      predwatch demo --metrics-port 9464   # needs pip install 'predwatch[prometheus]'
 
     Exit codes: 0 every injected failure was caught, 1 one was not, 2 error.
     """
@@ -79,7 +98,7 @@ def demo(
     from predwatch.demo.run import Options
 
     echo = (lambda m: click.echo(m, err=True)) if as_json else click.echo
-    opts = Options(model, fast, Path(output_dir), kibana_url)
+    opts = Options(model, fast, Path(output_dir), kibana_url, metrics_port, metrics_addr)
     try:
         schema.validate_model_name(model)  # before anything is started or written
         result = run_demo(cfg, opts, echo, dt.datetime.now(dt.UTC))

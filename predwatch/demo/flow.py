@@ -69,6 +69,7 @@ def _steps(
         opts.per_day,
         out,
         echo,
+        metrics=(opts.metrics_port, opts.metrics_addr),
     )
     acked = sum(int(s.get("acked") or 0) for s in served.stats.values())
     dead = sum(int(s.get("dead_lettered") or 0) for s in served.stats.values())

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from elasticsearch import Elasticsearch
+
 from predwatch import es as es_mod
 from predwatch import schema
 from predwatch.baseline import Baseline, save_baseline
@@ -42,6 +43,8 @@ class Options:
     fast: bool = False
     output_dir: Path = Path("predwatch-demo-output")
     kibana_url: str | None = None
+    metrics_port: int | None = None  # the shippers' Prometheus endpoint while serving
+    metrics_addr: str = "127.0.0.1"
 
     @property
     def per_day(self) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -52,8 +53,13 @@ def serve_week(
     per_day: int,
     output_dir: Path,
     echo: Echo,
+    metrics: tuple[int | None, str] = (None, "127.0.0.1"),
 ) -> Served:
-    """Send the week through the app; every prediction is shipped before this returns."""
+    """Send the week through the app; every prediction is shipped before this returns.
+
+    `metrics` (port, address): serve the shippers' Prometheus metrics there while serving
+    (port None: no endpoint).
+    """
     segments = traffic.segments(week_start, pool, per_day, batch=BATCH)
     shippers = {
         m.version: Shipper(
@@ -70,8 +76,18 @@ def serve_week(
         )
         for m in models
     }
+    port, addr = metrics
+    endpoint = None
+    if port is not None:
+        from predwatch.shipper import serve_metrics
+
+        endpoint = serve_metrics(list(shippers.values()), port, addr)
+        echo(f"  Prometheus metrics on {endpoint.url} (predwatch grafana export --model ...)")
     log_path = output_dir / "serving.log"
-    with log_path.open("w", encoding="utf-8") as log_file:
+    with contextlib.ExitStack() as stack:
+        if endpoint is not None:
+            stack.callback(endpoint.close)
+        log_file = stack.enter_context(log_path.open("w", encoding="utf-8"))
         app = ServingApp({m.version: (m, shippers[m.version]) for m in models}, log_file)
         running = Running(app)
         echo(f"  serving app on {running.url} (WSGI; /predict/logging and /predict/structlog)")

@@ -14,13 +14,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from predwatch import schema
 from predwatch.analyzers.aggregates import iso
 from predwatch.analyzers.compare import FeatureResult
 from predwatch.analyzers.report import Report
 from predwatch.demo.traffic import SCENARIOS, Scenario
 
-PREDICTION_FEATURES = frozenset({"prediction.value", "prediction.label"})
-VERSION_FEATURE = "model.version"
+PREDICTION_FEATURES = frozenset({schema.PREDICTION_VALUE, schema.PREDICTION_LABEL})
+VERSION_FEATURE = schema.MODEL_VERSION
 LATENCY = "latency"
 SERVED_VERSIONS = "served_versions"
 
@@ -161,7 +162,7 @@ def _context(f: FeatureResult, test: str, report: Report, shift: str) -> str:
         words = ", ".join(v for v, _ in f.unseen_top[:5])
         rate = f"unseen {_pct(r.get('unseen_reference'))} -> {_pct(r.get('unseen_current'))}"
         return rate + (f" (top unseen: {words})" if words else "")
-    if f.feature == "prediction.value" and report.prediction_summary is not None:
+    if f.feature == schema.PREDICTION_VALUE and report.prediction_summary is not None:
         return f"mean score {report.prediction_summary.mean:.3f}"
     if shift:
         return shift

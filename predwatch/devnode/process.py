@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import socket
 import subprocess
 import tempfile
@@ -33,9 +34,40 @@ def temporary_home(prefix: str = "node") -> Path:
 
 
 def free_port() -> int:
+    """A port free now, below the kernel's ephemeral (source-port) range when there is room.
+
+    Binding port 0 hands out a port of the ephemeral range, which any outgoing connection may
+    take as its source port. A client retrying a stopped node on such a port can even connect
+    to itself (TCP simultaneous open: source port = destination port) and then holds the
+    port, so the node cannot be restarted on it. Ports below the range are never source ports.
+    """
+    low = ephemeral_low()
+    pick = random.SystemRandom()  # independent of any seeded `random` of the caller
+    if low > 2048:
+        for _ in range(100):
+            port = pick.randrange(max(1024, low - 12000), low)
+            if _bindable(port):
+                return port
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def ephemeral_low(path: str = "/proc/sys/net/ipv4/ip_local_port_range") -> int:
+    """The first port of the kernel's ephemeral range (32768 when it cannot be read)."""
+    try:
+        return int(Path(path).read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return not port_in_use(port)
 
 
 def port_in_use(port: int) -> bool:

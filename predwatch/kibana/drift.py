@@ -106,7 +106,7 @@ def drift_items(ctx: Ctx) -> list[Item]:
                 split=L.terms(FEATURE, size=TOP_FEATURES, label="Feature", other=False),
                 query=tests,
                 description="Largest effect size of any test per feature (PSI, JS, "
-                "Cramér's V, ...): how much the distribution moved, whatever n is.",
+                "Cohen's w, ...): how much the distribution moved, whatever n is.",
             ),
         ),
         Item(

@@ -7,12 +7,12 @@ import dataclasses
 from collections.abc import Iterator
 
 import pytest
-from alert_scenarios import DEMO, Scenario
-
 from elasticsearch import Elasticsearch
+
 from predwatch.baseline import Baseline, load_baseline
 from predwatch.config import ESConfig
 from predwatch.setup_es import setup_elasticsearch
+from tests.helpers.alert_scenarios import DEMO, Scenario
 
 
 @pytest.fixture(scope="session")

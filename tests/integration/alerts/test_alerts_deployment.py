@@ -1,6 +1,9 @@
 """Deployment and staleness alerts end to end on the real node: real shippers write their
 deployment documents and predictions, then predwatch's runner, the rendered watch's search
-and condition, and (staleness) Kibana's search decide."""
+and condition, and (staleness) Kibana's search decide.
+
+Contract tests: the watches' and Kibana's verdicts come from predwatch's model of Watcher
+and of Kibana's es-query rule, not from a running Watcher or Kibana."""
 
 from __future__ import annotations
 
@@ -10,10 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from predwatch.shipper import Shipper
-from test_scenarios import fired_by_kibana, fired_by_watches
-
 from elasticsearch import Elasticsearch
+
 from predwatch import schema as s
 from predwatch.alerts.notify import Alert
 from predwatch.alerts.rules import Rule, RuleSet, default_rules
@@ -21,6 +22,10 @@ from predwatch.alerts.runner import Runner
 from predwatch.baseline import Baseline
 from predwatch.config import ESConfig
 from predwatch.setup_es import setup_elasticsearch
+from predwatch.shipper import Shipper
+from tests.helpers.alert_scenarios import fired_by_kibana, fired_by_watches
+
+pytestmark = pytest.mark.contract
 
 DEPLOYMENTS = s.index_name("deployments")
 PACKAGES = {"numpy": "1.26.4", "pandas": "2.2.2", "scikit-learn": "1.5.0"}

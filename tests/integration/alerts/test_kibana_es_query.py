@@ -6,12 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from kibana_es_query import evaluate_params, simulated_search
 
 from predwatch import schema as s
 from predwatch.alerts import kibana_rules as k
 from predwatch.alerts.rules import default_rules
 from predwatch.baseline import load_baseline
+from tests.helpers.kibana_es_query import evaluate_params, simulated_search
 
 DEMO = Path(__file__).resolve().parents[2] / "unit" / "alerts" / "demo.baseline.json"
 

@@ -13,16 +13,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from alert_scenarios import Scenario
 from click.testing import CliRunner
-
 from elasticsearch import Elasticsearch
+
 from predwatch import schema as s
 from predwatch.alerts.cli import alerts, setup_watches
 from predwatch.alerts.rules import Destination, RuleSet, default_rules, save_rules
 from predwatch.alerts.runner import Runner, run_loop
 from predwatch.baseline import Baseline
 from predwatch.config import ESConfig
+from tests.helpers.alert_scenarios import Scenario
 
 
 class Receiver:

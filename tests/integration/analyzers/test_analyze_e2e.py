@@ -11,19 +11,19 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import analyze_data as ad
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from elasticsearch import Elasticsearch
+
+from predwatch import schema
 from predwatch.analyzers import job, queries
 from predwatch.analyzers.aggregates import Window
 from predwatch.analyzers.analyze_cli import analyze
 from predwatch.analyzers.profile import build_baseline
-
-from elasticsearch import Elasticsearch
-from predwatch import schema
 from predwatch.baseline import Baseline, save_baseline
 from predwatch.config import ESConfig
+from tests.helpers import analyze_data as ad
 
 H0 = dt.datetime(2025, 1, 15, 10, tzinfo=dt.UTC)
 HOUR = dt.timedelta(hours=1)

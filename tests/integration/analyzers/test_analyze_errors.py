@@ -6,17 +6,17 @@ import dataclasses
 import datetime as dt
 from pathlib import Path
 
-import analyze_data as ad
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from elasticsearch import Elasticsearch
+
+from predwatch import schema
 from predwatch.analyzers.analyze_cli import analyze
 from predwatch.analyzers.profile import build_baseline
-
-from elasticsearch import Elasticsearch
-from predwatch import schema
 from predwatch.baseline import Baseline, FeatureProfile, save_baseline
 from predwatch.config import ESConfig
+from tests.helpers import analyze_data as ad
 
 START = dt.datetime(2025, 2, 1, 8, tzinfo=dt.UTC)
 

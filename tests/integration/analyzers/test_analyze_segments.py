@@ -8,18 +8,18 @@ import json
 from pathlib import Path
 from typing import Any
 
-import analyze_data as ad
 import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from elasticsearch import Elasticsearch
+
+from predwatch import schema
 from predwatch.analyzers.analyze_cli import analyze
 from predwatch.analyzers.profile import build_baseline
-
-from elasticsearch import Elasticsearch
-from predwatch import schema
 from predwatch.baseline import Baseline, save_baseline
 from predwatch.config import ESConfig
+from tests.helpers import analyze_data as ad
 
 START = dt.datetime(2025, 3, 1, 8, tzinfo=dt.UTC)
 HOUR = dt.timedelta(hours=1)

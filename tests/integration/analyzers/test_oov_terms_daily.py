@@ -7,15 +7,15 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-import analyze_data as ad
 import pandas as pd
+from elasticsearch import Elasticsearch
+
+from predwatch import schema as s
 from predwatch.analyzers import fetch
 from predwatch.analyzers.aggregates import TextAggs, Window
 from predwatch.analyzers.profile import build_baseline
-
-from elasticsearch import Elasticsearch
-from predwatch import schema as s
 from predwatch.config import ESConfig
+from tests.helpers import analyze_data as ad
 
 MIDNIGHT = dt.datetime(2025, 2, 1, tzinfo=dt.UTC)
 WINDOW = Window(MIDNIGHT - dt.timedelta(hours=1), MIDNIGHT + dt.timedelta(hours=1))

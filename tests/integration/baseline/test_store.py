@@ -11,10 +11,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-from predwatch.analyzers.baseline_cli import baseline
-
 from elasticsearch import Elasticsearch
+
 from predwatch import schema
+from predwatch.analyzers.baseline_cli import baseline
 from predwatch.baseline import (
     Baseline,
     BaselineError,

@@ -17,14 +17,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cluster_data import REPLICAS, SHARDS, put_custom
-
 from elasticsearch import Elasticsearch
+
 from predwatch import devnode
 from predwatch import es as es_mod
 from predwatch.config import ESConfig
 from predwatch.devnode.cluster import TRANSPORT_OFFSET, LocalCluster
 from predwatch.setup_es import setup_elasticsearch
+from tests.helpers.cluster_data import REPLICAS, SHARDS, put_custom
 
 NODES = 3
 

@@ -12,21 +12,21 @@ from dataclasses import asdict, dataclass, is_dataclass
 from pathlib import Path
 from typing import Any
 
-import cluster_data as cd
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from elasticsearch import Elasticsearch
+
+from predwatch import schema as s
 from predwatch.analyzers import fetch, queries
 from predwatch.analyzers.aggregates import CategoricalAggs, TextAggs, Window, WindowAggregates
 from predwatch.analyzers.profile import build_baseline
-from predwatch.shipper import Shipper
-
-from elasticsearch import Elasticsearch
-from predwatch import schema as s
 from predwatch.baseline import Baseline, save_baseline
 from predwatch.cli import main
 from predwatch.config import ESConfig
 from predwatch.setup_es import setup_elasticsearch
+from predwatch.shipper import Shipper
+from tests.helpers import cluster_data as cd
 
 N = 4000
 WINDOW = Window(cd.START, cd.END)

@@ -12,12 +12,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from predwatch.shipper import Shipper
-
 from elasticsearch import Elasticsearch
+
 from predwatch import schema as s
 from predwatch.config import ESConfig
 from predwatch.devnode.cluster import LocalCluster
+from predwatch.shipper import Shipper
 
 N = 6000
 KILL_AT = N // 3

@@ -7,15 +7,15 @@ import json
 import uuid
 
 from click.testing import CliRunner
-from cluster_data import REPLICAS, SHARDS, put_custom
-
 from elasticsearch import Elasticsearch
+
 from predwatch import schema as s
 from predwatch.cli import main
 from predwatch.config import ESConfig
 from predwatch.devnode.cluster import LocalCluster
 from predwatch.results_store import ensure_index
 from predwatch.setup_es import setup_elasticsearch
+from tests.helpers.cluster_data import REPLICAS, SHARDS, put_custom
 
 
 def _index(es: Elasticsearch) -> str:

@@ -15,7 +15,6 @@ import os
 import shlex
 import shutil
 import subprocess
-import sys
 import sysconfig
 import threading
 import venv
@@ -28,12 +27,10 @@ import pytest
 import yaml
 
 from predwatch.config import ESConfig
+from tests.helpers.compose_env import env_example, interpolate
+from tests.helpers.kibana_fake import FakeKibana, KibanaHandler
 
 REPO = Path(__file__).resolve().parents[3]
-sys.path.insert(0, str(REPO / "tests" / "unit" / "core"))
-sys.path.insert(0, str(REPO / "tests" / "integration" / "kibana"))
-from kibana_fake import FakeKibana, KibanaHandler  # noqa: E402
-from test_compose import env_example, interpolate  # noqa: E402
 
 SKIP = shutil.ignore_patterns(
     ".git", ".venv", "build", "*.egg-info", "__pycache__", ".cache", ".pytest_cache", "dist"
@@ -208,7 +205,13 @@ class TestServices:
             source,
             image_python,
             tmp_path,
-            {"PREDWATCH_ES_URL": es_config.url, "PREDWATCH_KIBANA_URL": fake_kibana.url},
+            {
+                "PREDWATCH_ES_URL": es_config.url,
+                "PREDWATCH_KIBANA_URL": fake_kibana.url,
+                # The service's metrics endpoint, on a free loopback port here (not 0.0.0.0:9464).
+                "PREDWATCH_DEMO_METRICS_PORT": "0",
+                "PREDWATCH_DEMO_METRICS_ADDR": "127.0.0.1",
+            },
         )
         assert res.returncode in (0, 1), res.stdout[-2000:] + res.stderr[-2000:]
         assert "Traceback" not in res.stderr

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 from click.testing import CliRunner
-
 from elasticsearch import Elasticsearch
+
 from predwatch import es as es_mod
 from predwatch.cli import main
 from predwatch.config import ESConfig

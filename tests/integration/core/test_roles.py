@@ -8,14 +8,14 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
-import pytest
-from predwatch.shipper import Shipper
-
 import elasticsearch
+import pytest
+
 from predwatch import es as es_mod
 from predwatch.config import ESConfig
 from predwatch.devnode import users as devnode_users
 from predwatch.roles import COMPONENTS, load_roles
+from predwatch.shipper import Shipper
 
 
 @pytest.fixture(scope="module")

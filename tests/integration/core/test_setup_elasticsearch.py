@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from click.testing import CliRunner
-
 from elasticsearch import Elasticsearch
+
 from predwatch import schema, templates
 from predwatch.baseline import (
     Baseline,

@@ -1,7 +1,6 @@
 """The distribution as users install it: `python -m build` makes the sdist and, from it, the
 wheel; the wheel alone, installed into a fresh venv, gives a working `predwatch` with its
-assets that sets up, ships to and analyzes the real node (README: "Installing predwatch
-into your app")."""
+assets that sets up, ships to and analyzes the real node (docs/install.md)."""
 
 from __future__ import annotations
 
@@ -16,8 +15,8 @@ import venv
 from pathlib import Path
 
 import pytest
-
 from elasticsearch import Elasticsearch
+
 from predwatch.config import ESConfig
 
 REPO = Path(__file__).resolve().parents[3]

@@ -7,10 +7,10 @@ import http.server
 import json
 import threading
 
-from conftest import DemoRun, run_demo
-
 from elasticsearch import Elasticsearch
+
 from predwatch.config import ESConfig
+from tests.helpers.demo_run import DemoRun, run_demo
 
 # scenario -> tests or alert rules any of which counts as "the right one caught it"
 EXPECTED = {

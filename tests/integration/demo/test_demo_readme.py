@@ -13,10 +13,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import DemoRun, connection_args, predwatch_command
-
 from predwatch.cli import COMMANDS
 from predwatch.config import ESConfig
+from tests.helpers.demo_run import DemoRun, connection_args, predwatch_command
 
 # Documented commands whose registration in predwatch.cli may still be pending.
 MODULES = {
@@ -84,6 +83,10 @@ class TestReadmeCommands:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            # Ctrl-C as in a terminal: a parent started in the background (`cmd &` without job
+            # control) ignores SIGINT, children inherit that, and Python then installs no
+            # KeyboardInterrupt handler.
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         )  # fmt: skip
         try:
             assert proc.stdout is not None

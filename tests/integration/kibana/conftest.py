@@ -7,7 +7,8 @@ from collections.abc import Iterator
 from http.server import ThreadingHTTPServer
 
 import pytest
-from kibana_fake import FakeKibana, KibanaHandler
+
+from tests.helpers.kibana_fake import FakeKibana, KibanaHandler
 
 
 @pytest.fixture

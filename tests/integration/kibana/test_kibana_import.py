@@ -1,5 +1,8 @@
 """The importer and `predwatch setup kibana` against a fake Kibana on 127.0.0.1 (no Kibana can
-run here): the request Kibana documents, re-import updating in place, and failures."""
+run here): the request Kibana documents, re-import updating in place, and failures.
+
+Contract tests: the verdicts come from a fake Kibana built from Kibana's documented import
+API, not a running Kibana."""
 
 from __future__ import annotations
 
@@ -10,7 +13,6 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from kibana_fake import FakeKibana, fixtures
 
 from predwatch.assets import asset_dir
 from predwatch.baseline import save_baseline
@@ -20,6 +22,10 @@ from predwatch.kibana.cli import setup_kibana
 from predwatch.kibana.context import KibanaError
 from predwatch.kibana.importer import IMPORT_PATH, import_objects
 from predwatch.kibana.objects import saved_objects
+from tests.helpers import kibana_fixtures as fixtures
+from tests.helpers.kibana_fake import FakeKibana
+
+pytestmark = pytest.mark.contract
 
 OBJECTS = saved_objects(fixtures.demo_baseline(), "demo")
 

@@ -10,9 +10,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from kibana_fake import fixtures
-
 from elasticsearch import Elasticsearch
+
 from predwatch import es as es_mod
 from predwatch import mappings as m
 from predwatch import schema as s
@@ -20,6 +19,7 @@ from predwatch import templates as t
 from predwatch.baseline import Baseline
 from predwatch.kibana import contract
 from predwatch.kibana.objects import saved_objects
+from tests.helpers import kibana_fixtures as fixtures
 
 WHEN = dt.datetime(2026, 1, 15, 12, 0, tzinfo=dt.UTC)
 

@@ -9,16 +9,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-import quality_data as qd
 from click.testing import CliRunner
+from elasticsearch import Elasticsearch
+from sklearn import metrics as skm
+
+from predwatch import schema
 from predwatch.analyzers import quality_job as qj
 from predwatch.analyzers.aggregates import Window
 from predwatch.analyzers.outcomes_cli import outcomes
-from sklearn import metrics as skm
-
-from elasticsearch import Elasticsearch
-from predwatch import schema
 from predwatch.config import ESConfig
+from tests.helpers import quality_data as qd
 
 
 def _load(cfg: ESConfig, path: Path, model: str, *extra: str) -> dict[str, object]:

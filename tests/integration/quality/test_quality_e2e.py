@@ -15,17 +15,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import quality_data as qd
 from click.testing import CliRunner
+from elasticsearch import Elasticsearch
+from sklearn import metrics as skm
+
+from predwatch import schema
 from predwatch.analyzers import quality_job as qj
 from predwatch.analyzers.aggregates import Window
 from predwatch.analyzers.outcomes_cli import outcomes
 from predwatch.analyzers.quality_cli import quality
-from sklearn import metrics as skm
-
-from elasticsearch import Elasticsearch
-from predwatch import schema
 from predwatch.config import ESConfig
+from tests.helpers import quality_data as qd
 
 CURRENT = Window(qd.T0, qd.T0 + qd.DAY)
 PREVIOUS = CURRENT.previous()
@@ -221,8 +221,8 @@ class TestRegressionVerdict:
     ) -> None:
         """--reference baseline judges against the baseline's held-out metrics."""
         import pandas as pd
-        from predwatch.analyzers.profile import build_baseline
 
+        from predwatch.analyzers.profile import build_baseline
         from predwatch.baseline import save_baseline
 
         frame = pd.DataFrame({"x": [1.0, 2.0, 3.0, 4.0]})
@@ -244,9 +244,9 @@ class TestAnalyzeQuality:
     ) -> None:
         """analyze --quality runs the quality job for its window: a regression is a finding."""
         import pandas as pd
+
         from predwatch.analyzers.analyze_cli import analyze
         from predwatch.analyzers.profile import build_baseline
-
         from predwatch.baseline import save_baseline
 
         frame = pd.DataFrame({"score": [0.1, 0.4, 0.6, 0.9]})

@@ -15,13 +15,13 @@ import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-from predwatch.analyzers.skew_cli import skew
-from predwatch.shipper import Shipper
+from elasticsearch import Elasticsearch
 from sklearn.compose import ColumnTransformer
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from elasticsearch import Elasticsearch
+from predwatch.analyzers.skew_cli import skew
 from predwatch.config import ESConfig
+from predwatch.shipper import Shipper
 
 SKIES = ["clear", "cloudy", "overcast"]
 

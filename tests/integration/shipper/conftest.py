@@ -7,9 +7,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from shipper_es import delete_deadletters, delete_model_indices
-
 from elasticsearch import Elasticsearch
+
+from tests.helpers.shipper_es import delete_deadletters, delete_model_indices
 
 
 @pytest.fixture

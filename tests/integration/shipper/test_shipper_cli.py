@@ -9,12 +9,12 @@ import textwrap
 from pathlib import Path
 
 from click.testing import CliRunner
-from predwatch.shipper.cli import spool
-from shipper_es import landed_ids
-
 from elasticsearch import Elasticsearch
+
 from predwatch import devnode
 from predwatch.config import ESConfig
+from predwatch.shipper.cli import spool
+from tests.helpers.shipper_es import landed_ids
 
 CHILD = textwrap.dedent(
     """

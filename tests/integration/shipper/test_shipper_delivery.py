@@ -10,14 +10,14 @@ from typing import Any
 
 import numpy as np
 import pytest
+from elasticsearch import Elasticsearch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as hs
-from predwatch.shipper import Shipper
-from shipper_es import deadletters, landed_ids
 
-from elasticsearch import Elasticsearch
 from predwatch import schema as s
 from predwatch.config import ESConfig
+from predwatch.shipper import Shipper
+from tests.helpers.shipper_es import deadletters, landed_ids
 
 
 @pytest.fixture

@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from predwatch.shipper import ElasticsearchSink, Shipper, check_accounting
-from shipper_es import deadletters, landed_ids
-
 from elasticsearch import Elasticsearch
+
 from predwatch.config import ESConfig
+from predwatch.shipper import ElasticsearchSink, Shipper, check_accounting
+from tests.helpers.shipper_es import deadletters, landed_ids
 
 # Headers of a client speaking a major version the server does not support: Elasticsearch
 # answers every request with 400 "Invalid media-type value on headers [...]", like an

@@ -12,11 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from predwatch.shipper import Shipper
-
 from elasticsearch import Elasticsearch
+
 from predwatch import schema as s
 from predwatch.config import ESConfig
+from predwatch.shipper import Shipper
 
 DEPLOYMENTS = s.index_name("deployments")
 

@@ -14,14 +14,14 @@ import threading
 import time
 from pathlib import Path
 
-from predwatch.shipper import Shipper, check_accounting
-from shipper_es import landed_ids
-
 from elasticsearch import Elasticsearch
+
 from predwatch import devnode
 from predwatch import es as es_mod
 from predwatch.config import ESConfig
 from predwatch.setup_es import setup_elasticsearch
+from predwatch.shipper import Shipper, check_accounting
+from tests.helpers.shipper_es import landed_ids
 
 OUTAGE_S = 30.0
 

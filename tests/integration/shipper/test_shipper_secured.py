@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from predwatch.shipper import Shipper
-from shipper_es import landed_ids
 
 from predwatch import es as es_mod
 from predwatch.config import ESConfig
+from predwatch.shipper import Shipper
+from tests.helpers.shipper_es import landed_ids
 
 
 def good_config(node: Any) -> ESConfig:

@@ -15,14 +15,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from predwatch.shipper import ElasticsearchHandler, Shipper, ShipToElasticsearch
-from shipper_es import deadletters, landed_ids
-
 from elasticsearch import Elasticsearch
+
 from predwatch import mappings
 from predwatch import schema as s
 from predwatch.config import ESConfig
 from predwatch.setup_es import setup_elasticsearch
+from predwatch.shipper import ElasticsearchHandler, Shipper, ShipToElasticsearch
+from tests.helpers.shipper_es import deadletters, landed_ids
 
 
 @pytest.fixture

@@ -1,4 +1,7 @@
-"""Watcher compare/array_compare semantics reproduced in Python."""
+"""Watcher compare/array_compare semantics reproduced in Python.
+
+Contract tests: checked against predwatch's model of Watcher's conditions, not a running
+Watcher."""
 
 from __future__ import annotations
 
@@ -7,6 +10,8 @@ import math
 import pytest
 
 from predwatch.alerts.conditions import Check, apply_op, lenient_compare, resolve
+
+pytestmark = pytest.mark.contract
 
 RESPONSE = {
     "hits": {"total": 7},

@@ -12,15 +12,15 @@ from __future__ import annotations
 
 import math
 
-import calibration_sim as sim
 import numpy as np
 import pytest
+from scipy import stats as sps
+
 from predwatch.analyzers import compare as c
 from predwatch.analyzers.aggregates import UNSEEN, CategoricalAggs
 from predwatch.analyzers.stats import Summary, VerdictPolicy, chi2, missing_rate, psi, t_test
-from scipy import stats as sps
-
 from predwatch.baseline import CategoricalProfile
+from tests.helpers import calibration_sim as sim
 
 RUNS = 100
 BOUND = int(sps.binom.ppf(0.999, RUNS, 0.05))  # 11 of 100

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+
 from predwatch.analyzers import checks
 from predwatch.analyzers.aggregates import (
     Latency,
@@ -18,7 +19,6 @@ from predwatch.analyzers.aggregates import (
     parse_time,
 )
 from predwatch.analyzers.stats import Summary
-
 from predwatch.errors import ConfigError
 
 NOW = dt.datetime(2026, 3, 1, 12, tzinfo=dt.UTC)

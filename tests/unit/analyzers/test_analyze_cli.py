@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import analyze_samples as smp
 import pytest
 from click.testing import CliRunner
-from predwatch.analyzers.analyze_cli import analyze
 
+from predwatch.analyzers.analyze_cli import analyze
 from predwatch.baseline import save_baseline
+from tests.helpers import analyze_samples as smp
 
 DOWN = {"PREDWATCH_ES_URL": "http://127.0.0.1:1"}  # nothing listens on port 1
 
@@ -78,8 +78,8 @@ class TestAnalyzeCli:
 class TestEvery:
     def test_loop_runs_until_ctrl_c(self, monkeypatch: pytest.MonkeyPatch) -> None:
         """--every repeats the run, one JSON line per run, and Ctrl-C ends it cleanly (exit 0)."""
-        from predwatch.analyzers import analyze_cli
-        from test_analyze_report import _report
+        from predwatch.analyzers import analyze_cli, job
+        from tests.helpers.analyze_samples import sample_report as _report
 
         calls: list[object] = []
 
@@ -91,7 +91,7 @@ class TestEvery:
             if len(calls) >= 2:
                 raise KeyboardInterrupt
 
-        monkeypatch.setattr(analyze_cli.job, "run", fake_run)
+        monkeypatch.setattr(job, "run", fake_run)
         monkeypatch.setattr(analyze_cli.time, "sleep", fake_sleep)
         res = CliRunner().invoke(analyze, ["--model", "m1", "--every", "15m", "--json"], env=DOWN)
         assert res.exit_code == 0, res.output
@@ -103,8 +103,7 @@ class TestEvery:
         self, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         """A connection failure during the loop is reported and the next run still happens."""
-        from predwatch.analyzers import analyze_cli
-
+        from predwatch.analyzers import analyze_cli, job
         from predwatch.errors import ConnectionFailed
 
         calls: list[int] = []
@@ -117,7 +116,7 @@ class TestEvery:
             if len(calls) >= 3:
                 raise KeyboardInterrupt
 
-        monkeypatch.setattr(analyze_cli.job, "run", failing)
+        monkeypatch.setattr(job, "run", failing)
         monkeypatch.setattr(analyze_cli.time, "sleep", fake_sleep)
         res = CliRunner().invoke(analyze, ["--model", "m1", "--every", "1m"], env=DOWN)
         assert res.exit_code == 0 and res.output.count("node down") == 3
@@ -128,7 +127,7 @@ class TestEmit:
     def test_output_file(self, fmt: str, tmp_path: Path) -> None:
         """--output writes the chosen format to the file (plain text for the table)."""
         from predwatch.analyzers.analyze_cli import _emit
-        from test_analyze_report import _report
+        from tests.helpers.analyze_samples import sample_report as _report
 
         path = tmp_path / f"report.{fmt}"
         _emit(_report(), fmt, str(path))

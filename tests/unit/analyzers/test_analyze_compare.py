@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 
-import analyze_samples as smp
 from predwatch.analyzers import compare as c
 from predwatch.analyzers.aggregates import (
     OTHER,
@@ -16,6 +15,7 @@ from predwatch.analyzers.aggregates import (
     WindowAggregates,
 )
 from predwatch.analyzers.stats import Summary, VerdictPolicy
+from tests.helpers import analyze_samples as smp
 
 POLICY = VerdictPolicy()
 
@@ -238,7 +238,6 @@ class TestLabels:
     def test_classification_label_is_compared(self) -> None:
         """A class-share change and an unseen class flag prediction.label."""
         from predwatch.analyzers.aggregates import PredictionAggs
-
         from predwatch.baseline import CategoricalProfile, PredictionProfile
 
         label = CategoricalProfile({"no": 700, "yes": 300}, 0, frozenset({"no", "yes"}), 1000)

@@ -15,7 +15,9 @@ import math
 
 import numpy as np
 import pytest
-from calibration_sim import _numeric_profile, _zipf
+from scipy import stats as sps
+
+from predwatch import schema
 from predwatch.analyzers import compare as c
 from predwatch.analyzers.aggregates import (
     CategoricalAggs,
@@ -26,9 +28,6 @@ from predwatch.analyzers.aggregates import (
     WindowAggregates,
 )
 from predwatch.analyzers.stats import Summary, VerdictPolicy
-from scipy import stats as sps
-
-from predwatch import schema
 from predwatch.baseline import (
     Baseline,
     CategoricalProfile,
@@ -38,6 +37,7 @@ from predwatch.baseline import (
     TextProfile,
     Tokenizer,
 )
+from tests.helpers.calibration_sim import _numeric_profile, _zipf
 
 N_TRAIN = 100_000
 N_CUR = 1_000_000

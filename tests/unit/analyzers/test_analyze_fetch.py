@@ -6,13 +6,13 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any
 
-import analyze_samples as smp
 import pytest
-from predwatch.analyzers import fetch, queries
-from predwatch.analyzers.aggregates import CategoricalAggs, TextAggs, Window
 
 from predwatch import schema
+from predwatch.analyzers import fetch, queries
+from predwatch.analyzers.aggregates import CategoricalAggs, TextAggs, Window
 from predwatch.config import ESConfig
+from tests.helpers import analyze_samples as smp
 
 CFG = ESConfig()
 WINDOW = Window(smp.START, smp.END)

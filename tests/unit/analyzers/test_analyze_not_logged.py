@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 
-import analyze_samples as smp
 from predwatch.analyzers import compare as c
 from predwatch.analyzers.aggregates import CategoricalAggs, PredictionAggs
 from predwatch.analyzers.stats import VerdictPolicy
-
 from predwatch.baseline import Baseline, CategoricalProfile, PredictionProfile
+from tests.helpers import analyze_samples as smp
 
 POLICY = VerdictPolicy()
 

@@ -12,16 +12,17 @@ import dataclasses
 import math
 from fractions import Fraction
 
-import analyze_samples as smp
 import numpy as np
 import pytest
+from scipy import stats as sps
+
 from predwatch.analyzers import compare as c
 from predwatch.analyzers import job, queries
 from predwatch.analyzers.aggregates import NumericAggs, Window
 from predwatch.analyzers.report import Report
 from predwatch.analyzers.stats import Summary, VerdictPolicy, out_of_range_rate
 from predwatch.analyzers.stats.proportions import _betabinom_sf, two_proportions
-from scipy import stats as sps
+from tests.helpers import analyze_samples as smp
 
 RUNS = 2000
 ALPHA = 0.05

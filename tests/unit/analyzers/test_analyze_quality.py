@@ -9,9 +9,11 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+
 from predwatch.analyzers import analyze_cli, analyze_quality, job
 from predwatch.analyzers.aggregates import Window
-from test_analyze_report import WINDOW, _report
+from tests.helpers.analyze_samples import WINDOW
+from tests.helpers.analyze_samples import sample_report as _report
 
 DOWN = {"PREDWATCH_ES_URL": "http://127.0.0.1:1"}  # nothing listens on port 1
 
@@ -39,7 +41,7 @@ class TestConfig:
             seen.append(config)
             return _report()
 
-        monkeypatch.setattr(analyze_cli.job, "run", fake_run)
+        monkeypatch.setattr(job, "run", fake_run)
         for args, expected in ((["--quality"], True), ([], False)):
             res = CliRunner().invoke(
                 analyze_cli.analyze, ["--model", "m1", "--json", *args], env=DOWN

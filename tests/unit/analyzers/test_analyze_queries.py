@@ -7,14 +7,14 @@ import json
 import math
 from typing import Any
 
-import analyze_samples as smp
 import numpy as np
 import pytest
+
+from predwatch import schema
 from predwatch.analyzers import queries as q
 from predwatch.analyzers.aggregates import CategoricalAggs, NumericAggs, TextAggs, Window
 from predwatch.analyzers.stats import Summary
-
-from predwatch import schema
+from tests.helpers import analyze_samples as smp
 
 WINDOW = Window(smp.START, smp.END)
 

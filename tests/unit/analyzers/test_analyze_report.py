@@ -7,16 +7,15 @@ import io
 import json
 import re
 
-import analyze_samples as smp
 import pytest
-from predwatch.analyzers import job, queries, svg
-from predwatch.analyzers.aggregates import Window
-from predwatch.analyzers.compare import baseline_reference
-from predwatch.analyzers.report import Report, _fmt, as_count, plural, render_table
-from predwatch.analyzers.report_html import render_html
 from rich.console import Console
 
-WINDOW = Window(smp.START, smp.END)
+from predwatch.analyzers import job, svg
+from predwatch.analyzers.report import Report, _fmt, as_count, plural, render_table
+from predwatch.analyzers.report_html import render_html
+from tests.helpers import analyze_samples as smp
+
+WINDOW = smp.WINDOW
 CONTRACT_TEST_KEYS = {
     "name",
     "statistic",
@@ -29,15 +28,7 @@ CONTRACT_TEST_KEYS = {
 }
 
 
-def _report(**config: object) -> Report:
-    """A run on canned responses: age fine, unseen categories, OOV text, 4 NaN predictions."""
-    b = smp.baseline()
-    reqs = queries.plan(b, WINDOW)
-    resp = [smp.feature_response(), smp.prediction_response()]
-    current = queries.parse(b, WINDOW, reqs, resp).aggregates
-    cfg = job.AnalyzeConfig(model="m1", window=WINDOW, **config)  # type: ignore[arg-type]
-    ref = baseline_reference(b)
-    return job.build_report(b, cfg, current, ref, current, smp.END)
+_report = smp.sample_report
 
 
 @pytest.fixture(scope="module")

@@ -11,17 +11,17 @@ observed rates and their 95 % Clopper-Pearson intervals are in docs/segments.md.
 
 from __future__ import annotations
 
-import calibration_sim as sim
 import numpy as np
 import pytest
+from scipy import stats as sps
+
 from predwatch.analyzers import compare as c
 from predwatch.analyzers import segment_compare as sc
 from predwatch.analyzers.aggregates import WindowAggregates
 from predwatch.analyzers.segments import SegmentSpec
 from predwatch.analyzers.stats import VerdictPolicy
-from scipy import stats as sps
-
 from predwatch.baseline import Baseline
+from tests.helpers import calibration_sim as sim
 
 SEGMENTS = 20
 RUNS = 100

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+
 from predwatch.analyzers import compare as c
 from predwatch.analyzers import queries as q
 from predwatch.analyzers import segment_compare as sc
@@ -17,7 +18,6 @@ from predwatch.analyzers import segments as seg
 from predwatch.analyzers.aggregates import Window, WindowAggregates
 from predwatch.analyzers.profile import build_baseline
 from predwatch.analyzers.stats import VerdictPolicy
-
 from predwatch.baseline import Baseline, load_baseline, save_baseline
 from predwatch.errors import ConfigError
 
@@ -41,7 +41,7 @@ def baseline() -> Baseline:
 
 def _counts(df: pd.DataFrame, b: Baseline) -> WindowAggregates:
     """A window's aggregates, with region segments a, b and (other) (as the node folds them)."""
-    from calibration_sim import _categorical_window, _numeric_window
+    from tests.helpers.calibration_sim import _categorical_window, _numeric_window
 
     def one(part: pd.DataFrame) -> WindowAggregates:
         x = b.feature("x")

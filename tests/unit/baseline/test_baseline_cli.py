@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner, Result
-from predwatch.analyzers.baseline_cli import baseline
 
+from predwatch.analyzers.baseline_cli import baseline
 from predwatch.baseline import load_baseline
 
 

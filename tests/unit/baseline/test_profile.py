@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+
+from predwatch import schema
 from predwatch.analyzers.profile import (
     FrameSource,
     build_baseline,
@@ -22,8 +24,6 @@ from predwatch.analyzers.profile_stats import (
     holdout_mask,
     quantile_edges,
 )
-
-from predwatch import schema
 from predwatch.baseline import Baseline, BaselineError, Tokenizer
 
 T = schema.FeatureType

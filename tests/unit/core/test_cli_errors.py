@@ -6,7 +6,6 @@ import json
 import logging
 import re
 import shutil
-import sys
 from pathlib import Path
 
 import click
@@ -14,7 +13,7 @@ import elastic_transport
 import pytest
 from click.testing import CliRunner, Result
 
-from predwatch.cli import COMMANDS, main
+from predwatch.cli import COMMANDS, Entry, main
 from predwatch.cli_common import connection_options
 
 DOWN = "http://127.0.0.1:9"  # nothing listens on the discard port
@@ -56,7 +55,7 @@ class TestGeneralMechanism:
     @pytest.fixture(autouse=True)
     def _commands(self, monkeypatch: pytest.MonkeyPatch) -> None:
         for name in ("boom", "escaped", "nofile"):
-            monkeypatch.setitem(COMMANDS, name, f"{__name__}:{name}")
+            monkeypatch.setitem(COMMANDS, name, Entry(f"{__name__}:{name}", "a test command"))
 
     def test_unexpected_exception_is_exit_2_one_line(self) -> None:
         """A bug's ValueError: exit 2 (never 1, "a finding"), one line, no traceback."""
@@ -119,9 +118,8 @@ class TestIssueCases:
         self, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
     ) -> None:
         """Piped (not a terminal), table cells are not wrapped at 80 columns."""
-        sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "analyzers"))
         from predwatch.analyzers.analyze_cli import _emit
-        from test_analyze_report import _report
+        from tests.helpers.analyze_samples import sample_report as _report
 
         monkeypatch.delenv("COLUMNS", raising=False)
         _emit(_report(), "table", None)

@@ -36,5 +36,7 @@ def test_runtime_modules_leave_out_devnode_and_setup(imports: str) -> None:
 
 def test_es_command_loads_devnode() -> None:
     """`predwatch es` still finds its implementation through the lazy command table."""
-    loaded = _loaded("from predwatch.cli import main\nmain.get_command(None, 'es')")
+    loaded = _loaded(
+        "import click\nfrom predwatch.cli import main\nmain.get_command(click.Context(main), 'es')"
+    )
     assert "predwatch.devnode.cli" in loaded

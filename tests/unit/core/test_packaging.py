@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import re
 import subprocess
 import sys
 import tomllib
@@ -38,12 +40,41 @@ class TestLayout:
         ).stdout
         assert "site-packages" in out
 
+    def test_client_not_shadowed_with_repo_root_on_sys_path(self) -> None:
+        """With the repository root first on sys.path (PYTHONPATH, as a script or a test
+        runner at the root puts it), `import elasticsearch` is still the client."""
+        code = (
+            "import sys; assert sys.path[1] == sys.argv[1], sys.path;"
+            "import elasticsearch; print(elasticsearch.__file__, elasticsearch.Elasticsearch)"
+        )
+        out = subprocess.run(
+            [sys.executable, "-c", code, str(REPO)],
+            cwd=REPO,
+            env={**os.environ, "PYTHONPATH": str(REPO)},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        assert "site-packages" in out and str(REPO / "elasticsearch") not in out
+
 
 class TestTestLayout:
     def test_unique_test_basenames(self) -> None:
-        """Test modules have unique file names (tests/ has no __init__.py: pytest's default
-        import mode refuses two modules of the same name)."""
+        """Test modules have unique file names (a failure report names a test by its file)."""
         seen: dict[str, Path] = {}
         for path in sorted((REPO / "tests").rglob("test_*.py")):
             assert path.name not in seen, f"{path} and {seen[path.name]} share a name"
             seen[path.name] = path
+
+    def test_shared_code_comes_from_tests_helpers(self) -> None:
+        """No test reaches shared code through sys.path edits, other test modules or
+        conftest.py (docs/contributing.md: tests.helpers)."""
+        bad = re.compile(
+            r"sys\.path\.(insert|append)|^\s*(from|import) (conftest|test_\w+)\b", re.M
+        )
+        found = [
+            f"{path.relative_to(REPO)}: {m.group(0).strip()}"
+            for path in sorted((REPO / "tests").rglob("*.py"))
+            for m in bad.finditer(path.read_text(encoding="utf-8"))
+        ]
+        assert found == []

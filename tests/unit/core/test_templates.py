@@ -7,6 +7,7 @@ import json
 from predwatch import templates as t
 from predwatch.assets import asset_dir
 from predwatch.schema import Feature, FeatureType
+from tests.helpers import processes
 
 
 class TestStaticAssets:
@@ -34,10 +35,14 @@ class TestModelTemplate:
         assert body["index_patterns"] == ["predwatch-predictions-credit-*"]
 
     def test_hash_is_stable(self) -> None:
-        """The same body always hashes the same (set-up's "unchanged" depends on it)."""
+        """The same body hashes the same in every process (set-up's "unchanged" depends on it)."""
         a = t.model_template("m", [Feature("x", FeatureType.TEXT)])
-        b = t.model_template("m", [Feature("x", FeatureType.TEXT)])
-        assert t.body_hash(a) == t.body_hash(b)
+        code = (
+            f"from {t.__name__} import body_hash, model_template;"
+            f"from {Feature.__module__} import Feature, FeatureType;"
+            "print(body_hash(model_template('m', [Feature('x', FeatureType.TEXT)])))"
+        )
+        assert processes.outputs(code) == [f"{t.body_hash(a)}\n"] * 2
         assert t.body_hash(a) != t.body_hash(
             t.model_template("m", [Feature("y", FeatureType.TEXT)])
         )

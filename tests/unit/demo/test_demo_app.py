@@ -14,13 +14,13 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from predwatch.shipper import ItemResult, Shipper
 
 from predwatch.demo import app as demo_app
 from predwatch.demo import client
 from predwatch.demo import dataset as ds
 from predwatch.demo import model as mdl
 from predwatch.demo.traffic import Request, Segment
+from predwatch.shipper import ItemResult, Shipper
 
 WHEN = dt.datetime(2026, 3, 2, 14, 30, tzinfo=dt.UTC)
 

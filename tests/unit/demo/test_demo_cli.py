@@ -41,3 +41,32 @@ class TestDemoCli:
         )
         assert res.exit_code == 2
         assert "model name 'Bad-Name'" in res.output
+
+
+class TestDemoMetricsOptions:
+    @staticmethod
+    def _options(monkeypatch, tmp_path: Path, env: dict[str, str | None]):  # type: ignore[no-untyped-def]
+        """The Options the command builds (the demo itself replaced by a recorder)."""
+        import predwatch.demo.flow as flow
+
+        seen = []
+
+        def record(cfg, opts, echo, now):  # type: ignore[no-untyped-def]
+            seen.append(opts)
+            return {"all_caught": True}
+
+        monkeypatch.setattr(flow, "run_demo", record)
+        res = CliRunner(env=env).invoke(main, ["demo", "--output-dir", str(tmp_path / "o")])
+        assert res.exit_code == 0, res.output
+        return seen[0]
+
+    def test_metrics_endpoint_from_the_environment(self, monkeypatch, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+        """PREDWATCH_DEMO_METRICS_PORT / _ADDR (what Compose sets) reach the demo's options."""
+        env = {"PREDWATCH_DEMO_METRICS_PORT": "9464", "PREDWATCH_DEMO_METRICS_ADDR": "0.0.0.0"}
+        opts = self._options(monkeypatch, tmp_path, env)
+        assert (opts.metrics_port, opts.metrics_addr) == (9464, "0.0.0.0")
+
+    def test_no_endpoint_by_default(self, monkeypatch, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+        """Without the option the demo serves no metrics."""
+        opts = self._options(monkeypatch, tmp_path, {"PREDWATCH_DEMO_METRICS_PORT": None})
+        assert opts.metrics_port is None

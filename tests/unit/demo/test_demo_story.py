@@ -10,7 +10,6 @@ from predwatch.analyzers.checks import LatencyCheck
 from predwatch.analyzers.compare import Comparison, Distribution, FeatureResult
 from predwatch.analyzers.report import ReferenceInfo, Report
 from predwatch.analyzers.stats import Summary, TestResult
-
 from predwatch.demo import story
 from predwatch.demo import traffic as t
 

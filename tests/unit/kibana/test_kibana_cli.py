@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from kibana_fixtures import demo_baseline
 
 from predwatch.baseline import save_baseline
 from predwatch.kibana import ndjson
 from predwatch.kibana.cli import kibana, setup_kibana
 from predwatch.kibana.objects import saved_objects
+from tests.helpers.kibana_fixtures import demo_baseline
 
 
 @pytest.fixture

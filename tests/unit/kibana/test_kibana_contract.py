@@ -1,5 +1,8 @@
 """The contract checker itself: it must catch each kind of broken object, or the contract
-tests of the generated objects would prove nothing."""
+tests of the generated objects would prove nothing.
+
+Contract tests: predwatch's model of what Kibana can chart and import (`kibana.contract`), not
+a running Kibana."""
 
 from __future__ import annotations
 
@@ -7,11 +10,14 @@ import copy
 import json
 from typing import Any
 
-from kibana_fixtures import demo_baseline
+import pytest
 
 from predwatch import schema as s
 from predwatch.kibana import contract
 from predwatch.kibana.objects import saved_objects
+from tests.helpers.kibana_fixtures import demo_baseline
+
+pytestmark = pytest.mark.contract
 
 Obj = dict[str, Any]
 BASELINE = demo_baseline()

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import pytest
 
 from predwatch.kibana import lens as L
+from tests.helpers import processes
 
 OID = str(uuid.uuid4())
+FIXED_ID = "00000000-0000-4000-8000-000000000000"
 DV = "data-view-id"
 
 
@@ -69,7 +72,7 @@ class TestKql:
 
 
 class TestBuild:
-    def _xy(self) -> dict:
+    def _xy(self, oid: str = OID) -> dict:
         return L.Lens(
             "t",
             DV,
@@ -79,7 +82,7 @@ class TestBuild:
             split=L.terms("model.version"),
             series="bar_percentage_stacked",
             reference_lines=[("Training mean", 0.4)],
-        ).build(OID)
+        ).build(oid)
 
     def test_xy_has_one_data_and_one_reference_layer(self) -> None:
         """Reference lines live in their own referenceLine layer with static values."""
@@ -118,8 +121,18 @@ class TestBuild:
         assert {vis["xAccessor"], vis["splitAccessor"], *vis["accessors"]} <= set(cols)
 
     def test_build_is_deterministic(self) -> None:
-        """Building the same spec under the same id gives the same object."""
-        assert self._xy() == self._xy()
+        """The same spec under the same id gives the same object in processes with different
+        hash seeds."""
+        code = (
+            "import json; from predwatch.kibana import lens as L;"
+            "obj = L.Lens('t', 'data-view-id', 'xy', [L.count()], x=L.date_histogram(),"
+            " split=L.terms('model.version'), series='bar_percentage_stacked',"
+            f" reference_lines=[('Training mean', 0.4)]).build({FIXED_ID!r});"
+            "print(json.dumps(obj))"
+        )
+        first, second = processes.outputs(code)
+        assert first == second
+        assert json.loads(first) == self._xy(FIXED_ID)
 
     def test_table_sorts_by_its_first_metric(self) -> None:
         """A datatable lists every column and sorts by the first metric, descending."""

@@ -1,4 +1,4 @@
-"""Contract tests: the saved objects import into Kibana 8.19 and 9.x.
+"""Contract tests: the saved objects import into Kibana 8.19 and 9.x (predwatch's model of it).
 
 Kibana cannot run here, so these check the objects against the versions each line's saved-object
 type registrations accept, as read from Kibana's source (predwatch.kibana.versions cites them).
@@ -11,10 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from kibana_fixtures import demo_baseline
 
 from predwatch.kibana import contract, ndjson, versions
 from predwatch.kibana.objects import saved_objects
+from tests.helpers.kibana_fixtures import demo_baseline
+
+pytestmark = pytest.mark.contract
 
 REPO = Path(__file__).resolve().parents[3]
 LINES = sorted(versions.KIBANA_LINES)

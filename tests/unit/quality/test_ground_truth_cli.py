@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+
 from predwatch.analyzers.outcomes_cli import outcomes
 from predwatch.analyzers.quality_cli import quality
 from predwatch.analyzers.skew_cli import skew
@@ -89,8 +90,8 @@ class TestBaselineReference:
     def test_baseline_without_metrics(self, runner: CliRunner, tmp_path: Path) -> None:
         """A baseline without held-out metrics: the error says what to use instead."""
         import pandas as pd
-        from predwatch.analyzers.profile import build_baseline
 
+        from predwatch.analyzers.profile import build_baseline
         from predwatch.baseline import save_baseline
 
         frame = pd.DataFrame({"x": [1.0, 2.0, 3.0, 4.0], "score": [0.1, 0.4, 0.6, 0.9]})

@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+
 from predwatch.analyzers import quality_ci as ci
 
 Z = 1.959963984540054

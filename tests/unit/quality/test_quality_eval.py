@@ -9,14 +9,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from sklearn import metrics as skm
+
 from predwatch.analyzers import quality_ci as ci
 from predwatch.analyzers import quality_job as qj
 from predwatch.analyzers.aggregates import Window
 from predwatch.analyzers.quality import Metric
 from predwatch.analyzers.quality_eval import ALL_VERSIONS, Task, WindowEvaluator, detect_task
 from predwatch.analyzers.quality_join import JoinedRow, choose_driver
-from sklearn import metrics as skm
-
 from predwatch.errors import ConfigError
 
 Z = 1.96

@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from predwatch.analyzers import quality as q
 from sklearn import metrics as skm
+
+from predwatch.analyzers import quality as q
 
 Z = 1.96
 

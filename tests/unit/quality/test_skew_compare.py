@@ -9,10 +9,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from predwatch.analyzers import skew as sk
 from scipy import sparse
 from sklearn.compose import ColumnTransformer
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+from predwatch.analyzers import skew as sk
 
 
 def write_module(tmp_path: Path, body: str) -> str:

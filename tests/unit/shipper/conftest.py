@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from shipper_fakes import FakeSink, make_baseline
+
+from tests.helpers.shipper_fakes import FakeSink, make_baseline
 
 
 @pytest.fixture

@@ -9,12 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from predwatch.shipper import ItemResult, Shipper, check_accounting
-from predwatch.shipper._documents import DocBuilder
-from shipper_fakes import FakeSink
 
 from predwatch.baseline import BaselineError
 from predwatch.errors import ConfigError
+from predwatch.shipper import ItemResult, Shipper, check_accounting
+from predwatch.shipper._documents import DocBuilder
+from tests.helpers.shipper_fakes import FakeSink
 
 
 @pytest.fixture

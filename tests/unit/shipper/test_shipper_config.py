@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from predwatch.shipper import PiiConfig, Shipper, ShipperConfig, SpoolConfig
-from shipper_fakes import FakeSink
 
 from predwatch.errors import ConfigError
+from predwatch.shipper import PiiConfig, Shipper, ShipperConfig, SpoolConfig
+from tests.helpers.shipper_fakes import FakeSink
 
 
 def _shipper(**kw: Any) -> Shipper:

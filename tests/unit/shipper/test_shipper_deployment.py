@@ -10,6 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from predwatch import mappings
+from predwatch import schema as s
 from predwatch.shipper import Shipper, _deployment, _deployment_schedule
 from predwatch.shipper._deployment import (
     MAX_PACKAGES,
@@ -19,10 +22,7 @@ from predwatch.shipper._deployment import (
     installed_packages,
     is_deployment,
 )
-from shipper_fakes import FakeSink
-
-from predwatch import mappings
-from predwatch import schema as s
+from tests.helpers.shipper_fakes import FakeSink
 
 INDEX = s.index_name("deployments")
 PACKAGES = {"numpy": "1.26.4", "scikit-learn": "1.5.0"}

@@ -9,10 +9,10 @@ from typing import Any
 
 import numpy as np
 import pytest
-from predwatch.shipper._documents import OUTCOME, PREDICTION, DocBuilder
-from predwatch.shipper._enrich import Annotator
 
 from predwatch import schema as s
+from predwatch.shipper._documents import OUTCOME, PREDICTION, DocBuilder
+from predwatch.shipper._enrich import Annotator
 
 T = 1_700_000_000.25  # 2023-11-14T22:13:20.250Z
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from predwatch.shipper._enrich import Annotator
-
 from predwatch import schema as s
+from predwatch.shipper._enrich import Annotator
 
 
 def monitor(baseline: Any, inputs: dict[str, Any]) -> dict[str, Any]:

@@ -10,8 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from predwatch.shipper import ElasticsearchHandler, Shipper, ShipToElasticsearch
-from shipper_fakes import FakeSink
+from tests.helpers.shipper_fakes import FakeSink
 
 WHEN = dt.datetime(2026, 3, 2, 14, 30, 5, 250000, tzinfo=dt.UTC)
 STAMP = "2026-03-02T14:30:05.250Z"

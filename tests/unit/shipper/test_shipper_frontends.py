@@ -11,8 +11,9 @@ from typing import Any
 import pandas as pd
 import pytest
 import structlog
+
 from predwatch.shipper import ElasticsearchHandler, Shipper, ShipToElasticsearch
-from shipper_fakes import FakeSink
+from tests.helpers.shipper_fakes import FakeSink
 
 
 @pytest.fixture

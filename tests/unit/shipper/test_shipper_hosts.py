@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from predwatch.shipper import ElasticsearchSink, Shipper
-
 from predwatch.config import ESConfig
+from predwatch.shipper import ElasticsearchSink, Shipper
 
 HOSTS = ["http://127.0.0.1:1", "http://127.0.0.1:2", "http://127.0.0.1:3"]
 

@@ -11,10 +11,10 @@ import textwrap
 from pathlib import Path
 
 from click.testing import CliRunner
-from predwatch.shipper._spool import SpoolDir, orphan_candidates
-from predwatch.shipper.cli import spool
 
 from predwatch import devnode
+from predwatch.shipper._spool import SpoolDir, orphan_candidates
+from predwatch.shipper.cli import spool
 
 CHILD = textwrap.dedent(
     """

@@ -9,9 +9,9 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from predwatch.shipper._pii import PiiRules, snapshot_call
 
 from predwatch.errors import ConfigError
+from predwatch.shipper._pii import PiiRules, snapshot_call
 
 
 class TestPiiRules:

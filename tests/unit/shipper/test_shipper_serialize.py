@@ -15,9 +15,9 @@ import numpy as np
 import pandas as pd
 from hypothesis import given
 from hypothesis import strategies as hs
-from predwatch.shipper._serialize import Flags, IsoClock, Limits, clean, dumps, to_epoch
 
 from predwatch import schema as s
+from predwatch.shipper._serialize import Flags, IsoClock, Limits, clean, dumps, to_epoch
 
 LIM = Limits(max_string=10, max_items=5, max_depth=4)
 

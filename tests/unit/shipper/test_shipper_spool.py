@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from predwatch.shipper._spool import (
@@ -158,7 +159,6 @@ class TestSpoolDir:
         )
         path = Path(out.stdout.strip())
         assert orphan_candidates(tmp_path) == [path]
-        assert not pid_alive(path) or True  # the pid may be reused; the lock decides
         sp = SpoolDir.try_adopt(path)
         assert sp is not None
         assert sp.pending_records == 3
@@ -167,6 +167,25 @@ class TestSpoolDir:
         assert got == [b"r2", b"r3", b"r4"]
         sp.close(force=True)
         assert not path.exists()
+
+    def test_pid_alive_own_process(self, tmp_path: Path) -> None:
+        """A directory named after this running process, created now, has a live owner."""
+        path = tmp_path / f"{os.getpid()}-{int(time.time() * 1000)}"
+        assert pid_alive(path)
+
+    def test_pid_alive_no_such_process(self, tmp_path: Path) -> None:
+        """A pid above the kernel's pid_max runs no process."""
+        pid_max = int(Path("/proc/sys/kernel/pid_max").read_text())
+        assert not pid_alive(tmp_path / f"{pid_max + 1}-{int(time.time() * 1000)}")
+
+    def test_pid_alive_reused_pid(self, tmp_path: Path) -> None:
+        """A live pid whose process started after the directory was made is a reused pid."""
+        # 1 ms after the epoch: this process certainly started later than that.
+        assert not pid_alive(tmp_path / f"{os.getpid()}-1")
+
+    def test_pid_alive_foreign_name(self, tmp_path: Path) -> None:
+        """A directory whose name is not `<pid>-<ms>` has no owner."""
+        assert not pid_alive(tmp_path / "not-a-spool")
 
     def test_live_owner_not_adopted(self, tmp_path: Path) -> None:
         """A directory whose owner holds the lock cannot be adopted."""

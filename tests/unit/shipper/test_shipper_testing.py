@@ -5,9 +5,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from predwatch.shipper import ElasticsearchHandler, ShipToElasticsearch
-
 from predwatch import schema as s
+from predwatch.shipper import ElasticsearchHandler, ShipToElasticsearch
 from predwatch.testing import MemorySink, capture_shipper
 
 

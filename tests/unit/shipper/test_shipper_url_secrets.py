@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from predwatch.shipper import Shipper
 
 SECRET = "SECRETPW123"

@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from predwatch.errors import ConfigError
 from predwatch.shipper import (
     BulkFailed,
     ItemResult,
@@ -26,9 +28,7 @@ from predwatch.shipper import (
     check_accounting,
 )
 from predwatch.shipper._bulk import is_deadletter
-from shipper_fakes import FakeSink
-
-from predwatch.errors import ConfigError
+from tests.helpers.shipper_fakes import FakeSink
 
 MEDIA_TYPE = (
     "Elasticsearch at http://127.0.0.1:1 refused the request: 400 media_type_header_exception"

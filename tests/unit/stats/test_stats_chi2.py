@@ -7,8 +7,9 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from predwatch.analyzers import stats
 from scipy import stats as sps
+
+from predwatch.analyzers import stats
 
 CATS = np.array(["a", "b", "c", "d", "e"])
 

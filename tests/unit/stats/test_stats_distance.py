@@ -6,10 +6,11 @@ import math
 
 import numpy as np
 import pytest
-from predwatch.analyzers import stats
-from predwatch.analyzers.stats import Summary
 from scipy import stats as sps
 from scipy.spatial import distance as spd
+
+from predwatch.analyzers import stats
+from predwatch.analyzers.stats import Summary
 
 
 def _psi(p: np.ndarray, q: np.ndarray) -> float:

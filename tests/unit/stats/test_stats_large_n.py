@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from predwatch.analyzers import stats
 from scipy import stats as sps
+
+from predwatch.analyzers import stats
 
 N_REF, N_CUR = 1_000_000, 100_000
 SEEDS = range(20)

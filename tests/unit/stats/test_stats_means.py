@@ -6,9 +6,10 @@ import math
 
 import numpy as np
 import pytest
+from scipy import stats as sps
+
 from predwatch.analyzers import stats
 from predwatch.analyzers.stats import Summary
-from scipy import stats as sps
 
 
 class TestTTest:

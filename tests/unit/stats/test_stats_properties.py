@@ -6,6 +6,7 @@ import math
 
 import hypothesis.strategies as st
 from hypothesis import given, settings
+
 from predwatch.analyzers import stats
 
 count = st.one_of(

@@ -6,8 +6,9 @@ import math
 
 import numpy as np
 import pytest
-from predwatch.analyzers import stats
 from scipy import stats as sps
+
+from predwatch.analyzers import stats
 
 
 class TestMissingRate:

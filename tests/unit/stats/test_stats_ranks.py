@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from predwatch.analyzers import stats
 from scipy import stats as sps
+
+from predwatch.analyzers import stats
 
 
 def _binned_groups(

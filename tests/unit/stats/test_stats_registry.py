@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+
 from predwatch.analyzers import stats
 from predwatch.analyzers.stats import Summary
 

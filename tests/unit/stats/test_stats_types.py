@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+
 from predwatch.analyzers import stats
 from predwatch.analyzers.stats._types import align_counts, as_counts
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
+
 from predwatch.analyzers import stats
 from predwatch.analyzers.stats import TestResult
 

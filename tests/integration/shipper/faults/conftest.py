@@ -12,12 +12,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from fault_proxy import FaultProxy
-from faults_check import KillableNode
-from predwatch.shipper import Shipper
 
 from predwatch import devnode
 from predwatch.config import ESConfig
+from predwatch.shipper import Shipper
+from tests.helpers.faults.fault_proxy import FaultProxy
+from tests.helpers.faults.faults_check import KillableNode
 
 # A blackholed request ends in seconds, not the default 30 s; long enough that a loaded
 # 2-core machine answers a 500-record _bulk in time (a timeout is retried: duplicates).

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from fault_proxy import FaultProxy, per_id
-from faults_check import assert_accounting, assert_landed, wait_until
-from predwatch.shipper import Shipper
-
 from elasticsearch import Elasticsearch
+
 from predwatch import schema as s
+from predwatch.shipper import Shipper
+from tests.helpers.faults.fault_proxy import FaultProxy, per_id
+from tests.helpers.faults.faults_check import assert_accounting, assert_landed, wait_until
 
 DEADLETTER = s.index_name("deadletter")
 

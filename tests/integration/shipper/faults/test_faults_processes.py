@@ -10,8 +10,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from fault_proxy import FaultProxy
-from faults_check import (
+from elasticsearch import Elasticsearch
+
+from predwatch import es as es_mod
+from predwatch.config import ESConfig
+from predwatch.shipper import Shipper
+from tests.helpers.faults.fault_proxy import FaultProxy
+from tests.helpers.faults.faults_check import (
     KillableNode,
     Producer,
     assert_accounting,
@@ -19,12 +24,7 @@ from faults_check import (
     pending,
     wait_until,
 )
-from predwatch.shipper import Shipper
-from shipper_es import delete_deadletters, delete_model_indices
-
-from elasticsearch import Elasticsearch
-from predwatch import es as es_mod
-from predwatch.config import ESConfig
+from tests.helpers.shipper_es import delete_deadletters, delete_model_indices
 
 
 def spool_dirs(root: Path) -> list[Path]:

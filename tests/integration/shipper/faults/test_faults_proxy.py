@@ -11,7 +11,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
-from fault_proxy import FaultProxy, per_id
+
+from tests.helpers.faults.fault_proxy import FaultProxy, per_id
 
 
 class Upstream(BaseHTTPRequestHandler):

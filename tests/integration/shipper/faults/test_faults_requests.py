@@ -7,11 +7,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from fault_proxy import FaultProxy
-from faults_check import assert_accounting, assert_landed, pending, wait_until
-from predwatch.shipper import Shipper
-
 from elasticsearch import Elasticsearch
+
+from predwatch.shipper import Shipper
+from tests.helpers.faults.fault_proxy import FaultProxy
+from tests.helpers.faults.faults_check import assert_accounting, assert_landed, pending, wait_until
 
 MakeShipper = Callable[..., Shipper]
 

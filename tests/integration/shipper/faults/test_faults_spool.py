@@ -12,11 +12,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from faults_check import Producer, assert_accounting, assert_landed
-from predwatch.shipper import Shipper
-
 from elasticsearch import Elasticsearch
+
 from predwatch.config import ESConfig
+from predwatch.shipper import Shipper
+from tests.helpers.faults.faults_check import Producer, assert_accounting, assert_landed
 
 MakeShipper = Callable[..., Shipper]
 

@@ -16,14 +16,14 @@ from typing import Any
 import pandas as pd
 import pytest
 import structlog
-from fault_proxy import FaultProxy
-from faults_check import assert_accounting, assert_landed
-from predwatch.shipper import ElasticsearchHandler, Shipper, ShipToElasticsearch
-
 from elasticsearch import Elasticsearch
+
 from predwatch import schema as s
 from predwatch.config import ESConfig
 from predwatch.setup_es import setup_elasticsearch
+from predwatch.shipper import ElasticsearchHandler, Shipper, ShipToElasticsearch
+from tests.helpers.faults.fault_proxy import FaultProxy
+from tests.helpers.faults.faults_check import assert_accounting, assert_landed
 
 MakeShipper = Callable[..., Shipper]
 EMAIL, PHONE = "jane.doe@example.org", "+1-555-0100-77"
@@ -68,7 +68,7 @@ class TestBadValues:
         for name, pid in pids.items():
             assert docs[pid][s.INPUTS].get("a") == 2, (name, docs[pid])
         flags = {name: docs[pid]["monitor"] for name, pid in pids.items()}
-        for name in ("bad_key", "huge_int", "huge_prediction"):  # flagged, per the README
+        for name in ("bad_key", "huge_int", "huge_prediction"):  # flagged, per docs/shipper.md
             assert flags[name]["unserializable"] >= 1, (name, flags[name])
         assert docs[pids["huge_prediction"]]["prediction"].get("value") is None
         assert docs[pids["series"]][s.INPUTS]["s"] == [1, 2, 3]
@@ -82,7 +82,7 @@ class TestFeatureNames:
         self, es: Elasticsearch, make_shipper: MakeShipper, model: str
     ) -> None:
         """Case 7: a feature named "" is stored as "(empty)" (not dead-lettered); {1: x, "1": y}
-        keeps both, the second as "1 (2)" (the README's name rule)."""
+        keeps both, the second as "1 (2)" (the name rule of docs/shipper.md)."""
         sh = make_shipper()
         empty = sh.log_prediction({"": "empty-name", "b": 2}, 0.5)
         collide = sh.log_prediction({1: "int-key", "1": "str-key"}, 0.5)

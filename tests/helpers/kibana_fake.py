@@ -1,12 +1,9 @@
-"""A fake Kibana import API for the importer tests (no Kibana can run here), and the unit
-tests' baseline helpers (loaded by path: test folders are not packages)."""
+"""A fake Kibana import API for the importer tests (no Kibana can run here)."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
-import sys
 from dataclasses import dataclass, field
 from email import message_from_bytes
 from email.message import Message
@@ -15,19 +12,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-_FIXTURES = Path(__file__).resolve().parents[2] / "unit" / "kibana" / "kibana_fixtures.py"
-
-
-def _load_fixtures() -> Any:
-    spec = importlib.util.spec_from_file_location("kibana_fixtures", _FIXTURES)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("kibana_fixtures", module)
-    spec.loader.exec_module(module)
-    return module
-
-
-fixtures = _load_fixtures()
 IMPORT_PATH = re.compile(r"^(?:/s/(?P<space>[a-z0-9_-]+))?/api/saved_objects/_import$")
 
 

@@ -10,8 +10,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-
 from elasticsearch import Elasticsearch
+
 from predwatch import templates as t
 from predwatch.baseline import Baseline
 

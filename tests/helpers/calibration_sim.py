@@ -15,6 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+
+from predwatch import schema
 from predwatch.analyzers import compare as c
 from predwatch.analyzers.aggregates import (
     CategoricalAggs,
@@ -24,8 +26,6 @@ from predwatch.analyzers.aggregates import (
     WindowAggregates,
 )
 from predwatch.analyzers.stats import Summary, VerdictPolicy
-
-from predwatch import schema
 from predwatch.baseline import (
     Baseline,
     CategoricalProfile,

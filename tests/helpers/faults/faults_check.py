@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from elasticsearch import Elasticsearch
+
 from predwatch import devnode
 from predwatch import schema as s
 from predwatch.devnode.process import alive

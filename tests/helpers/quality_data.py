@@ -13,12 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from predwatch.shipper import Shipper
-
 from elasticsearch import Elasticsearch, helpers
+
 from predwatch import schema as s
 from predwatch.config import ESConfig
 from predwatch.setup_es import setup_elasticsearch
+from predwatch.shipper import Shipper
 
 T0 = dt.datetime(2025, 3, 10, tzinfo=dt.UTC)
 DAY = dt.timedelta(days=1)

@@ -31,9 +31,8 @@ def say(obj: dict[str, Any]) -> None:
 
 
 def main() -> None:
-    from predwatch.shipper import Shipper
-
     from predwatch.errors import ConfigError
+    from predwatch.shipper import Shipper
 
     exiting: list[Shipper] = []
     # Registered before the shipper's own hook, so it runs after it (atexit is LIFO).

@@ -11,9 +11,14 @@ from pathlib import Path
 from typing import Any
 
 from elasticsearch import Elasticsearch, helpers
-from predwatch import schema as s
 
-DEMO = Path(__file__).resolve().parents[2] / "unit" / "alerts" / "demo.baseline.json"
+from predwatch import schema as s
+from predwatch.alerts import kibana_rules, watcher
+from predwatch.alerts.conditions import Check, resolve
+from predwatch.alerts.rules import RuleSet
+from tests.helpers import kibana_es_query
+
+DEMO = Path(__file__).resolve().parents[1] / "unit" / "alerts" / "demo.baseline.json"
 CLEAN_N = 80
 Doc = dict[str, Any]
 _DROP = object()
@@ -163,3 +168,56 @@ class Scenario:
             self.es.options(ignore_status=404).delete(index=alerts, id=hit["_id"])
         shared = f"{alerts},{s.index_name('deadletter')}"
         self.es.indices.refresh(index=shared, ignore_unavailable=True)
+
+
+# Verdicts of the rendered watches and Kibana rules on the real node's search responses, by
+# predwatch's model of Watcher conditions and of Kibana's es-query rule (contract, not a
+# running Watcher or Kibana).
+def _watch_rule(watch: dict[str, Any]) -> str:
+    return str(watch["metadata"]["predwatch"]["rule_id"])
+
+
+def fired_by_watches(es: Elasticsearch, ruleset: RuleSet) -> set[str]:
+    fired = set()
+    for wid, watch in watcher.render_watches(ruleset).items():
+        assert watcher.validate_watch(watch) == [], wid
+        req = watch["input"]["search"]["request"]
+        resp = es.search(
+            index=",".join(req["indices"]),
+            rest_total_hits_as_int=True,
+            ignore_unavailable=True,
+            allow_no_indices=True,
+            **req["body"],
+        ).body
+        check = Check.from_watcher(watch["condition"])
+        # The payload path the condition reads exists in the response (when an index does).
+        assert resolve(check.path, {"ctx": {"payload": resp}}) is not None or (
+            resp["_shards"]["total"] == 0
+        ), (wid, check.path)
+        if check.evaluate(resp).fired:
+            fired.add(_watch_rule(watch))
+    return fired
+
+
+def fired_by_kibana(es: Elasticsearch, ruleset: RuleSet) -> set[str]:
+    bodies, _ = kibana_rules.render_rules(ruleset)
+    by_uuid = {kibana_rules.rule_uuid(r): r.id for r in ruleset.rules}
+    fired = set()
+    for rid, body in bodies.items():
+        params = body["params"]
+        search = kibana_es_query.simulated_search(params)
+        resp = es.search(
+            index=",".join(params["index"]),
+            ignore_unavailable=True,
+            allow_no_indices=True,
+            **search,
+        ).body
+        # The value Kibana compares is in the response (when an index exists).
+        if params["aggType"] == "count":
+            assert isinstance(resp["hits"]["total"]["value"], int)
+        else:
+            assert "metricAgg" in resp.get("aggregations", {}) or resp["_shards"]["total"] == 0
+        met, _ = kibana_es_query.evaluate_params(params, resp)
+        if met:
+            fired.add(by_uuid[rid])
+    return fired

@@ -6,6 +6,10 @@ import datetime as dt
 from typing import Any
 
 from predwatch import schema
+from predwatch.analyzers import job, queries
+from predwatch.analyzers.aggregates import Window
+from predwatch.analyzers.compare import baseline_reference
+from predwatch.analyzers.report import Report
 from predwatch.baseline import (
     Baseline,
     CategoricalProfile,
@@ -171,3 +175,17 @@ def prediction_response(total: float = 1000.0) -> dict[str, Any]:
             },
         },
     )
+
+
+WINDOW = Window(START, END)
+
+
+def sample_report(**config: object) -> Report:
+    """A run on canned responses: age fine, unseen categories, OOV text, 4 NaN predictions."""
+    b = baseline()
+    reqs = queries.plan(b, WINDOW)
+    resp = [feature_response(), prediction_response()]
+    current = queries.parse(b, WINDOW, reqs, resp).aggregates
+    cfg = job.AnalyzeConfig(model="m1", window=WINDOW, **config)  # type: ignore[arg-type]
+    ref = baseline_reference(b)
+    return job.build_report(b, cfg, current, ref, current, END)

@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-
 from elasticsearch import Elasticsearch, helpers
+
 from predwatch import schema as s
 from predwatch.baseline import Baseline, category_key
 from predwatch.config import ESConfig

@@ -1,0 +1,1 @@
+"""predwatch's tests; `tests.helpers` holds the code tests share (docs/contributing.md)."""
