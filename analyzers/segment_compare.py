@@ -154,10 +154,10 @@ def compare_segments(
                 ref = reference.segments.get(key, WindowAggregates(reference.window, 0.0, {}))
                 base = baseline
             comp = c.compare(base, cur, ref, tests=DEFAULT_TESTS, min_count=per_segment)
+            # Inside a segment its own field has one value: nothing to compare.
+            features = tuple(f for f in comp.features if f.feature != spec.field)
             out.append(
-                SegmentResult(
-                    spec.field, value, cur.total, ref.total, comp.features, comp.predictions
-                )
+                SegmentResult(spec.field, value, cur.total, ref.total, features, comp.predictions)
             )
     return SegmentedComparison(tuple(mix), tuple(out))
 

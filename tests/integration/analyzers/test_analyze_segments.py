@@ -124,6 +124,8 @@ class TestSegmentDrift:
             for f in out["summary"]["findings"]
         ), out["summary"]
         assert "region=pacific" in out["summary"]["drifted_segments"]
+        # The segmentation field itself (one value per segment) is not compared inside it.
+        assert "region" not in {f["feature"] for f in segs["region=pacific"]["features"]}
         # Each segment in the existing per-feature shape.
         feature = segs["region=pacific"]["features"][0]
         assert {"feature", "type", "tests", "n_current", "n_reference", "drifted"} <= set(feature)
