@@ -105,6 +105,22 @@ def summary(b: Baseline) -> dict[str, Any]:
         "prediction": pred,
         "metrics": dict(b.metrics),
         "metrics_rows": b.metrics_rows,
+        "estimation": _estimation_summary(b),
+    }
+
+
+def _estimation_summary(b: Baseline) -> dict[str, Any] | None:
+    e = b.estimation
+    if e is None:
+        return None
+    ref = e.get("reference") or {}
+    return {
+        "positive": e["positive"],
+        "threshold": e["threshold"],
+        "calibration": e["calibration"]["method"],
+        "blocks": len(e["calibration"]["blocks"]),
+        "rows": e["calibration"]["rows"],
+        "mean_abs_error_out_of_fold": ref.get("mean_abs_error_out_of_fold"),
     }
 
 
@@ -156,6 +172,16 @@ def print_summary(b: Baseline, where: str | None = None) -> None:
         shown = ", ".join(f"{k} {_fmt(v)}" for k, v in sorted(b.metrics.items()))
         rows = f" ({b.metrics_rows:,} rows)" if b.metrics_rows is not None else ""
         console.print(f"held-out metrics{rows}: {shown}", highlight=False)
+    e = s.get("estimation")
+    if e:
+        err = e["mean_abs_error_out_of_fold"] or {}
+        shown = ", ".join(f"{k} {v:.3f}" for k, v in sorted(err.items()))
+        console.print(
+            f"estimation: {e['calibration']} calibration ({e['blocks']} blocks, "
+            f"{e['rows']:,} rows), positive {e['positive']!r} at >= {_fmt(e['threshold'])}; "
+            f"out-of-fold estimate error: {shown}",
+            highlight=False,
+        )
 
 
 @click.group("baseline", cls=PredwatchGroup)
@@ -222,6 +248,17 @@ def baseline() -> None:
     show_default=True,
     help="segments profiled per --segment-by column (the rest pooled as (other)), at most 100",
 )
+@click.option(
+    "--target-column",
+    help="true label column (binary): fit the score calibration for quality --estimate",
+)
+@click.option("--positive-class", help="positive label of --target-column (default: 1/true/yes)")
+@click.option(
+    "--threshold",
+    default=0.5,
+    show_default=True,
+    help="score at or above which the model predicts the positive class (--target-column)",
+)
 @click.option("--upload", is_flag=True, help="also store it in predwatch-baselines")
 @click.option("--json", "as_json", is_flag=True, help="print the summary as JSON")
 @connection_options
@@ -248,6 +285,9 @@ def build(
     metrics_file: str | None,
     segment_by: tuple[str, ...],
     segments: int,
+    target_column: str | None,
+    positive_class: str | None,
+    threshold: float,
     upload: bool,
     as_json: bool,
     cfg: ESConfig,
@@ -258,6 +298,10 @@ def build(
     inferred (ints and floats numeric, bools and short strings categorical, sentences
     text) unless given with --categorical/--numeric/--text.
 
+    With --target-column (held-out rows with the true label), the baseline also stores a
+    calibration map of the first --prediction-column's scores and the reference metrics,
+    for `predwatch quality --estimate`.
+
     \b
     Example:
       predwatch baseline build train.csv --model credit --version 3 \\
@@ -266,6 +310,8 @@ def build(
           --upload -o baseline.json
       predwatch baseline build train.csv --model credit --version 3 \\
           --prediction-column proba --segment-by region -o baseline.json
+      predwatch baseline build heldout.parquet --model credit --version 3 \\
+          --prediction-column proba --target-column defaulted -o baseline.json
     """
     from predwatch.analyzers.profile import build_baseline_from_file, model_file_hash
 
@@ -274,16 +320,19 @@ def build(
     if trained_at:
         _check_iso(trained_at)
     metrics, metrics_rows = read_metrics_file(metrics_file) if metrics_file else ({}, None)
+    names = _names(prediction_columns)
+    if target_column and not names:
+        raise BaselineError("--target-column needs --prediction-column (the model's score)")
     b = build_baseline_from_file(
         data,
         chunksize=chunksize,
         model=model,
         version=model_version,
-        prediction_columns=_names(prediction_columns),
+        prediction_columns=names,
         categorical=_names(categorical),
         numeric=_names(numeric),
         text=_names(text),
-        exclude=_names(exclude),
+        exclude=[*_names(exclude), *([target_column] if target_column else [])],
         bins=bins,
         top_k=top_k,
         vocab_cap=vocab_cap,
@@ -297,6 +346,10 @@ def build(
         segment_by=_names(segment_by),
         segments=segments,
     )
+    if target_column:
+        b = _with_estimation(
+            b, data, chunksize, names[0], target_column, positive_class, threshold, seed
+        )
     path = save_baseline(b, output)
     stored = None
     if upload:
@@ -311,6 +364,49 @@ def build(
     print_summary(b, str(path))
     if stored:
         click.echo(f"stored in Elasticsearch as {stored}")
+
+
+def _with_estimation(
+    b: Baseline,
+    data: str,
+    chunksize: int,
+    score: str,
+    target: str,
+    positive: str | None,
+    threshold: float,
+    seed: int,
+) -> Baseline:
+    """The baseline with its `estimation` block (and, unless --metrics gave them, the
+    reference's realized metrics as its held-out metrics)."""
+    import dataclasses
+
+    from predwatch.analyzers.estimate_fit import fit_reference
+    from predwatch.analyzers.profile_frames import FrameSource
+
+    header = FrameSource(data, chunksize).columns()
+    for col in (score, target):
+        if header and col not in header:
+            raise BaselineError(f"column {col!r} is not in {data}")
+    others = [c for c in header if c not in (score, target)]
+    source = FrameSource(data, chunksize, exclude=others)
+    block = fit_reference(
+        source,
+        score=score,
+        target=target,
+        positive=positive,
+        threshold=threshold,
+        seed=seed,
+        again=source,
+    )
+    # a score with a binary target is a classifier's, whatever the score column looks like
+    pred = b.prediction and dataclasses.replace(b.prediction, kind="classification")
+    if b.metrics:
+        return dataclasses.replace(b, estimation=block, prediction=pred)
+    realized = block["reference"]["realized"]
+    rows = block["reference"]["rows"]
+    return dataclasses.replace(
+        b, estimation=block, prediction=pred, metrics=dict(realized), metrics_rows=rows
+    )
 
 
 def _check_iso(value: str) -> None:

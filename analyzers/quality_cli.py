@@ -57,6 +57,12 @@ from predwatch.errors import ConfigError
               help="Labelled predictions needed before a metric is judged.")  # fmt: skip
 @click.option("--page-size", type=int, default=5000, show_default=True,
               help="Rows per join page (memory bound).")  # fmt: skip
+@click.option(
+    "--estimate",
+    is_flag=True,
+    help="Also estimate the metrics from the scores alone (CBPE; no labels needed), with the "
+    "baseline's calibration (baseline build --target-column).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.option("--no-store", is_flag=True, help="Do not write to predwatch-drift-<model>.")
 @connection_options
@@ -73,6 +79,11 @@ def quality(cfg: ESConfig, **opts: Any) -> None:
       predwatch quality --model credit --window 1d
       predwatch quality --model credit --start 2026-03-01 --end 2026-03-08 \\
           --reference heldout_metrics.json --json
+      predwatch quality --model credit --window 1d --estimate --baseline baseline.json
+
+    With --estimate, accuracy, precision, recall, F1 and ROC AUC of a binary classifier are
+    also estimated from the window's scores (labels not needed) and judged against the
+    baseline's reference metrics; JSON key "estimated".
 
     Exit codes: 0 no regression, 1 quality regressed, 2 error.
     """
@@ -102,6 +113,8 @@ def quality(cfg: ESConfig, **opts: Any) -> None:
         with client(cfg) as es:
             if reference == "baseline":
                 config = _with_baseline_metrics(es, cfg, config, opts["baseline_path"])
+            if opts["estimate"]:
+                config = _with_estimation(es, cfg, config, opts["baseline_path"])
             report = qj.run(es, cfg, config)
         if opts["as_json"]:
             echo_json(report.to_dict())
@@ -130,6 +143,19 @@ def _with_baseline_metrics(es: Any, cfg: ESConfig, config: Any, path: str | None
         )
     parsed = qj.parse_reference(dict(metrics), f"baseline {b.id}")
     return dataclasses.replace(config, reference_metrics=parsed)
+
+
+def _with_estimation(es: Any, cfg: ESConfig, config: Any, path: str | None) -> Any:
+    import dataclasses
+
+    from predwatch.analyzers.quality_estimate import Estimation
+    from predwatch.baseline import load_baseline
+    from predwatch.baseline_store import baseline_from_es
+
+    b = load_baseline(path) if path else baseline_from_es(es, cfg, config.model)
+    if b.model != config.model:
+        raise ConfigError(f"baseline {b.id} belongs to model {b.model!r}, not {config.model!r}")
+    return dataclasses.replace(config, estimation=Estimation.from_block(b.estimation, b.id))
 
 
 def _duration(seconds: float | None) -> str:
@@ -182,6 +208,8 @@ def _print_quality(report: Any) -> None:
                 m["note"],
             )
         console.print(table)
+    if "estimated" in d:
+        _print_estimated(console, d["estimated"], ci_title, single)
     for note in d["notes"]:
         console.print(f"note: {note}")
     regressed = [r for r in report.regressed if not (single and r.endswith("@*"))]
@@ -189,3 +217,29 @@ def _print_quality(report: Any) -> None:
         console.print("[red]quality regressed:[/] " + ", ".join(regressed))
     else:
         console.print("no quality regression")
+
+
+def _print_estimated(console: Console, e: dict[str, Any], ci_title: str, single: bool) -> None:
+    for version, metrics in e["versions"].items():
+        if single and version == "*":
+            continue
+        title = "all versions" if version == "*" else f"model version {version}"
+        table = Table(title=f"estimated before labels (CBPE), {title}", title_justify="left")
+        for col in ("metric", "estimate", ci_title, "n", "reference", "verdict", "realized"):
+            table.add_column(col, no_wrap=True)
+        table.add_column("note")
+        for name, m in metrics.items():
+            ci_text = ""
+            if m["ci_low"] is not None:
+                ci_text = f"{fmt_number(m['ci_low'])} .. {fmt_number(m['ci_high'])}"
+            verdict = {True: "[red]DROPPED[/]", False: "ok", None: ""}[m["regressed"]]
+            real = (
+                "" if m["realized"] is None else f"{fmt_number(m['realized'])} ({m['realized_n']})"
+            )
+            table.add_row(
+                name, fmt_number(m["value"]), ci_text, str(m["n"]), fmt_number(m["reference"]),
+                verdict, real, m["note"],
+            )  # fmt: skip
+        console.print(table)
+    for note in e["notes"]:
+        console.print(f"note: {note}")

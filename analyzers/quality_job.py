@@ -33,6 +33,7 @@ from elasticsearch import Elasticsearch
 
 from predwatch import schema
 from predwatch.analyzers import quality_ci as ci
+from predwatch.analyzers import quality_estimate as qe
 from predwatch.analyzers import quality_join as qj
 from predwatch.analyzers.aggregates import Window, iso
 from predwatch.analyzers.fetch import require_model
@@ -69,6 +70,7 @@ class QualityConfig:
     driver: str = "auto"
     store: bool = True
     reference_metrics: dict[str, float] | None = None  # filled from the file / baseline
+    estimation: qe.Estimation | None = None  # --estimate: the baseline's calibration
 
     def __post_init__(self) -> None:
         try:
@@ -136,16 +138,22 @@ class QualityReport:
     tolerance: float
     confidence: float
     notes: tuple[str, ...] = field(default=())
+    # --estimate: version -> estimated metrics (None: not asked)
+    estimated: dict[str, tuple[qe.EstimatedMetric, ...]] | None = None
+    estimation: qe.Estimation | None = None
+    estimate_notes: tuple[str, ...] = field(default=())
 
     @property
     def regressed(self) -> list[str]:
-        """`<metric>@<version>` of every regressed metric."""
-        return [
+        """`<metric>@<version>` of every regressed metric (`estimated.<metric>@<version>`
+        for estimates)."""
+        realized = [
             f"{j.metric.name}@{version}"
             for version, items in self.groups.items()
             for j in items
             if j.verdict.regressed
         ]
+        return realized + (qe.regressed(self.estimated) if self.estimated else [])
 
     @property
     def exit_code(self) -> int:
@@ -174,7 +182,14 @@ class QualityReport:
             "regressed": self.regressed,
             "notes": list(self.notes),
             "exit_code": self.exit_code,
+            **self._estimated_dict(),
         }
+
+    def _estimated_dict(self) -> dict[str, Any]:
+        if self.estimation is None:
+            return {}
+        groups = self.estimated or {}
+        return {"estimated": qe.to_dict(groups, self.estimation, list(self.estimate_notes))}
 
 
 def _num(x: float | None) -> float | None:
@@ -242,7 +257,12 @@ def run(
     now = now or dt.datetime.now(dt.UTC)
     # A model with no predictions at all is a mistake (typo), not "no regression" (exit 0).
     require_model(es, cfg, config.model)
-    current = evaluate(es, cfg, config, config.window)
+    task = None
+    if config.estimation is not None and config.kind == "auto":
+        # without labels the rows cannot tell; the calibration says it is a binary classifier
+        e = config.estimation
+        task = Task("classification", config.positive or e.positive, e.threshold)
+    current = evaluate(es, cfg, config, config.window, task)
     notes: list[str] = []
     ref_window: Window | None = None
     if config.reference == "previous":
@@ -265,6 +285,7 @@ def run(
     labelled = next((m.value for m in current.metrics[ALL_VERSIONS] if m.name == "labelled"), 0.0)
     if not labelled:
         notes.append("no outcome joined to a prediction of the window: nothing to evaluate")
+    estimated, estimate_notes = _estimate(es, cfg, config, current)
     report = QualityReport(
         run_id=uuid.uuid4().hex,
         created_at=now,
@@ -278,10 +299,37 @@ def run(
         tolerance=config.tolerance,
         confidence=config.confidence,
         notes=tuple(notes),
+        estimated=estimated,
+        estimation=config.estimation,
+        estimate_notes=tuple(estimate_notes),
     )
     if config.store:
         store(es, cfg, report)
     return report
+
+
+def _estimate(
+    es: Elasticsearch, cfg: ESConfig, config: QualityConfig, current: WindowQuality
+) -> tuple[dict[str, tuple[qe.EstimatedMetric, ...]] | None, list[str]]:
+    e = config.estimation
+    if e is None:
+        return None, []
+    if current.task.kind == "regression":
+        return {}, ["regression: performance cannot be estimated without labels (see the docs)"]
+    notes = []
+    if config.threshold != e.threshold:
+        notes.append(
+            f"estimates use the baseline's threshold {e.threshold:g}, not --threshold "
+            f"{config.threshold:g}"
+        )
+    z = ci.z_value(config.confidence)
+    estimates = qe.estimate_window(es, cfg, config.model, config.window, e, z)
+    groups = qe.judge(
+        estimates, current.metrics, e, tolerance=config.tolerance, min_count=config.min_count
+    )
+    if not any(groups.get(ALL_VERSIONS, ())):
+        notes.append("no prediction with a score in the window: nothing to estimate")
+    return groups, notes
 
 
 def _judge(m: Metric, refs: dict[str, float], config: QualityConfig) -> Judged:
@@ -344,6 +392,7 @@ def documents(report: QualityReport) -> Iterator[dict[str, Any]]:
                     threshold=_num(v.threshold),
                 )
             yield doc
+    yield from _estimate_documents(report, common)
     regressed = [PREFIX + r for r in report.regressed]
     yield {
         **common,
@@ -355,6 +404,42 @@ def documents(report: QualityReport) -> Iterator[dict[str, Any]]:
         "drifted_count": len(regressed),
         "note": "; ".join([*report.notes, *(f"regressed: {r}" for r in regressed)]) or None,
     }
+
+
+def _estimate_documents(report: QualityReport, common: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """One document per estimated metric and version: metric.name `quality.estimated.<m>`,
+    with realized and error beside the estimate once outcomes exist."""
+    for version, items in (report.estimated or {}).items():
+        model: dict[str, Any] = {"name": report.model}
+        if version != ALL_VERSIONS:
+            model["version"] = version
+        for m in items:
+            x, v = m.estimate, m.verdict
+            if _num(x.value) is None:
+                continue
+            doc: dict[str, Any] = {
+                **common,
+                "model": model,
+                "record_type": RECORD_METRIC,
+                "metric": {
+                    "name": PREFIX + qe.PREFIX + x.name,
+                    "value": x.value,
+                    "ci_low": _num(x.ci_low),
+                    "ci_high": _num(x.ci_high),
+                    "reference": _num(v.reference),
+                    "realized": _num(m.realized),
+                    "error": _num(m.error),
+                    "n": x.n,
+                    "scope": "all" if version == ALL_VERSIONS else "version",
+                },
+                "n_current": x.n,
+                "note": "; ".join(y for y in (x.note, v.note) if y) or None,
+            }
+            if v.regressed is not None:
+                doc.update(
+                    drifted=v.regressed, drifted_flag=int(v.regressed), threshold=_num(v.threshold)
+                )
+            yield doc
 
 
 def store(es: Elasticsearch, cfg: ESConfig, report: QualityReport) -> int:

@@ -171,3 +171,51 @@ def read_metrics(v: Any, rows_raw: Any) -> tuple[dict[str, float], int | None]:
             metrics[k] = number(x, f"metrics[{k!r}]")
     rows = None if rows_raw is None else count(rows_raw, "metrics_rows")
     return metrics, rows
+
+
+ESTIMATION_KINDS = ("binary",)
+
+
+def read_estimation(v: Any, path: str = "estimation") -> dict[str, Any] | None:
+    """What `predwatch quality --estimate` needs (`baseline build --target-column`): the
+    score field, positive class, threshold, score grid and the calibration map's blocks
+    [x_start, x_end, probability, rows] (ascending x, non-decreasing probability in [0, 1]),
+    plus the reference's realized metrics. Returned as the plain dict it was (JSON-ready)."""
+    if v is None:
+        return None
+    f = Fields(v, path)
+    kind = f.string("kind")
+    if kind not in ESTIMATION_KINDS:
+        raise Invalid(f.at("kind"), f"expected one of {', '.join(ESTIMATION_KINDS)}, got {kind!r}")
+    f.string("score_field")
+    f.string("positive")
+    f.number("threshold")
+    grid = f.obj("grid")
+    low, high = grid.number("low"), grid.number("high")
+    if not low < high:
+        raise Invalid(grid.at("high"), f"must be above low ({low}), got {high}")
+    if grid.count("bins") < 1:
+        raise Invalid(grid.at("bins"), "expected at least 1")
+    cal = f.obj("calibration")
+    method = cal.string("method")
+    if method not in ("isotonic", "identity"):
+        raise Invalid(cal.at("method"), f"expected isotonic or identity, got {method!r}")
+    cal.count("rows")
+    blocks = cal.get("blocks")
+    if not isinstance(blocks, list) or not blocks:
+        raise Invalid(cal.at("blocks"), "expected a non-empty array of [x_start, x_end, p, rows]")
+    prev_x, prev_p = -math.inf, -math.inf
+    for i, b in enumerate(blocks):
+        at = f"{cal.at('blocks')}[{i}]"
+        x0, x1, p, m = numbers(b, at, 4)
+        if not (prev_x < x0 <= x1) or not (prev_p <= p <= 1.0) or p < 0.0 or m < 0:
+            raise Invalid(at, "blocks must have ascending x and non-decreasing p in [0, 1]")
+        prev_x, prev_p = x1, p
+    ref = f.obj("reference") if f.data.get("reference") is not None else None
+    if ref is not None:
+        for key in ("realized", "mean_abs_error_out_of_fold"):
+            part = ref.data.get(key)
+            if part is not None:
+                for name, x in obj(part, ref.at(key)).items():
+                    number(x, f"{ref.at(key)}[{name!r}]")
+    return dict(f.data)

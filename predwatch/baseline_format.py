@@ -6,11 +6,16 @@ JSON layout (``format_version`` 1)::
      "model": {"name", "version", "trained_at", "hash"}, "created_at", "rows",
      "features": [{"name", "type", "count", "missing", "numeric"|"categorical"|"text": {...}}],
      "prediction": {"kind", "value", "label", "classes"} | null,
-     "metrics": {"roc_auc": 0.93, ...}, "metrics_rows": 5000}   # both optional
+     "metrics": {"roc_auc": 0.93, ...}, "metrics_rows": 5000,   # both optional
+     "estimation": {"kind": "binary", "score_field", "positive", "threshold", "grid",
+                    "calibration": {"method", "rows", "blocks"}, "reference"}}  # optional
 
 `metrics` are the model's held-out quality metrics (names as `predwatch quality` uses them:
 accuracy, precision, recall, f1, roc_auc, log_loss, mae, rmse, r2), `metrics_rows` the rows
 they were measured on; `predwatch quality --reference baseline` compares against them.
+`estimation` (from `baseline build --target-column`) is what `predwatch quality --estimate`
+needs: the calibration map of the scores and the reference's metrics
+(`baseline_checks.read_estimation`). Optional fields: format 1 readers ignore them.
 
 Non-finite floats (the mean of an all-missing column, the variance of one value) are written
 as ``null`` and read back as NaN, so the file is strict JSON. Reading checks every field and
@@ -71,6 +76,8 @@ def baseline_to_dict(b: Baseline) -> dict[str, Any]:
         from predwatch.baseline_segments import segments_to_list
 
         out["segments"] = segments_to_list(b)
+    if b.estimation is not None:
+        out["estimation"] = b.estimation
     return out
 
 
@@ -302,11 +309,12 @@ def read_baseline(data: Any, source: str) -> Baseline:
             raise c.Invalid("features", str(exc)) from None
         prediction = _read_prediction(data.get("prediction"), "prediction")
         metrics, metrics_rows = c.read_metrics(data.get("metrics"), data.get("metrics_rows"))
+        estimation = c.read_estimation(data.get("estimation"))
     except c.Invalid as exc:
         raise BaselineError(f"{source}: {exc}") from None
     b = Baseline(
         name, mversion, trained_at, mhash, created_at, rows, features, prediction,
-        metrics, metrics_rows,
+        metrics, metrics_rows, estimation,
     )  # fmt: skip
     if data.get("segments") is None:
         return b

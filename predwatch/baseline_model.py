@@ -18,7 +18,7 @@ from functools import cached_property
 from typing import Any, Literal
 
 from predwatch import schema
-from predwatch.baseline_checks import Invalid, read_metrics
+from predwatch.baseline_checks import Invalid, read_estimation, read_metrics
 from predwatch.errors import PredwatchError
 
 FORMAT = "predwatch-baseline"
@@ -221,11 +221,14 @@ class Baseline:
     prediction: PredictionProfile | None = None
     metrics: dict[str, float] = field(default_factory=dict)  # held-out quality metrics
     metrics_rows: int | None = None  # rows the metrics were measured on
+    # Calibration map and reference metrics for `quality --estimate` (baseline_checks)
+    estimation: dict[str, Any] | None = None
     segments: tuple[SegmentProfiles, ...] = ()  # per-segment profiles (skew by segment)
 
     def __post_init__(self) -> None:
         try:
             read_metrics(self.metrics, self.metrics_rows)
+            read_estimation(self.estimation)
         except Invalid as exc:
             raise BaselineError(f"baseline {self.id}: {exc}") from None
 

@@ -271,6 +271,9 @@ def drift_mapping() -> Mapping_:
                     "ci_low": {"type": "double"},
                     "ci_high": {"type": "double"},
                     "reference": {"type": "double"},
+                    # quality --estimate: the realized value beside an estimate, and the error
+                    "realized": {"type": "double"},
+                    "error": {"type": "double"},
                     "n": {"type": "long"},
                     "scope": {"type": "keyword"},  # version | all
                 }

@@ -18,7 +18,6 @@ keeps the records (memory, then disk), reports the kind once and retries with ba
 
 from __future__ import annotations
 
-import hashlib
 import json
 import random
 import time
@@ -34,6 +33,7 @@ from predwatch import mappings
 from predwatch import schema as s
 from predwatch.config import ESConfig
 
+from ._hashing import sha256_hex
 from ._serialize import IsoClock, dumps
 
 OK, DUPLICATE, RETRY, DEAD = "ok", "duplicate", "retry", "dead"
@@ -224,7 +224,7 @@ def deadletter_payload(payload: bytes, item: ItemResult, iso: IsoClock, now: flo
         (meta,) = action.values()
         target, doc_id = str(meta.get("_index")), str(meta.get("_id"))
     except Exception:
-        target, doc_id = "unknown", hashlib.sha256(payload).hexdigest()
+        target, doc_id = "unknown", sha256_hex(payload)
     try:
         doc: Any = json.loads(source_raw)
     except Exception:
@@ -245,7 +245,7 @@ def deadletter_payload(payload: bytes, item: ItemResult, iso: IsoClock, now: flo
         dl["model"] = {"name": model.get("name"), "version": model.get("version")}
     dl_id = f"{target}/{doc_id}"
     if len(dl_id.encode("utf-8", "replace")) > 512:
-        dl_id = hashlib.sha256(dl_id.encode("utf-8", "replace")).hexdigest()
+        dl_id = sha256_hex(dl_id.encode("utf-8", "replace"))
     action_out = {"create": {"_index": DEADLETTER_INDEX, "_id": dl_id}}
     return dumps(action_out) + b"\n" + dumps(dl) + b"\n"
 

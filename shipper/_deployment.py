@@ -23,7 +23,6 @@ thread, never on the caller's; forked children reuse the parent's list.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import importlib.metadata as md
 import json
 import platform
@@ -34,6 +33,7 @@ from typing import Any
 
 from predwatch import schema as s
 
+from ._hashing import sha256_hex
 from ._serialize import IsoClock, dumps
 
 INDEX = s.index_name("deployments")
@@ -80,7 +80,7 @@ def installed_packages(names: Packages = None) -> dict[str, str]:
 def fingerprint(packages: Mapping[str, str], python: str) -> str:
     """sha256 over the sorted `name==version` lines (Python included)."""
     lines = sorted([f"{k}=={v}" for k, v in packages.items()] + [f"python=={python}"])
-    return hashlib.sha256("\n".join(lines).encode()).hexdigest()
+    return sha256_hex("\n".join(lines).encode())
 
 
 def is_deployment(payload: bytes) -> bool:
@@ -152,7 +152,7 @@ class Deployment:
             raise RuntimeError("Deployment.prepare() has not run")
         identity = json.dumps([self._static, self.fingerprint], sort_keys=True)
         day = dt.datetime.fromtimestamp(now, dt.UTC).strftime("%Y%m%d")
-        doc_id = hashlib.sha256(identity.encode()).hexdigest()[:40] + "-" + day
+        doc_id = sha256_hex(identity.encode())[:40] + "-" + day
         kept = dict(sorted(self.packages.items())[:MAX_PACKAGES])
         doc = {s.TIMESTAMP: self._iso(now), **self._static}
         doc[PACKAGES] = kept

@@ -36,7 +36,6 @@ the `prediction_id` field keeps the id as given (cut to 1024 characters).
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import os
 import socket
@@ -47,6 +46,7 @@ from predwatch import schema as s
 from predwatch.baseline import category_key
 
 from ._enrich import Annotator
+from ._hashing import sha256_hex
 from ._model_stats import Observation
 from ._serialize import (
     MAX_JSON_INT,
@@ -354,7 +354,7 @@ def _id_field(pid: str) -> str:
 def _doc_id(pid: str) -> str:
     if len(pid) * 4 <= MAX_ID_BYTES or len(pid.encode("utf-8", "replace")) <= MAX_ID_BYTES:
         return pid
-    return hashlib.sha256(pid.encode("utf-8", "replace")).hexdigest()
+    return sha256_hex(pid.encode("utf-8", "replace"))
 
 
 def observation(doc: Mapping[str, Any]) -> Observation:

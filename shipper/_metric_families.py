@@ -70,6 +70,8 @@ FEATURE_COUNTS = {
     "missing": "predictions whose input was missing (absent, null, NaN, empty, not a number)",
     "oov": "predictions whose categorical input was not in the training vocabulary",
     "out_of_range": "predictions whose numeric input was outside the training [min, max]",
+    "text_tokens": "words of a text input (the baseline's tokenizer)",
+    "text_oov_tokens": "words of a text input not in the training vocabulary",
 }
 
 
@@ -184,6 +186,9 @@ def families(shippers: Sequence[Shipper]) -> list[Family]:
                     features["oov"].add(fl, vs.oov[i])
                 if f.out_of_range:
                     features["out_of_range"].add(fl, vs.out_of_range[i])
+                if f.text:
+                    features["text_tokens"].add(fl, vs.tokens[i])
+                    features["text_oov_tokens"].add(fl, vs.oov_tokens[i])
         if sh.baseline is not None and limits.score_shares:
             bl: Labels = (("model", sh.model), ("version", sh.baseline.version))
             for bound, share in zip(limits.score_bounds, limits.score_shares, strict=True):

@@ -1,10 +1,11 @@
 """Model statistics for Prometheus, counted by the worker one batch at a time.
 
 Per model version: predictions, their latency and score histograms, predicted label
-counts, and per exported feature the missing, unseen (OOV) and out-of-range counts the
-annotator wrote into each document (`_enrich`). The caller's thread never touches this:
-the encoder hands over one `Observation` per prediction document it built (`DocBuilder`
-collects them while metrics are on) and `add` counts a whole batch under one lock.
+counts, and per exported feature the missing, unseen (OOV) and out-of-range counts and,
+for text, the words and unseen words the annotator wrote into each document (`_enrich`).
+The caller's thread never touches this: the encoder hands over one `Observation` per
+prediction document it built (`DocBuilder` collects them while metrics are on) and `add`
+counts a whole batch under one lock.
 
 Cardinality is bounded by `Limits`: at most `max_versions` versions (later ones count
 as version "_other"), labels in the baseline's classes (others: "_other") or, without
@@ -41,11 +42,13 @@ Observation = tuple[str, "float | None", "float | None", "str | None", "Mapping[
 
 @dataclass(frozen=True)
 class Feature:
-    """An exported feature and which of its counts exist (OOV: categorical; range: numeric)."""
+    """An exported feature and which of its counts exist (OOV: categorical; range: numeric;
+    token counts: text)."""
 
     name: str
     oov: bool
     out_of_range: bool
+    text: bool = False
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,7 @@ def limits_for(
                         f.name,
                         oov=f.type is s.FeatureType.CATEGORICAL,
                         out_of_range=f.type is s.FeatureType.NUMERIC,
+                        text=f.type is s.FeatureType.TEXT,
                     )
                 )
         p = baseline.prediction
@@ -143,7 +147,17 @@ class Histogram:
 class VersionStats:
     """The counts of one model version."""
 
-    __slots__ = ("count", "labels", "latency", "missing", "oov", "out_of_range", "score")
+    __slots__ = (
+        "count",
+        "labels",
+        "latency",
+        "missing",
+        "oov",
+        "oov_tokens",
+        "out_of_range",
+        "score",
+        "tokens",
+    )
 
     def __init__(self, limits: Limits) -> None:
         n = len(limits.features)
@@ -154,6 +168,8 @@ class VersionStats:
         self.missing = [0] * n
         self.oov = [0] * n
         self.out_of_range = [0] * n
+        self.tokens = [0] * n  # text features: words, and words not in the vocabulary
+        self.oov_tokens = [0] * n
 
     def copy(self) -> VersionStats:
         out = VersionStats.__new__(VersionStats)
@@ -162,12 +178,14 @@ class VersionStats:
         out.labels = dict(self.labels)
         out.missing, out.oov = list(self.missing), list(self.oov)
         out.out_of_range = list(self.out_of_range)
+        out.tokens, out.oov_tokens = list(self.tokens), list(self.oov_tokens)
         return out
 
 
 _MISSING = s.MISSING.split(".", 1)[1]
 _OOV = s.OOV.split(".", 1)[1]
 _OUT_OF_RANGE = s.OUT_OF_RANGE.split(".", 1)[1]
+_TEXT = s.TEXT.split(".", 1)[1]
 
 
 class ModelStats:
@@ -180,6 +198,11 @@ class ModelStats:
         self._all = {f.name: i for i, f in enumerate(fs)}
         self._oov = {f.name: i for i, f in enumerate(fs) if f.oov}
         self._range = {f.name: i for i, f in enumerate(fs) if f.out_of_range}
+        self._text = tuple(
+            (i, f"{f.name}.{s.TEXT_TOKENS}", f"{f.name}.{s.TEXT_OOV_TOKENS}")
+            for i, f in enumerate(fs)
+            if f.text
+        )
         self.versions: dict[str, VersionStats] = {}
 
     def add(self, batch: Sequence[Observation]) -> None:
@@ -203,6 +226,15 @@ class ModelStats:
                     _count_flags(vs.missing, monitor.get(_MISSING), self._all)
                     _count_flags(vs.oov, monitor.get(_OOV), self._oov)
                     _count_flags(vs.out_of_range, monitor.get(_OUT_OF_RANGE), self._range)
+                    if self._text:
+                        self._count_tokens(vs, monitor.get(_TEXT))
+
+    def _count_tokens(self, vs: VersionStats, text: Mapping[str, Any] | None) -> None:
+        if not text:
+            return
+        for i, tokens, oov in self._text:
+            vs.tokens[i] += text.get(tokens) or 0
+            vs.oov_tokens[i] += text.get(oov) or 0
 
     def _version(self, version: str) -> VersionStats:
         vs = self.versions.get(version)

@@ -23,13 +23,12 @@ it can be told apart) is withheld: it ships as a placeholder and counts as unser
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from collections.abc import Mapping
 from typing import Any
 
 from predwatch.errors import ConfigError
 
+from ._hashing import hmac_sha256_hex
 from ._serialize import key_text
 
 ACTIONS = ("drop", "hash")
@@ -134,7 +133,7 @@ class PiiRules:
                 return None
             data = text.encode("utf-8", "replace")
         assert self._key is not None
-        return hmac.new(self._key, data, hashlib.sha256).hexdigest()
+        return hmac_sha256_hex(self._key, data)
 
     def apply(self, snap: dict[Any, Any]) -> None:
         """Drop or hash the configured fields of `snap` (a copy owned by the shipper)."""

@@ -85,6 +85,17 @@ def default_rules(
         throttle="1d",
         description="a metric regressed in a predwatch quality run (predwatch-drift-<model>)",
     )
+    add(
+        "estimated_quality",
+        "estimated_quality",
+        "warning",
+        window="1d",
+        every="15m",
+        threshold=0.0,
+        throttle="1d",
+        description="an estimated metric (predwatch quality --estimate, before labels) "
+        "dropped below the baseline's reference (predwatch-drift-<model>)",
+    )
     for f in baseline.features:
         expected_missing = f.missing_rate
         add(

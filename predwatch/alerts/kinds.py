@@ -28,6 +28,11 @@ KINDS: dict[str, KindSpec] = {
     "segment_drift": KindSpec("drift in a segment (analyzer results)", unit="drifted segments"),
     # From `predwatch quality` (record_type "metric" in predwatch-drift-<model>).
     "quality_regression": KindSpec("prediction quality regressed", unit="regressed metrics"),
+    # `predwatch quality --estimate`: estimated (CBPE) metrics whose interval dropped below
+    # the baseline's reference, before any label arrived.
+    "estimated_quality": KindSpec(
+        "estimated quality dropped (before labels)", unit="dropped estimates"
+    ),
     "oov_rate": KindSpec("out-of-vocabulary rate spike", ("categorical", "text"), unit="rate"),
     "missing_rate": KindSpec(
         "missing-rate spike (feature vanished)", ("numeric", "categorical", "text"), unit="rate"

@@ -31,6 +31,7 @@ SKIPPED_KINDS = {
     "drift": "analyzer results live in Elasticsearch",
     "segment_drift": "analyzer results live in Elasticsearch",
     "quality_regression": "quality results live in Elasticsearch",
+    "estimated_quality": "estimated quality results live in Elasticsearch",
     "nonfinite": "non-finite values are not counted in Prometheus",
     "dependency_change": "deployment documents live in Elasticsearch",
     "model_hash_change": "deployment documents live in Elasticsearch",

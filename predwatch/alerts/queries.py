@@ -35,6 +35,7 @@ DRIFT_DRIFTED = "drifted"
 DRIFT_METRIC_NAME = "metric.name"
 DRIFT_SEGMENT = "segment.name"  # "region=pacific" on the "segment" documents
 QUALITY_PREFIX = "quality."  # the metric.name prefix of `predwatch quality` documents
+ESTIMATED_PREFIX = "quality.estimated."  # ... of its estimates before labels (--estimate)
 DEADLETTER_ERROR_TYPE = "error.type"
 DEPLOYMENT_FINGERPRINT = "fingerprint"
 DEPLOYMENT_PACKAGES = "packages"
@@ -172,16 +173,20 @@ def searches(rule: Rule) -> list[RuleSearch]:
         body = _body(q, _top(DRIFT_SEGMENT, 50))
         idx = (s.index_name("drift", rule.model),)
         return [RuleSearch("", idx, body, Check(TOTAL, "gt", rule.bound), rule.bound)]
-    if k == "quality_regression":
+    if k in ("quality_regression", "estimated_quality"):
         # Regressed metrics of `predwatch quality` runs (the analyze job's own "metric"
-        # documents carry no verdict; the prefix keeps them out all the same).
+        # documents carry no verdict; the prefix keeps them out all the same): realized
+        # ones, or the estimates made before labels (`quality --estimate`).
+        estimated = {"prefix": {DRIFT_METRIC_NAME: ESTIMATED_PREFIX}}
+        prefix = ESTIMATED_PREFIX if k == "estimated_quality" else QUALITY_PREFIX
         q = _query(
             rule,
             [
                 {"term": {DRIFT_RECORD_TYPE: "metric"}},
                 {"term": {DRIFT_DRIFTED: True}},
-                {"prefix": {DRIFT_METRIC_NAME: QUALITY_PREFIX}},
+                {"prefix": {DRIFT_METRIC_NAME: prefix}},
             ],
+            [estimated] if k == "quality_regression" else None,
             by_model=False,
         )
         body = _body(q, _top(DRIFT_METRIC_NAME, 50))
@@ -290,6 +295,7 @@ def kibana_spec(rule: Rule) -> KibanaSpec | None:
         "drift",
         "segment_drift",
         "quality_regression",
+        "estimated_quality",
         "nonfinite",
         "version_change",
         "deadletter",

@@ -6,6 +6,7 @@ import dataclasses
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from elasticsearch import Elasticsearch
 
@@ -55,6 +56,34 @@ def analyze_week(
                 latency_tolerance=LATENCY_TOLERANCE,
             )
             out[sc.key].append((name, job.run(es, cfg, config, baseline=baseline)))
+    return out
+
+
+def estimate_week(
+    es: Elasticsearch,
+    cfg: ESConfig,
+    baseline: Baseline,
+    model: str,
+    week_start: dt.datetime,
+) -> dict[str, dict[str, Any]]:
+    """Per scenario window: `predwatch quality --estimate` (no outcome exists in the demo:
+    the labels have not arrived), judged against the baseline's held-out metrics and stored
+    in predwatch-drift-<model> for the estimated_quality rule. Returns the `estimated` JSON."""
+    from predwatch.analyzers import quality_job as qj
+    from predwatch.analyzers.quality_estimate import Estimation
+
+    estimation = Estimation.from_block(baseline.estimation, baseline.id)
+    out: dict[str, dict[str, Any]] = {}
+    for sc in SCENARIOS:
+        start, end = sc.window(week_start)
+        config = qj.QualityConfig(
+            model=model,
+            window=Window(start, end),
+            reference="baseline",
+            reference_metrics=dict(baseline.metrics),
+            estimation=estimation,
+        )
+        out[sc.key] = qj.run(es, cfg, config).to_dict().get("estimated", {})
     return out
 
 

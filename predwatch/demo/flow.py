@@ -82,6 +82,12 @@ def _steps(
     echo("4. predwatch analyze, one run per scenario window (vs the baseline and the clean days)")
     reports = analysis.analyze_week(es, cfg, trained.baseline, opts.model, week_start)
     files = _write_reports(reports, out)
+    estimates = analysis.estimate_week(es, cfg, trained.baseline, opts.model, week_start)
+    dropped = [k for k, e in estimates.items() if e.get("regressed")]
+    echo(
+        "  predwatch quality --estimate per window (no label has arrived): estimated quality "
+        f"dropped in {', '.join(dropped) if dropped else 'no window'}"
+    )
     p95 = analysis.clean_latency_p95(reports) or 50.0
     ruleset = analysis.demo_rules(trained.baseline, opts.model, run.LATENCY_BOUND_FACTOR * p95)
     rules_file = analysis.save_rules(ruleset, out)
@@ -95,7 +101,7 @@ def _steps(
     timings.mark("analysis")
 
     shifts = analysis.category_shifts(es, cfg, trained.baseline, opts.model, week_start, reports)
-    chs = story.chapters(week_start, reports, fired, shifts)
+    chs = story.chapters(week_start, reports, fired, shifts, estimates)
     extra = story.unattributed(fired)
     echo("")
     echo("What predwatch found")

@@ -40,6 +40,8 @@ def _other_version_share(report: Report) -> float:
 def charts(chs: Sequence[Chapter], reports: Mapping[str, Sequence[tuple[str, Report]]]) -> str:
     """Inline SVG charts of the signals per scenario window (vs-baseline runs)."""
     labels, missing, unseen, version, p95, mean, drifted = [], [], [], [], [], [], []
+    est_acc: list[float | None] = []
+    est_auc: list[float | None] = []
     for ch in chs:
         base = next((r for ref, r in reports.get(ch.scenario.key, ()) if ref == "baseline"), None)
         if base is None:
@@ -52,6 +54,8 @@ def charts(chs: Sequence[Chapter], reports: Mapping[str, Sequence[tuple[str, Rep
         p95.append(lat.percentiles.get("95") if lat else None)
         mean.append(base.prediction_summary.mean if base.prediction_summary else None)
         drifted.append(float(sum(bool(t.drifted) for t in base.comparison.all_tests())))
+        est_acc.append(ch.estimated.get("accuracy"))
+        est_auc.append(ch.estimated.get("roc_auc"))
     return "".join(
         [
             svg.bars(
@@ -67,6 +71,11 @@ def charts(chs: Sequence[Chapter], reports: Mapping[str, Sequence[tuple[str, Rep
             svg.bars("Drifted tests per window (vs the baseline)", labels, [("tests", drifted)]),
             svg.lines("Latency p95 (ms) per window", labels, [("p95 ms", p95)]),
             svg.lines("Mean score per window", labels, [("mean P(disrupted)", mean)]),
+            svg.lines(
+                "Estimated quality per window, before any label (predwatch quality --estimate)",
+                labels,
+                [("accuracy", est_acc), ("ROC AUC", est_auc)],
+            ),
         ]
     )
 

@@ -100,7 +100,9 @@ def ensure_es(cfg: ESConfig, echo: Echo) -> ESConfig:
 
 
 def reset(es: Elasticsearch, cfg: ESConfig, model: str) -> int:
-    """Delete what an earlier run of the demo left: the model's indices, its fired alerts.
+    """Delete what an earlier run of the demo left: the model's indices, and its records in
+    the shared alerts and deployments indices (an earlier run's deployment of the same
+    version with another model hash would fire `model_hash_change`).
 
     Names are resolved first (a cluster may refuse wildcard deletes). Returns the number
     of indices deleted.
@@ -116,14 +118,14 @@ def reset(es: Elasticsearch, cfg: ESConfig, model: str) -> int:
     if names:
         joined = ",".join(names)
         es_mod.call(cfg, lambda: es.options(ignore_status=404).indices.delete(index=joined))
-    _delete_alerts(es, cfg, model)
+    for shared in ("alerts", "deployments"):
+        _delete_model_records(es, cfg, schema.index_name(shared), model)
     return len(names)
 
 
-def _delete_alerts(es: Elasticsearch, cfg: ESConfig, model: str) -> None:
-    """The model's records in the shared alerts index (no _delete_by_query: the minimal
-    distribution lacks it), so the alert runner starts without throttling state."""
-    index = schema.index_name("alerts")
+def _delete_model_records(es: Elasticsearch, cfg: ESConfig, index: str, model: str) -> None:
+    """The model's records in a shared index (no _delete_by_query: the minimal distribution
+    lacks it): the alert runner starts without throttling state, deployments start afresh."""
     while True:
         found = es_mod.call(
             cfg,
@@ -179,6 +181,7 @@ def train(opts: Options, week_start: dt.datetime, echo: Echo) -> Trained:
         metrics=mdl.held_out_metrics(split.train, scores),
         metrics_rows=len(split.train),
     )
+    baseline = with_estimation(baseline, split.train[ds.TARGET].to_numpy(), scores)
     path = save_baseline(baseline, opts.output_dir / "baseline.json")
     echo(
         f"  baseline {baseline.id} from the training split ({baseline.rows:,} rows, "
@@ -186,6 +189,23 @@ def train(opts: Options, week_start: dt.datetime, echo: Echo) -> Trained:
         f"{baseline.metrics['roc_auc']:.3f}) -> {path}"
     )
     return Trained(prod, exp, baseline, ds.records(split.serving), auc, auc_exp)
+
+
+def with_estimation(baseline: Baseline, target: Any, scores: Any) -> Baseline:
+    """The baseline with the calibration `predwatch quality --estimate` needs, fitted on the
+    out-of-fold scores (held out, as the estimate needs) and the true labels."""
+    import dataclasses
+
+    import pandas as pd
+
+    from predwatch.analyzers.estimate_fit import fit_reference
+
+    labels = [ds.POSITIVE if int(y) == 1 else ds.NEGATIVE for y in target]
+    frame = pd.DataFrame({"score": scores, "label": labels})
+    block = fit_reference(
+        [frame], score="score", target="label", positive=ds.POSITIVE, threshold=mdl.THRESHOLD
+    )
+    return dataclasses.replace(baseline, estimation=block)
 
 
 # --- outputs ------------------------------------------------------------------------------

@@ -51,12 +51,16 @@ SIGNALS: Mapping[str, tuple[frozenset[str], frozenset[str]]] = {
 }
 # failures of the inputs: the scores move with them (a consequence, not a second failure)
 INPUT_SCENARIOS = frozenset({"missing", "rare_category", "new_words"})
+# what `predwatch quality --estimate` (no label yet) should catch: a worse model serving
+ESTIMATE_SCENARIOS = frozenset({"wrong_version"})
+ESTIMATED = ("accuracy", "roc_auc")  # shown per window in the report's chart
 # alert kinds that point at one scenario whatever their feature
 ALERT_KINDS: Mapping[str, str] = {
     "version_change": "wrong_version",
     "multiple_versions": "wrong_version",
     "prediction_mean": "wrong_version",
     "latency_p95": "latency",
+    "estimated_quality": "wrong_version",
 }
 
 
@@ -114,6 +118,7 @@ class Chapter:
     start: Any
     end: Any
     predictions: float = 0.0
+    estimated: dict[str, float] = field(default_factory=dict)  # quality --estimate, all versions
     caught_by: list[Finding] = field(default_factory=list)
     consequences: list[Finding] = field(default_factory=list)
     also: list[Finding] = field(default_factory=list)
@@ -134,6 +139,7 @@ class Chapter:
             "days": self.scenario.days(),
             "window": {"start": iso(self.start), "end": iso(self.end)},
             "predictions": self.predictions,
+            "estimated": dict(self.estimated),
             "caught": self.caught if self.injected else None,
             "caught_by": [f.to_dict() for f in self.caught_by],
             "consequences": [f.to_dict() for f in self.consequences],
@@ -299,15 +305,31 @@ def _belongs(f: Finding, key: str) -> bool:
     return f.feature in feats and f.name in tests
 
 
+def estimate_findings(estimated: Mapping[str, Any] | None) -> list[Finding]:
+    """The estimates (JSON of `predwatch quality --estimate`, all versions) that dropped
+    below the baseline's reference: findings made before any label arrived."""
+    out = []
+    for name, m in ((estimated or {}).get("versions", {}).get("*", {})).items():
+        if m.get("regressed"):
+            ctx = (
+                f"{m['value']:.3f} (95% CI {m['ci_low']:.3f}..{m['ci_high']:.3f}) vs "
+                f"{m['reference']:.3f} on the held-out data, before any label"
+            )
+            out.append(Finding("estimate", f"estimated {name}", None, ctx, "baseline"))
+    return out
+
+
 def chapters(
     week_start: Any,
     reports: Mapping[str, Sequence[tuple[str, Report]]],
     alerts: Iterable[AlertFired],
     shifts: Mapping[str, Mapping[str, str]] | None = None,
+    estimates: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> list[Chapter]:
     """One chapter per scenario, its window's findings sorted into caught-by, consequences
     and also-flagged. `reports[key]` holds (reference name, report) pairs of that window;
-    `shifts[key][feature]` describes a categorical change in that window."""
+    `shifts[key][feature]` describes a categorical change in that window; `estimates[key]`
+    is the window's `estimated` JSON of `predwatch quality --estimate`."""
     out = []
     fired = list(alerts)
     for sc in SCENARIOS:
@@ -328,6 +350,16 @@ def chapters(
                     ch.consequences.append(f)
                 else:
                     ch.also.append(f)
+        est = (estimates or {}).get(sc.key)
+        every = (est or {}).get("versions", {}).get("*", {})
+        ch.estimated = {k: every[k]["value"] for k in ESTIMATED if every.get(k, {}).get("value")}
+        for f in estimate_findings(est):
+            if sc.key in ESTIMATE_SCENARIOS:
+                ch.caught_by.append(f)
+            elif sc.key in INPUT_SCENARIOS:
+                ch.consequences.append(f)
+            else:
+                ch.also.append(f)
         ch.caught_by.extend(alert_finding(a, sc.key) for a in fired if sc.key in alert_scenarios(a))
         out.append(ch)
     return out
@@ -352,6 +384,7 @@ def grouped(findings: Sequence[Finding]) -> list[str]:
         head = f"{feature}" + (f" vs {ref}" if ref else "")
         body = "; ".join(x for x in (ctx, tests) if x)
         lines.append(f"{head}: {body}")
+    lines += [f"{f.name}: {f.context}" for f in findings if f.source == "estimate"]
     return lines
 
 

@@ -9,8 +9,11 @@ from predwatch.kibana.context import (
     DRIFTED_COUNT,
     DRIFTED_FLAG,
     EFFECT_SIZE,
+    ESTIMATED_PREFIX,
     FEATURE,
     METRIC_NAME,
+    METRIC_REALIZED,
+    METRIC_SCOPE,
     METRIC_VALUE,
     P_VALUE_ADJUSTED,
     RECORD_TYPE,
@@ -196,6 +199,26 @@ def drift_items(ctx: Ctx) -> list[Item]:
                 x=L.date_histogram(),
                 split=L.terms(METRIC_NAME, size=10, label="Metric", other=False),
                 query=_records("metric"),
+            ),
+        ),
+        Item(
+            "estimated_quality",
+            48,
+            12,
+            L.Lens(
+                ctx.title("Estimated (before labels) and realized quality"),
+                dv,
+                "xy",
+                [
+                    L.metric("average", METRIC_VALUE, label="Estimated"),
+                    L.metric("average", METRIC_REALIZED, label="Realized"),
+                ],
+                x=L.date_histogram(),
+                split=L.terms(METRIC_NAME, size=5, label="Metric", other=False),
+                query=f"{_records('metric')} and {L.kql_eq(METRIC_SCOPE, 'all')} and "
+                f"{L.kql_field(METRIC_NAME)} : {ESTIMATED_PREFIX}*",
+                description="predwatch quality --estimate: CBPE estimates from the scores "
+                "alone, and the realized value once outcomes have arrived (all versions)",
             ),
         ),
         Item(

@@ -53,6 +53,13 @@ def inject_quality_regression(sc: Scenario) -> None:
     sc.quality_metric("roc_auc", True)
 
 
+def inject_estimated_drop(sc: Scenario) -> None:
+    # `predwatch quality --estimate` before labels: an estimate dropped, no realized metric
+    sc.predictions()
+    sc.quality_metric("estimated.accuracy", True)
+    sc.quality_metric("estimated.roc_auc", False)
+
+
 def inject_oov_country(sc: Scenario) -> None:
     sc.predictions(change=lambda i: {OOV_C: 1, **_unseen("country", "XX")} if i % 4 == 0 else {})
 
@@ -146,6 +153,7 @@ SCENARIOS: dict[str, tuple[Callable[[Scenario], None], set[str], set[str] | None
     "drift": (inject_drift, {"drift"}, None),
     "quality_regression": (inject_quality_regression, {"quality_regression"}, None),
     "segment_drift": (inject_segment_drift, {"segment_drift"}, None),
+    "estimated_quality": (inject_estimated_drop, {"estimated_quality"}, None),
     "oov_country": (inject_oov_country, {"oov_rate.country", "unseen.country"}, None),
     "unseen_device": (inject_unseen_device, {"unseen.device"}, None),
     "text_oov": (inject_text_oov, {"oov_rate.comment"}, None),

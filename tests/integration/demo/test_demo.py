@@ -142,6 +142,26 @@ class TestDemo:
         assert 0.8 < b.metrics["roc_auc"] <= 1.0 and b.metrics_rows == b.rows
         assert "held-out ROC AUC" in demo_run.stdout
 
+    def test_estimate_catches_the_wrong_version_before_labels(
+        self, demo_run: DemoRun, es: Elasticsearch
+    ) -> None:
+        """No label ever arrives in the demo: the estimated accuracy drop catches the
+        wrong-version day, the clean days' estimates hold, the estimated_quality alert
+        fires, and the estimates are stored for the dashboard."""
+        assert demo_run.returncode == 0
+        chapters = {c["scenario"]: c for c in demo_run.story["chapters"]}
+        wrong = chapters["wrong_version"]
+        assert "estimated accuracy" in {f["name"] for f in wrong["caught_by"]}
+        assert "estimated_quality" in {f["name"] for f in wrong["caught_by"]}
+        assert not [f for f in chapters["clean"]["also_flagged"] if f["source"] == "estimate"]
+        assert wrong["estimated"]["accuracy"] < chapters["clean"]["estimated"]["accuracy"]
+        stored = es.count(
+            index=f"predwatch-drift-{demo_run.model}",
+            query={"prefix": {"metric.name": "quality.estimated."}},
+        )
+        assert stored["count"] > 0
+        assert "Estimated quality per window" in (demo_run.output / "index.html").read_text()
+
     def test_safe_to_run_twice(
         self, demo_run: DemoRun, es_config: ESConfig, es: Elasticsearch
     ) -> None:

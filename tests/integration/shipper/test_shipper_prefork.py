@@ -1,6 +1,7 @@
 """A real pre-fork server: gunicorn (3 sync workers, --preload, --max-requests) serving a tiny
 WSGI app that logs each request's prediction through the shipper to the real node, and one
-/metrics (Prometheus multiprocess mode, served by the master) scraped for real."""
+/metrics (Prometheus multiprocess mode) scraped for real: served by the master with the
+child_exit hook, or by the app itself without hooks (as under uvicorn)."""
 
 from __future__ import annotations
 
@@ -34,9 +35,17 @@ from predwatch.shipper import Shipper
 
 shipper = Shipper(os.environ["T_MODEL"], "1.0", baseline=os.environ["T_BASELINE"],
                   spool_dir=os.environ["T_SPOOL"], flush_interval=0.1)
+metrics_app = None
+if os.environ.get("T_APP_METRICS"):
+    from prometheus_client import make_wsgi_app
+    from predwatch.shipper import prometheus
+
+    metrics_app = make_wsgi_app(prometheus.multiprocess_registry())
 
 
 def app(environ, start_response):
+    if metrics_app is not None and environ.get("PATH_INFO") == "/metrics":
+        return metrics_app(environ, start_response)
     q = parse_qs(environ.get("QUERY_STRING", ""))
     i = int(q["i"][0])
     inputs = {"status": q["status"][0]}
@@ -48,14 +57,15 @@ def app(environ, start_response):
 """
 
 CONF = """
-from predwatch.shipper import prometheus
-
 bind = "127.0.0.1:{app_port}"
 workers = 3
 worker_class = "sync"
 preload_app = True
 max_requests = {max_requests}
 graceful_timeout = 20
+"""
+MASTER_HOOKS = """
+from predwatch.shipper import prometheus
 
 
 def when_ready(server):
@@ -123,13 +133,16 @@ def _total(m: dict[str, Any], name: str, **labels: str) -> float:
 class Server:
     """A gunicorn this test started (stopped by its pid)."""
 
-    def __init__(self, tmp: Path, env: dict[str, str]) -> None:
+    def __init__(self, tmp: Path, env: dict[str, str], served_by: str) -> None:
         self.app_port, self.metrics_port = _free_port(), _free_port()
         (tmp / "app.py").write_text(APP)
-        conf = CONF.format(
+        conf = CONF + (MASTER_HOOKS if served_by == "master" else "")
+        conf = conf.format(
             app_port=self.app_port, metrics_port=self.metrics_port, max_requests=MAX_REQUESTS
         )
         (tmp / "gunicorn.conf.py").write_text(textwrap.dedent(conf))
+        if served_by == "app":
+            env = {**env, "T_APP_METRICS": "1"}
         gunicorn = Path(sys.executable).with_name("gunicorn")
         self.log = (tmp / "gunicorn.log").open("wb")
         self.proc = subprocess.Popen(
@@ -140,7 +153,11 @@ class Server:
             stderr=subprocess.STDOUT,
         )
         self.url = f"http://127.0.0.1:{self.app_port}/"
-        self.metrics_url = f"http://127.0.0.1:{self.metrics_port}/metrics"
+        self.metrics_url = (
+            f"http://127.0.0.1:{self.metrics_port}/metrics"
+            if served_by == "master"
+            else f"{self.url}metrics"
+        )
         self._wait_up()
 
     def _wait_up(self) -> None:
@@ -195,8 +212,16 @@ def _expected(n: int, edges: tuple[float, ...]) -> dict[str, Any]:
     }
 
 
-@pytest.fixture
-def server(tmp_path: Path, es_config: ESConfig, es: Elasticsearch, model: str) -> Iterator[Server]:
+@pytest.fixture(params=["master", "app"])
+def server(
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    es_config: ESConfig,
+    es: Elasticsearch,
+    model: str,
+) -> Iterator[Server]:
+    """gunicorn with /metrics served by the master (`serve_multiprocess` in when_ready,
+    `child_exit` hook) or by the app (`multiprocess_registry`, no hooks)."""
     pytest.importorskip("prometheus_client")
     if shutil.which("gunicorn", path=str(Path(sys.executable).parent)) is None:
         pytest.skip("gunicorn is not installed (pip install -e '.[dev]')")
@@ -213,7 +238,7 @@ def server(tmp_path: Path, es_config: ESConfig, es: Elasticsearch, model: str) -
         "T_SPOOL": str(tmp_path / "spool"),
         "PYTHONPATH": os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")]),
     }
-    srv = Server(tmp_path, env)
+    srv = Server(tmp_path, env, request.param)
     srv.mp = mp  # type: ignore[attr-defined]
     try:
         yield srv
@@ -259,9 +284,9 @@ class TestGunicornMultiprocess:
     def test_counts_summed_over_workers_and_recycles(
         self, server: Server, es: Elasticsearch, model: str
     ) -> None:
-        """One scrape of the master's endpoint sums every worker: counts, score buckets and
-        feature counts equal what was sent, before and after workers are recycled, and
-        the recycled workers' live gauges are gone."""
+        """One scrape sums every worker: counts, score buckets and feature counts equal
+        what was sent, before and after workers are recycled, and the recycled workers'
+        live gauges are gone (by the hook, or at the scrape without one)."""
         baseline = _baseline(model)
         assert baseline.prediction is not None and baseline.prediction.value is not None
         profile = baseline.prediction.value
@@ -282,7 +307,8 @@ class TestGunicornMultiprocess:
         m = _settled(server, model, total)
         _check(m, model, total, edges)
         assert sorted(landed_ids(es, model)) == sorted(f"p{i}" for i in range(total))
-        # Every live gauge file belongs to a running worker (child_exit removed the others).
+        # Every live gauge file belongs to a running worker: child_exit removed the others
+        # (master), or the scrape did (app).
         for path in server.mp.glob("gauge_live*.db"):  # type: ignore[attr-defined]
             pid = int(path.stem.rsplit("_", 1)[1])
             os.kill(pid, 0)  # raises ProcessLookupError for a dead worker's file

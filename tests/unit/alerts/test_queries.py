@@ -259,6 +259,23 @@ class TestDeploymentSearches:
         spec = queries.kibana_spec(rule)
         assert spec is not None and (spec.agg_type, spec.comparator) == ("count", ">")
 
+    def test_estimated_quality(self, ruleset: RuleSet) -> None:
+        """estimated_quality counts dropped estimates (quality.estimated.*), which the realized
+        quality_regression rule leaves out; both are Kibana count rules."""
+        rule = next(r for r in ruleset.rules if r.id == "estimated_quality")
+        (search,) = queries.searches(rule)
+        filters = search.body["query"]["bool"]["filter"]
+        assert {"prefix": {"metric.name": "quality.estimated."}} in filters
+        assert {"term": {"drifted": True}} in filters
+        assert "must_not" not in search.body["query"]["bool"]
+        realized = next(r for r in ruleset.rules if r.id == "quality_regression")
+        (rs,) = queries.searches(realized)
+        assert rs.body["query"]["bool"]["must_not"] == [
+            {"prefix": {"metric.name": "quality.estimated."}}
+        ]
+        spec = queries.kibana_spec(rule)
+        assert spec is not None and (spec.agg_type, spec.comparator) == ("count", ">")
+
     def test_quality_regression(self, ruleset: RuleSet) -> None:
         """quality_regression counts regressed quality metric documents in the drift index
         (top metric names listed) and is a Kibana count rule."""

@@ -172,3 +172,29 @@ class TestJson:
         assert d["clean"]["caught"] is None
         assert d["missing"]["caught"] is False
         assert t.CLEAN.key == "clean"
+
+
+class TestEstimates:
+    def _estimated(self, regressed: bool) -> dict[str, Any]:
+        m = {"value": 0.8, "ci_low": 0.78, "ci_high": 0.82, "reference": 0.93}
+        return {"versions": {"*": {"accuracy": {**m, "regressed": regressed}}}}
+
+    def test_wrong_version_caught_by_the_estimate_before_labels(self) -> None:
+        """A dropped estimate on the wrong-version day catches it; the chart value is kept."""
+        chs = {
+            c.scenario.key: c
+            for c in story.chapters(START, {}, [], None, {"wrong_version": self._estimated(True)})
+        }
+        ch = chs["wrong_version"]
+        assert ch.caught and ch.caught_by[0].source == "estimate"
+        assert "before any label" in ch.caught_by[0].context
+        assert ch.estimated == {"accuracy": 0.8}
+        assert any("estimated accuracy" in line for line in story.render(list(chs.values()), []))
+
+    def test_clean_period_estimate_drop_is_a_false_alarm(self) -> None:
+        """On the clean days a dropped estimate is listed under also-flagged, not hidden."""
+        chs = story.chapters(START, {}, [], None, {"clean": self._estimated(True)})
+        clean = next(c for c in chs if c.scenario.key == "clean")
+        assert [f.name for f in clean.also] == ["estimated accuracy"]
+        quiet = story.chapters(START, {}, [], None, {"clean": self._estimated(False)})
+        assert not next(c for c in quiet if c.scenario.key == "clean").also

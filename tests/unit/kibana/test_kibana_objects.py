@@ -454,3 +454,22 @@ class TestErrors:
         """Model names follow the schema rule."""
         with pytest.raises(KibanaError, match="may only contain"):
             saved_objects(None, "Credit-Risk")
+
+
+class TestEstimatedQuality:
+    def test_estimated_and_realized_lines_together(self) -> None:
+        """The drift dashboard charts estimated (metric.value) and realized (metric.realized)
+        of the quality.estimated.* documents of all versions, one line pair per metric."""
+        objects = saved_objects(demo_baseline(), "demo")
+        (lens,) = [
+            o
+            for o in _by_type(objects, "lens")
+            if o["attributes"]["title"].endswith("Estimated (before labels) and realized quality")
+        ]
+        state = lens["attributes"]["state"]
+        fields = _walk(state["datasourceStates"], "sourceField")
+        assert {"metric.value", "metric.realized", "metric.name", "@timestamp"} <= set(fields)
+        query = state["query"]["query"]
+        assert "quality.estimated.*" in query and 'metric.scope : "all"' in query
+        dashboards = json.dumps(_by_type(objects, "dashboard"))
+        assert lens["id"] in dashboards

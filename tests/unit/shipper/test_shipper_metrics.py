@@ -300,11 +300,19 @@ class TestModelStatistics:
         pytest.importorskip("prometheus_client")
 
     def test_exact_counts(self, sink: FakeSink, tmp_path: Path) -> None:
-        """Score buckets, labels and per-feature missing/OOV/out-of-range counts equal what
-        was sent, per version; the baseline's training shares come along."""
+        """Score buckets, labels and per-feature missing/OOV/out-of-range/word counts equal
+        what was sent, per version; the baseline's training shares come along."""
         sent = [
-            ({"age": 30, "marital_status": "married"}, {"0": 0.9, "1": 0.1}, None),
-            ({"age": 95, "marital_status": "single"}, {"0": 0.4, "1": 0.6}, None),
+            (
+                {"age": 30, "marital_status": "married", "comment": "Good service"},
+                {"0": 0.9, "1": 0.1},
+                None,
+            ),
+            (
+                {"age": 95, "marital_status": "single", "comment": "awful service, zzz"},
+                {"0": 0.4, "1": 0.6},
+                None,
+            ),
             ({"age": None, "marital_status": "divorced"}, {"0": 0.2, "1": 0.8}, None),
             ({"marital_status": None}, {"0": 0.5, "1": 0.5}, "4.0"),
             ({"age": 10, "marital_status": "widowed"}, {"0": 0.05, "1": 0.95}, "4.0"),
@@ -336,7 +344,9 @@ class TestModelStatistics:
         out_of_range = m["predwatch_feature_out_of_range_total"]
         assert missing[_key(feature="age")] == 1 and missing[_key("4.0", feature="age")] == 1
         assert missing[_key("4.0", feature="marital_status")] == 1
-        assert missing[_key(feature="comment")] == 3  # text: absent in every record
+        assert missing[_key(feature="comment")] == 1
+        assert m["predwatch_feature_text_tokens_total"][_key(feature="comment")] == 5
+        assert m["predwatch_feature_text_oov_tokens_total"][_key(feature="comment")] == 2
         assert oov[_key(feature="marital_status")] == 1
         assert oov[_key("4.0", feature="marital_status")] == 1
         assert out_of_range[_key(feature="age")] == 1
@@ -455,3 +465,46 @@ class TestReference:
         with _shipper(sink, tmp_path, baseline=_score_baseline()) as sh:
             exported = {f.name: f.kind for f in families([sh])}
         assert documented == exported
+
+
+class TestMultiprocessEndpoint:
+    @pytest.fixture(autouse=True)
+    def _needs_prometheus_client(self) -> None:
+        pytest.importorskip("prometheus_client")
+
+    def test_directory_errors(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Without the variable, or with a directory that does not exist, the merged
+        endpoint refuses with what to set; a bad port is refused up front."""
+        from predwatch.shipper import prometheus
+
+        monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR", raising=False)
+        with pytest.raises(ConfigError, match="PROMETHEUS_MULTIPROC_DIR is not set"):
+            prometheus.multiprocess_registry()
+        with pytest.raises(ConfigError, match="not a directory"):
+            prometheus.multiprocess_registry(tmp_path / "absent")
+        with pytest.raises(ConfigError, match=r"0\.\.65535"):
+            prometheus.serve_multiprocess(70000, path=tmp_path)
+
+    def test_dead_processes_leave_live_gauges_only(self, tmp_path: Path) -> None:
+        """mark_dead_processes removes the live-gauge files of pids that no longer run and
+        keeps counters, other gauge modes and the files of running processes."""
+        from predwatch.shipper import prometheus
+
+        dead = subprocess.run(
+            [sys.executable, "-c", "import os; print(os.getpid())"],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        gone, alive = int(dead.stdout), os.getpid()
+        names = [
+            f"gauge_livesum_{gone}.db",
+            f"gauge_livemax_{gone}.db",
+            f"counter_{gone}.db",
+            f"gauge_max_{gone}.db",
+            f"gauge_livesum_{alive}.db",
+        ]
+        for name in names:
+            (tmp_path / name).write_bytes(b"")
+        assert prometheus.mark_dead_processes(tmp_path) == [gone]
+        assert sorted(p.name for p in tmp_path.iterdir()) == sorted(names[2:])

@@ -1,0 +1,177 @@
+"""`predwatch quality --estimate`: CBPE estimates of the window, judged, beside the realized.
+
+Per model version (and "*" = all versions), from the window's score histograms
+(`estimate_query`, aggregations only) and the baseline's calibration map
+(`Baseline.estimation`, from `baseline build --target-column`): estimated accuracy,
+precision, recall, F1 and ROC AUC with their intervals (`estimate`).
+
+Judged like realized metrics (`quality_ci.judge`: the whole interval below the reference
+minus the tolerance), against the baseline's reference metrics (its realized values on the
+calibration rows), whatever `--reference` says: labels of the previous window may not have
+arrived either. Once outcomes of the window exist, the realized value of the same version
+stands beside the estimate with `error = estimate - realized` (realized on the labelled rows
+only: `realized_n` says how many).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from elasticsearch import Elasticsearch
+
+from predwatch.analyzers import estimate as est
+from predwatch.analyzers import estimate_query as eq
+from predwatch.analyzers import quality_ci as ci
+from predwatch.analyzers import score_calibration as sc
+from predwatch.analyzers.aggregates import Window
+from predwatch.analyzers.quality import Metric
+from predwatch.config import ESConfig
+from predwatch.errors import ConfigError
+
+PREFIX = "estimated."
+
+
+@dataclass(frozen=True)
+class Estimation:
+    """The baseline's estimation block, ready to use."""
+
+    calibration: sc.Calibration
+    edges: Any  # numpy array of inner bin edges, the threshold one of them
+    threshold: float
+    positive: str
+    score_field: str
+    reference: dict[str, float]
+    baseline_id: str
+
+    @classmethod
+    def from_block(cls, block: dict[str, Any] | None, baseline_id: str) -> Estimation:
+        if not block:
+            raise ConfigError(
+                f"baseline {baseline_id} has no calibration for estimated performance; rebuild "
+                "it from held-out rows with --prediction-column SCORE --target-column LABEL"
+            )
+        g = block["grid"]
+        grid = sc.Grid(float(g["low"]), float(g["high"]), int(g["bins"]))
+        threshold = float(block["threshold"])
+        ref = (block.get("reference") or {}).get("realized") or {}
+        return cls(
+            sc.Calibration.from_dict(block["calibration"]),
+            grid.edges(threshold),
+            threshold,
+            str(block["positive"]),
+            str(block["score_field"]),
+            {str(k): float(v) for k, v in ref.items()},
+            baseline_id,
+        )
+
+
+@dataclass(frozen=True)
+class EstimatedMetric:
+    """One estimated metric of one version: interval, verdict, realized beside it."""
+
+    estimate: est.Estimate
+    verdict: ci.Verdict
+    realized: float | None = None
+    realized_n: int = 0
+
+    @property
+    def error(self) -> float | None:
+        e, r = self.estimate.value, self.realized
+        return None if e is None or r is None else e - r
+
+    def to_dict(self) -> dict[str, Any]:
+        v = self.verdict
+        return {
+            **self.estimate.to_dict(),
+            "reference": v.reference,
+            "threshold": v.threshold,
+            "regressed": v.regressed,
+            "realized": self.realized,
+            "realized_n": self.realized_n,
+            "error": self.error,
+            "note": "; ".join(x for x in (self.estimate.note, v.note) if x),
+        }
+
+
+def estimate_window(
+    es: Elasticsearch, cfg: ESConfig, model: str, window: Window, e: Estimation, z: float
+) -> dict[str, list[est.Estimate]]:
+    """Estimates per version key and "*" (one aggregation request)."""
+    hist = eq.histograms(es, cfg, model, window, e.edges, field_name=e.score_field)
+    out: dict[str, list[est.Estimate]] = {}
+    for version, h in hist.binary.items():
+        out[version] = est.binary(
+            e.calibration,
+            e.edges,
+            h.counts,
+            sums=h.sums,
+            threshold=e.threshold,
+            z=z,
+            positive=e.positive,
+        )
+    return out
+
+
+def judge(
+    estimates: dict[str, list[est.Estimate]],
+    realized: dict[str, list[Metric]],
+    e: Estimation,
+    *,
+    tolerance: float,
+    min_count: int,
+) -> dict[str, tuple[EstimatedMetric, ...]]:
+    """Each estimate judged against the baseline's reference, realized values beside."""
+    out: dict[str, tuple[EstimatedMetric, ...]] = {}
+    for version, items in estimates.items():
+        real = {m.name: m for m in realized.get(version, [])}
+        labelled = real.get("labelled")
+        n_lab = int(labelled.value or 0) if labelled and labelled.value is not None else 0
+        judged = []
+        for x in items:
+            v = ci.judge(
+                x.value,
+                (x.ci_low, x.ci_high) if x.ci_low is not None and x.ci_high is not None else None,
+                True,
+                e.reference.get(x.name),
+                tolerance,
+                x.n,
+                min_count,
+            )
+            r = real.get(x.name)
+            rv = r.value if r is not None and r.value is not None and n_lab else None
+            if rv is not None and not math.isfinite(rv):
+                rv = None
+            judged.append(EstimatedMetric(x, v, rv, n_lab if rv is not None else 0))
+        out[version] = tuple(judged)
+    return out
+
+
+def regressed(groups: dict[str, tuple[EstimatedMetric, ...]]) -> list[str]:
+    """`estimated.<metric>@<version>` of every estimate whose interval dropped."""
+    return [
+        f"{PREFIX}{m.estimate.name}@{version}"
+        for version, items in groups.items()
+        for m in items
+        if m.verdict.regressed
+    ]
+
+
+def to_dict(
+    groups: dict[str, tuple[EstimatedMetric, ...]], e: Estimation, notes: list[str]
+) -> dict[str, Any]:
+    return {
+        "method": est.METHOD,
+        "baseline": e.baseline_id,
+        "calibration": e.calibration.method,
+        "positive_class": e.positive,
+        "threshold": e.threshold,
+        "score_field": e.score_field,
+        "reference": "baseline",
+        "versions": {
+            v: {m.estimate.name: m.to_dict() for m in items} for v, items in groups.items()
+        },
+        "regressed": regressed(groups),
+        "notes": notes,
+    }

