@@ -266,3 +266,6 @@ class WindowAggregates:
     latency: Latency | None = None
     trained_at: dt.datetime | None = None
     notes: tuple[str, ...] = field(default=())
+    # `analyze --segment-by`: the same aggregates per (field, segment value); (other) pools
+    # every document outside the top segments.
+    segments: Mapping[tuple[str, str], WindowAggregates] = field(default_factory=dict)

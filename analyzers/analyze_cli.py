@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from predwatch.analyzers import segments as seg
 from predwatch.cli_common import connection_options, fail
 from predwatch.config import ESConfig
 from predwatch.errors import EXIT_OK, ConfigError, ConnectionFailed, PredwatchError
@@ -54,6 +55,8 @@ def _config(opts: dict[str, Any], now: dt.datetime) -> job.AnalyzeConfig:
         latency_tolerance=opts["latency_tolerance"],
         store=not opts["no_store"],
         quality=opts["quality"],
+        segment_by=seg.parse_fields(opts["segment_by"]),
+        segments=opts["segments"],
     )
 
 
@@ -208,6 +211,21 @@ def _run_once(
     help="Also judge prediction quality (outcomes joined to predictions) against the "
     "previous window; a regressed metric is a finding.",
 )
+@click.option(
+    "--segment-by",
+    default=None,
+    metavar="FIELD[,FIELD]",
+    help="Also judge each top segment of FIELD (an input feature or a labels.* field) "
+    "and the segment mix; each field is segmented on its own.",
+)
+@click.option(
+    "--segments",
+    type=int,
+    default=seg.DEFAULT_SEGMENTS,
+    show_default=True,
+    help="Top segments by volume per --segment-by field (the rest pooled as (other)); "
+    "skew mode compares the segments the baseline stores.",
+)
 @connection_options
 def analyze(cfg: ESConfig, **opts: Any) -> None:
     """Compare a model's recent predictions with its baseline or an earlier window.
@@ -225,6 +243,8 @@ def analyze(cfg: ESConfig, **opts: Any) -> None:
           --reference 2026-02-01..2026-02-02 --json
       predwatch analyze --model credit --window 15m --every 15m
       predwatch analyze --model credit --window 1d --quality
+      predwatch analyze --model credit --window 1d --reference previous \\
+          --segment-by region --segments 20
 
     Exit codes: 0 no drift and no finding, 1 drift or another finding (non-finite
     predictions, stale model with --max-age, latency regression, a quality metric regressed

@@ -237,6 +237,18 @@ def baseline() -> None:
     "for predwatch quality --reference baseline",
 )
 @click.option(
+    "--segment-by",
+    multiple=True,
+    help="also profile the top segments of these columns (a,b,...) for "
+    "`predwatch analyze --segment-by` against the baseline",
+)
+@click.option(
+    "--segments",
+    default=20,
+    show_default=True,
+    help="segments profiled per --segment-by column (the rest pooled as (other)), at most 100",
+)
+@click.option(
     "--target-column",
     help="true label column (binary): fit the score calibration for quality --estimate",
 )
@@ -271,6 +283,8 @@ def build(
     chunksize: int,
     seed: int,
     metrics_file: str | None,
+    segment_by: tuple[str, ...],
+    segments: int,
     target_column: str | None,
     positive_class: str | None,
     threshold: float,
@@ -294,6 +308,8 @@ def build(
           --prediction-column proba --prediction-column label \\
           --categorical zip_code --exclude customer_id --metrics heldout.json \\
           --upload -o baseline.json
+      predwatch baseline build train.csv --model credit --version 3 \\
+          --prediction-column proba --segment-by region -o baseline.json
       predwatch baseline build heldout.parquet --model credit --version 3 \\
           --prediction-column proba --target-column defaulted -o baseline.json
     """
@@ -327,6 +343,8 @@ def build(
         tokenizer=Tokenizer(token_pattern),
         metrics=metrics,
         metrics_rows=metrics_rows,
+        segment_by=_names(segment_by),
+        segments=segments,
     )
     if target_column:
         b = _with_estimation(

@@ -17,10 +17,11 @@ from elasticsearch import Elasticsearch
 from predwatch import es as es_mod
 from predwatch import schema as s
 from predwatch.analyzers import queries as q
+from predwatch.analyzers import segments as seg
 from predwatch.analyzers.aggregates import CategoricalAggs, TextAggs, Window, WindowAggregates
 from predwatch.baseline import Baseline
 from predwatch.config import ESConfig
-from predwatch.errors import PredwatchError
+from predwatch.errors import ConfigError, PredwatchError
 
 MAX_COMPOSITE_PAGES = 200  # 200k distinct values per feature and window at most
 
@@ -67,6 +68,7 @@ class WindowSpec:
     trend: bool = True
     versions: bool = True
     latency_only: bool = False
+    segments: tuple[seg.SegmentSpec, ...] = ()
 
     def requests(self, baseline: Baseline) -> list[q.Request]:
         if self.latency_only:
@@ -77,6 +79,7 @@ class WindowSpec:
             predictions=self.predictions,
             trend=self.trend,
             versions=self.versions,
+            segments=self.segments,
         )
         return [r for r in reqs if self.features or r.part != "features"]
 
@@ -122,6 +125,68 @@ def check_mapping(es: Elasticsearch, cfg: ESConfig, baseline: Baseline) -> None:
                     f"maps {full} as {mapped}; the baseline does not match this model's data "
                     "(rebuild the baseline, or re-run `predwatch setup` with it for new indices)"
                 )
+
+
+# Types a segmentation field may have: exact values, so each segment is one `term`.
+_SEGMENT_TYPES = frozenset(
+    {"keyword", "constant_keyword", "boolean", "long", "integer", "short", "byte", "ip"}
+)
+
+
+def check_segment_fields(
+    es: Elasticsearch, cfg: ESConfig, model: str, fields: Sequence[str]
+) -> dict[str, str]:
+    """Field -> indexed field name; ConfigError when a field is unknown or not exact values."""
+    pattern = s.index_pattern("predictions", model)
+    wanted = {name: seg.es_field(name) for name in fields}
+    resp = es_mod.call(
+        cfg,
+        lambda: es.indices.get_field_mapping(
+            index=pattern, fields=sorted(set(wanted.values())), allow_no_indices=True
+        ),
+    )
+    types: dict[str, set[str]] = {}
+    for body in resp.body.values():
+        for full, entry in (body.get("mappings") or {}).items():
+            leaf: Mapping[str, Any] = next(iter((entry.get("mapping") or {}).values()), {})
+            types.setdefault(full, set()).add(str(leaf.get("type", "object")))
+    for name, full in wanted.items():
+        found = types.get(full)
+        if not found:
+            raise ConfigError(
+                f"--segment-by {name}: no index of model {model!r} has a field {full}; "
+                "segment by an input feature (its name, e.g. region) or a labels.* field"
+            )
+        bad = sorted(found - _SEGMENT_TYPES)
+        if bad:
+            raise ConfigError(
+                f"--segment-by {name}: {full} is mapped as {', '.join(bad)}, not as exact "
+                "values; segment by a keyword (categorical), boolean or integer field"
+            )
+    return wanted
+
+
+def rank_segments(
+    es: Elasticsearch,
+    cfg: ESConfig,
+    model: str,
+    fields: Mapping[str, str],
+    windows: Sequence[Window],
+    top: int,
+    *,
+    request_cache: bool | None = None,
+) -> tuple[seg.SegmentSpec, ...]:
+    """The top `top` segments of each field by volume over `windows` (one _msearch)."""
+    index = s.index_pattern("predictions", model)
+    bodies = [seg.rank_body(full, q.window_query(w)) for full in fields.values() for w in windows]
+    responses = msearch(es, cfg, index, bodies, request_cache=request_cache)
+    out = []
+    for i, (name, full) in enumerate(fields.items()):
+        counts = [
+            seg.ranked_values(r) for r in responses[i * len(windows) : (i + 1) * len(windows)]
+        ]
+        out.append(seg.SegmentSpec(name, full, seg.top_values(counts, top)))
+    return tuple(out)
 
 
 def _check(resp: Mapping[str, Any], index: str) -> Mapping[str, Any]:
@@ -242,7 +307,9 @@ def aggregate(
     out: list[WindowAggregates] = []
     pos = 0
     for spec, reqs in zip(specs, per_spec, strict=True):
-        parsed = q.parse(baseline, spec.window, reqs, responses[pos : pos + len(reqs)])
+        parsed = q.parse(
+            baseline, spec.window, reqs, responses[pos : pos + len(reqs)], spec.segments
+        )
         pos += len(reqs)
         agg = parsed.aggregates
         for name in parsed.incomplete:

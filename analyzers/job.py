@@ -18,7 +18,9 @@ from typing import Any
 from elasticsearch import Elasticsearch
 
 from predwatch import schema
-from predwatch.analyzers import checks, compare, fetch
+from predwatch.analyzers import checks, compare, fetch, segment_baseline
+from predwatch.analyzers import segment_compare as sc
+from predwatch.analyzers import segments as seg
 from predwatch.analyzers.aggregates import Window, WindowAggregates, iso, parse_duration
 from predwatch.analyzers.report import ReferenceInfo, Report
 from predwatch.analyzers.stats import TestResult, VerdictPolicy
@@ -48,6 +50,8 @@ class AnalyzeConfig:
     store: bool = True
     request_cache: bool | None = None
     quality: bool = False  # also run the quality job (reference previous) for the window
+    segment_by: tuple[str, ...] = ()  # --segment-by: fields whose top segments are compared
+    segments: int = seg.DEFAULT_SEGMENTS  # --segments: top segments per field
 
     def __post_init__(self) -> None:
         try:
@@ -59,6 +63,7 @@ class AnalyzeConfig:
         if self.min_count < 1:
             raise ConfigError(f"--min-count must be at least 1, got {self.min_count}")
         self.reference_window()  # validates a START..END reference early
+        seg.check_count(self.segments)
 
     def reference_window(self) -> Window | None:
         """The reference window, or None for the baseline."""
@@ -114,12 +119,14 @@ def _same_model(baseline: Baseline, model: str) -> None:
         )
 
 
-def _specs(config: AnalyzeConfig) -> list[fetch.WindowSpec]:
+def _specs(
+    config: AnalyzeConfig, segments: tuple[seg.SegmentSpec, ...] = ()
+) -> list[fetch.WindowSpec]:
     cur = config.window
-    specs = [fetch.WindowSpec(cur)]
+    specs = [fetch.WindowSpec(cur, segments=segments)]
     ref = config.reference_window()
     if ref is not None:
-        specs.append(fetch.WindowSpec(ref, trend=False, versions=False))
+        specs.append(fetch.WindowSpec(ref, trend=False, versions=False, segments=segments))
     if ref != cur.previous():
         specs.append(fetch.WindowSpec(cur.previous(), latency_only=True))
     return specs
@@ -142,18 +149,41 @@ def run(
         baseline = load(es, cfg, config)
     _same_model(baseline, config.model)
     fetch.check_mapping(es, cfg, baseline)
-    specs = _specs(config)
+    segments = _segments(es, cfg, config, baseline)
+    specs = _specs(config, segments)
     aggs = fetch.aggregate(es, cfg, baseline, specs, request_cache=config.request_cache)
     current = aggs[0]
     ref_window = config.reference_window()
     reference = aggs[1] if ref_window is not None else compare.baseline_reference(baseline)
     previous = reference if ref_window == config.window.previous() else aggs[-1]
-    report = build_report(baseline, config, current, reference, previous, now)
+    report = build_report(baseline, config, current, reference, previous, now, segments)
     if config.quality:
         report = with_quality(es, cfg, config, report, now)
     if config.store:
         store(es, cfg, report)
     return report
+
+
+def _segments(
+    es: Elasticsearch, cfg: ESConfig, config: AnalyzeConfig, baseline: Baseline
+) -> tuple[seg.SegmentSpec, ...]:
+    """The segments of a --segment-by run: the baseline's stored segments in skew mode,
+    else the top segments by volume over the window and its reference."""
+    if not config.segment_by:
+        return ()
+    fields = fetch.check_segment_fields(es, cfg, config.model, config.segment_by)
+    ref = config.reference_window()
+    if ref is None:
+        return segment_baseline.specs(baseline, fields, config.segments)
+    return fetch.rank_segments(
+        es,
+        cfg,
+        config.model,
+        fields,
+        [config.window, ref],
+        config.segments,
+        request_cache=config.request_cache,
+    )
 
 
 def build_report(
@@ -163,12 +193,21 @@ def build_report(
     reference: WindowAggregates,
     previous: WindowAggregates,
     now: dt.datetime,
+    segments: tuple[seg.SegmentSpec, ...] = (),
 ) -> Report:
     """Compare, judge and check (pure): the Report of one run."""
     policy = VerdictPolicy(alpha=config.alpha)
-    result = compare.judge(
-        compare.compare(baseline, current, reference, min_count=config.min_count), policy
-    )
+    unjudged = compare.compare(baseline, current, reference, min_count=config.min_count)
+    by_segment = sc.SegmentedComparison()
+    if segments:
+        refs = None
+        if reference.window is None:  # skew: each segment against its baseline profile
+            refs = segment_baseline.profiles(baseline, segments)
+            reference = segment_baseline.reference(reference, refs)
+        by_segment = sc.compare_segments(
+            baseline, current, reference, segments, min_count=config.min_count, references=refs
+        )
+    result, by_segment = sc.judge_run(unjudged, by_segment, policy)
     kind = config.reference if config.reference in ("baseline", "previous") else "range"
     ref_info = ReferenceInfo(kind, reference.window, baseline.id, reference.total)
     pred = current.prediction
@@ -218,6 +257,7 @@ def build_report(
         nonfinite=checks.nonfinite(pred, current.total),
         latency=checks.latency_check(current.latency, previous.latency, config.latency_tolerance),
         notes=tuple(notes),
+        segmented=by_segment,
     )
 
 
@@ -298,10 +338,13 @@ def documents(report: Report) -> Iterator[dict[str, Any]]:
         yield {**common, "feature": schema.MODEL_VERSION, "feature_type": "version", **_test_doc(t)}
     for name, value in _metrics(report):
         yield {**common, "record_type": "metric", "metric": {"name": name, "value": value}}
+    yield from _segment_documents(report, common)
     drifted = report.drifted_features
     yield {
         **common,
         "record_type": "summary",
+        "drifted_segments": report.drifted_segments,
+        "drifted_segment_count": len(report.drifted_segments),
         "drifted_features": drifted,
         "drifted_count": len(drifted),
         "drifted": bool(report.findings),
@@ -310,6 +353,48 @@ def documents(report: Report) -> Iterator[dict[str, Any]]:
         "n_current": report.documents,
         "n_reference": ref.documents,
     }
+
+
+def _feature_doc(f: compare.FeatureResult) -> dict[str, Any]:
+    return {
+        "drifted": f.drifted,
+        "drifted_flag": int(f.drifted),
+        "note": f.note or f.status,
+        "power_note": f.power_note,
+        "n_current": _num(f.n_current),
+        "n_reference": _num(f.n_reference),
+    }
+
+
+def _segment_documents(report: Report, common: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """--segment-by: the segment mix (one feature document per field, feature_type
+    "segment_mix"), one "segment" document per segment, and each segment's tests and
+    features as "segment_test" / "segment_feature" documents (record types of their own,
+    so the unsegmented dashboards and rules count every feature once)."""
+    for f in report.segmented.mix:
+        where = {"feature": f.feature, "feature_type": f.type, "segment": {"field": f.feature}}
+        for t in f.tests:
+            yield {**common, **where, **_test_doc(t)}
+        yield {**common, **where, "record_type": "feature", **_feature_doc(f)}
+    for r in report.segmented.segments:
+        segment = {"field": r.field, "value": r.value, "name": r.name}
+        for f in (*r.features, *r.predictions):
+            where = {"feature": f.feature, "feature_type": f.type, "segment": segment}
+            for t in f.tests:
+                yield {**common, **where, **_test_doc(t), "record_type": "segment_test"}
+            yield {**common, **where, "record_type": "segment_feature", **_feature_doc(f)}
+        yield {
+            **common,
+            "record_type": "segment",
+            "segment": segment,
+            "drifted": r.drifted,
+            "drifted_flag": int(r.drifted),
+            "drifted_features": r.drifted_features,
+            "drifted_count": len(r.drifted_features),
+            "note": r.note or r.status,
+            "n_current": _num(r.n_current),
+            "n_reference": _num(r.n_reference),
+        }
 
 
 def _metrics(report: Report) -> Iterator[tuple[str, float]]:

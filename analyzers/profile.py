@@ -203,6 +203,8 @@ def build_baseline(
     tokenizer: Tokenizer | None = None,
     metrics: Mapping[str, float] | None = None,
     metrics_rows: int | None = None,
+    segment_by: Sequence[str] = (),
+    segments: int = 20,
 ) -> Baseline:
     """Profile training data: one DataFrame, or an iterable of chunks of one.
 
@@ -238,7 +240,22 @@ def build_baseline(
     b = _assemble(cols, pred, rows, model, version, trained_at, model_hash, top_k, bins)
     if metrics or metrics_rows is not None:
         b = dataclasses.replace(b, metrics=dict(metrics or {}), metrics_rows=metrics_rows)
+    if segment_by:
+        b = _with_segments(src, b, segment_by, segments)
     return b
+
+
+def _with_segments(src: _Source, b: Baseline, fields: Sequence[str], top: int) -> Baseline:
+    """`b` with per-segment profiles of `fields` (two more passes over the data)."""
+    from predwatch.analyzers.profile_segments import segment_profiles
+
+    if not src.reiterable:
+        raise BaselineError(
+            "per-segment profiles need to read the data again; pass a DataFrame, a list of "
+            "chunks or a file, not a one-shot iterator"
+        )
+    b = dataclasses.replace(b, segments=segment_profiles(src.frames, b, fields, top))
+    return Baseline.from_dict(b.to_dict(), source="the built baseline")
 
 
 def _check_args(

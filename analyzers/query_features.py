@@ -66,8 +66,14 @@ def terms(fld: str, size: int) -> Body:
     return {"terms": {"field": fld, "size": size, "shard_size": size}}
 
 
-def feature_aggs(baseline: Baseline, names: Sequence[str]) -> Body:
-    """The aggregations of the given features (named by their position in the baseline)."""
+def feature_aggs(
+    baseline: Baseline, names: Sequence[str], *, segment_cap: int | None = None
+) -> Body:
+    """The aggregations of the given features (named by their position in the baseline).
+
+    `segment_cap`: the aggregations nested in one segment's bucket: categorical `terms` at
+    most that many values, no top OOV terms of text features (those are for reports).
+    """
     aggs: Body = {}
     for name in names:
         idx = feature_index(baseline, name)
@@ -77,12 +83,14 @@ def feature_aggs(baseline: Baseline, names: Sequence[str]) -> Body:
         if fp.numeric is not None:
             aggs.update(numeric_aggs(p, fld, fp.numeric, out_of_range=True))
         elif fp.categorical is not None:
-            aggs[f"{p}_terms"] = terms(fld, terms_size(fp.categorical))
+            size = terms_size(fp.categorical)
+            aggs[f"{p}_terms"] = terms(fld, size if segment_cap is None else min(size, segment_cap))
         elif fp.text is not None:
             aggs[f"{p}_len"] = {"extended_stats": {"field": s.text_field(fp.name, s.TEXT_TOKENS)}}
             aggs[f"{p}_oovtok"] = {"sum": {"field": s.text_field(fp.name, s.TEXT_OOV_TOKENS)}}
             aggs[f"{p}_present"] = {"filter": {"exists": {"field": fld}}}
-            aggs[f"{p}_oovterms"] = oov_terms_agg(fp.name)
+            if segment_cap is None:
+                aggs[f"{p}_oovterms"] = oov_terms_agg(fp.name)
     return aggs
 
 

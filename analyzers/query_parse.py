@@ -24,6 +24,7 @@ from predwatch.analyzers.category_fold import CategoryFold
 from predwatch.analyzers.query_features import UNSEEN_TOP, feature_index
 from predwatch.analyzers.query_plan import Request
 from predwatch.analyzers.query_predictions import PERCENTS, trend_interval
+from predwatch.analyzers.segments import SEGMENT_TERMS_CAP, SegmentSpec
 from predwatch.analyzers.stats import Summary
 from predwatch.baseline import Baseline, CategoricalProfile, NumericProfile
 
@@ -252,11 +253,87 @@ def _predictions(aggs: Mapping[str, Any], baseline: Baseline, total: float) -> P
     )
 
 
+def _segment_features(
+    aggs: Mapping[str, Any], names: Sequence[str], baseline: Baseline, total: float
+) -> dict[str, FeatureAggs]:
+    """The features of one segment's bucket (categorical terms capped: no paging per segment)."""
+    out: dict[str, FeatureAggs] = {}
+    for name in names:
+        idx = feature_index(baseline, name)
+        fp, p = baseline.features[idx], f"f{idx}"
+        if fp.numeric is not None:
+            out[name] = _numeric(aggs, p, fp.numeric, total)
+        elif fp.categorical is not None:
+            cat, complete = _terms_fold(aggs.get(f"{p}_terms"), fp.categorical, total)
+            if not complete:
+                cat = replace(
+                    cat,
+                    other=cat.other + cat.unseen,
+                    unseen=0.0,
+                    unseen_known=False,
+                    note=f"more than {SEGMENT_TERMS_CAP} distinct values in this segment: the "
+                    "rest is pooled in (other) and the unseen share is not compared",
+                )
+            out[name] = cat
+        elif fp.text is not None:
+            out[name], _ = _text(aggs, p, total)
+    return out
+
+
+def _segment_buckets(
+    aggs: Mapping[str, Any], segments: Sequence[SegmentSpec]
+) -> list[tuple[tuple[str, str], Mapping[str, Any]]]:
+    """((field, segment value), bucket) of every segment bucket in `aggs`."""
+    out = []
+    for i, spec in enumerate(segments):
+        buckets = (aggs.get(f"seg{i}") or {}).get("buckets") or {}
+        for key, bucket in buckets.items():
+            out.append(((spec.field, spec.bucket_value(key)), bucket))
+    return out
+
+
+def _segments(
+    baseline: Baseline,
+    window: Window,
+    segments: Sequence[SegmentSpec],
+    requests: Sequence[Request],
+    responses: Sequence[Mapping[str, Any]],
+) -> dict[tuple[str, str], WindowAggregates]:
+    totals: dict[tuple[str, str], float] = {}
+    features: dict[tuple[str, str], dict[str, FeatureAggs]] = {}
+    preds: dict[tuple[str, str], PredictionAggs] = {}
+    for req, resp in zip(requests, responses, strict=True):
+        for key, bucket in _segment_buckets(resp.get("aggregations") or {}, segments):
+            total = float(bucket.get("doc_count", 0))
+            totals[key] = total
+            if req.part == "features":
+                found = _segment_features(bucket, req.features, baseline, total)
+                features.setdefault(key, {}).update(found)
+            elif req.part == "predictions" and baseline.prediction is not None:
+                preds[key] = _predictions(bucket, baseline, total)
+    return {
+        key: WindowAggregates(
+            window=window,
+            total=totals[key],
+            features={
+                f.name: features[key][f.name]
+                for f in baseline.features
+                if f.name in features.get(key, {})
+            },
+            prediction=preds.get(key),
+        )
+        for spec in segments
+        for key in ((spec.field, v) for v in spec.keys)
+        if key in totals
+    }
+
+
 def parse(
     baseline: Baseline,
     window: Window,
     requests: Sequence[Request],
     responses: Sequence[Mapping[str, Any]],
+    segments: Sequence[SegmentSpec] = (),
 ) -> Parsed:
     """Turn the response bodies of `plan(...)` (same order) into WindowAggregates."""
     if len(requests) != len(responses):
@@ -298,6 +375,8 @@ def parse(
             if "versions" in aggs:
                 kw["versions"] = _versions(aggs, baseline)
     ordered = {f.name: features[f.name] for f in baseline.features if f.name in features}
+    if segments:
+        kw["segments"] = _segments(baseline, window, segments, requests, responses)
     agg = WindowAggregates(window=window, total=total, features=ordered, **kw)
     return Parsed(agg, tuple(incomplete), tuple(inexact_text))
 

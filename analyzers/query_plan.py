@@ -7,12 +7,14 @@ for documents.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from predwatch import schema as s
 from predwatch.analyzers.aggregates import Window, iso
 from predwatch.analyzers.query_features import Body, feature_aggs
-from predwatch.analyzers.query_predictions import latency_aggs, prediction_aggs
+from predwatch.analyzers.query_predictions import latency_aggs, prediction_aggs, segment_aggs
+from predwatch.analyzers.segments import SEGMENT_TERMS_CAP, SegmentSpec, features_per_request
 from predwatch.baseline import Baseline
 
 COMPOSITE_PAGE = 1000
@@ -59,15 +61,27 @@ def plan(
     trend: bool = True,
     versions: bool = True,
     per_request: int = FEATURES_PER_REQUEST,
+    segments: Sequence[SegmentSpec] = (),
 ) -> list[Request]:
-    """The search bodies that aggregate one window (features in chunks, then predictions)."""
+    """The search bodies that aggregate one window (features in chunks, then predictions).
+
+    With `segments`, each body also holds one `filters` aggregation per segmentation field
+    (`seg<i>`) with the same aggregations inside every segment's bucket.
+    """
     names = [f.name for f in baseline.features]
-    out = [
-        Request("features", _search(window, feature_aggs(baseline, chunk)), tuple(chunk))
-        for chunk in (names[i : i + per_request] for i in range(0, len(names), per_request))
-    ]
+    per_request = features_per_request(baseline, segments, per_request)
+    out = []
+    for chunk in (names[i : i + per_request] for i in range(0, len(names), per_request)):
+        aggs = feature_aggs(baseline, chunk)
+        if segments:
+            sub = feature_aggs(baseline, chunk, segment_cap=SEGMENT_TERMS_CAP)
+            aggs.update({f"seg{i}": spec.agg(sub) for i, spec in enumerate(segments)})
+        out.append(Request("features", _search(window, aggs), tuple(chunk)))
     if predictions:
         aggs = prediction_aggs(baseline, window, trend=trend, versions=versions)
+        sub = segment_aggs(baseline)
+        if sub:
+            aggs.update({f"seg{i}": spec.agg(sub) for i, spec in enumerate(segments)})
         out.append(Request("predictions", _search(window, aggs)))
     if not out:  # a baseline without features or prediction: still count the documents
         out.append(Request("predictions", _search(window, latency_aggs())))

@@ -111,6 +111,18 @@ def prediction_aggs(
     return aggs
 
 
+def segment_aggs(baseline: Baseline) -> Body:
+    """What one segment's bucket aggregates of the predictions: value bins and summary,
+    label counts (the inputs of the prediction drift tests)."""
+    pred = baseline.prediction
+    aggs: Body = {}
+    if pred is not None and pred.value is not None:
+        aggs.update(numeric_aggs("pv", s.PREDICTION_VALUE, pred.value, out_of_range=False))
+    if pred is not None and pred.label is not None:
+        aggs["pl_terms"] = terms(s.PREDICTION_LABEL, terms_size(pred.label))
+    return aggs
+
+
 def latency_aggs() -> Body:
     """Latency percentiles and stats (also what counts the documents of an empty plan)."""
     return {

@@ -27,7 +27,14 @@ JSON layout (``format_version`` 2; keys are only ever added, never renamed)::
      "notes": [...],
      "quality": {"run_id", "reference": "previous", "regressed": ["roc_auc@1"], "notes"},
                                                       # analyze --quality only, else null
-     "summary": {"drifted_features": [...], "drifted_predictions": [...], "findings": [...],
+     "segment_mix": [FEATURE, ...],                   # --segment-by: one per field ("feature"
+                                                      # is the field, type "segment_mix")
+     "segments": [{"field", "value", "n_current", "n_reference", "drifted",
+                   "status": "ok"|"drifted"|"disappeared"|"new"|"insufficient data",
+                   "note", "drifted_features": [...], "features": [FEATURE, ...],
+                   "predictions": [FEATURE, ...]}],   # --segment-by only, else []
+     "summary": {"drifted_features": [...], "drifted_predictions": [...],
+                 "drifted_segments": ["region=pacific", ...], "findings": [...],
                  "drifted": bool, "exit_code": 0|1}}
 
     FEATURE = {"feature", "type", "n_current", "n_reference", "drifted",
@@ -66,6 +73,7 @@ from rich.text import Text
 from predwatch.analyzers.aggregates import Latency, TrendBucket, VersionGroup, Window, iso
 from predwatch.analyzers.checks import LatencyCheck, NonFinite, Staleness
 from predwatch.analyzers.compare import Comparison, FeatureResult
+from predwatch.analyzers.segment_compare import SegmentedComparison, SegmentResult
 from predwatch.analyzers.stats import Summary, TestResult
 from predwatch.errors import EXIT_FINDING, EXIT_OK
 
@@ -116,6 +124,11 @@ class Report:
     notes: tuple[str, ...] = field(default=())
     # analyze --quality: {"run_id", "reference", "regressed": ["<metric>@<version>"], "notes"}
     quality: dict[str, Any] | None = None
+    segmented: SegmentedComparison = field(default_factory=SegmentedComparison)
+
+    @property
+    def drifted_segments(self) -> list[str]:
+        return [r.name for r in self.segmented.drifted_segments]
 
     @property
     def drifted_features(self) -> list[str]:
@@ -129,6 +142,7 @@ class Report:
     def findings(self) -> list[str]:
         out = [f"drift in feature {name!r}" for name in self.drifted_features]
         out += [f"drift in {name}" for name in self.drifted_predictions]
+        out += self.segmented.findings()
         if self.nonfinite is not None and self.nonfinite.flagged:
             out.append(f"{self.nonfinite.predictions:g} non-finite predictions")
         if self.staleness is not None and self.staleness.stale:
@@ -166,9 +180,12 @@ class Report:
                 "latency": self.latency.to_dict() if self.latency else None,
                 "notes": list(self.notes),
                 "quality": self.quality,
+                "segment_mix": [feature_dict(f) for f in self.segmented.mix],
+                "segments": [segment_dict(r) for r in self.segmented.segments],
                 "summary": {
                     "drifted_features": self.drifted_features,
                     "drifted_predictions": self.drifted_predictions,
+                    "drifted_segments": self.drifted_segments,
                     "findings": self.findings,
                     "drifted": bool(self.drifted_features or self.drifted_predictions),
                     "exit_code": self.exit_code,
@@ -216,6 +233,21 @@ class Report:
             },
             "nonfinite": self.nonfinite.to_dict() if self.nonfinite else None,
         }
+
+
+def segment_dict(r: SegmentResult) -> dict[str, Any]:
+    return {
+        "field": r.field,
+        "value": r.value,
+        "n_current": r.n_current,
+        "n_reference": r.n_reference,
+        "drifted": r.drifted,
+        "status": r.status,
+        "note": r.note,
+        "drifted_features": r.drifted_features,
+        "features": [feature_dict(f) for f in r.features],
+        "predictions": [feature_dict(f) for f in r.predictions],
+    }
 
 
 def test_dict(t: TestResult) -> dict[str, Any]:
@@ -373,6 +405,8 @@ def render_table(report: Report, console: Console) -> None:
         parts.append(_table("features", list(report.comparison.features)))
     if report.comparison.predictions:
         parts.append(_table("predictions", list(report.comparison.predictions)))
+    if report.segmented.segments:
+        parts.append(segment_grid(report.segmented))
     parts.append(_checks(report))
     for note in report.notes:
         parts.append(Text(f"note: {note}", style="yellow"))
@@ -383,6 +417,55 @@ def render_table(report: Report, console: Console) -> None:
         verdict = Text("no drift, no findings", style="bold green")
     parts.append(verdict)
     console.print(Group(*parts))
+
+
+GRID_COLUMNS = 12  # beyond this many features the grid shows those drifted somewhere
+
+
+def grid_features(segmented: SegmentedComparison) -> list[str]:
+    """The feature columns of the segment x feature grid."""
+    names = list(
+        dict.fromkeys(f.feature for r in segmented.segments for f in (*r.features, *r.predictions))
+    )
+    if len(names) <= GRID_COLUMNS:
+        return names
+    hit = {f for r in segmented.segments for f in r.drifted_features}
+    return [n for n in names if n in hit]
+
+
+def grid_cell(r: SegmentResult, feature: str) -> str:
+    """'DRIFT', 'ok', 'n/a' (too few values) or '-' (not compared) for one grid cell."""
+    for f in (*r.features, *r.predictions):
+        if f.feature == feature:
+            return "DRIFT" if f.drifted else "ok" if f.status == "ok" else "n/a"
+    return "-"
+
+
+def segment_grid(segmented: SegmentedComparison) -> Table:
+    """Segment x feature: which feature drifted in which segment, with the segment mix."""
+    names = grid_features(segmented)
+    table = Table(title="segments", title_justify="left", expand=False)
+    for col in ("segment", "n cur", "n ref", "verdict", *names, "note"):
+        table.add_column(col, overflow="fold")
+    styles = {"DRIFT": "bold red", "ok": "green", "n/a": "yellow"}
+    for r in segmented.segments:
+        verdict = Text("DRIFT", style="bold red") if r.drifted else Text(r.status)
+        cells = [Text(x, style=styles.get(x, "")) for x in (grid_cell(r, n) for n in names)]
+        table.add_row(
+            r.name, f"{r.n_current:,.0f}", f"{r.n_reference:,.0f}", verdict, *cells, r.note
+        )
+    for f in segmented.mix:
+        worst = worst_test(f)
+        detail = "" if worst is None else f"{worst.name} {_fmt(worst.effect_size)}"
+        table.add_row(
+            f"mix of {f.feature}",
+            f"{f.n_current:,.0f}",
+            f"{f.n_reference:,.0f}",
+            Text("DRIFT", style="bold red") if f.drifted else Text(f.status),
+            *[""] * len(names),
+            "; ".join(x for x in (detail, f.note) if x),
+        )
+    return table
 
 
 def _checks(report: Report) -> Table:

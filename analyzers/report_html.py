@@ -9,7 +9,16 @@ from html import escape
 from predwatch.analyzers import svg
 from predwatch.analyzers.aggregates import format_duration, iso
 from predwatch.analyzers.compare import FeatureResult
-from predwatch.analyzers.report import Report, _fmt, latency_line, plural, worst_test
+from predwatch.analyzers.report import (
+    Report,
+    _fmt,
+    grid_cell,
+    grid_features,
+    latency_line,
+    plural,
+    worst_test,
+)
+from predwatch.analyzers.segment_compare import SegmentedComparison
 
 MAX_BARS = 25
 
@@ -171,6 +180,35 @@ def _overview(rows: tuple[FeatureResult, ...]) -> str:
         )
     out.append("</table>")
     return _wide("".join(out))
+
+
+_CELL_CLASS = {"DRIFT": "drifted", "ok": "ok", "n/a": "nodata"}
+
+
+def _segment_grid(segmented: SegmentedComparison) -> str:
+    """Segment x feature: the verdict of each feature in each segment, then the mix."""
+    names = grid_features(segmented)
+    head = "".join(f"<th>{escape(n)}</th>" for n in names)
+    out = [
+        "<table><tr><th>segment</th><th class='num'>n current</th>"
+        f"<th class='num'>n reference</th><th>verdict</th>{head}<th>note</th></tr>"
+    ]
+    for r in segmented.segments:
+        verdict = "drifted" if r.drifted else r.status
+        cls = {"drifted": "drifted", "ok": "ok"}.get(verdict, "nodata")
+        cells = "".join(
+            f"<td class='{_CELL_CLASS.get(x, 'muted')}'>{escape(x)}</td>"
+            for x in (grid_cell(r, n) for n in names)
+        )
+        out.append(
+            f"<tr><td>{escape(r.name)}</td><td class='num'>{r.n_current:,.0f}</td>"
+            f"<td class='num'>{r.n_reference:,.0f}</td>"
+            f"<td><span class='{cls}'>{escape(verdict)}</span></td>{cells}"
+            f"<td class='note'><div>{escape(r.note)}</div></td></tr>"
+        )
+    out.append("</table>")
+    mix = [f"<h3>Segment mix</h3>{_overview(segmented.mix)}"] if segmented.mix else []
+    return _wide("".join(out)) + "".join(mix)
 
 
 def _domain(report: Report) -> tuple[float, float] | None:
@@ -400,6 +438,8 @@ def render_html(report: Report) -> str:
     ]
     if report.comparison.predictions:
         parts += ["<h2>Predictions</h2>", _overview(report.comparison.predictions)]
+    if report.segmented.segments:
+        parts += ["<h2>Segments</h2>", _segment_grid(report.segmented)]
     if drifted:
         parts.append("<h2>Drifted: " + ref_name + " vs serving</h2>")
         parts += [_feature_block(f, ref_name) for f in drifted]

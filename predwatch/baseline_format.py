@@ -30,6 +30,7 @@ cannot say.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import Any
 
@@ -71,6 +72,10 @@ def baseline_to_dict(b: Baseline) -> dict[str, Any]:
         out["metrics"] = {k: float(v) for k, v in sorted(b.metrics.items())}
     if b.metrics_rows is not None:
         out["metrics_rows"] = b.metrics_rows
+    if b.segments:
+        from predwatch.baseline_segments import segments_to_list
+
+        out["segments"] = segments_to_list(b)
     if b.estimation is not None:
         out["estimation"] = b.estimation
     return out
@@ -307,7 +312,15 @@ def read_baseline(data: Any, source: str) -> Baseline:
         estimation = c.read_estimation(data.get("estimation"))
     except c.Invalid as exc:
         raise BaselineError(f"{source}: {exc}") from None
-    return Baseline(
+    b = Baseline(
         name, mversion, trained_at, mhash, created_at, rows, features, prediction,
         metrics, metrics_rows, estimation,
     )  # fmt: skip
+    if data.get("segments") is None:
+        return b
+    from predwatch.baseline_segments import read_segments
+
+    try:
+        return dataclasses.replace(b, segments=read_segments(data["segments"], b))
+    except c.Invalid as exc:
+        raise BaselineError(f"{source}: {exc}") from None

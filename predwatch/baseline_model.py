@@ -190,6 +190,26 @@ class PredictionProfile:
 
 
 @dataclass(frozen=True)
+class SegmentProfile:
+    """The training rows of one segment (`baseline build --segment-by`), profiled on the
+    baseline's own bins and frequency table so serving segments fold onto the same cells."""
+
+    value: str
+    rows: int
+    features: tuple[FeatureProfile, ...]  # numeric and categorical features only
+    prediction: PredictionProfile | None = None
+
+
+@dataclass(frozen=True)
+class SegmentProfiles:
+    """The top segments of one field by training rows; the last one, "(other)", pools the rest
+    (other values and rows without the field)."""
+
+    field: str
+    segments: tuple[SegmentProfile, ...]
+
+
+@dataclass(frozen=True)
 class Baseline:
     model: str
     version: str
@@ -203,6 +223,7 @@ class Baseline:
     metrics_rows: int | None = None  # rows the metrics were measured on
     # Calibration map and reference metrics for `quality --estimate` (baseline_checks)
     estimation: dict[str, Any] | None = None
+    segments: tuple[SegmentProfiles, ...] = ()  # per-segment profiles (skew by segment)
 
     def __post_init__(self) -> None:
         try:

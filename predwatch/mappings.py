@@ -234,7 +234,9 @@ def drift_mapping() -> Mapping_:
         {
             s.TIMESTAMP: DATE,
             "run_id": {"type": "keyword"},
-            "record_type": {"type": "keyword"},  # test | feature | summary | metric
+            # test | feature | summary | metric; with --segment-by also segment (one per
+            # segment), segment_test and segment_feature (a segment's own results)
+            "record_type": {"type": "keyword"},
             "model": _MODEL,
             "window": {"properties": {"start": DATE, "end": DATE}},
             "reference": {"properties": {"kind": {"type": "keyword"}, "start": DATE, "end": DATE}},
@@ -257,6 +259,11 @@ def drift_mapping() -> Mapping_:
             "power_note": {"type": "text"},
             "drifted_features": KEYWORD,
             "drifted_count": {"type": "integer"},
+            # analyze --segment-by: the segment of segment* documents ("region", "pacific",
+            # "region=pacific"); the segment mix's documents carry only the field.
+            "segment": {"properties": {"field": KEYWORD, "value": KEYWORD, "name": KEYWORD}},
+            "drifted_segments": KEYWORD,  # summary: "region=pacific", ...
+            "drifted_segment_count": {"type": "integer"},
             "metric": {
                 "properties": {
                     "name": {"type": "keyword"},

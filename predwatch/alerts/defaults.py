@@ -65,6 +65,17 @@ def default_rules(
         description="a feature drifted in an analyzer run (predwatch-drift-<model>)",
     )
     add(
+        "segment_drift",
+        "segment_drift",
+        "warning",
+        window="1h",
+        every="5m",
+        threshold=0.0,
+        throttle="1h",
+        description="a segment drifted in an analyzer run with --segment-by "
+        "(predwatch-drift-<model>)",
+    )
+    add(
         "quality_regression",
         "quality_regression",
         "warning",

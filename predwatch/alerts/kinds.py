@@ -24,6 +24,8 @@ class KindSpec:
 
 KINDS: dict[str, KindSpec] = {
     "drift": KindSpec("drift detected (analyzer results)", unit="drifted features"),
+    # From `analyze --segment-by` (record_type "segment" in predwatch-drift-<model>).
+    "segment_drift": KindSpec("drift in a segment (analyzer results)", unit="drifted segments"),
     # From `predwatch quality` (record_type "metric" in predwatch-drift-<model>).
     "quality_regression": KindSpec("prediction quality regressed", unit="regressed metrics"),
     # `predwatch quality --estimate`: estimated (CBPE) metrics whose interval dropped below

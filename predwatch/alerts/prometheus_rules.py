@@ -29,6 +29,7 @@ _VALUE = "{{ $value | humanize }}"
 _ELSEWHERE = "Watcher, Kibana or `predwatch alerts check` covers it"
 SKIPPED_KINDS = {
     "drift": "analyzer results live in Elasticsearch",
+    "segment_drift": "analyzer results live in Elasticsearch",
     "quality_regression": "quality results live in Elasticsearch",
     "estimated_quality": "estimated quality results live in Elasticsearch",
     "nonfinite": "non-finite values are not counted in Prometheus",

@@ -33,6 +33,7 @@ DRIFT_RECORD_TYPE = "record_type"
 DRIFT_FEATURE = "feature"
 DRIFT_DRIFTED = "drifted"
 DRIFT_METRIC_NAME = "metric.name"
+DRIFT_SEGMENT = "segment.name"  # "region=pacific" on the "segment" documents
 QUALITY_PREFIX = "quality."  # the metric.name prefix of `predwatch quality` documents
 ESTIMATED_PREFIX = "quality.estimated."  # ... of its estimates before labels (--estimate)
 DEADLETTER_ERROR_TYPE = "error.type"
@@ -162,6 +163,16 @@ def searches(rule: Rule) -> list[RuleSearch]:
         body = _body(q, _top(DRIFT_FEATURE, 50))
         idx = (s.index_name("drift", rule.model),)
         return [RuleSearch("", idx, body, Check(TOTAL, "gt", rule.bound), rule.bound)]
+    if k == "segment_drift":
+        # Segments of `analyze --segment-by` runs that drifted (or vanished, with the mix).
+        q = _query(
+            rule,
+            [{"term": {DRIFT_RECORD_TYPE: "segment"}}, {"term": {DRIFT_DRIFTED: True}}],
+            by_model=False,
+        )
+        body = _body(q, _top(DRIFT_SEGMENT, 50))
+        idx = (s.index_name("drift", rule.model),)
+        return [RuleSearch("", idx, body, Check(TOTAL, "gt", rule.bound), rule.bound)]
     if k in ("quality_regression", "estimated_quality"):
         # Regressed metrics of `predwatch quality` runs (the analyze job's own "metric"
         # documents carry no verdict; the prefix keeps them out all the same): realized
@@ -282,6 +293,7 @@ def kibana_spec(rule: Rule) -> KibanaSpec | None:
         notes.append(f"no minimum sample size in Kibana (Watcher/predwatch need {rule.min_count})")
     if k in (
         "drift",
+        "segment_drift",
         "quality_regression",
         "estimated_quality",
         "nonfinite",

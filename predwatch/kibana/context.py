@@ -25,8 +25,9 @@ DEFAULT_MAX_FEATURES = 30
 
 # Field names of the drift, alert and dead-letter indices, as predwatch.mappings maps them
 # (the contract tests check each one against those mappings).
-RECORD_TYPE = "record_type"  # drift: test | feature | summary | metric
+RECORD_TYPE = "record_type"  # drift: test | feature | summary | metric | segment*
 FEATURE = "feature"
+SEGMENT_NAME = "segment.name"  # drift, analyze --segment-by: "region=pacific"
 TEST = "test"
 STATISTIC = "statistic"
 P_VALUE_ADJUSTED = "p_value_adjusted"

@@ -18,6 +18,7 @@ from predwatch.kibana.context import (
     P_VALUE_ADJUSTED,
     RECORD_TYPE,
     RULE_NAME,
+    SEGMENT_NAME,
     SEVERITY,
     STATISTIC,
     TEST,
@@ -148,6 +149,42 @@ def drift_items(ctx: Ctx) -> list[Item]:
                     L.terms(TEST, size=20, label="Test", alphabetical=True, other=False),
                 ],
                 query=tests,
+            ),
+        ),
+        Item(
+            "segments_over_time",
+            24,
+            12,
+            L.Lens(
+                ctx.title("Drifted segments per analyzer run"),
+                dv,
+                "xy",
+                [L.metric("sum", DRIFTED_FLAG, label="Drifted segments")],
+                x=L.date_histogram(),
+                split=L.terms(SEGMENT_NAME, size=20, label="Segment", other=False),
+                series="bar_stacked",
+                query=_records("segment"),
+                description="Runs of `predwatch analyze --segment-by`: one bar segment per "
+                "run that found the segment drifted (or gone).",
+            ),
+        ),
+        Item(
+            "segment_grid",
+            24,
+            12,
+            L.Lens(
+                ctx.title("Latest verdicts per segment and feature"),
+                dv,
+                "table",
+                [L.last_value(DRIFTED_FLAG, label="Drifted (1 = yes)")],
+                rows=[
+                    L.terms(
+                        SEGMENT_NAME, size=100, label="Segment", alphabetical=True, other=False
+                    ),
+                    L.terms(FEATURE, size=200, label="Feature", alphabetical=True, other=False),
+                ],
+                query=_records("segment_feature"),
+                description="The segment x feature grid of the latest segmented runs.",
             ),
         ),
         Item(

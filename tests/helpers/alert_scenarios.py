@@ -100,6 +100,23 @@ class Scenario:
         }
         self.es.index(index=s.index_name("drift", self.model), document=doc, refresh=True)
 
+    def segment(self, field: str, value: str, drifted: bool) -> None:
+        """An `analyze --segment-by` segment document (and a drifted feature inside it,
+        which must not fire the unsegmented drift rule)."""
+        segment = {"field": field, "value": value, "name": f"{field}={value}"}
+        common = {
+            s.TIMESTAMP: _now().isoformat(),
+            "run_id": uuid.uuid4().hex,
+            s.MODEL_NAME: self.model,
+            "segment": segment,
+            "drifted": drifted,
+            "drifted_flag": int(drifted),
+        }
+        index = s.index_name("drift", self.model)
+        self.es.index(index=index, document={**common, "record_type": "segment"}, refresh=True)
+        doc = {**common, "record_type": "segment_feature", "feature": "age"}
+        self.es.index(index=index, document=doc, refresh=True)
+
     def quality_metric(self, name: str, drifted: bool | None) -> None:
         """A `predwatch quality` metric document (drifted = regressed; None: not judged)."""
         doc: dict[str, Any] = {

@@ -42,6 +42,12 @@ def inject_drift(sc: Scenario) -> None:
     sc.drift("age", True)
 
 
+def inject_segment_drift(sc: Scenario) -> None:
+    sc.predictions()
+    sc.segment("region", "pacific", True)
+    sc.segment("region", "atlantic", False)
+
+
 def inject_quality_regression(sc: Scenario) -> None:
     sc.predictions()
     sc.quality_metric("roc_auc", True)
@@ -146,6 +152,7 @@ SCENARIOS: dict[str, tuple[Callable[[Scenario], None], set[str], set[str] | None
     "clean": (clean, set(), None),
     "drift": (inject_drift, {"drift"}, None),
     "quality_regression": (inject_quality_regression, {"quality_regression"}, None),
+    "segment_drift": (inject_segment_drift, {"segment_drift"}, None),
     "estimated_quality": (inject_estimated_drop, {"estimated_quality"}, None),
     "oov_country": (inject_oov_country, {"oov_rate.country", "unseen.country"}, None),
     "unseen_device": (inject_unseen_device, {"unseen.device"}, None),

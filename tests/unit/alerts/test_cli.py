@@ -57,7 +57,7 @@ class TestRender:
         )
         assert result.exit_code == 0, result.output
         written = json.loads(result.output)["written"]
-        assert len(written) == 24
+        assert len(written) == 25
         text = "".join(Path(p).read_text() for p in written)
         assert "${HOOK_TOKEN}" in text and "s3cr3t" not in text
 
@@ -67,7 +67,7 @@ class TestRender:
             alerts, "render", "--baseline", DEMO, "--target", "kibana", "-o", str(tmp_path / "k")
         )
         assert code == 0 and "note: multiple_versions" in out
-        assert len(list((tmp_path / "k").glob("*.json"))) == 20
+        assert len(list((tmp_path / "k").glob("*.json"))) == 21
 
     def test_needs_a_rule_source(self) -> None:
         """Without --rules, --baseline or --model the command says what to give."""
@@ -79,12 +79,12 @@ class TestSetupDryRuns:
     def test_watches_dry_run(self) -> None:
         """`setup watches --dry-run` renders and checks without a cluster."""
         code, out = run(setup_watches, "--baseline", DEMO, "--dry-run", "--json")
-        assert code == 0 and len(json.loads(out)["watches"]) == 24
+        assert code == 0 and len(json.loads(out)["watches"]) == 25
 
     def test_kibana_dry_run(self) -> None:
         """`setup kibana-rules --dry-run` prints the bodies it would install."""
         code, out = run(setup_kibana_rules, "--baseline", DEMO, "--dry-run")
-        assert code == 0 and len(json.loads(out)) == 20
+        assert code == 0 and len(json.loads(out)) == 21
 
 
 class TestHelp:

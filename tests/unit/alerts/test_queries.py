@@ -112,6 +112,7 @@ OTHER_INDEX_FIELDS = {
         queries.DRIFT_DRIFTED,
         queries.DRIFT_FEATURE,
         queries.DRIFT_METRIC_NAME,
+        queries.DRIFT_SEGMENT,
         s.TIMESTAMP,
     ],
     "deadletter": [queries.DEADLETTER_ERROR_TYPE, s.MODEL_NAME, s.TIMESTAMP],
@@ -145,7 +146,8 @@ class TestFieldContract:
             assert set(fields) <= mapped, kind
         for rule in ruleset.rules:
             kind = {
-                "drift": "drift", "quality_regression": "drift", "deadletter": "deadletter"
+                "drift": "drift", "quality_regression": "drift", "deadletter": "deadletter",
+                "segment_drift": "drift",
             }.get(rule.kind)  # fmt: skip
             if kind:
                 fields = _fields(queries.searches(rule)[0].body)
@@ -242,6 +244,20 @@ class TestDeploymentSearches:
         }
         body = queries.deployment_docs_search(rule, "1.0")
         assert {"term": {s.MODEL_VERSION: "1.0"}} in body["query"]["bool"]["filter"]
+
+    def test_segment_drift(self, ruleset: RuleSet) -> None:
+        """segment_drift counts drifted segment documents in the drift index (top segment
+        names listed), never feature documents, and is a Kibana count rule."""
+        rule = next(r for r in ruleset.rules if r.id == "segment_drift")
+        (search,) = queries.searches(rule)
+        assert search.indices == (s.index_name("drift", "demo"),)
+        filters = search.body["query"]["bool"]["filter"]
+        assert {"term": {"record_type": "segment"}} in filters
+        assert {"term": {"drifted": True}} in filters
+        assert search.body["aggs"]["top"]["terms"]["field"] == "segment.name"
+        assert search.check.evaluate({"hits": {"total": 1}}).fired
+        spec = queries.kibana_spec(rule)
+        assert spec is not None and (spec.agg_type, spec.comparator) == ("count", ">")
 
     def test_estimated_quality(self, ruleset: RuleSet) -> None:
         """estimated_quality counts dropped estimates (quality.estimated.*), which the realized

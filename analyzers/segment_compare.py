@@ -1,0 +1,197 @@
+"""Drift by segment (pure): each segment's window against the same segment's reference,
+the segment mix as one categorical test per field, and one verdict rule for the whole run.
+
+`judge_run` applies the run's policy once over every result: the overall features and
+predictions, the segment mixes and every segment's features. Holm then bounds the chance
+that a run with no drift flags anything (a feature, a segment, a mix) by alpha, whatever
+the number of segments (tests/unit/analyzers/test_segment_calibration.py simulates it).
+Within one segment and feature, results sharing a p-value count once, as for the run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from predwatch.analyzers import compare as c
+from predwatch.analyzers.aggregates import CategoricalAggs, WindowAggregates
+from predwatch.analyzers.segments import OTHER_SEGMENT, SegmentSpec
+from predwatch.analyzers.stats import DEFAULT_TESTS, VerdictPolicy
+from predwatch.baseline import Baseline
+
+MIX_TESTS = ("chi2", "psi", "js", "linf")
+# Values a segment needs before its distribution tests run (or --min-count when higher).
+# With many segments Holm judges each test at about alpha / (hundreds of tests), deep in the
+# tail where the asymptotic p-values of a few hundred values against a much larger
+# reference are too small: simulated skew-mode A/A with 20 segments of 250-3,000 rows flagged
+# 3 of 10 runs at a minimum of 100 values, none of 20 at 500.
+SEGMENT_MIN_COUNT = 500
+STATUS_DISAPPEARED = "disappeared"
+STATUS_NEW = "new"
+
+
+@dataclass(frozen=True)
+class SegmentResult:
+    """One segment: its size in both windows, and its features' results."""
+
+    field: str
+    value: str
+    n_current: float
+    n_reference: float
+    features: tuple[c.FeatureResult, ...]
+    predictions: tuple[c.FeatureResult, ...] = ()
+    mix_drifted: bool = False  # the segment mix of this field drifted (set by judge_run)
+
+    @property
+    def name(self) -> str:
+        return f"{self.field}={self.value}"
+
+    @property
+    def status(self) -> str:
+        """ "disappeared", "new", "drifted", "ok" or "insufficient data"."""
+        if self.n_current == 0 and self.n_reference > 0:
+            return STATUS_DISAPPEARED
+        if self.n_reference == 0 and self.n_current > 0:
+            return STATUS_NEW
+        if any(f.drifted for f in (*self.features, *self.predictions)):
+            return "drifted"
+        results = (*self.features, *self.predictions)
+        if results and all(f.status == c.NOTE_INSUFFICIENT for f in results):
+            return c.NOTE_INSUFFICIENT
+        return "ok"
+
+    @property
+    def drifted_features(self) -> list[str]:
+        return [f.feature for f in (*self.features, *self.predictions) if f.drifted]
+
+    @property
+    def drifted(self) -> bool:
+        """A feature of the segment drifted, or the segment vanished and the mix says so."""
+        vanished = self.status in (STATUS_DISAPPEARED, STATUS_NEW) and self.mix_drifted
+        return bool(self.drifted_features) or vanished
+
+    @property
+    def note(self) -> str:
+        if self.status == STATUS_DISAPPEARED:
+            return f"segment disappeared: {self.n_reference:,.0f} in the reference, none now"
+        if self.status == STATUS_NEW:
+            return f"new segment: {self.n_current:,.0f} now, none in the reference"
+        return ""
+
+
+@dataclass(frozen=True)
+class SegmentedComparison:
+    """The segment mixes (one result per field) and the segments of a run."""
+
+    mix: tuple[c.FeatureResult, ...] = ()
+    segments: tuple[SegmentResult, ...] = ()
+
+    @property
+    def drifted_segments(self) -> list[SegmentResult]:
+        return [r for r in self.segments if r.drifted]
+
+    def findings(self) -> list[str]:
+        """ "segment mix of region changed", "drift concentrated in region=pacific: age"."""
+        out = [f"segment mix of {f.feature} changed" for f in self.mix if f.drifted]
+        for field in dict.fromkeys(r.field for r in self.segments):
+            rows = [r for r in self.segments if r.field == field]
+            hit = [r for r in rows if r.drifted]
+            if hit and len(hit) == len(rows) and len(rows) > 1:
+                out.append(f"drift in every segment of {field}")
+                continue
+            for r in hit:
+                what = ", ".join(r.drifted_features) or r.status
+                out.append(f"drift concentrated in {r.name}: {what}")
+        return out
+
+
+def mix_counts(agg: WindowAggregates, spec: SegmentSpec) -> CategoricalAggs:
+    """Documents per segment of one field as a categorical column ((other) pooled)."""
+    counts = {
+        v: agg.segments[(spec.field, v)].total for v in spec.keys if (spec.field, v) in agg.segments
+    }
+    top = {v: counts.get(v, 0.0) for v in spec.values}
+    other = counts.get(OTHER_SEGMENT, max(0.0, agg.total - math.fsum(top.values())))
+    n = math.fsum(top.values()) + other
+    return CategoricalAggs(top, other, 0.0, n, 0.0)
+
+
+def compare_segments(
+    baseline: Baseline,
+    current: WindowAggregates,
+    reference: WindowAggregates,
+    specs: Sequence[SegmentSpec],
+    *,
+    min_count: int = c.MIN_COUNT,
+    references: Mapping[tuple[str, str], Baseline] | None = None,
+) -> SegmentedComparison:
+    """Unjudged mix and per-segment results. `references` (skew mode) gives each segment's
+    baseline profile, whose aggregates then come from `compare.baseline_reference`."""
+    empty = WindowAggregates(current.window, 0.0, {})
+    per_segment = max(min_count, SEGMENT_MIN_COUNT)
+    mix: list[c.FeatureResult] = []
+    out: list[SegmentResult] = []
+    for spec in specs:
+        result = c.compare_categorical(
+            spec.field,
+            "categorical",
+            mix_counts(reference, spec),
+            mix_counts(current, spec),
+            MIX_TESTS,
+            min_count,
+        )
+        mix.append(dataclasses.replace(result, type="segment_mix"))
+        for value in spec.keys:
+            key = (spec.field, value)
+            cur = current.segments.get(key, empty)
+            ref_base = (references or {}).get(key)
+            if ref_base is not None:
+                ref = c.baseline_reference(ref_base)
+                base = ref_base
+            else:
+                ref = reference.segments.get(key, WindowAggregates(reference.window, 0.0, {}))
+                base = baseline
+            comp = c.compare(base, cur, ref, tests=DEFAULT_TESTS, min_count=per_segment)
+            # Inside a segment its own field has one value: nothing to compare.
+            features = tuple(f for f in comp.features if f.feature != spec.field)
+            out.append(
+                SegmentResult(spec.field, value, cur.total, ref.total, features, comp.predictions)
+            )
+    return SegmentedComparison(tuple(mix), tuple(out))
+
+
+def judge_run(
+    comparison: c.Comparison, segmented: SegmentedComparison, policy: VerdictPolicy
+) -> tuple[c.Comparison, SegmentedComparison]:
+    """One Holm correction over the whole run: features, predictions, mixes, segments."""
+    overall = [*comparison.features, *comparison.predictions]
+    groups = [f.feature for f in overall for _ in f.tests]
+    tests = [t for f in overall for t in f.tests]
+    for f in segmented.mix:
+        groups += [f"segment mix {f.feature}"] * len(f.tests)
+        tests += f.tests
+    for r in segmented.segments:
+        for f in (*r.features, *r.predictions):
+            groups += [f"{r.name}\x00{f.feature}"] * len(f.tests)
+            tests += f.tests
+    judged = iter(policy.apply(tests, groups))
+
+    def redo(f: c.FeatureResult) -> c.FeatureResult:
+        return dataclasses.replace(f, tests=tuple(next(judged) for _ in f.tests))
+
+    features = tuple(redo(f) for f in comparison.features)
+    predictions = tuple(redo(f) for f in comparison.predictions)
+    mix = tuple(redo(f) for f in segmented.mix)
+    mix_hit = {f.feature for f in mix if f.drifted}
+    segments = tuple(
+        dataclasses.replace(
+            r,
+            features=tuple(redo(f) for f in r.features),
+            predictions=tuple(redo(f) for f in r.predictions),
+            mix_drifted=r.field in mix_hit,
+        )
+        for r in segmented.segments
+    )
+    return c.Comparison(features, predictions), SegmentedComparison(mix, segments)

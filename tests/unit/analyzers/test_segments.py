@@ -1,0 +1,225 @@
+"""Segments without a server: request bodies, parsing, verdicts, report shapes, baseline files."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from predwatch.analyzers import compare as c
+from predwatch.analyzers import queries as q
+from predwatch.analyzers import segment_compare as sc
+from predwatch.analyzers import segments as seg
+from predwatch.analyzers.aggregates import Window, WindowAggregates
+from predwatch.analyzers.profile import build_baseline
+from predwatch.analyzers.stats import VerdictPolicy
+from predwatch.baseline import Baseline, load_baseline, save_baseline
+from predwatch.errors import ConfigError
+
+W = Window(dt.datetime(2026, 1, 1, tzinfo=dt.UTC), dt.datetime(2026, 1, 2, tzinfo=dt.UTC))
+
+
+def _data(rng: np.random.Generator, n: int, shift: float = 0.0) -> pd.DataFrame:
+    region = rng.choice(["a", "b", "c", "d"], size=n, p=[0.4, 0.3, 0.2, 0.1])
+    x = rng.normal(0.0, 1.0, n) + np.where(region == "a", shift, 0.0)
+    color = rng.choice(["red", "green", "blue"], size=n)
+    return pd.DataFrame({"x": x, "color": color, "region": region})
+
+
+@pytest.fixture(scope="module")
+def baseline() -> Baseline:
+    rng = np.random.default_rng(1)
+    return build_baseline(
+        _data(rng, 4000), model="m", version="1", segment_by=["region"], segments=2
+    )
+
+
+def _counts(df: pd.DataFrame, b: Baseline) -> WindowAggregates:
+    """A window's aggregates, with region segments a, b and (other) (as the node folds them)."""
+    from tests.helpers.calibration_sim import _categorical_window, _numeric_window
+
+    def one(part: pd.DataFrame) -> WindowAggregates:
+        x = b.feature("x")
+        col = b.feature("color")
+        assert x is not None and x.numeric is not None
+        assert col is not None and col.categorical is not None
+        codes = {k: i for i, k in enumerate(sorted(col.categorical.vocabulary))}
+        cat = _categorical_window(
+            part["color"].map(codes).to_numpy(dtype=float),
+            _relabel(col.categorical, codes),
+        )
+        feats = {"x": _numeric_window(part["x"].to_numpy(dtype=float), x.numeric), "color": cat}
+        return WindowAggregates(W, float(len(part)), feats)
+
+    segs = {
+        ("region", v): one(
+            df[df.region == v] if v != seg.OTHER_SEGMENT else df[~df.region.isin(["a", "b"])]
+        )
+        for v in ("a", "b", seg.OTHER_SEGMENT)
+    }
+    whole = one(df)
+    return WindowAggregates(W, whole.total, whole.features, segments=segs)
+
+
+def _relabel(p: Any, codes: dict[str, int]) -> Any:
+    """The categorical profile keyed as calibration_sim keys values (v<code>)."""
+    from predwatch.baseline import CategoricalProfile
+
+    freq = {f"v{codes[k]}": v for k, v in p.frequencies.items()}
+    return CategoricalProfile(freq, p.other, frozenset(f"v{codes[k]}" for k in p.vocabulary), p.n)
+
+
+SPEC = seg.SegmentSpec("region", "inputs.region", ("a", "b"))
+
+
+class TestRequests:
+    def test_segments_nest_in_the_same_bodies(self, baseline: Baseline) -> None:
+        """Each feature body holds one filters aggregation per field (segments + other),
+        with the features' own aggregations inside: no request per segment."""
+        plain = q.plan(baseline, W)
+        reqs = q.plan(baseline, W, segments=[SPEC])
+        assert len(reqs) == len(plain)
+        body = reqs[0].body["aggs"]["seg0"]
+        assert body["filters"]["other_bucket_key"] == seg.OTHER_KEY
+        assert body["filters"]["filters"] == {
+            "s0": {"term": {"inputs.region": "a"}},
+            "s1": {"term": {"inputs.region": "b"}},
+        }
+        assert set(body["aggs"]) <= set(reqs[0].body["aggs"])
+
+    def test_bucket_budget_splits_features(self, baseline: Baseline) -> None:
+        """Many segments: fewer features per body, so no body exceeds the bucket budget."""
+        many = seg.SegmentSpec("region", "inputs.region", tuple(f"v{i}" for i in range(100)))
+        assert seg.features_per_request(baseline, [many], 8) < 8
+        assert seg.features_per_request(baseline, [], 8) == 8
+
+    def test_top_values_by_share_over_windows(self) -> None:
+        """A value large in a small reference window still ranks (shares, not counts)."""
+        cur = {"a": 9000.0, "b": 1000.0}
+        ref = {"gone": 60.0, "a": 40.0}
+        assert seg.top_values([cur, ref], 2) == ("a", "gone")
+
+    def test_parse_fields(self) -> None:
+        """Comma lists, duplicates dropped; an empty list is a usage error."""
+        assert seg.parse_fields("region, labels.tier,region") == ("region", "labels.tier")
+        assert seg.parse_fields(None) == ()
+        with pytest.raises(ConfigError):
+            seg.parse_fields(" , ")
+        with pytest.raises(ConfigError):
+            seg.check_count(0)
+        assert seg.es_field("labels.tier") == "labels.tier"
+        assert seg.es_field("region") == "inputs.region"
+
+    def test_parse_reads_each_segment(self, baseline: Baseline) -> None:
+        """Segment buckets come back as WindowAggregates keyed (field, value)."""
+        reqs = q.plan(baseline, W, predictions=False, segments=[SPEC])
+        bucket = {"doc_count": 7, "f0_stats": {"count": 7, "avg": 1.0, "sum": 7.0}}
+        resp = {
+            "hits": {"total": {"value": 20}},
+            "aggregations": {
+                "seg0": {"buckets": {"s0": bucket, "s1": {"doc_count": 0}, "other": bucket}}
+            },
+        }
+        parsed = q.parse(baseline, W, reqs, [resp] * len(reqs), [SPEC])
+        segs = parsed.aggregates.segments
+        assert set(segs) == {("region", "a"), ("region", "b"), ("region", seg.OTHER_SEGMENT)}
+        assert segs[("region", "a")].total == 7 and segs[("region", "b")].total == 0
+
+
+class TestVerdicts:
+    def test_drifted_segment_named_in_findings(self, baseline: Baseline) -> None:
+        """A shift in segment a only: segment a drifts, b does not, the summary names a."""
+        rng = np.random.default_rng(2)
+        ref = _counts(_data(rng, 6000), baseline)
+        cur = _counts(_data(rng, 6000, shift=0.8), baseline)
+        overall = c.compare(baseline, cur, ref)
+        segmented = sc.compare_segments(baseline, cur, ref, [SPEC])
+        _, judged = sc.judge_run(overall, segmented, VerdictPolicy())
+        names = [r.name for r in judged.drifted_segments]
+        assert "region=a" in names and "region=b" not in names
+        assert "drift concentrated in region=a: x" in judged.findings()
+
+    def test_small_segments_wait_for_data(self, baseline: Baseline) -> None:
+        """Segments need SEGMENT_MIN_COUNT values before distribution tests run."""
+        rng = np.random.default_rng(3)
+        ref = _counts(_data(rng, 800), baseline)
+        cur = _counts(_data(rng, 800), baseline)
+        segmented = sc.compare_segments(baseline, cur, ref, [SPEC], min_count=100)
+        b = next(r for r in segmented.segments if r.value == "b")
+        assert b.n_current < sc.SEGMENT_MIN_COUNT
+        assert all(c.NOTE_INSUFFICIENT in f.note for f in b.features)
+        assert all(
+            t.p_value is None for f in b.features for t in f.tests if t.name in ("ks", "chi2")
+        )
+
+    def test_disappeared_segment(self) -> None:
+        """No rows now and some before: status disappeared; drifted once the mix drifted."""
+        r = sc.SegmentResult("region", "d", 0.0, 500.0, ())
+        assert r.status == sc.STATUS_DISAPPEARED and not r.drifted
+        assert "disappeared" in r.note
+        assert sc.SegmentResult("region", "d", 0.0, 500.0, (), mix_drifted=True).drifted
+
+    def test_one_correction_over_the_run(self, baseline: Baseline) -> None:
+        """Segments enter the same Holm correction as the features: adding segments raises
+        the overall tests' adjusted p-values."""
+        rng = np.random.default_rng(4)
+        ref = _counts(_data(rng, 6000), baseline)
+        cur = _counts(_data(rng, 6000, shift=0.3), baseline)
+        overall = c.compare(baseline, cur, ref)
+        alone = c.judge(overall, VerdictPolicy())
+        together, _ = sc.judge_run(
+            overall, sc.compare_segments(baseline, cur, ref, [SPEC]), VerdictPolicy()
+        )
+
+        def smallest(comp: c.Comparison) -> float:
+            return min(t.p_value_adjusted or 1.0 for f in comp.features for t in f.tests)
+
+        assert smallest(alone) < smallest(together) < 1.0
+
+
+class TestBaselineFile:
+    def test_segments_round_trip(self, baseline: Baseline, tmp_path: Path) -> None:
+        """Stored segments (top 2 + other) survive the file, on the baseline's own bins."""
+        path = save_baseline(baseline, tmp_path / "b.json")
+        back = load_baseline(path)
+        (profiles,) = back.segments
+        assert [s.value for s in profiles.segments] == ["a", "b", seg.OTHER_SEGMENT]
+        assert sum(s.rows for s in profiles.segments) == baseline.rows
+        x = back.feature("x")
+        a_x = profiles.segments[0].features[0]
+        assert x is not None and x.numeric is not None and a_x.numeric is not None
+        assert a_x.numeric.edges == x.numeric.edges
+        assert a_x.numeric.n == profiles.segments[0].rows - a_x.missing
+        raw = json.loads(path.read_text())
+        assert "vocabulary" not in json.dumps(raw["segments"])  # not repeated per segment
+
+    def test_older_baselines_stay_valid(self, baseline: Baseline, tmp_path: Path) -> None:
+        """A baseline without segments writes no `segments` key and reads back without any."""
+        import dataclasses
+
+        plain = dataclasses.replace(baseline, segments=())
+        assert "segments" not in plain.to_dict()
+        assert load_baseline(save_baseline(plain, tmp_path / "p.json")).segments == ()
+
+    def test_bad_segment_value_names_the_path(self, baseline: Baseline) -> None:
+        """A frequency outside the baseline's table is refused with its path."""
+        from predwatch.baseline import BaselineError
+
+        d = baseline.to_dict()
+        d["segments"][0]["segments"][0]["features"]["color"]["frequencies"]["nope"] = 1
+        with pytest.raises(BaselineError, match=r"segments\[0\]\.segments\[0\]"):
+            Baseline.from_dict(d)
+
+    def test_skew_needs_stored_segments(self, baseline: Baseline) -> None:
+        """Skew mode on a field the baseline did not profile: a ConfigError saying how."""
+        from predwatch.analyzers import segment_baseline
+
+        with pytest.raises(ConfigError, match="--reference previous"):
+            segment_baseline.specs(baseline, {"color": "inputs.color"}, 10)
+        (spec,) = segment_baseline.specs(baseline, {"region": "inputs.region"}, 10)
+        assert spec.values == ("a", "b")
