@@ -306,17 +306,23 @@ def _belongs(f: Finding, key: str) -> bool:
 
 
 def estimate_findings(estimated: Mapping[str, Any] | None) -> list[Finding]:
-    """The estimates (JSON of `predwatch quality --estimate`, all versions) that dropped
-    below the baseline's reference: findings made before any label arrived."""
-    out = []
-    for name, m in ((estimated or {}).get("versions", {}).get("*", {})).items():
-        if m.get("regressed"):
+    """The estimates (JSON of `predwatch quality --estimate`) that dropped below the
+    baseline's reference: findings made before any label arrived. All versions together
+    first; a drop of one version only (a wrong version serving part of the window, diluted
+    in the pooled estimate) counts too, and says which version."""
+    versions: Mapping[str, Any] = (estimated or {}).get("versions", {})
+    found: dict[str, Finding] = {}
+    for version in sorted(versions, key=lambda v: (v != "*", v)):
+        for name, m in versions[version].items():
+            if not m.get("regressed") or name in found:
+                continue
+            which = "" if version == "*" else f" (version {version})"
             ctx = (
                 f"{m['value']:.3f} (95% CI {m['ci_low']:.3f}..{m['ci_high']:.3f}) vs "
-                f"{m['reference']:.3f} on the held-out data, before any label"
+                f"{m['reference']:.3f} on the held-out data{which}, before any label"
             )
-            out.append(Finding("estimate", f"estimated {name}", None, ctx, "baseline"))
-    return out
+            found[name] = Finding("estimate", f"estimated {name}", None, ctx, "baseline")
+    return list(found.values())
 
 
 def chapters(

@@ -198,3 +198,35 @@ class TestEstimates:
         assert [f.name for f in clean.also] == ["estimated accuracy"]
         quiet = story.chapters(START, {}, [], None, {"clean": self._estimated(False)})
         assert not next(c for c in quiet if c.scenario.key == "clean").also
+
+
+class TestEstimateFindings:
+    @staticmethod
+    def _m(value: float, regressed: bool) -> dict[str, float | bool]:
+        return {"value": value, "ci_low": value - 0.02, "ci_high": value + 0.02,
+                "reference": 0.937, "regressed": regressed}  # fmt: skip
+
+    def test_a_drop_of_one_version_counts(self) -> None:
+        """A version that dropped is a finding even when the pooled estimate did not, and the
+        finding names the version."""
+        from predwatch.demo import story
+
+        est = {"versions": {
+            "*": {"accuracy": self._m(0.90, False)},
+            "2.0.0-exp": {"accuracy": self._m(0.84, True)},
+            "1.4.0": {"accuracy": self._m(0.93, False)},
+        }}  # fmt: skip
+        (f,) = story.estimate_findings(est)
+        assert f.name == "estimated accuracy" and "version 2.0.0-exp" in f.context
+
+    def test_the_pooled_drop_comes_first(self) -> None:
+        """When all versions together dropped, that is the finding (once per metric)."""
+        from predwatch.demo import story
+
+        est = {"versions": {
+            "*": {"accuracy": self._m(0.88, True)},
+            "2.0.0-exp": {"accuracy": self._m(0.84, True)},
+        }}  # fmt: skip
+        (f,) = story.estimate_findings(est)
+        assert "version" not in f.context and f.context.startswith("0.880")
+        assert story.estimate_findings(None) == []
