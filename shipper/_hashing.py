@@ -16,7 +16,8 @@ import hmac
 import os
 import threading
 
-_lock = threading.Lock()
+# Re-entrant: the SIGTERM handler runs on the main thread, possibly while that thread hashes.
+_lock = threading.RLock()
 
 
 def sha256_hex(data: bytes) -> str:
