@@ -34,8 +34,26 @@ ENV = {
 _SECRETS = ("api_key", "password")
 
 
+class _Secrets:
+    """What both connection configs share: secrets never shown (repr, str, messages)."""
+
+    def redact(self, text: str) -> str:
+        """`text` with URL userinfo and every secret of this config replaced by ***."""
+        return redact_text(text, tuple(getattr(self, name) for name in _SECRETS))
+
+    def __repr__(self) -> str:
+        def show(name: str) -> str:
+            value = getattr(self, name)
+            return "'***'" if name in _SECRETS and value else repr(value)
+
+        shown = ", ".join(f"{f.name}={show(f.name)}" for f in fields(self))  # type: ignore[arg-type]
+        return f"{type(self).__name__}({shown})"
+
+    __str__ = __repr__
+
+
 @dataclass(frozen=True, repr=False)
-class ESConfig:
+class ESConfig(_Secrets):
     """Where Elasticsearch is and how to authenticate to it."""
 
     url: str = DEFAULT_URL
@@ -151,20 +169,6 @@ class ESConfig:
     def with_url(self, url: str | Sequence[str]) -> ESConfig:
         return replace(self, url=join_hosts(url))
 
-    def redact(self, text: str) -> str:
-        """`text` with URL userinfo and every secret of this config replaced by ***."""
-        return redact_text(text, tuple(getattr(self, name) for name in _SECRETS))
-
-    def __repr__(self) -> str:
-        def show(name: str) -> str:
-            value = getattr(self, name)
-            return "'***'" if name in _SECRETS and value else repr(value)
-
-        shown = ", ".join(f"{f.name}={show(f.name)}" for f in fields(self))
-        return f"ESConfig({shown})"
-
-    __str__ = __repr__
-
 
 DEFAULT_KIBANA_URL = "http://localhost:5601"
 KIBANA_ENV = {"url": "PREDWATCH_KIBANA_URL", "space": "PREDWATCH_KIBANA_SPACE"}
@@ -172,7 +176,7 @@ _SPACE_ID = re.compile(r"^[a-z0-9_-]+$")
 
 
 @dataclass(frozen=True, repr=False)
-class KibanaConfig:
+class KibanaConfig(_Secrets):
     """Where Kibana is, which space, and how to authenticate to it.
 
     Kibana checks the same users and API keys as the Elasticsearch cluster behind it, so
@@ -254,20 +258,6 @@ class KibanaConfig:
         if self.username:
             return f"user {self.username!r}"
         return "no credentials"
-
-    def redact(self, text: str) -> str:
-        """`text` with URL userinfo and every secret of this config replaced by ***."""
-        return redact_text(text, tuple(getattr(self, name) for name in _SECRETS))
-
-    def __repr__(self) -> str:
-        def show(name: str) -> str:
-            value = getattr(self, name)
-            return "'***'" if name in _SECRETS and value else repr(value)
-
-        shown = ", ".join(f"{f.name}={show(f.name)}" for f in fields(self))
-        return f"KibanaConfig({shown})"
-
-    __str__ = __repr__
 
 
 TOTAL_FIELDS_LIMIT_ENV = "PREDWATCH_TOTAL_FIELDS_LIMIT"
