@@ -165,7 +165,18 @@ class Producer:
         return dict(last["stats"])
 
     def wait(self, timeout: float = 60) -> int:
-        return self.proc.wait(timeout)
+        """The exit status; past `timeout`, the producer's thread stacks are dumped to the
+        test's stderr (SIGUSR1, `faulthandler`) before the failure, to show where it hangs."""
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            if self.proc.poll() is None:
+                os.kill(self.proc.pid, signal.SIGUSR1)
+                time.sleep(2.0)  # the dump is written by the child's signal handler
+            raise AssertionError(
+                f"the producer (pid {self.proc.pid}) did not end within {timeout:g} s; "
+                "its threads' stacks are in the captured stderr"
+            ) from None
 
     def kill(self) -> None:
         if self.proc.poll() is None:

@@ -19,8 +19,10 @@ constructor raised (then the process exits 3).
 from __future__ import annotations
 
 import atexit
+import faulthandler
 import json
 import os
+import signal
 import sys
 from typing import Any
 
@@ -31,6 +33,9 @@ def say(obj: dict[str, Any]) -> None:
 
 
 def main() -> None:
+    # `Producer.wait` sends SIGUSR1 when the process outlives its bound: every thread's
+    # stack goes to stderr (the test's captured output), even if a thread holds the GIL.
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
     from predwatch.errors import ConfigError
     from predwatch.shipper import Shipper
 
