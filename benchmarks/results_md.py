@@ -1,0 +1,35 @@
+"""What every benchmark script shares: its section of RESULTS.md and the machine line.
+
+Benchmarks run as scripts (`python benchmarks/bench_x.py`), so this folder is on `sys.path`
+and they import this module as `results_md`.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+from pathlib import Path
+
+RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
+
+
+def write_section(section: str, body: str, path: Path = RESULTS) -> None:
+    """Replace (or append) the text between `section`'s markers in RESULTS.md."""
+    start, end = f"<!-- {section}:start -->", f"<!-- {section}:end -->"
+    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmark results\n"
+    block = f"{start}\n{body}{end}"
+    if start in text and end in text:
+        head, rest = text.split(start, 1)
+        text = head + block + rest.split(end, 1)[1]
+    else:
+        text = text.rstrip("\n") + "\n\n" + block + "\n"
+    path.write_text(text, encoding="utf-8")
+
+
+def machine_line() -> str:
+    """CPUs, Python and the load average now (other work shares these CPUs)."""
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    return (
+        f"{os.cpu_count()} CPUs ({platform.machine()}), Python {platform.python_version()}; "
+        f"load average {load} (compare ratios of one run, not absolutes)"
+    )
