@@ -50,6 +50,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from results_md import write_section
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -564,19 +565,6 @@ def _goals(results: list[dict[str, Any]]) -> list[str]:
     return out
 
 
-def write_section(body: str, path: Path = RESULTS) -> None:
-    """Replace (or append) the text between this benchmark's markers in RESULTS.md."""
-    start, end = f"<!-- {SECTION}:start -->", f"<!-- {SECTION}:end -->"
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmark results\n"
-    block = f"{start}\n{body}{end}"
-    if start in text and end in text:
-        head, rest = text.split(start, 1)
-        text = head + block + rest.split(end, 1)[1]
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    path.write_text(text, encoding="utf-8")
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument(
@@ -629,7 +617,7 @@ def main() -> None:
     text = report(data["results"], data["versions"], data["command"])
     print(text)
     if not args.no_results:
-        write_section(text)
+        write_section(SECTION, text)
         print(f"wrote the {SECTION} section of {RESULTS}", file=sys.stderr)
 
 

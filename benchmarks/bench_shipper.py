@@ -51,6 +51,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from results_md import write_section
+
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "RESULTS.md"
 SECTION = "bench_shipper"
@@ -178,19 +180,6 @@ def now_utc() -> str:
     return subprocess.run(
         ["date", "-u"], capture_output=True, text=True, check=False
     ).stdout.strip()
-
-
-def write_section(name: str, body: str, path: Path = RESULTS) -> None:
-    """Replace (or append) the text between this benchmark's own markers in RESULTS.md."""
-    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
-    block = f"{start}\n{body.rstrip()}\n{end}"
-    text = path.read_text() if path.exists() else "# Benchmark results\n"
-    pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.S)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: block, text, count=1)
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    path.write_text(text)
 
 
 def table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:

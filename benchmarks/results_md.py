@@ -17,7 +17,7 @@ def write_section(section: str, body: str, path: Path = RESULTS) -> None:
     """Replace (or append) the text between `section`'s markers in RESULTS.md."""
     start, end = f"<!-- {section}:start -->", f"<!-- {section}:end -->"
     text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmark results\n"
-    block = f"{start}\n{body}{end}"
+    block = f"{start}\n{body.rstrip()}\n{end}"
     if start in text and end in text:
         head, rest = text.split(start, 1)
         text = head + block + rest.split(end, 1)[1]
