@@ -203,7 +203,8 @@ def _run_once(
     type=float,
     default=0.25,
     show_default=True,
-    help="Flag p95 latency above (1 + this) x the previous window's.",
+    help="Flag p95 latency above (1 + this) x the previous window's, when more latencies "
+    "than chance lie above the previous p95.",
 )
 @click.option(
     "--quality",

@@ -1,8 +1,17 @@
 """Model-level checks of a run (pure): staleness, non-finite predictions, latency against
-the previous window, and the trend of the prediction mean."""
+the previous window, and the trend of the prediction mean.
+
+Latency: a regression needs both a practical size (p95 more than `tolerance` above the
+previous window's) and evidence (the count of this window's latencies above the previous
+p95 is improbable for the same distribution, `stats.proportions.quantile_exceedance`,
+p < alpha). The ratio of two p95s alone cries wolf: with heavy-tailed latencies (lognormal,
+sigma 1) and 300 predictions per window it exceeds 1.25 in about 1 run in 10 with nothing
+changed; the p95 of 20 values is nearly their maximum.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 from collections.abc import Sequence
@@ -17,9 +26,11 @@ from predwatch.analyzers.aggregates import (
     format_duration,
     iso,
 )
+from predwatch.analyzers.stats.proportions import quantile_exceedance
 
 LATENCY_PERCENTILE = "95"
 LATENCY_TOLERANCE = 0.25  # p95 more than 25% above the previous window's is a regression
+LATENCY_ALPHA = 0.05  # ... and more latencies above the previous p95 than chance explains
 MIN_LATENCY_COUNT = 20
 
 
@@ -122,10 +133,18 @@ class LatencyCheck:
     tolerance: float
     ratio: float | None
     note: str = ""
+    above: float | None = None  # latencies of this window above the previous window's p95
+    p_value: float | None = None  # of `above` under "same distribution" (one-sided)
+    alpha: float = LATENCY_ALPHA
+
+    @property
+    def beyond_tolerance(self) -> bool:
+        """p95 up by more than the tolerance: the size worth a significance check."""
+        return self.ratio is not None and self.ratio > 1.0 + self.tolerance
 
     @property
     def regressed(self) -> bool:
-        return self.ratio is not None and self.ratio > 1.0 + self.tolerance
+        return self.beyond_tolerance and self.p_value is not None and self.p_value < self.alpha
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -134,6 +153,9 @@ class LatencyCheck:
             "percentile": LATENCY_PERCENTILE,
             "ratio": self.ratio,
             "tolerance": self.tolerance,
+            "above_previous_p95": self.above,
+            "p_value": self.p_value,
+            "alpha": self.alpha,
             "regressed": self.regressed,
             "note": self.note,
         }
@@ -144,7 +166,12 @@ def latency_check(
     previous: Latency | None,
     tolerance: float = LATENCY_TOLERANCE,
     min_count: int = MIN_LATENCY_COUNT,
+    above: float | None = None,
+    alpha: float = LATENCY_ALPHA,
 ) -> LatencyCheck:
+    """Compare the p95s; `above` (this window's latencies above the previous p95, counted by
+    Elasticsearch only when the ratio is beyond the tolerance) gives the p-value. Without
+    it nothing is judged a regression."""
     # The note names the window that lacks data: the current one first, then the previous one.
     for lat, where in ((current, "the window"), (previous, "the previous window")):
         count = 0.0 if lat is None else lat.count
@@ -160,7 +187,11 @@ def latency_check(
     before = previous.percentiles.get(LATENCY_PERCENTILE)
     if now is None or before is None or before <= 0:
         return LatencyCheck(current, previous, tolerance, None, "p95 undefined")
-    return LatencyCheck(current, previous, tolerance, now / before)
+    check = LatencyCheck(current, previous, tolerance, now / before, alpha=alpha)
+    if above is None or not check.beyond_tolerance:
+        return check
+    p = quantile_exceedance(above, current.count, previous.count, float(LATENCY_PERCENTILE) / 100)
+    return dataclasses.replace(check, above=above, p_value=p)
 
 
 def trend_slope(buckets: Sequence[TrendBucket]) -> float | None:

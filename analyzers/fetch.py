@@ -228,6 +228,25 @@ def msearch(
     return [_check(r, index) for r in resp.body["responses"]]
 
 
+def count_above(
+    es: Elasticsearch,
+    cfg: ESConfig,
+    model: str,
+    window: Window,
+    field: str,
+    value: float,
+    *,
+    request_cache: bool | None = None,
+) -> float:
+    """How many of the model's documents in `window` have `field` greater than `value`."""
+    index = s.index_pattern("predictions", model)
+    query = q.window_query(window)
+    query["bool"]["filter"].append({"range": {field: {"gt": value}}})
+    body = {"size": 0, "track_total_hits": True, "query": query}
+    (resp,) = msearch(es, cfg, index, [body], request_cache=request_cache)
+    return float(resp["hits"]["total"]["value"])
+
+
 def page_categories(
     es: Elasticsearch,
     cfg: ESConfig,

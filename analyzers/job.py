@@ -156,12 +156,41 @@ def run(
     ref_window = config.reference_window()
     reference = aggs[1] if ref_window is not None else compare.baseline_reference(baseline)
     previous = reference if ref_window == config.window.previous() else aggs[-1]
-    report = build_report(baseline, config, current, reference, previous, now, segments)
+    above = _latency_above(es, cfg, config, current, previous)
+    report = build_report(
+        baseline, config, current, reference, previous, now, segments, latency_above=above
+    )
     if config.quality:
         report = with_quality(es, cfg, config, report, now)
     if config.store:
         store(es, cfg, report)
     return report
+
+
+def _latency_above(
+    es: Elasticsearch,
+    cfg: ESConfig,
+    config: AnalyzeConfig,
+    current: WindowAggregates,
+    previous: WindowAggregates,
+) -> float | None:
+    """This window's latencies above the previous window's p95, asked only when the p95
+    ratio is beyond the tolerance (the one case whose verdict needs the count)."""
+    check = checks.latency_check(current.latency, previous.latency, config.latency_tolerance)
+    if not check.beyond_tolerance or previous.latency is None:
+        return None
+    p95 = previous.latency.percentiles.get(checks.LATENCY_PERCENTILE)
+    if p95 is None:
+        return None
+    return fetch.count_above(
+        es,
+        cfg,
+        config.model,
+        config.window,
+        schema.LATENCY_MS,
+        p95,
+        request_cache=config.request_cache,
+    )
 
 
 def _segments(
@@ -194,8 +223,11 @@ def build_report(
     previous: WindowAggregates,
     now: dt.datetime,
     segments: tuple[seg.SegmentSpec, ...] = (),
+    *,
+    latency_above: float | None = None,
 ) -> Report:
-    """Compare, judge and check (pure): the Report of one run."""
+    """Compare, judge and check (pure): the Report of one run. `latency_above`: this
+    window's latencies above the previous p95 (see `checks.latency_check`)."""
     policy = VerdictPolicy(alpha=config.alpha)
     unjudged = compare.compare(baseline, current, reference, min_count=config.min_count)
     by_segment = sc.SegmentedComparison()
@@ -255,7 +287,13 @@ def build_report(
             config.max_age,
         ),
         nonfinite=checks.nonfinite(pred, current.total),
-        latency=checks.latency_check(current.latency, previous.latency, config.latency_tolerance),
+        latency=checks.latency_check(
+            current.latency,
+            previous.latency,
+            config.latency_tolerance,
+            above=latency_above,
+            alpha=config.alpha,
+        ),
         notes=tuple(notes),
         segmented=by_segment,
     )

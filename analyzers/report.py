@@ -521,4 +521,9 @@ def latency_line(lat: LatencyCheck) -> str:
         return "no latencies" if value is None else f"{_fmt(value)} ms"
 
     text = f"p95 {p95(lat.current)} in the window, {p95(lat.previous)} in the previous window"
-    return text + (f"  (x{lat.ratio:.2f})" if lat.ratio else f"  ({lat.note})" if lat.note else "")
+    if lat.ratio:
+        extra = f"x{lat.ratio:.2f}"
+        if lat.p_value is not None:
+            extra += f", p={lat.p_value:.2g}" + ("" if lat.regressed else ", within chance")
+        return text + f"  ({extra})"
+    return text + (f"  ({lat.note})" if lat.note else "")

@@ -116,6 +116,25 @@ def _betabinom_sf(k: float, m: float, a: float, b: float) -> float:
     return min(1.0, total)
 
 
+def quantile_exceedance(above: float, n: float, m: float, q: float) -> float:
+    """P(K >= above): of `n` new values, how many lie beyond the `q`-quantile of `m` earlier
+    values of the same distribution (the p-value of "the upper tail grew").
+
+    The earlier sample's q-quantile lies at or above its r-th smallest value,
+    r = floor(q (m - 1)) + 1 (numpy's and Elasticsearch's percentiles interpolate between
+    neighbouring values, at or above this one). The share of the distribution beyond the
+    r-th of m values is Beta(m - r + 1, r), shared by every new value, so the count beyond
+    it among n new values is BetaBinomial(n, m - r + 1, r) for a continuous variable: the
+    earlier sample's own noise is in the null (a p95 of 20 values is nearly their maximum).
+    A threshold above that value, or ties at it, only make values beyond it rarer, so the
+    p-value is conservative.
+    """
+    if m < 1 or n < 1:
+        return 1.0
+    r = min(math.floor(q * (math.floor(m) - 1)) + 1, math.floor(m))
+    return _betabinom_sf(above, n, math.floor(m) - r + 1.0, float(r))
+
+
 @guarded
 def out_of_range_rate(
     ref_out: float,

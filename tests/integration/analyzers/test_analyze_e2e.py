@@ -160,6 +160,9 @@ class TestChecks:
         assert not any(t.drifted for t in report.version_tests)
         assert report.nonfinite is not None and report.nonfinite.predictions == NONFINITE
         assert report.latency is not None and report.latency.regressed
+        # the verdict's evidence: latencies counted above the previous p95 by the node
+        assert report.latency.above and report.latency.p_value is not None
+        assert report.latency.p_value < report.latency.alpha
         assert report.staleness is not None and report.staleness.stale
         assert report.staleness.source == "predictions"
         assert report.drifted_features == []

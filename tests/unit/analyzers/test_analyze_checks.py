@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
 import pytest
+from scipy import stats as sps
 
 from predwatch.analyzers import checks
 from predwatch.analyzers.aggregates import (
@@ -98,9 +100,43 @@ class TestLatency:
         return Latency(count, {"50": 10.0, "95": p95})
 
     def test_regression(self) -> None:
-        """p95 more than the tolerance above the previous window's is a regression."""
-        assert checks.latency_check(self._lat(40), self._lat(20)).regressed
-        assert not checks.latency_check(self._lat(24), self._lat(20)).regressed
+        """p95 more than the tolerance above the previous window's, with more latencies
+        above the previous p95 than chance explains, is a regression."""
+        assert checks.latency_check(self._lat(40), self._lat(20), above=40).regressed
+        assert not checks.latency_check(self._lat(24), self._lat(20), above=40).regressed
+
+    def test_a_large_ratio_within_chance_is_not_a_regression(self) -> None:
+        """5 of 100 latencies above the previous p95 is what the same distribution gives:
+        the ratio alone does not flag, and without the count nothing is judged."""
+        within = checks.latency_check(self._lat(40), self._lat(20), above=5)
+        assert within.beyond_tolerance and not within.regressed
+        assert within.p_value is not None and within.p_value > 0.3
+        assert not checks.latency_check(self._lat(40), self._lat(20)).regressed
+
+    @staticmethod
+    def _run(rng: np.random.Generator, n: int, scale: float) -> checks.LatencyCheck:
+        prev = rng.lognormal(3.0, 1.0, n)
+        cur = rng.lognormal(3.0, 1.0, n) * scale
+        p95 = float(np.percentile(prev, 95))
+        lat = [Latency(n, {"95": float(np.percentile(x, 95))}) for x in (cur, prev)]
+        return checks.latency_check(lat[0], lat[1], above=float((cur > p95).sum()))
+
+    def test_false_alarms_of_heavy_tailed_latency_stay_under_alpha(self) -> None:
+        """A/A with lognormal (sigma 1) latencies, 20 to 300 per window: the ratio alone
+        passes 1.25 in 10-35 % of runs; the verdict flags at most alpha (99.9 % bound of
+        a 5 % rate over 1,000 runs per size; fixed seed)."""
+        rng = np.random.default_rng(7)
+        bound = int(sps.binom.ppf(0.999, 1000, 0.05))
+        for n in (20, 50, 300):
+            runs = [self._run(rng, n, 1.0) for _ in range(1000)]
+            assert sum(r.beyond_tolerance for r in runs) > 90  # the old rule's alarms
+            assert sum(r.regressed for r in runs) <= bound, n
+
+    def test_a_real_slowdown_is_caught(self) -> None:
+        """Every latency 1.6 times slower, 300 per window: flagged in most runs."""
+        rng = np.random.default_rng(8)
+        runs = [self._run(rng, 300, 1.6) for _ in range(200)]
+        assert sum(r.regressed for r in runs) >= 150
 
     def test_insufficient(self) -> None:
         """Too few latencies or an undefined p95 never flag."""

@@ -109,7 +109,9 @@ class TestChapters:
             VersionGroup("2.0.0-exp", 500, Summary(500, 0.3, 0.02), (), {}, None),
         )
         version = _report([], version_tests=(_test("anova", 0.15, True),), versions=groups)
-        lat = LatencyCheck(Latency(400, {"95": 700.0}), Latency(400, {"95": 70.0}), 1.0, 10.0)
+        lat = LatencyCheck(
+            Latency(400, {"95": 700.0}), Latency(400, {"95": 70.0}), 1.0, 10.0, p_value=1e-30
+        )
         slow = _report([], latency=lat)
         reports = {
             "wrong_version": [("baseline", version), ("clean days", version)],
