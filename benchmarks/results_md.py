@@ -6,6 +6,7 @@ and they import this module as `results_md`.
 
 from __future__ import annotations
 
+import math
 import os
 import platform
 from pathlib import Path
@@ -33,3 +34,14 @@ def machine_line() -> str:
         f"{os.cpu_count()} CPUs ({platform.machine()}), Python {platform.python_version()}; "
         f"load average {load} (compare ratios of one run, not absolutes)"
     )
+
+
+def wilson(k: int, n: int, z: float = 1.959963984540054) -> tuple[float, float]:
+    """95 % Wilson score interval of a binomial proportion k/n."""
+    if n <= 0:
+        return (0.0, 1.0)
+    p = k / n
+    denom = 1.0 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return (max(0.0, centre - half), min(1.0, centre + half))
