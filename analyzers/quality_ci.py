@@ -11,21 +11,38 @@ Pure: closed-form intervals from counts and running moments, no resampling.
 - ROC AUC: Hanley & McNeil (1982) standard error; macro AUC: sqrt(sum se_c^2) / C.
 - R2: no interval (reported, never judged).
 
-Verdict: a metric regressed when its whole interval lies on the worse side of the reference
-moved by a tolerance: for higher-is-better metrics (accuracy, precision, recall, F1, ROC AUC,
-R2) `ci_high < reference - tolerance` (tolerance absolute, these are rates); for
-lower-is-better ones (MAE, RMSE, log loss) `ci_low > reference * (1 + tolerance)`
-(tolerance relative, their scale is the target's). Metrics without an interval, or with fewer
-than `min_count` labelled rows, are not judged.
+Verdict: a metric regressed when it is worse than the reference by more than a tolerance AND
+the loss is beyond chance, as `analyze` judges drift (effect past its threshold and Holm p <
+alpha). The threshold is `reference - tolerance` for higher-is-better metrics (accuracy,
+precision, recall, F1, ROC AUC, R2; tolerance absolute, these are rates) and
+`reference * (1 + tolerance)` for lower-is-better ones (MAE, RMSE, log loss; tolerance
+relative, their scale is the target's); the point value must be past it. `judge` gives each
+metric the one-sided p-value of its loss against the reference, from the normal
+approximation of the difference: the spread of this window's interval on the side that
+matters AND the reference's own standard error (`Reference.se`: a previous window is as noisy
+as this one). `settle` applies Holm over every judged metric and version of the run at
+alpha = 1 - confidence, so a run flags a regression that did not happen at most alpha of the
+time. Metrics without an interval, or with fewer than `min_count` labelled rows, are not
+judged.
+
+Why: the old rule ("the whole interval lies past the threshold") compared this window's
+interval with the previous window's point value, as if that were exact, for six metrics per
+version separately. Simulated A/A runs (binary, calibrated scores,
+`tests/unit/quality/test_quality_false_alarms.py`) flagged a regression in 38 % of runs at 30
+labelled rows per window, 15 % at 100, 13 % at 300 and 10 % at 1,000.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from statistics import NormalDist
 
 import numpy as np
+
+from predwatch.analyzers.stats.multiple import holm
 
 Interval = tuple[float, float]
 
@@ -115,31 +132,73 @@ class Verdict:
     """How one metric compares with its reference."""
 
     reference: float | None
-    threshold: float | None  # the bound the interval had to cross
+    threshold: float | None  # the bound the metric had to cross
     regressed: bool | None  # None: not judged (no reference, no interval, too few rows)
     note: str = ""
+    p_value: float | None = None  # one-sided, of the loss against the reference; before Holm
+    p_adjusted: float | None = None  # after `settle` (Holm over the run)
+    beyond: bool = False  # the point value is past the threshold (the loss is large enough)
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A reference value and its own standard error (0: taken as exact)."""
+
+    value: float
+    se: float = 0.0
+
+
+def spread(value: float | None, ci: Interval | None, z: float, upward: bool) -> float | None:
+    """The standard error implied by one side of an interval built with `z`."""
+    if value is None or ci is None or z <= 0:
+        return None
+    return max((ci[1] - value) if upward else (value - ci[0]), 0.0) / z
 
 
 def judge(
     value: float | None,
     ci: Interval | None,
     higher_is_better: bool,
-    reference: float | None,
+    reference: float | Reference | None,
     tolerance: float,
     n: int,
     min_count: int,
+    z: float = 1.959963984540054,
 ) -> Verdict:
-    """Did the metric regress against `reference` (see the module docstring)?"""
-    if reference is None or not math.isfinite(reference):
+    """Did the metric regress against `reference` (see the module docstring)? `ci` was built
+    with `z`; `regressed` here is the verdict of this metric alone (p < (1 - confidence) / 2),
+    `settle` makes it the run's."""
+    ref = (
+        reference if isinstance(reference, Reference) or reference is None else Reference(reference)
+    )
+    if ref is None or not math.isfinite(ref.value):
         return Verdict(None, None, None, "no reference value")
     if value is None:
-        return Verdict(reference, None, None, "no value in this window")
+        return Verdict(ref.value, None, None, "no value in this window")
     if n < min_count:
-        return Verdict(reference, None, None, f"{n} labelled rows < min count {min_count}")
-    if ci is None:
-        return Verdict(reference, None, None, "no confidence interval for this metric")
+        return Verdict(ref.value, None, None, f"{n} labelled rows < min count {min_count}")
+    se = spread(value, ci, z, upward=higher_is_better)
+    if se is None:
+        return Verdict(ref.value, None, None, "no confidence interval for this metric")
     if higher_is_better:
-        threshold = reference - tolerance
-        return Verdict(reference, threshold, ci[1] < threshold)
-    threshold = reference * (1.0 + tolerance) if reference >= 0 else reference + tolerance
-    return Verdict(reference, threshold, ci[0] > threshold)
+        threshold, loss = ref.value - tolerance, ref.value - value
+        beyond = value < threshold
+    else:
+        threshold = ref.value * (1.0 + tolerance) if ref.value >= 0 else ref.value + tolerance
+        loss, beyond = value - ref.value, value > threshold
+    sd = math.hypot(se, ref.se)
+    p = NormalDist().cdf(-loss / sd) if sd > 0 else float(loss <= 0)
+    regressed = beyond and p < NormalDist().cdf(-z)
+    return Verdict(ref.value, threshold, regressed, p_value=p, beyond=beyond)
+
+
+def settle(verdicts: Sequence[Verdict], alpha: float) -> list[Verdict]:
+    """The run's verdicts: Holm over every judged metric (and version) at level `alpha`."""
+    adjusted = holm([v.p_value if v.regressed is not None else None for v in verdicts])
+    out = []
+    for v, p in zip(verdicts, adjusted, strict=True):
+        if v.regressed is None or p is None:
+            out.append(v)
+        else:
+            out.append(dataclasses.replace(v, regressed=v.beyond and p < alpha, p_adjusted=p))
+    return out

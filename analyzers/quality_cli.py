@@ -142,7 +142,8 @@ def _with_baseline_metrics(es: Any, cfg: ESConfig, config: Any, path: str | None
             "give --reference previous or --reference FILE.json"
         )
     parsed = qj.parse_reference(dict(metrics), f"baseline {b.id}")
-    return dataclasses.replace(config, reference_metrics=parsed)
+    rows = getattr(b, "metrics_rows", None)
+    return dataclasses.replace(config, reference_metrics=parsed, reference_rows=rows)
 
 
 def _with_estimation(es: Any, cfg: ESConfig, config: Any, path: str | None) -> Any:

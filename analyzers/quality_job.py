@@ -5,8 +5,8 @@ References: "previous" (the window of the same length right before, recomputed t
 a JSON file of metric values (`{"accuracy": 0.91, "roc_auc": 0.95}` or `{"metrics": {...}}`,
 names with or without the `quality.` prefix; applied to every version), or "baseline" (the
 baseline's held-out metrics, once the baseline format has them: `Baseline.metrics`).
-Verdicts: `quality_ci.judge`. The join: `quality_join`; the metrics: `quality` and
-`quality_eval`.
+Verdicts: `quality_ci.judge` per metric, `quality_ci.settle` (Holm) over the run. The join:
+`quality_join`; the metrics: `quality` and `quality_eval`.
 
 Stored documents (record_type "metric"; one per metric and version, version "*" = all
 versions together, stored without model.version): metric.name `quality.<name>`,
@@ -70,6 +70,7 @@ class QualityConfig:
     driver: str = "auto"
     store: bool = True
     reference_metrics: dict[str, float] | None = None  # filled from the file / baseline
+    reference_rows: int | None = None  # rows behind reference_metrics (baseline metrics_rows)
     estimation: qe.Estimation | None = None  # --estimate: the baseline's calibration
 
     def __post_init__(self) -> None:
@@ -206,6 +207,8 @@ def _metric_dict(j: Judged) -> dict[str, Any]:
         "higher_is_better": m.higher_is_better,
         "reference": _num(v.reference),
         "threshold": _num(v.threshold),
+        "p_value": _num(v.p_value),
+        "p_adjusted": _num(v.p_adjusted),
         "regressed": v.regressed,
         "note": "; ".join(x for x in (m.note, v.note) if x),
     }
@@ -265,23 +268,21 @@ def run(
     current = evaluate(es, cfg, config, config.window, task)
     notes: list[str] = []
     ref_window: Window | None = None
+    z = ci.z_value(config.confidence)
     if config.reference == "previous":
         ref_window = config.window.previous()
         previous = evaluate(es, cfg, config, ref_window, current.task)
-        refs = {
-            v: {m.name: m.value for m in ms if m.value is not None}
-            for v, ms in previous.metrics.items()
-        }
+        refs = {v: _window_references(ms, z) for v, ms in previous.metrics.items()}
         kind = "previous"
     else:
         if config.reference_metrics is None:
             raise ConfigError("reference metrics were not loaded")
-        refs = {v: config.reference_metrics for v in current.metrics}
+        refs = {
+            v: _fixed_references(config.reference_metrics, config.reference_rows, ms, z)
+            for v, ms in current.metrics.items()
+        }
         kind = "baseline" if config.reference == "baseline" else "file"
-    groups = {
-        version: tuple(_judge(m, refs.get(version, {}), config) for m in metrics)
-        for version, metrics in current.metrics.items()
-    }
+    groups = judge_groups(current.metrics, refs, config)
     labelled = next((m.value for m in current.metrics[ALL_VERSIONS] if m.name == "labelled"), 0.0)
     if not labelled:
         notes.append("no outcome joined to a prediction of the window: nothing to evaluate")
@@ -332,19 +333,84 @@ def _estimate(
     return groups, notes
 
 
-def _judge(m: Metric, refs: dict[str, float], config: QualityConfig) -> Judged:
-    if m.name not in JUDGED:
-        return Judged(m, ci.Verdict(refs.get(m.name), None, None))
-    verdict = ci.judge(
-        m.value,
-        m.interval,
-        m.higher_is_better,
-        refs.get(m.name),
-        config.tolerance,
-        m.n,
-        config.min_count,
-    )
-    return Judged(m, verdict)
+def _window_references(metrics: list[Metric], z: float) -> dict[str, ci.Reference]:
+    """A reference window's metrics, each with its standard error on the side that could
+    fake a regression (a reference that came out high by chance)."""
+    out = {}
+    for m in metrics:
+        if m.value is not None and math.isfinite(m.value):
+            se = ci.spread(m.value, m.interval, z, upward=not m.higher_is_better)
+            out[m.name] = ci.Reference(m.value, se or 0.0)
+    return out
+
+
+def _fixed_references(
+    values: dict[str, float], rows: int | None, metrics: list[Metric], z: float
+) -> dict[str, ci.Reference]:
+    """Reference values from a baseline or a file. Measured on `rows` rows (a baseline's
+    `metrics_rows`), a value is as noisy as this window's, scaled by sqrt(labelled / rows);
+    without a row count it is taken as exact."""
+    by_name = {m.name: m for m in metrics}
+    labelled = by_name.get("labelled")
+    n_lab = labelled.value if labelled is not None and labelled.value else 0.0
+    out = {}
+    for name, value in values.items():
+        m = by_name.get(name)
+        se = 0.0
+        if rows and n_lab and m is not None:
+            cur = ci.spread(m.value, m.interval, z, upward=m.higher_is_better)
+            se = (cur or 0.0) * math.sqrt(n_lab / rows)
+        out[name] = ci.Reference(value, se)
+    return out
+
+
+def judge_groups(
+    metrics: dict[str, list[Metric]],
+    refs: dict[str, dict[str, ci.Reference]],
+    config: QualityConfig,
+) -> dict[str, tuple[Judged, ...]]:
+    """Every judged metric of every version against its reference, then Holm over all of
+    them at level 1 - confidence (`quality_ci.settle`): one run, one false-alarm rate. When
+    one version alone has labelled rows, all versions together ("*") are the same rows:
+    judged once, and that version gets the same verdicts."""
+    z = ci.z_value(config.confidence)
+    labelled = [v for v, ms in metrics.items() if v != ALL_VERSIONS and _labelled(ms)]
+    twin = labelled[0] if len(labelled) == 1 and ALL_VERSIONS in metrics else None
+    flat: list[tuple[str, Metric, ci.Verdict]] = []
+    for version, ms in metrics.items():
+        if version == twin:
+            continue
+        ref = refs.get(version, {})
+        for m in ms:
+            r = ref.get(m.name)
+            if m.name not in JUDGED:
+                verdict = ci.Verdict(r.value if r else None, None, None)
+            else:
+                verdict = ci.judge(
+                    m.value,
+                    m.interval,
+                    m.higher_is_better,
+                    r,
+                    config.tolerance,
+                    m.n,
+                    config.min_count,
+                    z,
+                )
+            flat.append((version, m, verdict))
+    settled = ci.settle([v for _, _, v in flat], 1.0 - config.confidence)
+    out: dict[str, list[Judged]] = {v: [] for v in metrics}
+    for (version, m, _), verdict in zip(flat, settled, strict=True):
+        out[version].append(Judged(m, verdict))
+    if twin is not None:
+        same = {j.metric.name: j.verdict for j in out[ALL_VERSIONS]}
+        out[twin] = [
+            Judged(m, same.get(m.name, ci.Verdict(None, None, None))) for m in metrics[twin]
+        ]
+    return {v: tuple(js) for v, js in out.items()}
+
+
+def _labelled(metrics: list[Metric]) -> bool:
+    return any(m.name == "labelled" and m.value for m in metrics)
 
 
 # --- storage --------------------------------------------------------------------------

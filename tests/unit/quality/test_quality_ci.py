@@ -99,17 +99,39 @@ class TestMeanIntervals:
 
 class TestJudge:
     def test_higher_is_better(self) -> None:
-        """Regressed only when the whole interval lies below reference - tolerance."""
+        """Regressed when the value is below reference - tolerance and the loss is beyond
+        chance; a loss within the tolerance, or within the noise, is not."""
         bad = ci.judge(0.80, (0.78, 0.82), True, 0.90, 0.02, 1000, 30)
-        assert bad.regressed is True
+        assert bad.regressed is True and bad.beyond
         assert bad.threshold == pytest.approx(0.88)
-        ok = ci.judge(0.87, (0.85, 0.89), True, 0.90, 0.02, 1000, 30)
-        assert ok.regressed is False
+        assert ci.judge(0.89, (0.88, 0.90), True, 0.90, 0.02, 1000, 30).regressed is False
+        noisy = ci.judge(0.85, (0.70, 1.0), True, 0.90, 0.02, 1000, 30)
+        assert noisy.beyond and noisy.regressed is False
 
     def test_lower_is_better_is_relative(self) -> None:
         """For errors the tolerance is relative: MAE 10 -> regressed above 10.2."""
         assert ci.judge(11.0, (10.5, 11.5), False, 10.0, 0.02, 500, 30).regressed is True
-        assert ci.judge(10.3, (10.1, 10.5), False, 10.0, 0.02, 500, 30).regressed is False
+        assert ci.judge(10.15, (10.0, 10.3), False, 10.0, 0.02, 500, 30).regressed is False
+
+    def test_a_noisy_reference_is_not_taken_as_exact(self) -> None:
+        """The same loss against a previous window as noisy as this one is not a regression,
+        against an exact reference it is."""
+        exact = ci.judge(0.85, (0.82, 0.88), True, ci.Reference(0.90), 0.02, 500, 30)
+        noisy = ci.judge(0.85, (0.82, 0.88), True, ci.Reference(0.90, 0.03), 0.02, 500, 30)
+        assert exact.regressed is True and noisy.regressed is False
+        assert noisy.p_value is not None and exact.p_value is not None
+        assert noisy.p_value > exact.p_value
+
+    def test_settle_is_holm_over_the_run(self) -> None:
+        """A loss at p ~ 0.002 and two at p ~ 0.03: alone each flags at 0.05; Holm over the
+        run keeps the first (0.006 < 0.05) and not the others (2 x 0.03 > 0.05)."""
+        one = ci.judge(0.85, (0.8157, 0.8843), True, 0.90, 0.02, 500, 30)
+        assert one.p_value == pytest.approx(0.002, abs=0.001) and one.regressed
+        weak = ci.judge(0.87, (0.8386, 0.9014), True, 0.90, 0.02, 500, 30)
+        assert weak.p_value is not None and 0.025 < weak.p_value < 0.05
+        settled = ci.settle([one, weak, weak], 0.05)
+        assert [v.regressed for v in settled] == [True, False, False]
+        assert ci.settle([ci.Verdict(None, None, None)], 0.05)[0].regressed is None
 
     def test_not_judged(self) -> None:
         """No reference, no interval or too few rows: not judged, and the note says why."""
