@@ -1,12 +1,24 @@
-"""Helpers of the shipper's integration tests: reading back what landed, cleaning up."""
+"""Helpers of the shipper's integration tests: a shipper to test with, reading back what
+landed, cleaning up."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from elasticsearch import Elasticsearch
 
 from predwatch import schema as s
+from predwatch.config import ESConfig
+from predwatch.shipper import Shipper
+
+
+def fast_shipper(model: str, es_config: ESConfig, spool_dir: Path, **kwargs: Any) -> Shipper:
+    """A shipper of `model` version 1.0 as the tests use one: it flushes every 50 ms and
+    installs no SIGTERM hook in the test process; `kwargs` add or override
+    Shipper options."""
+    opts: dict[str, Any] = {"flush_interval": 0.05, "handle_sigterm": False, **kwargs}
+    return Shipper(model, "1.0", es_config=es_config, spool_dir=spool_dir, **opts)
 
 
 def landed_ids(es: Elasticsearch, model: str, kind: str = "predictions") -> list[str]:

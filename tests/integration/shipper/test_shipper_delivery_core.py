@@ -13,7 +13,7 @@ from elasticsearch import Elasticsearch
 
 from predwatch.config import ESConfig
 from predwatch.shipper import ElasticsearchSink, Shipper, check_accounting
-from tests.helpers.shipper_es import deadletters, landed_ids
+from tests.helpers.shipper_es import deadletters, fast_shipper, landed_ids
 
 # Headers of a client speaking a major version the server does not support: Elasticsearch
 # answers every request with 400 "Invalid media-type value on headers [...]", like an
@@ -39,10 +39,7 @@ def make(es_config: ESConfig, model: str, spool_root: Path) -> Iterator[Any]:
     made: list[Shipper] = []
 
     def factory(**kw: Any) -> Shipper:
-        kw.setdefault("spool_dir", spool_root)
-        kw.setdefault("flush_interval", 0.05)
-        kw.setdefault("handle_sigterm", False)
-        sh = Shipper(model, "1.0", es_config=es_config, **kw)
+        sh = fast_shipper(model, es_config, kw.pop("spool_dir", spool_root), **kw)
         made.append(sh)
         return sh
 

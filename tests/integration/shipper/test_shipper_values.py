@@ -22,7 +22,7 @@ from predwatch import schema as s
 from predwatch.config import ESConfig
 from predwatch.setup_es import setup_elasticsearch
 from predwatch.shipper import ElasticsearchHandler, Shipper, ShipToElasticsearch
-from tests.helpers.shipper_es import deadletters, landed_ids
+from tests.helpers.shipper_es import deadletters, fast_shipper, landed_ids
 
 
 @pytest.fixture
@@ -36,16 +36,7 @@ def make(es_config: ESConfig, model: str, spool_root: Path, templates: None) -> 
     made: list[Shipper] = []
 
     def factory(**kw: Any) -> Shipper:
-        sh = Shipper(
-            model,
-            "1.0",
-            es_config=es_config,
-            spool_dir=spool_root,
-            flush_interval=0.05,
-            handle_sigterm=False,
-            deployment=False,
-            **kw,
-        )
+        sh = fast_shipper(model, es_config, spool_root, deployment=False, **kw)
         made.append(sh)
         return sh
 

@@ -18,6 +18,7 @@ from predwatch.config import ESConfig
 from predwatch.shipper import Shipper
 from tests.helpers.faults.fault_proxy import FaultProxy
 from tests.helpers.faults.faults_check import KillableNode
+from tests.helpers.shipper_es import fast_shipper
 
 # A blackholed request ends in seconds, not the default 30 s; long enough that a loaded
 # 2-core machine answers a 500-record _bulk in time (a timeout is retried: duplicates).
@@ -49,15 +50,8 @@ def make_shipper(
     made: list[Shipper] = []
 
     def make(**kwargs: Any) -> Shipper:
-        opts: dict[str, Any] = {
-            "es_config": via_proxy,
-            "spool_dir": spool_root,
-            "flush_interval": 0.05,
-            "handle_sigterm": False,
-        }
-        opts.update(kwargs)
-        name = opts.pop("model", model)
-        sh = Shipper(name, "1.0", **opts)
+        name = kwargs.pop("model", model)
+        sh = fast_shipper(name, via_proxy, kwargs.pop("spool_dir", spool_root), **kwargs)
         made.append(sh)
         return sh
 
