@@ -25,7 +25,7 @@ from predwatch.kibana.context import (
     Ctx,
     Item,
 )
-from predwatch.kibana.shapes import chart, key_figure, table
+from predwatch.kibana.shapes import Panels
 
 TOP_FEATURES = 10
 
@@ -35,24 +35,20 @@ def _records(kind: str) -> str:
 
 
 def drift_items(ctx: Ctx) -> list[Item]:
-    dv = ctx.data_view("drift")
-    alerts = ctx.data_view("alerts")
+    runs = Panels(ctx, ctx.data_view("drift"))
+    alerts = Panels(ctx, ctx.data_view("alerts"))
     summary, tests, features = _records("summary"), _records("test"), _records("feature")
     return [
-        key_figure(ctx, dv, "kpi:runs", 16, "Analyzer runs", L.count("Analyzer runs"), summary),
-        key_figure(
-            ctx,
-            dv,
+        runs.key_figure("kpi:runs", 16, "Analyzer runs", L.count("Analyzer runs"), summary),
+        runs.key_figure(
             "kpi:drifted_last",
             16,
             "Features drifted in the last run",
             L.last_value(DRIFTED_COUNT, label="Features drifted (last run)"),
             summary,
         ),
-        key_figure(ctx, alerts, "kpi:alerts", 16, "Alerts", L.count("Alerts"), ctx.model_query),
-        chart(
-            ctx,
-            dv,
+        alerts.key_figure("kpi:alerts", 16, "Alerts", L.count("Alerts"), ctx.model_query),
+        runs.chart(
             "drifted_per_run",
             24,
             "Drifted features per analyzer run",
@@ -60,9 +56,7 @@ def drift_items(ctx: Ctx) -> list[Item]:
             series="bar",
             query=summary,
         ),
-        chart(
-            ctx,
-            dv,
+        runs.chart(
             "verdicts",
             24,
             "Drift verdicts by feature",
@@ -72,9 +66,7 @@ def drift_items(ctx: Ctx) -> list[Item]:
             query=features,
             description="One bar segment per analyzer run that found the feature drifted.",
         ),
-        chart(
-            ctx,
-            dv,
+        runs.chart(
             "effect_size",
             24,
             "Effect size by feature",
@@ -84,9 +76,7 @@ def drift_items(ctx: Ctx) -> list[Item]:
             description="Largest effect size of any test per feature (PSI, JS, "
             "Cohen's w, ...): how much the distribution moved, whatever n is.",
         ),
-        chart(
-            ctx,
-            dv,
+        runs.chart(
             "p_values",
             24,
             "Smallest adjusted p-value by feature",
@@ -96,9 +86,7 @@ def drift_items(ctx: Ctx) -> list[Item]:
             description="Multiple-testing corrected; with large n read it together "
             "with the effect size.",
         ),
-        table(
-            ctx,
-            dv,
+        runs.table(
             "latest",
             48,
             "Latest test results per feature",
@@ -115,9 +103,7 @@ def drift_items(ctx: Ctx) -> list[Item]:
             h=15,
             query=tests,
         ),
-        chart(
-            ctx,
-            dv,
+        runs.chart(
             "segments_over_time",
             24,
             "Drifted segments per analyzer run",
@@ -128,9 +114,7 @@ def drift_items(ctx: Ctx) -> list[Item]:
             description="Runs of `predwatch analyze --segment-by`: one bar segment per "
             "run that found the segment drifted (or gone).",
         ),
-        table(
-            ctx,
-            dv,
+        runs.table(
             "segment_grid",
             24,
             "Latest verdicts per segment and feature",
@@ -142,9 +126,7 @@ def drift_items(ctx: Ctx) -> list[Item]:
             query=_records("segment_feature"),
             description="The segment x feature grid of the latest segmented runs.",
         ),
-        chart(
-            ctx,
-            dv,
+        runs.chart(
             "metrics",
             24,
             "Analyzer metrics",
@@ -152,9 +134,7 @@ def drift_items(ctx: Ctx) -> list[Item]:
             split=L.terms(METRIC_NAME, size=10, label="Metric", other=False),
             query=_records("metric"),
         ),
-        chart(
-            ctx,
-            dv,
+        runs.chart(
             "estimated_quality",
             48,
             "Estimated (before labels) and realized quality",
@@ -168,9 +148,7 @@ def drift_items(ctx: Ctx) -> list[Item]:
             description="predwatch quality --estimate: CBPE estimates from the scores "
             "alone, and the realized value once outcomes have arrived (all versions)",
         ),
-        chart(
-            ctx,
-            alerts,
+        alerts.chart(
             "alerts_over_time",
             24,
             "Alerts by rule",
@@ -179,9 +157,7 @@ def drift_items(ctx: Ctx) -> list[Item]:
             series="bar_stacked",
             query=ctx.model_query,
         ),
-        table(
-            ctx,
-            alerts,
+        alerts.table(
             "alerts_table",
             48,
             "Alerts by rule and severity",

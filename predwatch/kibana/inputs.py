@@ -9,7 +9,7 @@ from predwatch import schema as s
 from predwatch.baseline import Baseline, FeatureProfile, NumericProfile
 from predwatch.kibana import lens as L
 from predwatch.kibana.context import Ctx, Item
-from predwatch.kibana.shapes import chart, table
+from predwatch.kibana.shapes import Panels
 
 OVERVIEW_SERIES = 10  # lines per overview chart; more are unreadable
 PERCENTILES = (5, 25, 50, 75, 95)
@@ -19,28 +19,26 @@ TOP_UNSEEN = 20
 
 def input_items(ctx: Ctx, baseline: Baseline | None) -> tuple[list[Item], list[str]]:
     """The panels, and the names of features left without their own panels (over the cap)."""
-    dv = ctx.data_view("predictions")
+    panels = Panels(ctx, ctx.data_view("predictions"))
     if baseline is None or not baseline.features:
-        return _generic(ctx, dv), []
+        return _generic(panels), []
     features = list(baseline.features)
-    items = _overview(ctx, dv, features)
+    items = _overview(panels, features)
     for f in features[: ctx.max_features]:
         if f.type is s.FeatureType.CATEGORICAL:
-            items += _categorical(ctx, dv, f)
+            items += _categorical(panels, f)
         elif f.type is s.FeatureType.NUMERIC:
-            items += _numeric(ctx, dv, f)
+            items += _numeric(panels, f)
         else:
-            items += _text(ctx, dv, f)
+            items += _text(panels, f)
     items.append(Item("search:oov_examples", 48, 15, search=ctx.search("oov_examples")))
     return items, [f.name for f in features[ctx.max_features :]]
 
 
-def _generic(ctx: Ctx, dv: str) -> list[Item]:
+def _generic(panels: Panels) -> list[Item]:
     """Without a baseline only the per-prediction counters are known fields."""
     return [
-        chart(
-            ctx,
-            dv,
+        panels.chart(
             "counters",
             48,
             "Missing and out-of-vocabulary inputs per prediction",
@@ -50,15 +48,14 @@ def _generic(ctx: Ctx, dv: str) -> list[Item]:
             ],
             description="No baseline: per-feature panels appear once the model has one.",
         ),
-        Item("search:oov_examples", 48, 15, search=ctx.search("oov_examples")),
+        Item("search:oov_examples", 48, 15, search=panels.ctx.search("oov_examples")),
     ]
 
 
-def _overview(ctx: Ctx, dv: str, features: list[FeatureProfile]) -> list[Item]:
+def _overview(panels: Panels, features: list[FeatureProfile]) -> list[Item]:
     items = [
         _overview_chart(
-            ctx,
-            dv,
+            panels,
             "missing",
             "Missing rate by feature",
             features,
@@ -69,8 +66,7 @@ def _overview(ctx: Ctx, dv: str, features: list[FeatureProfile]) -> list[Item]:
     if vocab:
         items.append(
             _overview_chart(
-                ctx,
-                dv,
+                panels,
                 "oov",
                 "Out-of-vocabulary rate by feature",
                 vocab,
@@ -83,8 +79,7 @@ def _overview(ctx: Ctx, dv: str, features: list[FeatureProfile]) -> list[Item]:
     if numeric:
         items.append(
             _overview_chart(
-                ctx,
-                dv,
+                panels,
                 "out_of_range",
                 "Out-of-range rate by numeric feature",
                 numeric,
@@ -98,8 +93,7 @@ def _overview(ctx: Ctx, dv: str, features: list[FeatureProfile]) -> list[Item]:
 
 
 def _overview_chart(
-    ctx: Ctx,
-    dv: str,
+    panels: Panels,
     key: str,
     title: str,
     features: Sequence[FeatureProfile],
@@ -115,7 +109,7 @@ def _overview_chart(
             "panels below."
         )
     metrics = [series(f) for f in features[:OVERVIEW_SERIES]]
-    return chart(ctx, dv, f"overview:{key}", 24, title, metrics, description=note)
+    return panels.chart(f"overview:{key}", 24, title, metrics, description=note)
 
 
 def _oov_rate(f: FeatureProfile) -> L.Column:
@@ -125,10 +119,8 @@ def _oov_rate(f: FeatureProfile) -> L.Column:
     return L.rate(s.feature_field(s.OOV, f.name), f.name)
 
 
-def _rates(ctx: Ctx, dv: str, f: FeatureProfile, first: L.Column, what: str) -> Item:
-    return chart(
-        ctx,
-        dv,
+def _rates(panels: Panels, f: FeatureProfile, first: L.Column, what: str) -> Item:
+    return panels.chart(
         f"rates:{f.name}",
         12,
         f"{f.name}: {what} and missing rates",
@@ -137,10 +129,8 @@ def _rates(ctx: Ctx, dv: str, f: FeatureProfile, first: L.Column, what: str) -> 
     )
 
 
-def _categorical(ctx: Ctx, dv: str, f: FeatureProfile) -> list[Item]:
-    values = chart(
-        ctx,
-        dv,
+def _categorical(panels: Panels, f: FeatureProfile) -> list[Item]:
+    values = panels.chart(
         f"values:{f.name}",
         24,
         f"{f.name}: values over time",
@@ -152,8 +142,7 @@ def _categorical(ctx: Ctx, dv: str, f: FeatureProfile) -> list[Item]:
         description=_top_training_values(f),
     )
     unseen = _top_unseen(
-        ctx,
-        dv,
+        panels,
         f"unseen:{f.name}",
         f"{f.name}: top unseen values",
         "Predictions",
@@ -161,17 +150,15 @@ def _categorical(ctx: Ctx, dv: str, f: FeatureProfile) -> list[Item]:
         "Unseen value",
         description="Values not in the training vocabulary, most frequent first.",
     )
-    rates = _rates(ctx, dv, f, L.rate(s.feature_field(s.OOV, f.name), "OOV rate"), "OOV")
+    rates = _rates(panels, f, L.rate(s.feature_field(s.OOV, f.name), "OOV rate"), "OOV")
     return [values, rates, unseen]
 
 
-def _numeric(ctx: Ctx, dv: str, f: FeatureProfile) -> list[Item]:
+def _numeric(panels: Panels, f: FeatureProfile) -> list[Item]:
     field_name = s.feature_field(s.INPUTS, f.name)
     prof = f.numeric
     refs = _finite([("Training min", prof.min), ("Training max", prof.max)]) if prof else []
-    pct = chart(
-        ctx,
-        dv,
+    pct = panels.chart(
         f"percentiles:{f.name}",
         24,
         f"{f.name}: percentiles over time",
@@ -180,15 +167,12 @@ def _numeric(ctx: Ctx, dv: str, f: FeatureProfile) -> list[Item]:
         description=_numeric_summary(prof),
     )
     rates = _rates(
-        ctx,
-        dv,
+        panels,
         f,
         L.rate(s.feature_field(s.OUT_OF_RANGE, f.name), "Out-of-range rate"),
         "out-of-range",
     )
-    summary = table(
-        ctx,
-        dv,
+    summary = panels.table(
         f"summary:{f.name}",
         12,
         f"{f.name}: summary",
@@ -203,14 +187,12 @@ def _numeric(ctx: Ctx, dv: str, f: FeatureProfile) -> list[Item]:
     return [pct, rates, summary]
 
 
-def _text(ctx: Ctx, dv: str, f: FeatureProfile) -> list[Item]:
+def _text(panels: Panels, f: FeatureProfile) -> list[Item]:
     prof = f.text
     expected = _finite([("Expected (held-out)", prof.expected_oov_rate)]) if prof else []
     # A missing text has 0 words and rate 0: leave those documents out of word statistics.
     present = L.kql_eq(s.feature_field(s.MISSING, f.name), 0)
-    oov = chart(
-        ctx,
-        dv,
+    oov = panels.chart(
         f"text_oov:{f.name}",
         24,
         f"{f.name}: unseen-word rate over time",
@@ -222,8 +204,7 @@ def _text(ctx: Ctx, dv: str, f: FeatureProfile) -> list[Item]:
         description="Mean share of a document's words not in the training vocabulary.",
     )
     words = _top_unseen(
-        ctx,
-        dv,
+        panels,
         f"oov_words:{f.name}",
         f"{f.name}: top unseen words",
         "Documents",
@@ -232,9 +213,7 @@ def _text(ctx: Ctx, dv: str, f: FeatureProfile) -> list[Item]:
     )
     tokens_field = s.text_field(f.name, s.TEXT_TOKENS)
     length_mean = _finite([("Training mean", prof.length.mean)]) if prof else []
-    tokens = chart(
-        ctx,
-        dv,
+    tokens = panels.chart(
         f"tokens:{f.name}",
         12,
         f"{f.name}: words per document",
@@ -248,8 +227,7 @@ def _text(ctx: Ctx, dv: str, f: FeatureProfile) -> list[Item]:
 
 
 def _top_unseen(
-    ctx: Ctx,
-    dv: str,
+    panels: Panels,
     key: str,
     title: str,
     counted: str,
@@ -259,7 +237,7 @@ def _top_unseen(
 ) -> Item:
     """The TOP_UNSEEN most frequent unseen values (or words) of a feature, with counts."""
     rows = [L.terms(field_name, size=TOP_UNSEEN, label=label, other=False)]
-    return table(ctx, dv, key, 12, title, [L.count(counted)], rows=rows, description=description)
+    return panels.table(key, 12, title, [L.count(counted)], rows=rows, description=description)
 
 
 def _finite(lines: list[tuple[str, float]]) -> list[tuple[str, float]]:

@@ -9,45 +9,37 @@ from predwatch import schema as s
 from predwatch.baseline import Baseline
 from predwatch.kibana import lens as L
 from predwatch.kibana.context import ERROR_TYPE, Ctx, Item
-from predwatch.kibana.shapes import chart, key_figure
+from predwatch.kibana.shapes import Panels
 
 MAX_CLASSES = 10
 
 
 def prediction_items(ctx: Ctx, baseline: Baseline | None) -> list[Item]:
-    dv = ctx.data_view("predictions")
-    dead = ctx.data_view("deadletter")
+    panels = Panels(ctx, ctx.data_view("predictions"))
+    dead = Panels(ctx, ctx.data_view("deadletter"))
     pred = baseline.prediction if baseline else None
     items = [
-        key_figure(ctx, dv, "kpi:traffic", 12, "Predictions", L.count("Predictions")),
-        key_figure(
-            ctx,
-            dv,
+        panels.key_figure("kpi:traffic", 12, "Predictions", L.count("Predictions")),
+        panels.key_figure(
             "kpi:latency_p95",
             12,
             "Latency p95 (ms)",
             L.percentile(s.LATENCY_MS, 95, label="Latency p95 (ms)"),
         ),
-        key_figure(
-            ctx,
-            dv,
+        panels.key_figure(
             "kpi:nonfinite",
             12,
             "Non-finite predictions",
             L.rate(s.NONFINITE, "Non-finite predictions"),
         ),
-        key_figure(
-            ctx,
-            dead,
+        dead.key_figure(
             "kpi:deadletters",
             12,
             "Dead letters",
             L.count("Dead letters"),
             ctx.model_query,
         ),
-        chart(
-            ctx,
-            dv,
+        panels.chart(
             "traffic",
             24,
             "Traffic",
@@ -55,9 +47,7 @@ def prediction_items(ctx: Ctx, baseline: Baseline | None) -> list[Item]:
             series="bar",
             description="Predictions per interval: a drop to zero is an outage.",
         ),
-        chart(
-            ctx,
-            dv,
+        panels.chart(
             "latency",
             24,
             "Latency percentiles (ms)",
@@ -65,12 +55,10 @@ def prediction_items(ctx: Ctx, baseline: Baseline | None) -> list[Item]:
         ),
     ]
     if pred is None or pred.value is not None:
-        items.append(_value_stats(ctx, dv, baseline))
+        items.append(_value_stats(panels, baseline))
     if pred is None or pred.kind == "classification":
         items.append(
-            chart(
-                ctx,
-                dv,
+            panels.chart(
                 "label_share",
                 24,
                 "Predicted label share",
@@ -82,9 +70,7 @@ def prediction_items(ctx: Ctx, baseline: Baseline | None) -> list[Item]:
     classes = baseline.classes[:MAX_CLASSES] if baseline else ()
     if classes:
         items.append(
-            chart(
-                ctx,
-                dv,
+            panels.chart(
                 "class_scores",
                 24,
                 "Mean score per class",
@@ -95,9 +81,7 @@ def prediction_items(ctx: Ctx, baseline: Baseline | None) -> list[Item]:
             )
         )
     items += [
-        chart(
-            ctx,
-            dv,
+        panels.chart(
             "version_share",
             24,
             "Model version share",
@@ -106,17 +90,13 @@ def prediction_items(ctx: Ctx, baseline: Baseline | None) -> list[Item]:
             series="bar_percentage_stacked",
             description="A new colour is a deployment; two colours at once, a rollout.",
         ),
-        chart(
-            ctx,
-            dv,
+        panels.chart(
             "health",
             24,
             "Non-finite and truncated values",
             [L.rate(s.NONFINITE, "Non-finite (NaN/inf)"), L.rate(s.TRUNCATED, "Truncated inputs")],
         ),
-        chart(
-            ctx,
-            dead,
+        dead.chart(
             "deadletters",
             24,
             "Dead letters by error type",
@@ -135,16 +115,14 @@ def prediction_items(ctx: Ctx, baseline: Baseline | None) -> list[Item]:
     return items
 
 
-def _value_stats(ctx: Ctx, dv: str, baseline: Baseline | None) -> Item:
+def _value_stats(panels: Panels, baseline: Baseline | None) -> Item:
     pred = baseline.prediction if baseline else None
     refs: list[tuple[str, float]] = []
     desc = "Median, mean, standard deviation, min and max of prediction.value per interval."
     if pred is not None and pred.value is not None and math.isfinite(pred.value.mean):
         refs.append(("Training mean", pred.value.mean))
         desc += f" Training mean {pred.value.mean:.4g}."
-    return chart(
-        ctx,
-        dv,
+    return panels.chart(
         "value_stats",
         24,
         "Prediction statistics",
