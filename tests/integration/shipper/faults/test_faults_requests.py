@@ -26,6 +26,20 @@ def log(sh: Shipper, n: int, tag: str = "") -> list[str]:
     return [sh.log_prediction({"i": i, "tag": tag}, 0.5) for i in range(n)]
 
 
+def memory_holds_an_outage(
+    es: Elasticsearch, proxy: FaultProxy, model: str, sh: Shipper, n: int
+) -> None:
+    """`sh` logs `n` records while connections are refused: after 3 s none is dropped and
+    flush says not done; once the node is back, `deliver_rest`."""
+    proxy.refuse()
+    ids = log(sh, n)
+    done = sh.flush(3)
+    assert sh.stats()["dropped"] == {}
+    assert not done
+    proxy.pass_through()
+    deliver_rest(es, model, sh, ids, records=n)
+
+
 class TestRequestRefused:
     @pytest.mark.parametrize("status", [400, 401, 403, 404, 413])
     def test_a_refused_request_keeps_its_records(
@@ -111,28 +125,14 @@ class TestOutage:
         be): the records wait in memory (within memory_bytes) and all land afterwards."""
         blocker = shared_tmp / "not-a-dir"
         blocker.write_text("")
-        sh = make_shipper(spool_dir=blocker / "spool")
-        proxy.refuse()
-        ids = log(sh, 1000)
-        done = sh.flush(3)
-        assert sh.stats()["dropped"] == {}
-        assert not done
-        proxy.pass_through()
-        deliver_rest(es, model, sh, ids, records=1000)
+        memory_holds_an_outage(es, proxy, model, make_shipper(spool_dir=blocker / "spool"), 1000)
 
     def test_memory_first_with_a_small_spool_budget(
         self, es: Elasticsearch, proxy: FaultProxy, make_shipper: MakeShipper, model: str
     ) -> None:
         """Case 4: an outage with a 200 kB spool budget: 5,000 records fit in memory_bytes
         (32 MiB), so none is dropped for the budget."""
-        sh = make_shipper(spool_budget=200_000)
-        proxy.refuse()
-        ids = log(sh, 5000)
-        done = sh.flush(3)
-        assert sh.stats()["dropped"] == {}
-        assert not done
-        proxy.pass_through()
-        deliver_rest(es, model, sh, ids, records=5000)
+        memory_holds_an_outage(es, proxy, model, make_shipper(spool_budget=200_000), 5000)
 
     def test_blackhole_then_recovery(
         self, es: Elasticsearch, proxy: FaultProxy, make_shipper: MakeShipper, model: str

@@ -10,6 +10,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from elasticsearch import Elasticsearch
@@ -78,43 +79,39 @@ def unprivileged() -> list[str]:
     return ["setpriv", "--bounding-set=-dac_override,-dac_read_search", "--"]
 
 
+def unwritable_dir(parent: Path) -> Path:
+    """A new directory of mode 0555 under `parent`."""
+    ro = parent / "ro"
+    ro.mkdir(mode=0o555)
+    ro.chmod(0o555)  # whatever the umask
+    return ro
+
+
+def unprivileged_producer(model: str, es_config: ESConfig, spool: Path, **kwargs: Any) -> Producer:
+    """A `Producer` on `spool` that cannot write where permissions forbid it (see
+    `unprivileged`)."""
+    return Producer(
+        model, wrapper=unprivileged(), es_url=es_config.url, spool_dir=str(spool), **kwargs
+    )
+
+
 class TestUnwritableSpool:
     def test_disk_durability_refuses_an_unwritable_spool_up_front(
         self, es_config: ESConfig, model: str, shared_tmp: Path
     ) -> None:
         """Case 3: durability="disk" with an existing, unwritable spool directory: the
         constructor raises a ConfigError naming the directory."""
-        ro = shared_tmp / "ro"
-        ro.mkdir(mode=0o555)
-        ro.chmod(0o555)
-        p = Producer(
-            model,
-            wrapper=unprivileged(),
-            es_url=es_config.url,
-            spool_dir=str(ro),
-            durability="disk",
-        )
-        try:
+        ro = unwritable_dir(shared_tmp)
+        with unprivileged_producer(model, es_config, ro, durability="disk") as p:
             assert "error" in p.hello, p.hello
             assert str(ro) in p.hello["error"]
-        finally:
-            p.kill()
 
     def test_memory_durability_delivers_with_an_unwritable_spool(
         self, es: Elasticsearch, es_config: ESConfig, model: str, shared_tmp: Path
     ) -> None:
         """Case 3: durability="memory", unwritable spool, healthy node: 200 of 200 land."""
-        ro = shared_tmp / "ro"
-        ro.mkdir(mode=0o555)
-        ro.chmod(0o555)
-        p = Producer(
-            model,
-            wrapper=unprivileged(),
-            es_url=es_config.url,
-            spool_dir=str(ro),
-            flush_interval=0.05,
-        )
-        with p:
+        ro = unwritable_dir(shared_tmp)
+        with unprivileged_producer(model, es_config, ro, flush_interval=0.05) as p:
             deliver_rest(es, model, p, p.log(200), records=200)
 
 
