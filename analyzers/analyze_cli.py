@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from predwatch.analyzers import segments as seg
-from predwatch.cli_common import connection_options, fail
+from predwatch.cli_common import baseline_option, connection_options, fail
 from predwatch.config import ESConfig
 from predwatch.errors import EXIT_OK, ConfigError, ConnectionFailed, PredwatchError
 
@@ -150,13 +150,7 @@ def _run_once(
     help="baseline (skew), previous (the window of the same length before), or "
     "START..END (drift against that range).",
 )
-@click.option(
-    "--baseline",
-    "baseline_path",
-    default=None,
-    type=click.Path(dir_okay=False),
-    help="Baseline JSON file [default: the newest stored in predwatch-baselines].",
-)
+@baseline_option("Baseline JSON file [default: the newest stored in predwatch-baselines].")
 @click.option(
     "--format",
     "fmt",

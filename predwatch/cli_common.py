@@ -1,4 +1,5 @@
-"""What every predwatch command shares: connection options, JSON output, error handling.
+"""What every predwatch command shares: connection options, the options several commands
+take alike, JSON output, error handling.
 
 Exit codes (every command): 0 ok, 1 a finding (drift, alert, skew), 2 usage/connection error.
 """
@@ -9,7 +10,7 @@ import functools
 import json
 import sys
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -17,9 +18,53 @@ from predwatch.config import ESConfig
 from predwatch.errors import EXIT_ERROR, PredwatchError
 from predwatch.extras import missing_extra
 
+if TYPE_CHECKING:
+    from elasticsearch import Elasticsearch
+
 F = TypeVar("F", bound=Callable[..., Any])
 _CFG_KEY = "predwatch.es_config"
 EXTRA_KEY = "predwatch.extra"  # the extra the running command needs (predwatch.cli.COMMANDS)
+
+
+def options(*decorators: Callable[[F], F]) -> Callable[[F], F]:
+    """Several click options as one decorator; they show in `--help` in the order given."""
+
+    def apply(fn: F) -> F:
+        for decorator in reversed(decorators):
+            fn = decorator(fn)
+        return fn
+
+    return apply
+
+
+def credential_options(
+    api_key_help: str = "API key (base64 'id:key' as Elasticsearch returns it)",
+) -> Callable[[F], F]:
+    """--api-key/--username/--password/--ca-cert, each defaulting to its PREDWATCH_ES_*
+    variable: the Elasticsearch credentials (`predwatch setup kibana` gives them to Kibana)."""
+    return options(
+        click.option(
+            "--api-key",
+            envvar="PREDWATCH_ES_API_KEY",
+            help=f"{api_key_help} [env PREDWATCH_ES_API_KEY]",
+        ),
+        click.option(
+            "--username",
+            envvar="PREDWATCH_ES_USERNAME",
+            help="basic-auth user [env PREDWATCH_ES_USERNAME]",
+        ),
+        click.option(
+            "--password",
+            envvar="PREDWATCH_ES_PASSWORD",
+            help="basic-auth password [env PREDWATCH_ES_PASSWORD]",
+        ),
+        click.option(
+            "--ca-cert",
+            envvar="PREDWATCH_ES_CA_CERT",
+            type=click.Path(dir_okay=False),
+            help="CA certificate (PEM) for https [env PREDWATCH_ES_CA_CERT]",
+        ),
+    )
 
 
 def connection_options(fn: F) -> F:
@@ -31,27 +76,7 @@ def connection_options(fn: F) -> F:
         help="Elasticsearch URL [env PREDWATCH_ES_URL; default http://localhost:9200]",
         show_envvar=False,
     )
-    @click.option(
-        "--api-key",
-        envvar="PREDWATCH_ES_API_KEY",
-        help="API key (base64 'id:key' as Elasticsearch returns it) [env PREDWATCH_ES_API_KEY]",
-    )
-    @click.option(
-        "--username",
-        envvar="PREDWATCH_ES_USERNAME",
-        help="basic-auth user [env PREDWATCH_ES_USERNAME]",
-    )
-    @click.option(
-        "--password",
-        envvar="PREDWATCH_ES_PASSWORD",
-        help="basic-auth password [env PREDWATCH_ES_PASSWORD]",
-    )
-    @click.option(
-        "--ca-cert",
-        envvar="PREDWATCH_ES_CA_CERT",
-        type=click.Path(dir_okay=False),
-        help="CA certificate (PEM) for https [env PREDWATCH_ES_CA_CERT]",
-    )
+    @credential_options()
     @functools.wraps(fn)
     def wrapper(
         *args: Any,
@@ -77,6 +102,38 @@ def connection_options(fn: F) -> F:
         return fn(*args, cfg=cfg, **kwargs)
 
     return wrapper  # type: ignore[return-value]
+
+
+def model_option(*, required: bool = False) -> Callable[[F], F]:
+    """--model/-m: the model name, as the shipper logs it."""
+    return click.option(
+        "--model", "-m", required=required, help="model name (a-z, 0-9, _), as the shipper logs it"
+    )
+
+
+def baseline_option(
+    help: str, *, required: bool = False, multiple: bool = False
+) -> Callable[[F], F]:
+    """--baseline FILE, a baseline JSON: the parameter `baseline_path` (`baseline_paths`, a
+    tuple, when repeatable)."""
+    return click.option(
+        "--baseline",
+        "baseline_paths" if multiple else "baseline_path",
+        required=required,
+        multiple=multiple,
+        type=click.Path(dir_okay=False),
+        help=help,
+    )
+
+
+def connect(cfg: ESConfig) -> Elasticsearch:
+    """A client of `cfg` whose cluster has answered: a command that needs Elasticsearch
+    stops here, with what to do, before it writes anything."""
+    from predwatch import es as es_mod
+
+    client = es_mod.client(cfg)
+    es_mod.ping(client, cfg)
+    return client
 
 
 def echo_json(data: Any) -> None:

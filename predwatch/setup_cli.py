@@ -7,7 +7,13 @@ import click
 from predwatch import es as es_mod
 from predwatch import templates as t
 from predwatch.baseline import Baseline, load_baseline
-from predwatch.cli_common import PredwatchGroup, connection_options, echo_json
+from predwatch.cli_common import (
+    PredwatchGroup,
+    baseline_option,
+    connect,
+    connection_options,
+    echo_json,
+)
 from predwatch.config import ESConfig
 from predwatch.errors import ConfigError
 from predwatch.schema import validate_model_name
@@ -25,12 +31,9 @@ def setup() -> None:
 
 @setup.command("elasticsearch")
 @click.option("--model", help="model whose template to install (needs --baseline)")
-@click.option(
-    "--baseline",
-    "baseline_paths",
+@baseline_option(
+    "baseline JSON; its model gets a template with its features mapped (repeatable)",
     multiple=True,
-    type=click.Path(dir_okay=False),
-    help="baseline JSON; its model gets a template with its features mapped (repeatable)",
 )
 @click.option(
     "--retention-days",
@@ -77,8 +80,7 @@ def setup_elasticsearch_cmd(
             f"--model {model} needs its baseline (--baseline FILE); the files given are for "
             f"{', '.join(b.model for b in baselines) or 'no model'}"
         )
-    client = es_mod.client(cfg)
-    es_mod.ping(client, cfg)
+    client = connect(cfg)
     changes = setup_elasticsearch(client, cfg, baselines, retention_days, limit)
     if as_json:
         echo_json([c.__dict__ for c in changes])

@@ -15,7 +15,13 @@ import click
 
 from predwatch import es as es_mod
 from predwatch.alerts import rules as r
-from predwatch.cli_common import PredwatchGroup, connection_options, echo_json
+from predwatch.cli_common import (
+    PredwatchGroup,
+    baseline_option,
+    connect,
+    connection_options,
+    echo_json,
+)
 from predwatch.config import DEFAULT_KIBANA_URL, ESConfig, KibanaConfig
 from predwatch.errors import EXIT_FINDING, EXIT_OK, ConfigError, PredwatchError
 
@@ -28,12 +34,7 @@ def _rule_source(fn: Any) -> Any:
         help="model name (with no --rules/--baseline: its baseline "
         "stored in Elasticsearch gives the default rules)",
     )(fn)
-    fn = click.option(
-        "--baseline",
-        "baseline_path",
-        type=click.Path(dir_okay=False),
-        help="baseline JSON to derive default rules from",
-    )(fn)
+    fn = baseline_option("baseline JSON to derive default rules from")(fn)
     fn = click.option(
         "--rules",
         "rule_paths",
@@ -97,13 +98,7 @@ def alerts() -> None:
 
 @alerts.command("rules")
 @click.option("--model", help="model name (default: the baseline's)")
-@click.option(
-    "--baseline",
-    "baseline_path",
-    required=True,
-    type=click.Path(dir_okay=False),
-    help="baseline JSON the thresholds are derived from",
-)
+@baseline_option("baseline JSON the thresholds are derived from", required=True)
 @click.option(
     "-o",
     "--output",
@@ -326,8 +321,7 @@ def check_cmd(
     from predwatch.alerts.runner import Runner
 
     sets = _rulesets(cfg, rule_paths, baseline_path, model)
-    client = es_mod.client(cfg)
-    es_mod.ping(client, cfg)
+    client = connect(cfg)
     runners = [Runner(client, cfg, rs, notify_resolved=not no_resolved) for rs in sets]
     with log_to_stderr():
         _check(runners, every, rounds, as_json)
@@ -386,8 +380,7 @@ def setup_watches(
         out = {"watches": sorted(watches), "installed": False}
         echo_json(out) if as_json else click.echo(f"{len(watches)} watch(es) render cleanly")
         return
-    client = es_mod.client(cfg)
-    es_mod.ping(client, cfg)
+    client = connect(cfg)
     try:
         results = watcher.install_watches(client, cfg, watches)
     except watcher.WatcherUnavailable as exc:

@@ -112,7 +112,21 @@ def start(
     """
     where = Path(home) if home else default_home(port)
     if nodes > 1 or localcluster.is_cluster(where):
-        _start_cluster(port, home, version, security, heap, nodes, transport_port, as_json)
+        if security:
+            raise ConfigError(
+                "--security with --nodes is not supported yet (the nodes would need transport "
+                "TLS); start a secured single node, or a cluster without --security"
+            )
+        cluster = localcluster.LocalCluster(
+            home=Path(home) if home else None,
+            port=port,
+            nodes=nodes,
+            transport_port=transport_port,
+            version=version,
+            heap=heap or localcluster.DEFAULT_HEAP,
+            log=_log,
+        )
+        _start_cluster(cluster, as_json)
         return
     node = _node(port, home, version=version, security=security, heap=heap or "2g")
     before = node.status()
@@ -132,30 +146,7 @@ def start(
         click.echo(f"use it with: export PREDWATCH_ES_URL={info.url}")
 
 
-def _start_cluster(
-    port: int,
-    home: str | None,
-    version: str,
-    security: bool,
-    heap: str | None,
-    nodes: int,
-    transport_port: int | None,
-    as_json: bool,
-) -> None:
-    if security:
-        raise ConfigError(
-            "--security with --nodes is not supported yet (the nodes would need transport "
-            "TLS); start a secured single node, or a cluster without --security"
-        )
-    cluster = localcluster.LocalCluster(
-        home=Path(home) if home else None,
-        port=port,
-        nodes=nodes,
-        transport_port=transport_port,
-        version=version,
-        heap=heap or localcluster.DEFAULT_HEAP,
-        log=_log,
-    )
+def _start_cluster(cluster: localcluster.LocalCluster, as_json: bool) -> None:
     before = cluster.status()
     info = cluster.start()
     if as_json:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from predwatch.cli_common import PredwatchGroup, echo_json
+from predwatch.cli_common import PredwatchGroup, baseline_option, echo_json, model_option
 from predwatch.errors import ConfigError
 
 
@@ -23,15 +23,10 @@ def grafana() -> None:
 
 
 @grafana.command("export")
-@click.option(
-    "--model", "-m", required=True, help="model name (a-z, 0-9, _), as the shipper logs it"
-)
-@click.option(
-    "--baseline",
-    "baseline_path",
-    type=click.Path(dir_okay=False),
-    help="baseline JSON of the model: training quantiles of the score and one panel per "
-    "feature with its training rates (without it: the generic panels only)",
+@model_option(required=True)
+@baseline_option(
+    "baseline JSON of the model: training quantiles of the score and one panel per "
+    "feature with its training rates (without it: the generic panels only)"
 )
 @click.option(
     "-o",

@@ -64,8 +64,33 @@ class _Sel:
         )
 
     def rate(self, metric: str, by: str = "", **labels: str) -> str:
+        return self._sum("rate", metric, by, labels)
+
+    def increase(self, metric: str, by: str = "") -> str:
+        return self._sum("increase", metric, by, {})
+
+    def _sum(self, fn: str, metric: str, by: str, labels: dict[str, str]) -> str:
         grouping = f" by ({by})" if by else ""
-        return f"sum{grouping} (rate({self(metric, **labels)}[{RATE}]))"
+        return f"sum{grouping} ({fn}({self(metric, **labels)}[{RATE}]))"
+
+    def quantile(self, q: float, histogram: str) -> str:
+        """The `q` quantile of `histogram` (its buckets' rates)."""
+        return f"histogram_quantile({q}, {self.rate(m.bucket(histogram), by='le')})"
+
+    def share(self, counter: str, by: str, total: str = m.PREDICTIONS, **labels: str) -> str:
+        """Per `by`: the events `counter` counts, as a share of the events `total` counts."""
+        return (
+            f"{self.rate(counter, by=by, **labels)} / ignoring ({by}) group_left {self.rate(total)}"
+        )
+
+    def per_version(self, gauge: str, agg: str = "sum") -> str:
+        """`gauge` over the processes of each model version."""
+        return f"{agg} by (version) ({self(gauge)})"
+
+
+def _constant(value: float, legend: str) -> Query:
+    """A flat line at a value from the baseline (drawn dashed beside the serving series)."""
+    return Query(f"vector({value:.9g})", legend)
 
 
 def dashboard(
@@ -162,11 +187,7 @@ def _builtin_annotations() -> Obj:
 
 def _traffic(sel: _Sel) -> tuple[Panel, ...]:
     latency = tuple(
-        Query(
-            f"histogram_quantile({q}, {sel.rate(m.bucket(m.LATENCY), by='le')})",
-            f"p{round(q * 100)}",
-        )
-        for q in LATENCY_QUANTILES
+        Query(sel.quantile(q, m.LATENCY), f"p{round(q * 100)}") for q in LATENCY_QUANTILES
     )
     return (
         Panel(
@@ -197,35 +218,23 @@ def _traffic(sel: _Sel) -> tuple[Panel, ...]:
 
 def _model_statistics(sel: _Sel, baseline: Baseline | None) -> tuple[Panel, ...]:
     ref = training.score_reference(baseline)
-    score_bucket = m.bucket(m.SCORE)
     quantiles: list[Query] = [
-        Query(
-            f"histogram_quantile({q}, {sel.rate(score_bucket, by='le')})", f"serving p{q * 100:g}"
-        )
-        for q in training.QUANTILES
+        Query(sel.quantile(q, m.SCORE), f"serving p{q * 100:g}") for q in training.QUANTILES
     ]
     mean: list[Query] = [
         Query(f"{sel.rate(m.total(m.SCORE))} / {sel.rate(m.count(m.SCORE))}", "serving mean")
     ]
     overrides: tuple[dict[str, Any], ...] = ()
     if ref is not None:
-        quantiles += [
-            Query(f"vector({v:.9g})", f"training p{q * 100:g}") for q, v in ref.quantiles.items()
-        ]
-        mean.append(Query(f"vector({ref.mean:.9g})", "training mean"))
+        quantiles += [_constant(v, f"training p{q * 100:g}") for q, v in ref.quantiles.items()]
+        mean.append(_constant(ref.mean, "training mean"))
         overrides = (dashed("training.*"),)
     note = "" if ref else " (export with --baseline to draw the training quantiles)"
     out = [
         Panel(
             "heatmap",
             "Score distribution over time",
-            (
-                Query(
-                    f"sum by (le) (increase({sel(score_bucket)}[{RATE}]))",
-                    "{{le}}",
-                    fmt="heatmap",
-                ),
-            ),
+            (Query(sel.increase(m.bucket(m.SCORE), by="le"), "{{le}}", fmt="heatmap"),),
             "Predictions per score bucket; the bucket bounds are the baseline's quantile edges, "
             "so with no drift every bucket holds about the same share.",
             w=12,
@@ -269,12 +278,11 @@ def _model_statistics(sel: _Sel, baseline: Baseline | None) -> tuple[Panel, ...]
         out = []  # the baseline says the model has no numeric score
     if pred is not None and pred.label is None:
         return tuple(out)  # nor predicted labels
-    labels = sel.rate(m.LABELS, by="label")
     out.append(
         Panel(
             "timeseries",
             "Predicted labels (share)",
-            (Query(f"{labels} / ignoring (label) group_left {sel.rate(m.LABELS)}", "{{label}}"),),
+            (Query(sel.share(m.LABELS, "label", total=m.LABELS), "{{label}}"),),
             "Share of each predicted label (classifiers).",
             unit="percentunit",
             w=12,
@@ -287,24 +295,16 @@ def _model_statistics(sel: _Sel, baseline: Baseline | None) -> tuple[Panel, ...]
 
 def _cdf_gap(sel: _Sel) -> str:
     """max over the edges of |serving CDF - training CDF| (both per `le`)."""
-    buckets = f"sum by (le) (increase({sel(m.bucket(m.SCORE))}[{RATE}]))"
-    total = f"sum (increase({sel(m.count(m.SCORE))}[{RATE}]))"
+    buckets = sel.increase(m.bucket(m.SCORE), by="le")
+    total = sel.increase(m.count(m.SCORE))
     serving = f"({buckets} / ignoring (le) group_left {total})"
     training = f"max by (le) ({selector(m.BASELINE_SCORE_RATIO, {'model': sel.model})})"
     return f"max(abs({serving} - on (le) {training}))"
 
 
-def _rate_of(sel: _Sel, counter: str, by: str = "feature", **labels: str) -> str:
-    """Share of predictions counted by `counter` (per feature), over all predictions."""
-    return (
-        f"{sel.rate(counter, by=by, **labels)} / ignoring ({by}) group_left "
-        f"{sel.rate(m.PREDICTIONS)}"
-    )
-
-
 def _inputs(sel: _Sel) -> tuple[Panel, ...]:
     def rate_panel(title: str, counter: str, description: str) -> Panel:
-        query = Query(_rate_of(sel, counter), "{{feature}}")
+        query = Query(sel.share(counter, "feature"), "{{feature}}")
         return Panel("timeseries", title, (query,), description, unit="percentunit", w=8)
 
     return (
@@ -335,14 +335,14 @@ def _features(baseline: Baseline | None, max_features: int) -> tuple[Panel, ...]
 
 def _feature_panel(sel: _Sel, f: FeatureProfile) -> Panel:
     one = {"feature": f.name}
-    queries = [Query(_rate_of(sel, m.FEATURE_MISSING, **one), "missing")]
-    queries.append(Query(f"vector({f.missing_rate:.9g})", "training missing"))
+    queries = [Query(sel.share(m.FEATURE_MISSING, "feature", **one), "missing")]
+    queries.append(_constant(f.missing_rate, "training missing"))
     expected = training.expected_oov_rate(f)
     if expected is not None:
-        queries.append(Query(_rate_of(sel, m.FEATURE_OOV, **one), "unseen"))
-        queries.append(Query(f"vector({expected:.9g})", "training unseen"))
+        queries.append(Query(sel.share(m.FEATURE_OOV, "feature", **one), "unseen"))
+        queries.append(_constant(expected, "training unseen"))
     if f.numeric is not None:
-        queries.append(Query(_rate_of(sel, m.FEATURE_OUT_OF_RANGE, **one), "out of range"))
+        queries.append(Query(sel.share(m.FEATURE_OUT_OF_RANGE, "feature", **one), "out of range"))
     return Panel(
         "timeseries",
         f"{f.name} ({f.type})",
@@ -378,7 +378,7 @@ def _delivery(sel: _Sel) -> tuple[Panel, ...]:
         Panel(
             "timeseries",
             "Delivery lag (oldest unsent record)",
-            (Query(f"max by (version) ({sel(m.OLDEST_UNSENT_AGE)})", "{{version}}"),),
+            (Query(sel.per_version(m.OLDEST_UNSENT_AGE, "max"), "{{version}}"),),
             "Age of the oldest record not yet acknowledged by Elasticsearch (0 when all are).",
             unit="s",
             w=8,
@@ -407,7 +407,7 @@ def _delivery(sel: _Sel) -> tuple[Panel, ...]:
         Panel(
             "timeseries",
             "Spool use (bytes on disk)",
-            (Query(f"sum by (version) ({sel(m.SPOOL_BYTES)})", "{{version}}"),),
+            (Query(sel.per_version(m.SPOOL_BYTES), "{{version}}"),),
             "Bytes of the disk spool: records written while Elasticsearch was slow or away.",
             unit="bytes",
             w=8,
@@ -416,8 +416,8 @@ def _delivery(sel: _Sel) -> tuple[Panel, ...]:
             "timeseries",
             "Records waiting (memory queue and spool)",
             (
-                Query(f"sum by (version) ({sel(m.QUEUE_DEPTH)})", "{{version}} queue"),
-                Query(f"sum by (version) ({sel(m.SPOOL_PENDING)})", "{{version}} spool"),
+                Query(sel.per_version(m.QUEUE_DEPTH), "{{version}} queue"),
+                Query(sel.per_version(m.SPOOL_PENDING), "{{version}} spool"),
             ),
             unit="short",
             w=8,

@@ -14,7 +14,14 @@ from urllib.parse import urlsplit
 import click
 
 from predwatch.baseline import Baseline, load_baseline
-from predwatch.cli_common import PredwatchGroup, echo_json, fail
+from predwatch.cli_common import (
+    PredwatchGroup,
+    baseline_option,
+    credential_options,
+    echo_json,
+    fail,
+    model_option,
+)
 from predwatch.config import KibanaConfig
 from predwatch.errors import PredwatchError
 from predwatch.kibana import contract, ndjson
@@ -59,14 +66,8 @@ def _dashboards(model: str, space: str, base_path: str, root: str = "") -> dict[
     return {w: root.rstrip("/") + dashboard_url(ctx.dashboard(w), space) for w in DASHBOARDS}
 
 
-_model_option = click.option(
-    "--model", "-m", help="model name (a-z, 0-9, _), as the shipper logs it"
-)
-_baseline_option = click.option(
-    "--baseline",
-    "baseline_path",
-    type=click.Path(dir_okay=False),
-    help="baseline JSON of the model: per-feature panels (without it: generic panels only)",
+_baseline_option = baseline_option(
+    "baseline JSON of the model: per-feature panels (without it: generic panels only)"
 )
 _max_option = click.option(
     "--max-features",
@@ -92,7 +93,7 @@ _space_option = click.option(
     help="Kibana URL, e.g. http://localhost:5601 [env PREDWATCH_KIBANA_URL]",
 )
 @_space_option
-@_model_option
+@model_option()
 @_baseline_option
 @click.option(
     "--file",
@@ -101,25 +102,7 @@ _space_option = click.option(
     help="import this NDJSON file (e.g. from `predwatch kibana export`) instead",
 )
 @_max_option
-@click.option(
-    "--api-key",
-    envvar="PREDWATCH_ES_API_KEY",
-    help="API key, as for Elasticsearch [env PREDWATCH_ES_API_KEY]",
-)
-@click.option(
-    "--username", envvar="PREDWATCH_ES_USERNAME", help="basic-auth user [env PREDWATCH_ES_USERNAME]"
-)
-@click.option(
-    "--password",
-    envvar="PREDWATCH_ES_PASSWORD",
-    help="basic-auth password [env PREDWATCH_ES_PASSWORD]",
-)
-@click.option(
-    "--ca-cert",
-    envvar="PREDWATCH_ES_CA_CERT",
-    type=click.Path(dir_okay=False),
-    help="CA certificate (PEM) for https [env PREDWATCH_ES_CA_CERT]",
-)
+@credential_options("API key, as for Elasticsearch")
 @click.option("--json", "as_json", is_flag=True, help="print the result as JSON")
 @_one_line_errors
 def setup_kibana(
@@ -202,7 +185,7 @@ def kibana() -> None:
 
 
 @kibana.command("export")
-@_model_option
+@model_option()
 @_baseline_option
 @click.option(
     "-o",

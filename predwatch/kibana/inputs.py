@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from predwatch import schema as s
 from predwatch.baseline import Baseline, FeatureProfile, NumericProfile
 from predwatch.kibana import lens as L
 from predwatch.kibana.context import Ctx, Item
+from predwatch.kibana.shapes import Panels
 
 OVERVIEW_SERIES = 10  # lines per overview chart; more are unreadable
 PERCENTILES = (5, 25, 50, 75, 95)
@@ -18,100 +19,97 @@ TOP_UNSEEN = 20
 
 def input_items(ctx: Ctx, baseline: Baseline | None) -> tuple[list[Item], list[str]]:
     """The panels, and the names of features left without their own panels (over the cap)."""
-    dv = ctx.data_view("predictions")
+    panels = Panels(ctx, ctx.data_view("predictions"))
     if baseline is None or not baseline.features:
-        return _generic(ctx, dv), []
+        return _generic(panels), []
     features = list(baseline.features)
-    items = _overview(ctx, dv, features)
+    items = _overview(panels, features)
     for f in features[: ctx.max_features]:
         if f.type is s.FeatureType.CATEGORICAL:
-            items += _categorical(ctx, dv, f)
+            items += _categorical(panels, f)
         elif f.type is s.FeatureType.NUMERIC:
-            items += _numeric(ctx, dv, f)
+            items += _numeric(panels, f)
         else:
-            items += _text(ctx, dv, f)
+            items += _text(panels, f)
     items.append(Item("search:oov_examples", 48, 15, search=ctx.search("oov_examples")))
     return items, [f.name for f in features[ctx.max_features :]]
 
 
-def _generic(ctx: Ctx, dv: str) -> list[Item]:
+def _generic(panels: Panels) -> list[Item]:
     """Without a baseline only the per-prediction counters are known fields."""
     return [
-        Item(
+        panels.chart(
             "counters",
             48,
-            12,
-            L.Lens(
-                ctx.title("Missing and out-of-vocabulary inputs per prediction"),
-                dv,
-                "xy",
-                [
-                    L.metric("average", s.MISSING_COUNT, label="Missing inputs (mean)"),
-                    L.metric("average", s.OOV_COUNT, label="OOV inputs (mean)"),
-                ],
-                x=L.date_histogram(),
-                description="No baseline: per-feature panels appear once the model has one.",
-            ),
+            "Missing and out-of-vocabulary inputs per prediction",
+            [
+                L.metric("average", s.MISSING_COUNT, label="Missing inputs (mean)"),
+                L.metric("average", s.OOV_COUNT, label="OOV inputs (mean)"),
+            ],
+            description="No baseline: per-feature panels appear once the model has one.",
         ),
-        Item("search:oov_examples", 48, 15, search=ctx.search("oov_examples")),
+        Item("search:oov_examples", 48, 15, search=panels.ctx.search("oov_examples")),
     ]
 
 
-def _capped(features: Sequence[FeatureProfile]) -> tuple[list[FeatureProfile], str]:
-    shown = list(features[:OVERVIEW_SERIES])
-    note = (
-        f"The first {OVERVIEW_SERIES} of {len(features)} features; each feature has its own "
-        "panels below."
-        if len(features) > OVERVIEW_SERIES
-        else ""
-    )
-    return shown, note
-
-
-def _overview(ctx: Ctx, dv: str, features: list[FeatureProfile]) -> list[Item]:
-    items: list[Item] = []
-    shown, note = _capped(features)
-    items.append(
-        _rates_item(
-            ctx,
-            dv,
+def _overview(panels: Panels, features: list[FeatureProfile]) -> list[Item]:
+    items = [
+        _overview_chart(
+            panels,
             "missing",
             "Missing rate by feature",
-            [L.rate(s.feature_field(s.MISSING, f.name), f.name) for f in shown],
-            note,
+            features,
+            lambda f: L.rate(s.feature_field(s.MISSING, f.name), f.name),
         )
-    )
+    ]
     vocab = [f for f in features if f.type is not s.FeatureType.NUMERIC]
     if vocab:
-        shown, note = _capped(vocab)
         items.append(
-            _rates_item(
-                ctx,
-                dv,
+            _overview_chart(
+                panels,
                 "oov",
                 "Out-of-vocabulary rate by feature",
-                [_oov_rate(f) for f in shown],
-                note
-                or "Categorical: share of predictions with an unseen value. "
+                vocab,
+                _oov_rate,
+                "Categorical: share of predictions with an unseen value. "
                 "Text: mean share of unseen words per document.",
             )
         )
     numeric = [f for f in features if f.type is s.FeatureType.NUMERIC]
     if numeric:
-        shown, note = _capped(numeric)
         items.append(
-            _rates_item(
-                ctx,
-                dv,
+            _overview_chart(
+                panels,
                 "out_of_range",
                 "Out-of-range rate by numeric feature",
-                [L.rate(s.feature_field(s.OUT_OF_RANGE, f.name), f.name) for f in shown],
-                note or "Share of predictions outside the training [min, max].",
+                numeric,
+                lambda f: L.rate(s.feature_field(s.OUT_OF_RANGE, f.name), f.name),
+                "Share of predictions outside the training [min, max].",
             )
         )
     for item in items:  # one row, whatever the number of overview charts
         item.w = 48 // len(items)
     return items
+
+
+def _overview_chart(
+    panels: Panels,
+    key: str,
+    title: str,
+    features: Sequence[FeatureProfile],
+    series: Callable[[FeatureProfile], L.Column],
+    about: str = "",
+) -> Item:
+    """One line per feature, for the first OVERVIEW_SERIES features (more are unreadable);
+    past the cap the description says so instead of `about`."""
+    note = about
+    if len(features) > OVERVIEW_SERIES:
+        note = (
+            f"The first {OVERVIEW_SERIES} of {len(features)} features; each feature has its own "
+            "panels below."
+        )
+    metrics = [series(f) for f in features[:OVERVIEW_SERIES]]
+    return panels.chart(f"overview:{key}", 24, title, metrics, description=note)
 
 
 def _oov_rate(f: FeatureProfile) -> L.Column:
@@ -121,182 +119,125 @@ def _oov_rate(f: FeatureProfile) -> L.Column:
     return L.rate(s.feature_field(s.OOV, f.name), f.name)
 
 
-def _rates_item(
-    ctx: Ctx, dv: str, key: str, title: str, metrics: list[L.Column], note: str
-) -> Item:
-    return Item(
-        f"overview:{key}",
-        24,
-        12,
-        L.Lens(ctx.title(title), dv, "xy", metrics, x=L.date_histogram(), description=note),
-    )
-
-
-def _rates(ctx: Ctx, dv: str, f: FeatureProfile, first: L.Column, what: str) -> Item:
-    return Item(
+def _rates(panels: Panels, f: FeatureProfile, first: L.Column, what: str) -> Item:
+    return panels.chart(
         f"rates:{f.name}",
         12,
-        12,
-        L.Lens(
-            ctx.title(f"{f.name}: {what} and missing rates"),
-            dv,
-            "xy",
-            [first, L.rate(s.feature_field(s.MISSING, f.name), "Missing rate")],
-            x=L.date_histogram(),
-            description=f"Training missing rate: {f.missing_rate:.2%}",
-        ),
+        f"{f.name}: {what} and missing rates",
+        [first, L.rate(s.feature_field(s.MISSING, f.name), "Missing rate")],
+        description=f"Training missing rate: {f.missing_rate:.2%}",
     )
 
 
-def _categorical(ctx: Ctx, dv: str, f: FeatureProfile) -> list[Item]:
-    values = Item(
+def _categorical(panels: Panels, f: FeatureProfile) -> list[Item]:
+    values = panels.chart(
         f"values:{f.name}",
         24,
-        12,
-        L.Lens(
-            ctx.title(f"{f.name}: values over time"),
-            dv,
-            "xy",
-            [L.count("Share of predictions")],
-            x=L.date_histogram(),
-            split=L.terms(
-                s.feature_field(s.INPUTS, f.name), size=TOP_VALUES, label=f"{f.name} (top values)"
-            ),
-            series="bar_percentage_stacked",
-            description=_top_training_values(f),
+        f"{f.name}: values over time",
+        [L.count("Share of predictions")],
+        split=L.terms(
+            s.feature_field(s.INPUTS, f.name), size=TOP_VALUES, label=f"{f.name} (top values)"
         ),
+        series="bar_percentage_stacked",
+        description=_top_training_values(f),
     )
-    unseen = Item(
+    unseen = _top_unseen(
+        panels,
         f"unseen:{f.name}",
-        12,
-        12,
-        L.Lens(
-            ctx.title(f"{f.name}: top unseen values"),
-            dv,
-            "table",
-            [L.count("Predictions")],
-            rows=[
-                L.terms(
-                    s.feature_field(s.UNSEEN, f.name),
-                    size=TOP_UNSEEN,
-                    label="Unseen value",
-                    other=False,
-                )
-            ],
-            description="Values not in the training vocabulary, most frequent first.",
-        ),
+        f"{f.name}: top unseen values",
+        "Predictions",
+        s.feature_field(s.UNSEEN, f.name),
+        "Unseen value",
+        description="Values not in the training vocabulary, most frequent first.",
     )
-    rates = _rates(ctx, dv, f, L.rate(s.feature_field(s.OOV, f.name), "OOV rate"), "OOV")
+    rates = _rates(panels, f, L.rate(s.feature_field(s.OOV, f.name), "OOV rate"), "OOV")
     return [values, rates, unseen]
 
 
-def _numeric(ctx: Ctx, dv: str, f: FeatureProfile) -> list[Item]:
+def _numeric(panels: Panels, f: FeatureProfile) -> list[Item]:
     field_name = s.feature_field(s.INPUTS, f.name)
     prof = f.numeric
     refs = _finite([("Training min", prof.min), ("Training max", prof.max)]) if prof else []
-    pct = Item(
+    pct = panels.chart(
         f"percentiles:{f.name}",
         24,
-        12,
-        L.Lens(
-            ctx.title(f"{f.name}: percentiles over time"),
-            dv,
-            "xy",
-            [L.percentile(field_name, p, label=f"p{p}") for p in PERCENTILES],
-            x=L.date_histogram(),
-            reference_lines=refs,
-            description=_numeric_summary(prof),
-        ),
+        f"{f.name}: percentiles over time",
+        [L.percentile(field_name, p, label=f"p{p}") for p in PERCENTILES],
+        reference_lines=refs,
+        description=_numeric_summary(prof),
     )
     rates = _rates(
-        ctx,
-        dv,
+        panels,
         f,
         L.rate(s.feature_field(s.OUT_OF_RANGE, f.name), "Out-of-range rate"),
         "out-of-range",
     )
-    summary = Item(
+    summary = panels.table(
         f"summary:{f.name}",
         12,
-        12,
-        L.Lens(
-            ctx.title(f"{f.name}: summary"),
-            dv,
-            "table",
-            [
-                L.metric("average", field_name, label="Mean"),
-                L.metric("standard_deviation", field_name, label="Std"),
-                L.metric("min", field_name, label="Min"),
-                L.metric("max", field_name, label="Max"),
-            ],
-            description=_numeric_summary(prof),
-        ),
+        f"{f.name}: summary",
+        [
+            L.metric("average", field_name, label="Mean"),
+            L.metric("standard_deviation", field_name, label="Std"),
+            L.metric("min", field_name, label="Min"),
+            L.metric("max", field_name, label="Max"),
+        ],
+        description=_numeric_summary(prof),
     )
     return [pct, rates, summary]
 
 
-def _text(ctx: Ctx, dv: str, f: FeatureProfile) -> list[Item]:
+def _text(panels: Panels, f: FeatureProfile) -> list[Item]:
     prof = f.text
     expected = _finite([("Expected (held-out)", prof.expected_oov_rate)]) if prof else []
     # A missing text has 0 words and rate 0: leave those documents out of word statistics.
     present = L.kql_eq(s.feature_field(s.MISSING, f.name), 0)
-    oov = Item(
+    oov = panels.chart(
         f"text_oov:{f.name}",
         24,
-        12,
-        L.Lens(
-            ctx.title(f"{f.name}: unseen-word rate over time"),
-            dv,
-            "xy",
-            [
-                L.rate(
-                    s.text_field(f.name, s.TEXT_OOV_RATE), "Unseen-word rate (mean)", where=present
-                ),
-                L.rate(s.feature_field(s.MISSING, f.name), "Missing rate"),
-            ],
-            x=L.date_histogram(),
-            reference_lines=expected,
-            description="Mean share of a document's words not in the training vocabulary.",
-        ),
+        f"{f.name}: unseen-word rate over time",
+        [
+            L.rate(s.text_field(f.name, s.TEXT_OOV_RATE), "Unseen-word rate (mean)", where=present),
+            L.rate(s.feature_field(s.MISSING, f.name), "Missing rate"),
+        ],
+        reference_lines=expected,
+        description="Mean share of a document's words not in the training vocabulary.",
     )
-    words = Item(
+    words = _top_unseen(
+        panels,
         f"oov_words:{f.name}",
-        12,
-        12,
-        L.Lens(
-            ctx.title(f"{f.name}: top unseen words"),
-            dv,
-            "table",
-            [L.count("Documents")],
-            rows=[
-                L.terms(
-                    s.text_field(f.name, s.TEXT_OOV_TERMS),
-                    size=TOP_UNSEEN,
-                    label="Unseen word",
-                    other=False,
-                )
-            ],
-        ),
+        f"{f.name}: top unseen words",
+        "Documents",
+        s.text_field(f.name, s.TEXT_OOV_TERMS),
+        "Unseen word",
     )
     tokens_field = s.text_field(f.name, s.TEXT_TOKENS)
     length_mean = _finite([("Training mean", prof.length.mean)]) if prof else []
-    tokens = Item(
+    tokens = panels.chart(
         f"tokens:{f.name}",
         12,
-        12,
-        L.Lens(
-            ctx.title(f"{f.name}: words per document"),
-            dv,
-            "xy",
-            [
-                L.metric("median", tokens_field, label="Median", where=present),
-                L.percentile(tokens_field, 95, label="p95", where=present),
-            ],
-            x=L.date_histogram(),
-            reference_lines=length_mean,
-        ),
+        f"{f.name}: words per document",
+        [
+            L.metric("median", tokens_field, label="Median", where=present),
+            L.percentile(tokens_field, 95, label="p95", where=present),
+        ],
+        reference_lines=length_mean,
     )
     return [oov, words, tokens]
+
+
+def _top_unseen(
+    panels: Panels,
+    key: str,
+    title: str,
+    counted: str,
+    field_name: str,
+    label: str,
+    description: str = "",
+) -> Item:
+    """The TOP_UNSEEN most frequent unseen values (or words) of a feature, with counts."""
+    rows = [L.terms(field_name, size=TOP_UNSEEN, label=label, other=False)]
+    return panels.table(key, 12, title, [L.count(counted)], rows=rows, description=description)
 
 
 def _finite(lines: list[tuple[str, float]]) -> list[tuple[str, float]]:

@@ -1,12 +1,53 @@
-"""Helpers of the shipper's integration tests: reading back what landed, cleaning up."""
+"""Helpers of the shipper's integration tests: a shipper to test with, reading back what
+landed, cleaning up."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from elasticsearch import Elasticsearch
 
 from predwatch import schema as s
+from predwatch.config import ESConfig
+from predwatch.shipper import Shipper
+
+
+def fast_shipper(model: str, es_config: ESConfig, spool_dir: Path, **kwargs: Any) -> Shipper:
+    """A shipper of `model` version 1.0 as the tests use one: it flushes every 50 ms and
+    installs no SIGTERM hook in the test process; `kwargs` add or override
+    Shipper options."""
+    opts: dict[str, Any] = {"flush_interval": 0.05, "handle_sigterm": False, **kwargs}
+    return Shipper(model, "1.0", es_config=es_config, spool_dir=spool_dir, **opts)
+
+
+class Shippers:
+    """The `fast_shipper`s one test makes (`make(**kwargs)`; `model` and `spool_dir` may be
+    overridden too), all closed by `close()` when the test ends."""
+
+    def __init__(
+        self,
+        model: str,
+        es_config: ESConfig,
+        spool_dir: Path,
+        *,
+        close_timeout: float = 5.0,
+        **defaults: Any,
+    ) -> None:
+        self.model, self.es_config, self.spool_dir = model, es_config, spool_dir
+        self.close_timeout, self.defaults = close_timeout, defaults
+        self.made: list[Shipper] = []
+
+    def __call__(self, **kwargs: Any) -> Shipper:
+        opts = {**self.defaults, **kwargs}
+        model = opts.pop("model", self.model)
+        sh = fast_shipper(model, self.es_config, opts.pop("spool_dir", self.spool_dir), **opts)
+        self.made.append(sh)
+        return sh
+
+    def close(self) -> None:
+        for sh in self.made:
+            sh.close(timeout=self.close_timeout)
 
 
 def landed_ids(es: Elasticsearch, model: str, kind: str = "predictions") -> list[str]:

@@ -12,7 +12,7 @@ import time
 from collections import Counter
 from collections.abc import Collection, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from elasticsearch import Elasticsearch
 
@@ -111,6 +111,51 @@ def assert_landed(
         assert not lost, f"{len(lost)} of {len(dead)} not dead-lettered exactly once: {lost[:3]}"
 
 
+def spool_dirs(root: Path) -> list[Path]:
+    """The per-process spool directories under `root` (none when it does not exist)."""
+    return [p for p in root.iterdir() if p.is_dir()] if root.exists() else []
+
+
+class Delivers(Protocol):
+    """What `deliver_rest` drives: a `Shipper` in this process or a `Producer`."""
+
+    def flush(self, timeout: float) -> bool: ...
+
+    def stats(self) -> dict[str, Any]: ...
+
+    def close(self, timeout: float) -> bool: ...
+
+
+def deliver_rest(
+    es: Elasticsearch,
+    model: str,
+    sh: Delivers,
+    ids: Iterable[str],
+    *,
+    records: int | None = None,
+    dead: Collection[str] = (),
+    spool: Path | None = None,
+) -> dict[str, Any]:
+    """How every scenario ends once the fault is gone: `sh` flushes within 60 s with nothing
+    dropped, nothing pending, `len(dead)` records dead-lettered (and, given `records`,
+    acked + duplicates == records); its accounting holds; it closes; no process directory
+    is left under `spool` (given); `assert_landed(es, model, ids, dead)`. Its stats after
+    the flush, for the checks a scenario adds."""
+    assert sh.flush(60), "not everything was delivered within 60 s"
+    st = sh.stats()
+    assert st["dropped"] == {}, st["dropped"]
+    assert pending(st) == 0, st["accounting"]
+    assert st["dead_lettered"] == len(dead), (st["dead_lettered"], len(dead))
+    if records is not None:
+        assert st["acked"] + st["duplicates"] == records, (st["acked"], st["duplicates"])
+    assert_accounting(st)
+    assert sh.close(10), "close() did not deliver everything"
+    if spool is not None:
+        assert spool_dirs(spool) == [], spool_dirs(spool)
+    assert_landed(es, model, ids, dead)
+    return st
+
+
 def wait_until(cond: Any, timeout: float, step: float = 0.05) -> bool:
     """Poll `cond()` until true or `timeout` seconds passed (a bound, not an assertion)."""
     deadline = time.monotonic() + timeout
@@ -156,6 +201,18 @@ class Producer:
 
     def stats(self) -> dict[str, Any]:
         return dict(self.call("stats")["stats"])
+
+    def flush(self, timeout: float) -> bool:
+        return bool(self.call("flush", timeout=timeout)["ok"])
+
+    def close(self, timeout: float) -> bool:
+        return bool(self.call("close", timeout=timeout)["ok"])
+
+    def __enter__(self) -> Producer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.kill()
 
     def exit_without_close(self, timeout: float = 60) -> dict[str, Any]:
         """Leave through sys.exit (the shipper's atexit hook runs); its stats after that."""

@@ -17,19 +17,12 @@ from hypothesis import strategies as hs
 from predwatch import schema as s
 from predwatch.config import ESConfig
 from predwatch.shipper import Shipper
-from tests.helpers.shipper_es import deadletters, landed_ids
+from tests.helpers.shipper_es import deadletters, fast_shipper, landed_ids
 
 
 @pytest.fixture
 def shipper(es_config: ESConfig, model: str, spool_root: Path) -> Iterator[Shipper]:
-    sh = Shipper(
-        model,
-        "1.0",
-        es_config=es_config,
-        spool_dir=spool_root,
-        flush_interval=0.05,
-        handle_sigterm=False,
-    )
+    sh = fast_shipper(model, es_config, spool_root)
     yield sh
     sh.close(timeout=5)
 

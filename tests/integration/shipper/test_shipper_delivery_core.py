@@ -12,8 +12,8 @@ import pytest
 from elasticsearch import Elasticsearch
 
 from predwatch.config import ESConfig
-from predwatch.shipper import ElasticsearchSink, Shipper, check_accounting
-from tests.helpers.shipper_es import deadletters, landed_ids
+from predwatch.shipper import ElasticsearchSink, check_accounting
+from tests.helpers.shipper_es import Shippers, deadletters, landed_ids
 
 # Headers of a client speaking a major version the server does not support: Elasticsearch
 # answers every request with 400 "Invalid media-type value on headers [...]", like an
@@ -36,19 +36,9 @@ class SwitchableSink(ElasticsearchSink):
 
 @pytest.fixture
 def make(es_config: ESConfig, model: str, spool_root: Path) -> Iterator[Any]:
-    made: list[Shipper] = []
-
-    def factory(**kw: Any) -> Shipper:
-        kw.setdefault("spool_dir", spool_root)
-        kw.setdefault("flush_interval", 0.05)
-        kw.setdefault("handle_sigterm", False)
-        sh = Shipper(model, "1.0", es_config=es_config, **kw)
-        made.append(sh)
-        return sh
-
-    yield factory
-    for sh in made:
-        sh.close(timeout=5)
+    shippers = Shippers(model, es_config, spool_root)
+    yield shippers
+    shippers.close()
 
 
 def _once(es: Elasticsearch, model: str, pids: list[str]) -> None:

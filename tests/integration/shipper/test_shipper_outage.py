@@ -21,7 +21,7 @@ from predwatch import es as es_mod
 from predwatch.config import ESConfig
 from predwatch.setup_es import setup_elasticsearch
 from predwatch.shipper import Shipper, check_accounting
-from tests.helpers.shipper_es import landed_ids
+from tests.helpers.shipper_es import fast_shipper, landed_ids
 
 OUTAGE_S = 30.0
 
@@ -38,14 +38,7 @@ class TestOutage:
         es = es_mod.client(cfg)
         setup_elasticsearch(es, cfg)  # the templates, as `predwatch setup` installs them
         model = "t_ship_outage"
-        sh = Shipper(
-            model,
-            "1.0",
-            es_config=cfg,
-            spool_dir=tmp_path / "spool",
-            flush_interval=0.2,
-            handle_sigterm=False,
-        )
+        sh = fast_shipper(model, cfg, tmp_path / "spool", flush_interval=0.2)
         pids: list[str] = []
         slowest = [0.0]
         stop = threading.Event()
@@ -124,14 +117,7 @@ class TestSigkill:
         proc.wait()
         returned += rest
         assert proc.returncode == -signal.SIGKILL
-        sh = Shipper(
-            model,
-            "1.0",
-            es_config=es_config,
-            spool_dir=spool_root,
-            flush_interval=0.05,
-            handle_sigterm=False,
-        )
+        sh = fast_shipper(model, es_config, spool_root)
         try:
             assert sh.flush(60)
             assert sh.stats()["adopted_spools"] == 1
@@ -151,14 +137,7 @@ class TestPreFork:
         self, es: Elasticsearch, es_config: ESConfig, model: str, spool_root: Path
     ) -> None:
         """A parent's shipper used by forked workers: all their predictions land once."""
-        sh = Shipper(
-            model,
-            "1.0",
-            es_config=es_config,
-            spool_dir=spool_root,
-            flush_interval=0.05,
-            handle_sigterm=False,
-        )
+        sh = fast_shipper(model, es_config, spool_root)
         try:
             pids = [sh.log_prediction({"parent": 1}, 0.5) for _ in range(10)]  # threads running
             ctx = multiprocessing.get_context("fork")

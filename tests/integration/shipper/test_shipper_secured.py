@@ -12,20 +12,13 @@ import pytest
 
 from predwatch import es as es_mod
 from predwatch.config import ESConfig
-from predwatch.shipper import Shipper
-from tests.helpers.shipper_es import landed_ids
+from tests.helpers.shipper_es import fast_shipper, landed_ids
 
 
 def good_config(node: Any) -> ESConfig:
     c = node.credentials()
     return ESConfig(
         url=node.url, username=c["username"], password=c["password"], ca_cert=c["ca_cert"]
-    )
-
-
-def shipper(model: str, cfg: ESConfig, spool: Path) -> Shipper:
-    return Shipper(
-        model, "1.0", es_config=cfg, spool_dir=spool, flush_interval=0.05, handle_sigterm=False
     )
 
 
@@ -42,7 +35,7 @@ class TestSecured:
         """Basic auth over TLS verified by the node's CA delivers."""
         cfg = good_config(secured_node)
         model = f"t_sec_{uuid.uuid4().hex[:8]}"
-        sh = shipper(model, cfg, tmp_path)
+        sh = fast_shipper(model, cfg, tmp_path)
         pids = [sh.log_prediction({"i": i}, 0.5) for i in range(20)]
         assert sh.flush(30)
         sh.close()
@@ -56,7 +49,7 @@ class TestSecured:
             pytest.skip(f"this node cannot issue API keys: {c.get('api_key_error', 'no key')}")
         cfg = ESConfig(url=secured_node.url, api_key=c["api_key"], ca_cert=c["ca_cert"])
         model = f"t_sec_{uuid.uuid4().hex[:8]}"
-        sh = shipper(model, cfg, tmp_path)
+        sh = fast_shipper(model, cfg, tmp_path)
         pids = [sh.log_prediction({"i": i}, 0.5) for i in range(5)]
         assert sh.flush(30)
         sh.close()
@@ -73,7 +66,7 @@ class TestSecured:
             url=good.url, username=good.username, password="WRONGPASS123", ca_cert=good.ca_cert
         )
         model = f"t_sec_{uuid.uuid4().hex[:8]}"
-        sh = shipper(model, bad, tmp_path)
+        sh = fast_shipper(model, bad, tmp_path)
         pids = [sh.log_prediction({"i": i}, 0.5) for i in range(50)]
         assert not sh.flush(3)
         pids += [sh.log_prediction({"i": i}, 0.5) for i in range(50, 60)]
@@ -85,7 +78,7 @@ class TestSecured:
         (warning,) = warnings_of(caplog)
         assert "rejected the credentials" in warning and "WRONGPASS123" not in warning
         assert not sh.close(timeout=0.5)
-        sh2 = shipper(model, good, tmp_path)
+        sh2 = fast_shipper(model, good, tmp_path)
         assert sh2.flush(30)
         sh2.close()
         assert sorted(landed_ids(es_mod.client(good), model)) == sorted(pids)
@@ -98,7 +91,7 @@ class TestSecured:
         good = good_config(secured_node)
         no_ca = ESConfig(url=good.url, username=good.username, password=good.password)
         model = f"t_sec_{uuid.uuid4().hex[:8]}"
-        sh = shipper(model, no_ca, tmp_path)
+        sh = fast_shipper(model, no_ca, tmp_path)
         for i in range(30):
             sh.log_prediction({"i": i}, 0.5)
         assert not sh.flush(3)

@@ -22,7 +22,7 @@ from predwatch import schema as s
 from predwatch.config import ESConfig
 from predwatch.setup_es import setup_elasticsearch
 from predwatch.shipper import ElasticsearchHandler, Shipper, ShipToElasticsearch
-from tests.helpers.shipper_es import deadletters, landed_ids
+from tests.helpers.shipper_es import Shippers, deadletters, landed_ids
 
 
 @pytest.fixture
@@ -33,25 +33,9 @@ def templates(es: Elasticsearch, es_config: ESConfig) -> None:
 
 @pytest.fixture
 def make(es_config: ESConfig, model: str, spool_root: Path, templates: None) -> Iterator[Any]:
-    made: list[Shipper] = []
-
-    def factory(**kw: Any) -> Shipper:
-        sh = Shipper(
-            model,
-            "1.0",
-            es_config=es_config,
-            spool_dir=spool_root,
-            flush_interval=0.05,
-            handle_sigterm=False,
-            deployment=False,
-            **kw,
-        )
-        made.append(sh)
-        return sh
-
-    yield factory
-    for sh in made:
-        sh.close(timeout=5)
+    shippers = Shippers(model, es_config, spool_root, deployment=False)
+    yield shippers
+    shippers.close()
 
 
 def sources(es: Elasticsearch, model: str) -> dict[str, dict[str, Any]]:
@@ -65,6 +49,17 @@ def sources(es: Elasticsearch, model: str) -> dict[str, dict[str, Any]]:
 def count(es: Elasticsearch, model: str, query: dict[str, Any]) -> int:
     pattern = s.index_pattern("predictions", model)
     return int(es.count(index=pattern, query=query)["count"])
+
+
+def wide_then_later(es: Elasticsearch, model: str, sh: Shipper, wide: dict[str, float]) -> str:
+    """`sh` logs the `wide` request, then 20 requests each with a field first seen now
+    (late_0 ... late_19); all 21 land. The wide request's prediction_id."""
+    first = sh.log_prediction(wide, 0.5)
+    assert sh.flush(180)
+    later = [sh.log_prediction({f"late_{i}": float(i)}, 0.5) for i in range(20)]
+    assert sh.flush(120)
+    assert sorted(landed_ids(es, model)) == sorted([first, *later])
+    return first
 
 
 class BadStr:
@@ -157,13 +152,8 @@ class TestFieldLimit:
     ) -> None:
         """After a request with 5,000 features, fields first seen later that day are still
         indexed; the wide request's values past the cap are kept in _source and counted."""
-        sh = make()
         wide = {f"wide_{i:04d}": float(i) for i in range(5000)}
-        first = sh.log_prediction(wide, 0.5)
-        assert sh.flush(180)
-        later = [sh.log_prediction({f"late_{i}": float(i)}, 0.5) for i in range(20)]
-        assert sh.flush(120)
-        assert sorted(landed_ids(es, model)) == sorted([first, *later])
+        first = wide_then_later(es, model, make(), wide)
         found = [count(es, model, {"exists": {"field": f"inputs.late_{i}"}}) for i in range(20)]
         assert found == [1] * 20
         cap = mappings.extra_fields_cap(s.DEFAULT_TOTAL_FIELDS_LIMIT)
@@ -187,13 +177,8 @@ class TestFieldLimit:
         try:
             done = CliRunner().invoke(main, [*args, "--total-fields-limit", "5000"])
             assert done.exit_code == 0, done.output
-            sh = make(total_fields_limit=5000)
             wide = {f"wide_{i:04d}": float(i) for i in range(2000)}
-            first = sh.log_prediction(wide, 0.5)
-            assert sh.flush(180)
-            later = [sh.log_prediction({f"late_{i}": float(i)}, 0.5) for i in range(20)]
-            assert sh.flush(120)
-            assert sorted(landed_ids(es, model)) == sorted([first, *later])
+            first = wide_then_later(es, model, make(total_fields_limit=5000), wide)
             index = next(iter(es.indices.get(index=s.index_pattern("predictions", model))))
             got = es.indices.get_settings(index=index, name="index.mapping.total_fields.limit")
             assert got[index]["settings"]["index"]["mapping"]["total_fields"]["limit"] == "5000"

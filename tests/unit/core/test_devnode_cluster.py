@@ -53,3 +53,18 @@ class TestLayout:
         """Too few nodes, or transport ports on top of HTTP ports, are refused up front."""
         with pytest.raises(LocalNodeError, match=needle):
             LocalCluster(home=tmp_path, port=19000, **kwargs)  # type: ignore[arg-type]
+
+
+class TestStartCommand:
+    def test_security_with_nodes_is_refused_before_anything_starts(self, tmp_path: Path) -> None:
+        """`es start --nodes 2 --security`: one error line, exit 2, and no node folder made."""
+        from click.testing import CliRunner
+
+        from predwatch.cli import main
+
+        home = tmp_path / "cluster"
+        args = ["es", "start", "--nodes", "2", "--security", "--port", "19000", "--home", str(home)]
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 2, result.output
+        assert result.output.startswith("error: --security with --nodes is not supported yet")
+        assert not home.exists()

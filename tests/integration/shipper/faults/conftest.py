@@ -8,7 +8,6 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -18,6 +17,7 @@ from predwatch.config import ESConfig
 from predwatch.shipper import Shipper
 from tests.helpers.faults.fault_proxy import FaultProxy
 from tests.helpers.faults.faults_check import KillableNode
+from tests.helpers.shipper_es import Shippers
 
 # A blackholed request ends in seconds, not the default 30 s; long enough that a loaded
 # 2-core machine answers a 500-record _bulk in time (a timeout is retried: duplicates).
@@ -46,24 +46,9 @@ def make_shipper(
     via_proxy: ESConfig, model: str, spool_root: Path
 ) -> Iterator[Callable[..., Shipper]]:
     """Shippers of `model` through the proxy (flush often, no SIGTERM hook); closed after."""
-    made: list[Shipper] = []
-
-    def make(**kwargs: Any) -> Shipper:
-        opts: dict[str, Any] = {
-            "es_config": via_proxy,
-            "spool_dir": spool_root,
-            "flush_interval": 0.05,
-            "handle_sigterm": False,
-        }
-        opts.update(kwargs)
-        name = opts.pop("model", model)
-        sh = Shipper(name, "1.0", **opts)
-        made.append(sh)
-        return sh
-
-    yield make
-    for sh in made:
-        sh.close(timeout=1)
+    shippers = Shippers(model, via_proxy, spool_root, close_timeout=1)
+    yield shippers
+    shippers.close()
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from elasticsearch import Elasticsearch
@@ -21,14 +22,19 @@ from tests.helpers.faults.faults_check import (
     Producer,
     assert_accounting,
     assert_landed,
-    pending,
+    deliver_rest,
+    spool_dirs,
     wait_until,
 )
-from tests.helpers.shipper_es import delete_deadletters, delete_model_indices
+from tests.helpers.shipper_es import delete_deadletters, delete_model_indices, fast_shipper
 
 
-def spool_dirs(root: Path) -> list[Path]:
-    return [p for p in root.iterdir() if p.is_dir()] if root.exists() else []
+def next_process_delivers(
+    es: Elasticsearch, via_proxy: ESConfig, model: str, root: Path, ids: list[str]
+) -> dict[str, Any]:
+    """A new process on the spool `root` delivers what is left there (`deliver_rest`)."""
+    with Producer(model, es_url=via_proxy.url, spool_dir=str(root), flush_interval=0.05) as nxt:
+        return deliver_rest(es, model, nxt, ids, spool=root)
 
 
 @pytest.fixture
@@ -73,16 +79,7 @@ class TestNodeKilled:
         models = {d: f"t_ship_kill_{d}_{uuid.uuid4().hex[:6]}" for d in ("memory", "disk")}
         cfg = ESConfig(url=killable_node.url, request_timeout=5)
         shippers = {
-            d: Shipper(
-                m,
-                "1.0",
-                es_config=cfg,
-                spool_dir=spool_root / d,
-                durability=d,
-                flush_interval=0.05,
-                handle_sigterm=False,
-            )
-            for d, m in models.items()
+            d: fast_shipper(m, cfg, spool_root / d, durability=d) for d, m in models.items()
         }
         try:
             streams = {d: Stream(sh, 0.004) for d, sh in shippers.items()}
@@ -127,27 +124,15 @@ class TestProducerKilled:
         calls: a new process adopts its spool and every returned id lands exactly once."""
         root = shared_tmp / "spool"
         proxy.refuse()
-        dead = Producer(
+        with Producer(
             model, es_url=via_proxy.url, spool_dir=str(root), durability="disk", flush_interval=0.05
-        )
-        try:
+        ) as dead:
             ids = dead.log(300)
-        finally:
-            dead.kill()
         assert dead.proc.returncode == -9
         assert spool_dirs(root), "nothing was spooled"
         proxy.pass_through()
-        heir = Producer(model, es_url=via_proxy.url, spool_dir=str(root), flush_interval=0.05)
-        try:
-            assert heir.call("flush", timeout=60)["ok"]
-            st = heir.stats()
-            assert st["adopted_spools"] == 1 and st["dropped"] == {}
-            assert_accounting(st)
-            assert heir.call("close", timeout=10)["ok"]
-        finally:
-            heir.kill()
-        assert spool_dirs(root) == []
-        assert_landed(es, model, ids)
+        st = next_process_delivers(es, via_proxy, model, root, ids)
+        assert st["adopted_spools"] == 1
 
 
 class TestFork:
@@ -172,7 +157,7 @@ class TestFork:
             flush_interval=0.05,
             exit_timeout=20,
         )
-        try:
+        with parent:
             ids = parent.log(200)
             assert wait_until(lambda: parent.stats()["spool_pending_records"] > 0, 30)
             proxy.pass_through()
@@ -182,15 +167,7 @@ class TestFork:
             assert child["flushed"] and child["stats"]["acked"] == 50
             assert_accounting(child["stats"])
             ids += child["ids"]
-            assert parent.call("flush", timeout=60)["ok"]
-            st = parent.stats()
-            assert st["dropped"] == {} and pending(st) == 0
-            assert_accounting(st)
-            assert parent.call("close", timeout=10)["ok"]
-        finally:
-            parent.kill()
-        assert spool_dirs(root) == []
-        assert_landed(es, model, ids)
+            deliver_rest(es, model, parent, ids, spool=root)
 
 
 class TestExitWithoutClose:
@@ -198,14 +175,11 @@ class TestExitWithoutClose:
         self, es: Elasticsearch, via_proxy: ESConfig, model: str, shared_tmp: Path
     ) -> None:
         """A process that logs 300 records and exits without close(): atexit delivers all."""
-        p = Producer(
+        with Producer(
             model, es_url=via_proxy.url, spool_dir=str(shared_tmp / "spool"), exit_timeout=30
-        )
-        try:
+        ) as p:
             ids = p.log(300)
             st = p.exit_without_close()
-        finally:
-            p.kill()
         assert st["pending"] == 0 and st["dropped"] == {}
         assert_accounting(st)
         assert_landed(es, model, ids)
@@ -222,27 +196,14 @@ class TestExitWithoutClose:
         replays them, each exactly once."""
         root = shared_tmp / "spool"
         proxy.refuse()
-        p = Producer(model, es_url=via_proxy.url, spool_dir=str(root), exit_timeout=1)
-        try:
+        with Producer(model, es_url=via_proxy.url, spool_dir=str(root), exit_timeout=1) as p:
             ids = p.log(300)
             st = p.exit_without_close()
-        finally:
-            p.kill()
         assert st["dropped"] == {} and st["spool_pending_records"] == 300
         assert_accounting(st)
         assert spool_dirs(root), "the exit left nothing on disk"
         proxy.pass_through()
-        nxt = Producer(model, es_url=via_proxy.url, spool_dir=str(root), flush_interval=0.05)
-        try:
-            assert nxt.call("flush", timeout=60)["ok"]
-            st = nxt.stats()
-            assert st["dropped"] == {}
-            assert_accounting(st)
-            assert nxt.call("close", timeout=10)["ok"]
-        finally:
-            nxt.kill()
-        assert spool_dirs(root) == []
-        assert_landed(es, model, ids)
+        next_process_delivers(es, via_proxy, model, root, ids)
 
 
 @pytest.fixture(autouse=True)
@@ -265,25 +226,14 @@ class TestExitDuringFaults:
         record exactly once."""
         root = shared_tmp / "spool"
         proxy.blackhole(paths=["/_bulk"])
-        p = Producer(model, es_url=via_proxy.url, spool_dir=str(root), exit_timeout=1)
-        try:
+        with Producer(model, es_url=via_proxy.url, spool_dir=str(root), exit_timeout=1) as p:
             ids = p.log(300)
             assert proxy.wait_hits("blackhole", 1, 30)
             st = p.exit_without_close()
-        finally:
-            p.kill()
         assert st["dropped"] == {}
         assert_accounting(st)
         proxy.pass_through()
-        nxt = Producer(model, es_url=via_proxy.url, spool_dir=str(root), flush_interval=0.05)
-        try:
-            assert nxt.call("flush", timeout=60)["ok"]
-            assert_accounting(nxt.stats())
-            assert nxt.call("close", timeout=10)["ok"]
-        finally:
-            nxt.kill()
-        assert spool_dirs(root) == []
-        assert_landed(es, model, ids)
+        next_process_delivers(es, via_proxy, model, root, ids)
 
     def test_sigterm_during_an_outage(
         self,
@@ -297,23 +247,12 @@ class TestExitDuringFaults:
         killed by SIGTERM with its records on disk; the next process delivers them once."""
         root = shared_tmp / "spool"
         proxy.refuse()
-        p = Producer(
+        with Producer(
             model, es_url=via_proxy.url, spool_dir=str(root), exit_timeout=1, handle_sigterm=True
-        )
-        try:
+        ) as p:
             ids = p.log(300)
             p.proc.send_signal(signal.SIGTERM)
             assert p.wait(60) == -signal.SIGTERM
-        finally:
-            p.kill()
         assert spool_dirs(root), "SIGTERM left nothing on disk"
         proxy.pass_through()
-        nxt = Producer(model, es_url=via_proxy.url, spool_dir=str(root), flush_interval=0.05)
-        try:
-            assert nxt.call("flush", timeout=60)["ok"]
-            assert_accounting(nxt.stats())
-            assert nxt.call("close", timeout=10)["ok"]
-        finally:
-            nxt.kill()
-        assert spool_dirs(root) == []
-        assert_landed(es, model, ids)
+        next_process_delivers(es, via_proxy, model, root, ids)

@@ -10,13 +10,15 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from elasticsearch import Elasticsearch
 
 from predwatch.config import ESConfig
 from predwatch.shipper import Shipper
-from tests.helpers.faults.faults_check import Producer, assert_accounting, assert_landed
+from tests.helpers.faults.faults_check import Producer, assert_accounting, deliver_rest
+from tests.helpers.shipper_es import fast_shipper
 
 MakeShipper = Callable[..., Shipper]
 
@@ -50,12 +52,7 @@ class TestSpoolBudget:
         ids, threads = log_from_threads(sh, 4, 1250)
         for t in threads:
             t.join(300)
-        assert sh.flush(60)
-        st = sh.stats()
-        assert st["dropped"] == {}
-        assert st["acked"] + st["duplicates"] == 5000
-        assert_accounting(st)
-        assert_landed(es, model, ids)
+        deliver_rest(es, model, sh, ids, records=5000)
 
     def test_block_policy_with_a_small_budget_does_not_block_forever(
         self, es: Elasticsearch, make_shipper: MakeShipper, model: str
@@ -69,11 +66,7 @@ class TestSpoolBudget:
             t.join(max(0.0, deadline - time.monotonic()))
         stuck = sum(t.is_alive() for t in threads)
         assert stuck == 0, f"{stuck} of 4 logging threads still blocked after 60 s"
-        assert sh.flush(60)
-        st = sh.stats()
-        assert st["dropped"] == {}
-        assert_accounting(st)
-        assert_landed(es, model, ids)
+        deliver_rest(es, model, sh, ids)
 
 
 def unprivileged() -> list[str]:
@@ -86,52 +79,40 @@ def unprivileged() -> list[str]:
     return ["setpriv", "--bounding-set=-dac_override,-dac_read_search", "--"]
 
 
+def unwritable_dir(parent: Path) -> Path:
+    """A new directory of mode 0555 under `parent`."""
+    ro = parent / "ro"
+    ro.mkdir(mode=0o555)
+    ro.chmod(0o555)  # whatever the umask
+    return ro
+
+
+def unprivileged_producer(model: str, es_config: ESConfig, spool: Path, **kwargs: Any) -> Producer:
+    """A `Producer` on `spool` that cannot write where permissions forbid it (see
+    `unprivileged`)."""
+    return Producer(
+        model, wrapper=unprivileged(), es_url=es_config.url, spool_dir=str(spool), **kwargs
+    )
+
+
 class TestUnwritableSpool:
     def test_disk_durability_refuses_an_unwritable_spool_up_front(
         self, es_config: ESConfig, model: str, shared_tmp: Path
     ) -> None:
         """Case 3: durability="disk" with an existing, unwritable spool directory: the
         constructor raises a ConfigError naming the directory."""
-        ro = shared_tmp / "ro"
-        ro.mkdir(mode=0o555)
-        ro.chmod(0o555)
-        p = Producer(
-            model,
-            wrapper=unprivileged(),
-            es_url=es_config.url,
-            spool_dir=str(ro),
-            durability="disk",
-        )
-        try:
+        ro = unwritable_dir(shared_tmp)
+        with unprivileged_producer(model, es_config, ro, durability="disk") as p:
             assert "error" in p.hello, p.hello
             assert str(ro) in p.hello["error"]
-        finally:
-            p.kill()
 
     def test_memory_durability_delivers_with_an_unwritable_spool(
         self, es: Elasticsearch, es_config: ESConfig, model: str, shared_tmp: Path
     ) -> None:
         """Case 3: durability="memory", unwritable spool, healthy node: 200 of 200 land."""
-        ro = shared_tmp / "ro"
-        ro.mkdir(mode=0o555)
-        ro.chmod(0o555)
-        p = Producer(
-            model,
-            wrapper=unprivileged(),
-            es_url=es_config.url,
-            spool_dir=str(ro),
-            flush_interval=0.05,
-        )
-        try:
-            ids = p.log(200)
-            assert p.call("flush", timeout=60)["ok"]
-            st = p.stats()
-            assert st["dropped"] == {} and st["acked"] + st["duplicates"] == 200
-            assert_accounting(st)
-        finally:
-            p.call("close", timeout=5)
-            p.kill()
-        assert_landed(es, model, ids)
+        ro = unwritable_dir(shared_tmp)
+        with unprivileged_producer(model, es_config, ro, flush_interval=0.05) as p:
+            deliver_rest(es, model, p, p.log(200), records=200)
 
 
 class TestDeploymentRace:
@@ -143,15 +124,7 @@ class TestDeploymentRace:
         document is settled (never "pending")."""
         states = []
         for _ in range(10):
-            sh = Shipper(
-                model,
-                "1.0",
-                es_config=es_config,
-                spool_dir=spool_root,
-                durability=durability,
-                flush_interval=0.05,
-                handle_sigterm=False,
-            )
+            sh = fast_shipper(model, es_config, spool_root, durability=durability)
             try:
                 for i in range(3):
                     sh.log_prediction({"i": i}, 0.5)

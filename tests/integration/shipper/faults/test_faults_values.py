@@ -23,7 +23,8 @@ from predwatch.config import ESConfig
 from predwatch.setup_es import setup_elasticsearch
 from predwatch.shipper import ElasticsearchHandler, Shipper, ShipToElasticsearch
 from tests.helpers.faults.fault_proxy import FaultProxy
-from tests.helpers.faults.faults_check import assert_accounting, assert_landed
+from tests.helpers.faults.faults_check import deliver_rest
+from tests.helpers.shipper_es import fast_shipper
 
 MakeShipper = Callable[..., Shipper]
 EMAIL, PHONE = "jane.doe@example.org", "+1-555-0100-77"
@@ -59,11 +60,7 @@ class TestBadValues:
             "series": sh.log_prediction({"s": pd.Series([1, 2, 3]), "a": 2}, 0.5),
             "snan": sh.log_prediction({"d": Decimal("sNaN"), "a": 2}, 0.5),
         }
-        assert sh.flush(30)
-        st = sh.stats()
-        assert st["dropped"] == {} and st["dead_lettered"] == 0
-        assert_accounting(st)
-        assert_landed(es, model, pids.values())
+        deliver_rest(es, model, sh, pids.values())
         docs = sources(es, model, list(pids.values()))
         for name, pid in pids.items():
             assert docs[pid][s.INPUTS].get("a") == 2, (name, docs[pid])
@@ -86,11 +83,7 @@ class TestFeatureNames:
         sh = make_shipper()
         empty = sh.log_prediction({"": "empty-name", "b": 2}, 0.5)
         collide = sh.log_prediction({1: "int-key", "1": "str-key"}, 0.5)
-        assert sh.flush(30)
-        st = sh.stats()
-        assert st["dropped"] == {} and st["dead_lettered"] == 0
-        assert_accounting(st)
-        assert_landed(es, model, [empty, collide])
+        deliver_rest(es, model, sh, [empty, collide])
         docs = sources(es, model, [empty, collide])
         assert docs[empty][s.INPUTS] == {"(empty)": "empty-name", "b": 2}
         assert docs[collide][s.INPUTS] == {"1": "int-key", "1 (2)": "str-key"}
@@ -113,11 +106,7 @@ class TestFieldLimit:
         wide = sh.log_prediction({f"f{i}": i for i in range(5000)}, 0.5)
         assert sh.flush(30)
         late = [sh.log_prediction({f"late_{k}": k}, 0.5) for k in range(20)]
-        assert sh.flush(30)
-        st = sh.stats()
-        assert st["dropped"] == {} and st["dead_lettered"] == 0
-        assert_accounting(st)
-        assert_landed(es, model, [wide, *late])
+        deliver_rest(es, model, sh, [wide, *late])
         docs = sources(es, model, [wide, *late])
         w = docs[wide]
         moved = w.get("unindexed", {}).get("inputs", {})
@@ -217,20 +206,8 @@ class TestPii:
         assert_no_plaintext(on_disk)
         proxy.pass_through()
         # A new shipper adopts the closed one's spool and delivers it.
-        again = Shipper(
-            model,
-            "1.0",
-            es_config=ESConfig(url=proxy.url),
-            spool_dir=spool_root,
-            flush_interval=0.05,
-            handle_sigterm=False,
-        )
-        try:
-            assert again.flush(60)
-            assert_accounting(again.stats())
-        finally:
-            again.close(5)
-        assert_landed(es, model, pids)
+        with fast_shipper(model, ESConfig(url=proxy.url), spool_root) as again:
+            deliver_rest(es, model, again, pids)
         docs = sources(es, model, pids)
         assert_no_plaintext([json.dumps(d) for d in docs.values()])
         for d in docs.values():
