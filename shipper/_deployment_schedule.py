@@ -3,11 +3,11 @@ once per UTC day, after Elasticsearch first answered, prepared on its own thread
 
 from __future__ import annotations
 
-import threading
 import time
 
 from ._deployment import utc_day
 from ._routing import Routing
+from ._threads import start_thread
 
 
 class DeploymentSchedule(Routing):
@@ -36,12 +36,9 @@ class DeploymentSchedule(Routing):
             return
         if not dep.ready:
             if self._dep_thread is None:
-                self._dep_thread = threading.Thread(
-                    target=self._prepare_deployment,
-                    name="predwatch-shipper-deployment",
-                    daemon=True,
+                self._dep_thread = start_thread(
+                    self._prepare_deployment, "predwatch-shipper-deployment"
                 )
-                self._dep_thread.start()
             return
         if not self._answered:
             return

@@ -22,6 +22,7 @@ from wsgiref.simple_server import WSGIServer
 from predwatch.errors import ConfigError
 
 from . import _metric_families as mf
+from ._threads import signals_blocked
 
 if TYPE_CHECKING:
     from prometheus_client.metrics_core import Metric
@@ -115,7 +116,8 @@ def serve_metrics(
     registry = CollectorRegistry(auto_describe=False)
     registry.register(cast("Collector", collector))
     try:
-        server, thread = start_http_server(port, addr=addr, registry=registry)
+        with signals_blocked():  # its server thread too (see _threads)
+            server, thread = start_http_server(port, addr=addr, registry=registry)
     except OSError as exc:
         raise ConfigError(
             f"cannot serve Prometheus metrics on {addr}:{port} ({exc.strerror or exc}); "

@@ -44,13 +44,13 @@ documents this worker routed (`internal_done`: those settled), which are not pre
 from __future__ import annotations
 
 import contextlib
-import threading
 import time
 from typing import Any
 
 from . import _stats as st
 from ._encoder import Encoder, drain
 from ._sender import Sender
+from ._threads import start_thread
 from ._worker_state import Settings
 
 __all__ = ["Settings", "Worker"]
@@ -73,9 +73,7 @@ class Worker(Encoder, Sender):
             except OSError as exc:  # the constructor checked; the disk may have changed since
                 self._spool_failed(exc)
         for name, target in (("encoder", self._encoder_loop), ("sender", self._sender_loop)):
-            t = threading.Thread(target=target, name=f"predwatch-shipper-{name}", daemon=True)
-            t.start()
-            self._threads.append(t)
+            self._threads.append(start_thread(target, f"predwatch-shipper-{name}"))
 
     def forget_after_fork(self) -> None:
         """In a forked child: close inherited spool descriptors, touch nothing else.

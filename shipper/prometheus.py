@@ -30,6 +30,7 @@ from predwatch.errors import ConfigError
 
 from ._metrics import MISSING, MetricsServer
 from ._multiprocess import ENV
+from ._threads import signals_blocked
 
 if TYPE_CHECKING:
     from prometheus_client import CollectorRegistry
@@ -155,7 +156,8 @@ def serve_multiprocess(
     from prometheus_client import start_http_server
 
     try:
-        server, thread = start_http_server(port, addr=addr, registry=registry)
+        with signals_blocked():  # the server thread leaves signals to the main thread
+            server, thread = start_http_server(port, addr=addr, registry=registry)
     except OSError as exc:
         raise ConfigError(
             f"cannot serve Prometheus metrics on {addr}:{port} ({exc.strerror or exc}); "
