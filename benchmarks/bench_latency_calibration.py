@@ -24,15 +24,22 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import datetime as dt
-import os
-import sys
 import time
 import uuid
 from typing import Any
 
 import numpy as np
-from flights_serving import row_time, served_flights, ship
-from results_md import machine_line, wilson, write_section
+from flights_serving import (
+    cell_rows,
+    current_rows,
+    pair_arguments,
+    pair_window,
+    quick,
+    run_pairs,
+    served_flights,
+    ship,
+)
+from results_md import machine_line, publish
 
 SECTION = "bench_latency_calibration"
 
@@ -49,14 +56,14 @@ def measure(rows: int, rng: np.random.Generator) -> tuple[Any, np.ndarray, np.nd
     return served.frame, scores, lat
 
 
-def judge(es: Any, cfg: Any, model: str, baseline: Any, w: int, k: int) -> tuple[bool, bool]:
+def judge(es: Any, cfg: Any, baseline: Any, model: str, w: int, k: int) -> tuple[bool, bool]:
     """(old rule fired, verdict fired) of run k at window size w."""
     from predwatch.analyzers import job
     from predwatch.analyzers.aggregates import Window
 
-    start = 2 * w * k + w
-    window = Window(row_time(start), row_time(start + w))
+    window = Window(*pair_window(w, k))
     config = job.AnalyzeConfig(model, window, reference="previous", store=False)
+    baseline = dataclasses.replace(baseline, model=model)
     lat = job.run(es, cfg, config, baseline=baseline).latency
     assert lat is not None and lat.current is not None and lat.current.count == w, lat
     return lat.beyond_tolerance, lat.regressed
@@ -64,18 +71,9 @@ def judge(es: Any, cfg: Any, model: str, baseline: Any, w: int, k: int) -> tuple
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--sizes", default="20,50,300,1000", help="latencies per window")
-    ap.add_argument("--rows", type=int, default=120_000, help="measured latencies")
-    ap.add_argument("--max-runs", type=int, default=300, help="runs per cell at most")
+    pair_arguments(ap, sizes="20,50,300,1000", power_sizes="50,300", power_runs=100)
     ap.add_argument("--slowdown", type=float, default=1.6, help="factor of the power cells")
-    ap.add_argument("--power-sizes", default="50,300", help="latencies per window, power cells")
-    ap.add_argument("--power-runs", type=int, default=100, help="runs per power cell at most")
-    ap.add_argument("--es-url", default=os.environ.get("PREDWATCH_ES_URL", "http://127.0.0.1:9200"))
-    ap.add_argument("--quick", action="store_true", help="20,000 rows, 40 runs, prints only")
-    ap.add_argument("--no-results", action="store_true", help="do not write RESULTS.md")
-    args = ap.parse_args()
-    if args.quick:
-        args.rows, args.max_runs, args.power_runs, args.no_results = 20_000, 40, 20, True
+    args = quick(ap.parse_args())
     from predwatch.analyzers.profile import build_baseline
     from predwatch.config import ESConfig
     from predwatch.es import client
@@ -92,37 +90,28 @@ def main() -> None:
     cfg = ESConfig(url=args.es_url)
     es = client(cfg)
     run_id = uuid.uuid4().hex[:8]
-    sizes = [int(x) for x in args.sizes.split(",")]
-    power_sizes = [int(x) for x in args.power_sizes.split(",") if x] if args.power_runs else []
-    models = {"aa": f"bench_lat_aa_{run_id}", "slow": f"bench_lat_slow_{run_id}"}
+    aa_model = f"bench_lat_aa_{run_id}"
     base = build_baseline(
-        frame.assign(score=scores),
-        model=models["aa"],
-        version="1",
-        prediction_columns=["score"],
+        frame.assign(score=scores), model=aa_model, version="1", prediction_columns=["score"]
     )
-    cells: list[tuple[str, int, int, int, int]] = []
+
+    def ship_power(w: int, n: int) -> str:
+        model = f"bench_lat_slow_{run_id}_{w}"
+        slower = lat[:n] * np.where(current_rows(n, w), args.slowdown, 1.0)
+        baseline = dataclasses.replace(base, model=model)
+        ship(cfg, model, baseline, frame.iloc[:n], scores[:n], latency=slower)
+        return model
+
     try:
-        ship(cfg, models["aa"], base, frame, scores, latency=lat)
-        for kind in ("aa", "slow"):
-            for w in sizes if kind == "aa" else power_sizes:
-                model, baseline = models[kind], base
-                if kind == "aa":
-                    runs = min(args.max_runs, len(lat) // (2 * w))
-                else:
-                    # pairs of the A/A latencies, the current window slower by the factor
-                    runs = min(args.power_runs, len(lat) // (2 * w))
-                    model = f"{models['slow']}_{w}"
-                    n = 2 * w * runs
-                    factor = np.where((np.arange(n) // w) % 2 == 1, args.slowdown, 1.0)
-                    baseline = dataclasses.replace(base, model=model)
-                    ship(cfg, model, baseline, frame.iloc[:n], scores[:n], latency=lat[:n] * factor)
-                es.indices.refresh(index=f"predwatch-predictions-{model}-*")
-                fired = [judge(es, cfg, model, baseline, w, k) for k in range(runs)]
-                old = sum(a for a, _ in fired)
-                new = sum(b for _, b in fired)
-                cells.append((kind, w, runs, old, new))
-                print(f"{kind} w={w}: {runs} runs, old rule {old}, verdict {new}", file=sys.stderr)
+        ship(cfg, aa_model, base, frame, scores, latency=lat)
+        cells = run_pairs(
+            es,
+            args,
+            len(lat),
+            aa_model,
+            ship_power,
+            lambda model, w, k: judge(es, cfg, base, model, w, k),
+        )
     finally:
         es.options(ignore_status=404).indices.delete(
             index=f"predwatch-predictions-bench_lat_*_{run_id}*"
@@ -141,19 +130,8 @@ def main() -> None:
         "beta-binomial count, p < 0.05) |",
         "|---|---|---|---|---|",
     ]
-    for kind, w, runs, old, new in cells:
-        name = "A/A" if kind == "aa" else f"current {args.slowdown:g}x slower"
-        lo, hi = wilson(old, runs)
-        lo2, hi2 = wilson(new, runs)
-        lines.append(
-            f"| {name} | {w:,} | {runs} | {old} ({100 * old / runs:.1f} %, 95 % CI "
-            f"{100 * lo:.1f}-{100 * hi:.1f}) | {new} ({100 * new / runs:.1f} %, 95 % CI "
-            f"{100 * lo2:.1f}-{100 * hi2:.1f}) |"
-        )
-    text = "\n".join(lines) + "\n"
-    print(text)
-    if not args.no_results:
-        write_section(SECTION, text)
+    lines += cell_rows(cells, f"current {args.slowdown:g}x slower")
+    publish(SECTION, lines, not args.no_results)
 
 
 if __name__ == "__main__":

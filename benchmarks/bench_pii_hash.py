@@ -22,7 +22,7 @@ import statistics
 import time
 from typing import Any
 
-from results_md import machine_line, write_section
+from results_md import machine_line, publish
 
 from predwatch.shipper import _hashing
 from predwatch.testing import capture_shipper
@@ -94,10 +94,7 @@ def main() -> None:
             f"| {hashed} | {med['no PII rules']:.2f} | {med['no guard']:.2f} | "
             f"{med['guard']:.2f} | {statistics.median(ratios):.3f} ({per}) |"
         )
-    text = "\n".join(lines) + "\n"
-    print(text)
-    if not args.no_results:
-        write_section(SECTION, text)
+    publish(SECTION, lines, not args.no_results)
 
 
 if __name__ == "__main__":

@@ -20,15 +20,22 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import datetime as dt
-import os
-import sys
 import time
 import uuid
 from typing import Any
 
 import numpy as np
-from flights_serving import row_time, served_flights, ship
-from results_md import machine_line, wilson, write_section
+from flights_serving import (
+    cell_rows,
+    current_rows,
+    pair_arguments,
+    pair_window,
+    quick,
+    run_pairs,
+    served_flights,
+    ship,
+)
+from results_md import machine_line, publish
 
 SECTION = "bench_quality_calibration"
 OLD_RULE_METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc", "log_loss")
@@ -55,28 +62,16 @@ def judge(es: Any, cfg: Any, model: str, w: int, k: int) -> tuple[bool, bool]:
     from predwatch.analyzers import quality_job as qj
     from predwatch.analyzers.aggregates import Window
 
-    start = 2 * w * k + w
-    config = qj.QualityConfig(
-        model, Window(row_time(start), row_time(start + w)), reference="previous", store=False
-    )
+    config = qj.QualityConfig(model, Window(*pair_window(w, k)), reference="previous", store=False)
     report = qj.run(es, cfg, config).to_dict()
     return old_rule(report, config.tolerance), bool(report["regressed"])
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--sizes", default="30,100,300,1000", help="labelled rows per window")
-    ap.add_argument("--rows", type=int, default=120_000, help="served flights")
-    ap.add_argument("--max-runs", type=int, default=300, help="runs per A/A cell at most")
-    ap.add_argument("--power-sizes", default="300,1000", help="rows per window, power cells")
-    ap.add_argument("--power-runs", type=int, default=60, help="runs per power cell at most")
+    pair_arguments(ap, sizes="30,100,300,1000", power_sizes="300,1000", power_runs=60)
     ap.add_argument("--flip", type=float, default=0.1, help="share of labels flipped (power)")
-    ap.add_argument("--es-url", default=os.environ.get("PREDWATCH_ES_URL", "http://127.0.0.1:9200"))
-    ap.add_argument("--quick", action="store_true", help="20,000 rows, 30 runs, prints only")
-    ap.add_argument("--no-results", action="store_true", help="do not write RESULTS.md")
-    args = ap.parse_args()
-    if args.quick:
-        args.rows, args.max_runs, args.power_runs, args.no_results = 20_000, 30, 10, True
+    args = quick(ap.parse_args())
     from predwatch.analyzers.profile import build_baseline
     from predwatch.config import ESConfig
     from predwatch.es import client
@@ -89,41 +84,25 @@ def main() -> None:
     cfg = ESConfig(url=args.es_url)
     es = client(cfg)
     run_id = uuid.uuid4().hex[:8]
-    sizes = [int(x) for x in args.sizes.split(",")]
-    power_sizes = [int(x) for x in args.power_sizes.split(",") if x] if args.power_runs else []
     aa_model = f"bench_qual_aa_{run_id}"
     base = build_baseline(
         served.frame.assign(score=scores), model=aa_model, version="1", prediction_columns=["score"]
     )
-    cells: list[tuple[str, int, int, int, int]] = []
+
+    def ship_power(w: int, n: int) -> str:
+        model = f"bench_qual_loss_{run_id}_{w}"
+        flip = current_rows(n, w) & (rng.random(n) < args.flip)
+        flipped = np.where(flip, 1 - labels[:n], labels[:n])
+        baseline = dataclasses.replace(base, model=model)
+        ship(cfg, model, baseline, served.frame.iloc[:n], scores[:n], labels=flipped)
+        return model
+
     t0 = time.perf_counter()
     try:
         ship(cfg, aa_model, base, served.frame, scores, labels=labels)
-        for kind in ("aa", "loss"):
-            for w in sizes if kind == "aa" else power_sizes:
-                model = aa_model
-                if kind == "aa":
-                    runs = min(args.max_runs, len(scores) // (2 * w))
-                else:
-                    runs = min(args.power_runs, len(scores) // (2 * w))
-                    model = f"bench_qual_loss_{run_id}_{w}"
-                    n = 2 * w * runs
-                    current = (np.arange(n) // w) % 2 == 1
-                    flip = current & (rng.random(n) < args.flip)
-                    ship(
-                        cfg,
-                        model,
-                        dataclasses.replace(base, model=model),
-                        served.frame.iloc[:n],
-                        scores[:n],
-                        labels=np.where(flip, 1 - labels[:n], labels[:n]),
-                    )
-                es.indices.refresh(index=f"predwatch-*-{model}-*")
-                fired = [judge(es, cfg, model, w, k) for k in range(runs)]
-                old = sum(a for a, _ in fired)
-                new = sum(b for _, b in fired)
-                cells.append((kind, w, runs, old, new))
-                print(f"{kind} w={w}: {runs} runs, old rule {old}, verdict {new}", file=sys.stderr)
+        cells = run_pairs(
+            es, args, len(scores), aa_model, ship_power, lambda m, w, k: judge(es, cfg, m, w, k)
+        )
     finally:
         es.options(ignore_status=404).indices.delete(index=f"predwatch-*-bench_qual_*_{run_id}*")
     seconds = time.perf_counter() - t0
@@ -142,19 +121,8 @@ def main() -> None:
         "value, each metric alone) | verdict (past the tolerance and beyond chance, Holm) |",
         "|---|---|---|---|---|",
     ]
-    for kind, w, runs, old, new in cells:
-        name = "A/A" if kind == "aa" else f"{100 * args.flip:g} % of labels flipped"
-        lo, hi = wilson(old, runs)
-        lo2, hi2 = wilson(new, runs)
-        lines.append(
-            f"| {name} | {w:,} | {runs} | {old} ({100 * old / runs:.1f} %, 95 % CI "
-            f"{100 * lo:.1f}-{100 * hi:.1f}) | {new} ({100 * new / runs:.1f} %, 95 % CI "
-            f"{100 * lo2:.1f}-{100 * hi2:.1f}) |"
-        )
-    text = "\n".join(lines) + "\n"
-    print(text)
-    if not args.no_results:
-        write_section(SECTION, text)
+    lines += cell_rows(cells, f"{100 * args.flip:g} % of labels flipped")
+    publish(SECTION, lines, not args.no_results)
 
 
 if __name__ == "__main__":

@@ -99,3 +99,81 @@ def ship(
                 raise RuntimeError(f"the shipper did not flush: {shipper.stats()}")
         finally:
             shipper.close(5.0)
+
+
+# --- calibration over disjoint window pairs (bench_latency_calibration, bench_quality_...) --
+def pair_arguments(ap: Any, *, sizes: str, power_sizes: str, power_runs: int) -> None:
+    """The options both pair-calibration benchmarks take."""
+    import os
+
+    ap.add_argument("--sizes", default=sizes, help="rows per window of the A/A cells")
+    ap.add_argument("--rows", type=int, default=120_000, help="served rows")
+    ap.add_argument("--max-runs", type=int, default=300, help="runs per A/A cell at most")
+    ap.add_argument("--power-sizes", default=power_sizes, help="rows per window, power cells")
+    ap.add_argument("--power-runs", type=int, default=power_runs, help="runs per power cell")
+    ap.add_argument("--es-url", default=os.environ.get("PREDWATCH_ES_URL", "http://127.0.0.1:9200"))
+    ap.add_argument("--quick", action="store_true", help="20,000 rows, 30 runs, prints only")
+    ap.add_argument("--no-results", action="store_true", help="do not write RESULTS.md")
+
+
+def quick(args: Any) -> Any:
+    if args.quick:
+        args.rows, args.max_runs, args.power_runs, args.no_results = 20_000, 30, 10, True
+    return args
+
+
+@dataclass(frozen=True)
+class Cell:
+    kind: str  # "aa" or "power"
+    rows: int  # per window
+    runs: int
+    old: int  # runs the replaced rule flagged
+    new: int  # runs the verdict flagged
+
+
+def run_pairs(
+    es: Any,
+    args: Any,
+    n_rows: int,
+    aa_model: str,
+    ship_power: Callable[[int, int], str],
+    judge: Callable[[str, int, int], tuple[bool, bool]],
+) -> list[Cell]:
+    """A/A cells on `aa_model` (already shipped), then power cells on the model
+    `ship_power(w, n)` ships (its first n rows, the current windows changed). Run k at w
+    rows judges rows [2wk + w, 2wk + 2w) against the previous w rows."""
+    import sys
+
+    sizes = [int(x) for x in args.sizes.split(",") if x]
+    power = [int(x) for x in args.power_sizes.split(",") if x] if args.power_runs else []
+    cells = []
+    for kind, w in [("aa", w) for w in sizes] + [("power", w) for w in power]:
+        runs = min(args.max_runs if kind == "aa" else args.power_runs, n_rows // (2 * w))
+        model = aa_model if kind == "aa" else ship_power(w, 2 * w * runs)
+        es.indices.refresh(index=f"predwatch-*-{model}-*")
+        fired = [judge(model, w, k) for k in range(runs)]
+        cell = Cell(kind, w, runs, sum(a for a, _ in fired), sum(b for _, b in fired))
+        print(f"{cell}", file=sys.stderr)
+        cells.append(cell)
+    return cells
+
+
+def current_rows(n: int, w: int) -> np.ndarray:
+    """Which of the first n rows are in a current (second) window of their pair."""
+    return np.asarray((np.arange(n) // w) % 2 == 1)
+
+
+def pair_window(w: int, k: int) -> tuple[dt.datetime, dt.datetime]:
+    """The current window of pair k at w rows per window."""
+    start = 2 * w * k + w
+    return row_time(start), row_time(start + w)
+
+
+def cell_rows(cells: list[Cell], power_name: str) -> list[str]:
+    from results_md import rate
+
+    return [
+        f"| {'A/A' if c.kind == 'aa' else power_name} | {c.rows:,} | {c.runs} | "
+        f"{rate(c.old, c.runs)} | {rate(c.new, c.runs)} |"
+        for c in cells
+    ]

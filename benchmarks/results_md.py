@@ -45,3 +45,17 @@ def wilson(k: int, n: int, z: float = 1.959963984540054) -> tuple[float, float]:
     centre = (p + z * z / (2 * n)) / denom
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
     return (max(0.0, centre - half), min(1.0, centre + half))
+
+
+def rate(k: int, n: int) -> str:
+    """`k (p %, 95 % CI lo-hi)`: a count of runs and its Wilson interval, for a table cell."""
+    lo, hi = wilson(k, n)
+    return f"{k} ({100 * k / n:.1f} %, 95 % CI {100 * lo:.1f}-{100 * hi:.1f})"
+
+
+def publish(section: str, lines: list[str], write: bool) -> None:
+    """Print the report and, when `write`, replace this benchmark's section of RESULTS.md."""
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if write:
+        write_section(section, text)
