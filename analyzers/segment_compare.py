@@ -15,6 +15,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from predwatch import schema as s
 from predwatch.analyzers import compare as c
 from predwatch.analyzers.aggregates import CategoricalAggs, WindowAggregates
 from predwatch.analyzers.segments import OTHER_SEGMENT, SegmentSpec
@@ -30,6 +31,7 @@ MIX_TESTS = ("chi2", "psi", "js", "linf")
 SEGMENT_MIN_COUNT = 500
 STATUS_DISAPPEARED = "disappeared"
 STATUS_NEW = "new"
+NOTE_NOT_IN_BASELINE = "not in the baseline"
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,13 @@ class SegmentResult:
             return f"segment disappeared: {self.n_reference:,.0f} in the reference, none now"
         if self.status == STATUS_NEW:
             return f"new segment: {self.n_current:,.0f} now, none in the reference"
+        missing = [
+            f.feature
+            for f in (*self.features, *self.predictions)
+            if f.note.startswith(NOTE_NOT_IN_BASELINE)
+        ]
+        if missing:
+            return f"{NOTE_NOT_IN_BASELINE} for this segment: {', '.join(missing)}"
         return ""
 
 
@@ -154,12 +163,53 @@ def compare_segments(
                 ref = reference.segments.get(key, WindowAggregates(reference.window, 0.0, {}))
                 base = baseline
             comp = c.compare(base, cur, ref, tests=DEFAULT_TESTS, min_count=per_segment)
+            if ref_base is not None:
+                comp = _with_unprofiled(comp, baseline, ref_base, cur, spec.field)
             # Inside a segment its own field has one value: nothing to compare.
             features = tuple(f for f in comp.features if f.feature != spec.field)
             out.append(
                 SegmentResult(spec.field, value, cur.total, ref.total, features, comp.predictions)
             )
     return SegmentedComparison(tuple(mix), tuple(out))
+
+
+def _with_unprofiled(
+    comp: c.Comparison, baseline: Baseline, profile: Baseline, cur: WindowAggregates, field: str
+) -> c.Comparison:
+    """Skew mode: the parts of the window the segment's stored profile lacks (baselines
+    written before text features and predictions were profiled per segment, or a segment
+    without held-out text) as results with no test and a note, in the baseline's order:
+    reported as not judged, never silently left out."""
+    have = {f.feature for f in (*comp.features, *comp.predictions)}
+    note = (
+        f"{NOTE_NOT_IN_BASELINE}: baseline {baseline.id} has no profile of this part for the "
+        f"segment, so it is not judged here; rebuild the baseline with `predwatch baseline "
+        f"build ... --segment-by {field}` to judge it"
+    )
+    by_name = {f.feature: f for f in comp.features}
+    features = []
+    for fp in baseline.features:
+        if fp.name in by_name:
+            features.append(by_name[fp.name])
+        elif fp.name not in have and fp.name in cur.features:
+            features.append(_unjudged(fp.name, fp.type.value, cur.features[fp.name].n, note))
+    predictions = list(comp.predictions)
+    pc, pb, pp = cur.prediction, baseline.prediction, profile.prediction
+    if pc is not None and pb is not None:
+        parts = (
+            (s.PREDICTION_VALUE, "prediction", pc.value, pb.value, pp.value if pp else None),
+            (s.PREDICTION_LABEL, "label", pc.label, pb.label, pp.label if pp else None),
+        )
+        for name, ftype, cur_part, base_part, stored in parts:
+            if cur_part is not None and base_part is not None and stored is None:
+                predictions.append(_unjudged(name, ftype, cur_part.n, note))
+    return c.Comparison(tuple(features), tuple(predictions))
+
+
+def _unjudged(name: str, ftype: str, n_current: float, note: str) -> c.FeatureResult:
+    return c.FeatureResult(
+        feature=name, type=ftype, n_current=n_current, n_reference=0.0, tests=(), note=note
+    )
 
 
 def judge_run(
