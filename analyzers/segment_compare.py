@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from predwatch import schema as s
 from predwatch.analyzers import compare as c
-from predwatch.analyzers.aggregates import CategoricalAggs, WindowAggregates
+from predwatch.analyzers.aggregates import CategoricalAggs, NumericAggs, TextAggs, WindowAggregates
 from predwatch.analyzers.segments import OTHER_SEGMENT, SegmentSpec
 from predwatch.analyzers.stats import DEFAULT_TESTS, VerdictPolicy
 from predwatch.baseline import Baseline
@@ -29,6 +29,7 @@ MIX_TESTS = ("chi2", "psi", "js", "linf")
 # reference are too small: simulated skew-mode A/A with 20 segments of 250-3,000 rows flagged
 # 3 of 10 runs at a minimum of 100 values, none of 20 at 500.
 SEGMENT_MIN_COUNT = 500
+RATE_AGGS = (NumericAggs, CategoricalAggs, TextAggs)
 STATUS_DISAPPEARED = "disappeared"
 STATUS_NEW = "new"
 NOTE_NOT_IN_BASELINE = "not in the baseline"
@@ -163,6 +164,7 @@ def compare_segments(
                 ref = reference.segments.get(key, WindowAggregates(reference.window, 0.0, {}))
                 base = baseline
             comp = c.compare(base, cur, ref, tests=DEFAULT_TESTS, min_count=per_segment)
+            comp = exact_rates(comp, cur, ref)
             if ref_base is not None:
                 comp = _with_unprofiled(comp, baseline, ref_base, cur, spec.field)
             # Inside a segment its own field has one value: nothing to compare.
@@ -171,6 +173,67 @@ def compare_segments(
                 SegmentResult(spec.field, value, cur.total, ref.total, features, comp.predictions)
             )
     return SegmentedComparison(tuple(mix), tuple(out))
+
+
+def _rate_counts(
+    test: str, ref: object, cur: object, range_sample: bool
+) -> tuple[float, float, float, float] | None:
+    """(reference hits, reference total, current hits, current total) of a rate test."""
+    if test == "missing_rate" and isinstance(ref, RATE_AGGS) and isinstance(cur, RATE_AGGS):
+        return ref.missing, ref.total, cur.missing, cur.total
+    if test == "oov_rate" and isinstance(ref, CategoricalAggs) and isinstance(cur, CategoricalAggs):
+        return ref.unseen, ref.n, cur.unseen, cur.n
+    if test == "oov_rate" and isinstance(ref, TextAggs) and isinstance(cur, TextAggs):
+        return ref.oov_tokens, ref.tokens, cur.oov_tokens, cur.tokens
+    # Against the baseline, out_of_range_rate's beta-binomial p-value is exact already.
+    numeric = isinstance(ref, NumericAggs) and isinstance(cur, NumericAggs)
+    if test == "out_of_range_rate" and not range_sample and numeric:
+        return ref.out_of_range, ref.n, cur.out_of_range, cur.n  # type: ignore[union-attr]
+    return None
+
+
+def exact_tail(ref_hits: float, ref_total: float, cur_hits: float, cur_total: float) -> float:
+    """One-sided Fisher exact p-value of a rate increase: P(X >= current hits) for X the
+    current sample's share of all hits when both samples have the same rate."""
+    from scipy.stats import hypergeom  # loaded only by segmented runs
+
+    n_ref, n_cur, k = round(ref_total), round(cur_total), round(cur_hits)
+    hits = round(ref_hits) + k
+    return float(hypergeom.sf(k - 1, n_ref + n_cur, hits, n_cur))
+
+
+def exact_rates(comp: c.Comparison, cur: WindowAggregates, ref: WindowAggregates) -> c.Comparison:
+    """A segment's rate tests (missing, unseen, out-of-range shares) with their p-value
+    raised to the exact one where that is larger.
+
+    The z test's normal tail is too thin for the few hits of a small segment, and with
+    many segments Holm judges each test deep in that tail: with 5 % missing values, 25
+    missing of 204 rows against 116 of 2,320 gives p = 7.6e-6 by z, 9.6e-5 exactly. Simulated
+    skew-mode A/A runs flagged a segment's missing_rate in 6 of 500 runs (sim_segment_aa).
+    Fisher's exact test (conditional on the hits of both samples) is never too small, and
+    at large counts it equals z, so the maximum of the two keeps the power there.
+    """
+    range_sample = ref.window is None
+
+    def fix(f: c.FeatureResult) -> c.FeatureResult:
+        if f.feature in cur.features:
+            r, k = ref.features.get(f.feature), cur.features[f.feature]
+        elif cur.prediction is not None and ref.prediction is not None:
+            pick = "value" if f.feature == s.PREDICTION_VALUE else "label"
+            r, k = getattr(ref.prediction, pick), getattr(cur.prediction, pick)
+        else:
+            return f
+        tests = []
+        for t in f.tests:
+            counts = _rate_counts(t.name, r, k, range_sample)
+            if t.p_value is not None and not t.trivial and counts is not None:
+                t = dataclasses.replace(t, p_value=max(t.p_value, exact_tail(*counts)))
+            tests.append(t)
+        return dataclasses.replace(f, tests=tuple(tests))
+
+    return c.Comparison(
+        tuple(fix(f) for f in comp.features), tuple(fix(f) for f in comp.predictions)
+    )
 
 
 def _with_unprofiled(

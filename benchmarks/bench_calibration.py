@@ -951,7 +951,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "",
         f"### A/A: no drift (rows shuffled), {args.runs} runs per cell",
         "",
-        "A run flags when any feature or the prediction drifted. Goal: rate <= 5 % and the "
+        "A run flags when any feature or the prediction drifted (segmented cells, `dataset by "
+        "FIELD (N)`: also the segment mix, or any feature or prediction of any segment). "
+        "Goal: rate <= 5 % and the "
         "upper end of the 95 % Wilson interval <= 10 %. `disjoint spans`: how many of the "
         "runs read rows no other run of the cell reads (the rest overlap other runs, so "
         "their interval is optimistic).",

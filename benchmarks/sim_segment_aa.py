@@ -42,10 +42,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=3)
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
+
+    def show(i: int, alarms: list[sim.Alarm]) -> None:
+        for a in alarms:
+            print(
+                f"  run {i}: {a.where} {a.feature}:{a.test} n_cur={a.n_current:,.0f} "
+                f"n_ref={a.n_reference:,.0f} p_adj={a.p_adjusted} effect={a.effect}",
+                flush=True,
+            )
+        if (i + 1) % 50 == 0:
+            print(f"  ... {i + 1} runs, {time.perf_counter() - t0:.0f} s", flush=True)
+
     if args.mode == "skew":
-        runs = sim.segmented_skew_runs(args.window, args.runs, args.seed, rows=args.rows)
+        runs = sim.segmented_skew_runs(
+            args.window, args.runs, args.seed, rows=args.rows, progress=show
+        )
     else:
-        runs = sim.segmented_drift_runs(args.window, args.runs, args.seed)
+        runs = sim.segmented_drift_runs(args.window, args.runs, args.seed, progress=show)
     seconds = time.perf_counter() - t0
     k = sum(bool(r) for r in runs)
     lo, hi = clopper_pearson(k, len(runs))
@@ -59,15 +72,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "test": collections.Counter(),
         "feature": collections.Counter(),
     }
-    for i, alarms in enumerate(runs):
+    for alarms in runs:
         for a in alarms:
             by["where"][a.where] += 1
             by["test"][a.test] += 1
             by["feature"][a.feature] += 1
-            print(
-                f"  run {i}: {a.where} {a.feature}:{a.test} n_cur={a.n_current:,.0f} "
-                f"n_ref={a.n_reference:,.0f} p_adj={a.p_adjusted} effect={a.effect}"
-            )
     for name, counter in by.items():
         print(f"by {name}: {dict(counter.most_common())}")
     return 0

@@ -372,8 +372,11 @@ def segmented_alarms(
     return out
 
 
+Progress = Callable[[int, list[Alarm]], None]
+
+
 def segmented_drift_runs(
-    n: int, runs: int, seed: int, spec: SegmentSpec | None = None
+    n: int, runs: int, seed: int, spec: SegmentSpec | None = None, progress: Progress | None = None
 ) -> list[list[Alarm]]:
     """Drift mode A/A: the window and a same-size reference window, both segmented."""
     spec = spec or segment_spec()
@@ -385,6 +388,8 @@ def segmented_drift_runs(
         cur = segmented_window(pop, base, rng, n, spec, shares)
         ref = segmented_window(pop, base, rng, n, spec, shares)
         out.append(segmented_alarms(base, cur, ref, spec))
+        if progress is not None:
+            progress(len(out) - 1, out[-1])
     return out
 
 
@@ -396,6 +401,7 @@ def segmented_skew_runs(
     rows: int = 100_000,
     spec: SegmentSpec | None = None,
     new_baseline_every: int = 25,
+    progress: Progress | None = None,
 ) -> list[list[Alarm]]:
     """Skew mode A/A: each segment against its own training profile (as the baseline
     stores them); a new training sample every `new_baseline_every` runs."""
@@ -414,4 +420,6 @@ def segmented_skew_runs(
             reference = segment_baseline.reference(c.baseline_reference(base), refs)
         cur = segmented_window(pop, base, rng, n, spec, shares)
         out.append(segmented_alarms(base, cur, reference, spec, refs))
+        if progress is not None:
+            progress(i, out[-1])
     return out

@@ -386,3 +386,45 @@ class TestSkewEveryPart:
         entry["oov_tokens"] = entry["tokens"] + 1
         with pytest.raises(BaselineError, match=r"segments\[0\]\.segments\[1\]\.features"):
             Baseline.from_dict(d)
+
+
+class TestExactRates:
+    def _segment(self, missing: float, total: float) -> WindowAggregates:
+        from predwatch.analyzers.aggregates import CategoricalAggs
+
+        n = total - missing
+        return WindowAggregates(
+            W, total, {"color": CategoricalAggs({"red": n}, 0.0, 0.0, total, missing)}
+        )
+
+    def test_small_segment_rate_gets_the_exact_tail(self) -> None:
+        """25 missing of 204 against 116 of 2,320: the z test says 7.6e-6, Fisher's exact
+        test 9.6e-5; a segment's missing_rate carries the exact one."""
+        from scipy.stats import hypergeom
+
+        rng = np.random.default_rng(5)
+        b = build_baseline(_data(rng, 500), model="m", version="1")
+        cur, ref = self._segment(25, 204), self._segment(116, 2320)
+        z = c.compare(b, cur, ref)
+        exact = sc.exact_rates(z, cur, ref)
+
+        def p(comp: c.Comparison) -> float:
+            (f,) = comp.features
+            (t,) = [t for t in f.tests if t.name == "missing_rate"]
+            assert t.p_value is not None
+            return t.p_value
+
+        assert p(z) == pytest.approx(7.6e-6, rel=0.01)
+        assert p(exact) == pytest.approx(float(hypergeom.sf(24, 2524, 141, 204)), rel=1e-9)
+        assert p(exact) == pytest.approx(9.63e-5, rel=0.01)
+
+    def test_large_counts_keep_the_z_test(self) -> None:
+        """At large counts the exact tail is no larger than z's: the p-value stays z's."""
+        rng = np.random.default_rng(5)
+        b = build_baseline(_data(rng, 500), model="m", version="1")
+        cur, ref = self._segment(5_300, 100_000), self._segment(5_000, 100_000)
+        z = c.compare(b, cur, ref)
+        exact = sc.exact_rates(z, cur, ref)
+        zp = [t.p_value for t in z.features[0].tests if t.name == "missing_rate"]
+        ep = [t.p_value for t in exact.features[0].tests if t.name == "missing_rate"]
+        assert ep[0] == pytest.approx(zp[0], rel=0.25) and ep[0] >= zp[0]  # type: ignore[operator]
