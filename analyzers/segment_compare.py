@@ -186,9 +186,10 @@ def _rate_counts(
     if test == "oov_rate" and isinstance(ref, TextAggs) and isinstance(cur, TextAggs):
         return ref.oov_tokens, ref.tokens, cur.oov_tokens, cur.tokens
     # Against the baseline, out_of_range_rate's beta-binomial p-value is exact already.
-    numeric = isinstance(ref, NumericAggs) and isinstance(cur, NumericAggs)
-    if test == "out_of_range_rate" and not range_sample and numeric:
-        return ref.out_of_range, ref.n, cur.out_of_range, cur.n  # type: ignore[union-attr]
+    if test != "out_of_range_rate" or range_sample:
+        return None
+    if isinstance(ref, NumericAggs) and isinstance(cur, NumericAggs):
+        return ref.out_of_range, ref.n, cur.out_of_range, cur.n
     return None
 
 
