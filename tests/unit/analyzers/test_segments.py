@@ -428,3 +428,38 @@ class TestExactRates:
         zp = [t.p_value for t in z.features[0].tests if t.name == "missing_rate"]
         ep = [t.p_value for t in exact.features[0].tests if t.name == "missing_rate"]
         assert ep[0] == pytest.approx(zp[0], rel=0.25) and ep[0] >= zp[0]  # type: ignore[operator]
+
+
+class TestTruncatedSegmentTerms:
+    def test_truncated_terms_are_not_compared_in_the_segment(self, baseline: Baseline) -> None:
+        """A segment with more values than the terms cap returns only its top values (here
+        red; green and blue counted in (other)): its distribution tests are undefined with
+        the note, not a false alarm against the reference's full counts; missing_rate runs."""
+        from predwatch.analyzers.aggregates import CategoricalAggs
+
+        ref_color = CategoricalAggs(
+            {"red": 340.0, "green": 330.0, "blue": 330.0}, 0.0, 0.0, 1000.0, 0.0
+        )
+        cur_color = CategoricalAggs(
+            {"red": 340.0, "green": 0.0, "blue": 0.0},
+            660.0,
+            0.0,
+            1000.0,
+            0.0,
+            unseen_known=False,
+            note=f"{seg.NOTE_TRUNCATED}: only its top values are counted",
+        )
+
+        def window(color: CategoricalAggs) -> WindowAggregates:
+            one = WindowAggregates(W, 1000.0, {"color": color})
+            segs = {("region", v): one for v in SPEC.keys}
+            return WindowAggregates(W, 3000.0, {}, segments=segs)
+
+        segmented = sc.compare_segments(baseline, window(cur_color), window(ref_color), [SPEC])
+        _, judged = sc.judge_run(c.Comparison(()), segmented, VerdictPolicy())
+        a = next(r for r in judged.segments if r.value == "a")
+        (color,) = [f for f in a.features if f.feature == "color"]
+        assert not color.drifted and not judged.drifted_segments
+        assert seg.NOTE_TRUNCATED in color.note
+        for t in color.tests:
+            assert (t.p_value is None) == (t.name != "missing_rate"), t.name
