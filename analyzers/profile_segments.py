@@ -7,7 +7,7 @@ the same cells. Every part the baseline judges is profiled: numeric and categori
 features, text features (missing values, and the tokens of the held-out split outside the
 vocabulary: the segment's own no-drift OOV rate, measured as the baseline measures its own)
 and the predictions (value bins, label counts). Memory: the distinct values of FIELD, plus
-segments x (bins + top values + 4 numbers per text feature) per feature.
+segments x (bins + top values + 5 numbers per text feature) per feature.
 """
 
 from __future__ import annotations

@@ -209,21 +209,15 @@ def exact_rates(comp: c.Comparison, cur: WindowAggregates, ref: WindowAggregates
 
     The z test's normal tail is too thin for the few hits of a small segment, and with
     many segments Holm judges each test deep in that tail: with 5 % missing values, 25
-    missing of 204 rows against 116 of 2,320 gives p = 7.6e-6 by z, 9.6e-5 exactly. Simulated
-    skew-mode A/A runs flagged a segment's missing_rate in 6 of 500 runs (sim_segment_aa).
-    Fisher's exact test (conditional on the hits of both samples) is never too small, and
-    at large counts it equals z, so the maximum of the two keeps the power there.
+    missing of 204 rows against 116 of 2,320 gives p = 7.6e-6 by z, 9.6e-5 exactly. In 1,000
+    simulated skew-mode A/A runs a small segment's missing_rate flagged 15 runs with the z
+    test, 4 with the exact tail (benchmarks/sim_segment_aa.py). Fisher's exact test
+    (conditional on the hits of both samples) is never too small, and at large counts it
+    equals z, so the maximum of the two keeps the power there.
     """
     range_sample = ref.window is None
 
-    def fix(f: c.FeatureResult) -> c.FeatureResult:
-        if f.feature in cur.features:
-            r, k = ref.features.get(f.feature), cur.features[f.feature]
-        elif cur.prediction is not None and ref.prediction is not None:
-            pick = "value" if f.feature == s.PREDICTION_VALUE else "label"
-            r, k = getattr(ref.prediction, pick), getattr(cur.prediction, pick)
-        else:
-            return f
+    def fix(f: c.FeatureResult, r: object, k: object) -> c.FeatureResult:
         tests = []
         for t in f.tests:
             counts = _rate_counts(t.name, r, k, range_sample)
@@ -232,9 +226,15 @@ def exact_rates(comp: c.Comparison, cur: WindowAggregates, ref: WindowAggregates
             tests.append(t)
         return dataclasses.replace(f, tests=tuple(tests))
 
-    return c.Comparison(
-        tuple(fix(f) for f in comp.features), tuple(fix(f) for f in comp.predictions)
+    features = tuple(
+        fix(f, ref.features.get(f.feature), cur.features.get(f.feature)) for f in comp.features
     )
+    predictions = comp.predictions
+    pr, pc = ref.prediction, cur.prediction
+    if pr is not None and pc is not None:
+        parts = {s.PREDICTION_VALUE: (pr.value, pc.value), s.PREDICTION_LABEL: (pr.label, pc.label)}
+        predictions = tuple(fix(f, *parts.get(f.feature, (None, None))) for f in comp.predictions)
+    return c.Comparison(features, predictions)
 
 
 def untested_truncated(comp: c.Comparison, cur: WindowAggregates) -> c.Comparison:
