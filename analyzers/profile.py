@@ -241,11 +241,23 @@ def build_baseline(
     if metrics or metrics_rows is not None:
         b = dataclasses.replace(b, metrics=dict(metrics or {}), metrics_rows=metrics_rows)
     if segment_by:
-        b = _with_segments(src, b, segment_by, segments)
+        roles = {
+            ("value" if t is FT.NUMERIC else "label"): next(c.label for c in cols if c.name == n)
+            for n, t in pred.items()
+        }
+        b = _with_segments(src, b, segment_by, segments, roles, holdout, seed)
     return b
 
 
-def _with_segments(src: _Source, b: Baseline, fields: Sequence[str], top: int) -> Baseline:
+def _with_segments(
+    src: _Source,
+    b: Baseline,
+    fields: Sequence[str],
+    top: int,
+    predictions: Mapping[str, Any],
+    holdout: float,
+    seed: int,
+) -> Baseline:
     """`b` with per-segment profiles of `fields` (two more passes over the data)."""
     from predwatch.analyzers.profile_segments import segment_profiles
 
@@ -254,7 +266,10 @@ def _with_segments(src: _Source, b: Baseline, fields: Sequence[str], top: int) -
             "per-segment profiles need to read the data again; pass a DataFrame, a list of "
             "chunks or a file, not a one-shot iterator"
         )
-    b = dataclasses.replace(b, segments=segment_profiles(src.frames, b, fields, top))
+    profiles = segment_profiles(
+        src.frames, b, fields, top, predictions=predictions, holdout=holdout, seed=seed
+    )
+    b = dataclasses.replace(b, segments=profiles)
     return Baseline.from_dict(b.to_dict(), source="the built baseline")
 
 

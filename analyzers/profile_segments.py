@@ -2,19 +2,24 @@
 
 Two more passes over the data once the baseline is built: the first counts rows per value of
 FIELD, the second profiles the top `segments` values (and "(other)", every other row) on the
-baseline's own bin edges and frequency table, so serving segments fold onto the same cells.
-Numeric and categorical features are profiled; text features and the predictions are not.
-Memory: the distinct values of FIELD, plus segments x (bins + top values) per feature.
+baseline's own bin edges, frequency tables and vocabularies, so serving segments fold onto
+the same cells. Every part the baseline judges is profiled: numeric and categorical
+features, text features (missing values, and the tokens of the held-out split outside the
+vocabulary: the segment's own no-drift OOV rate, measured as the baseline measures its own)
+and the predictions (value bins, label counts). Memory: the distinct values of FIELD, plus
+segments x (bins + top values + 5 numbers per text feature) per feature.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from predwatch.analyzers.profile_stats import holdout_mask
 from predwatch.analyzers.segments import OTHER_SEGMENT
 from predwatch.baseline import (
     Baseline,
@@ -22,10 +27,13 @@ from predwatch.baseline import (
     CategoricalProfile,
     FeatureProfile,
     NumericProfile,
+    PredictionProfile,
     SegmentProfile,
     SegmentProfiles,
+    TextProfile,
     category_key,
 )
+from predwatch.baseline_segments import text_profile
 
 DEFAULT_SEGMENTS = 20
 MAX_SEGMENTS = 100
@@ -90,6 +98,33 @@ class _Categorical:
         return CategoricalProfile(dict(self.top), self.other, like.vocabulary, n, True)
 
 
+@dataclass
+class _Text:
+    """Documents, missing values, and the held-out split's tokens in and out of the
+    baseline's vocabulary (the vocabulary comes from the other rows, so this is the OOV rate
+    of unseen data with no drift, as the baseline's own expected_oov_rate)."""
+
+    docs: int = 0
+    missing: int = 0
+    heldout_docs: int = 0
+    tokens: int = 0
+    oov_tokens: int = 0
+
+    def add(self, s: pd.Series, held: np.ndarray, like: TextProfile) -> None:
+        # The missing rule of the baseline's TextAccumulator: None/NaN and "".
+        missing = s.isna().to_numpy() | (s.astype(object) == "").to_numpy()
+        self.missing += int(missing.sum())
+        self.docs += int((~missing).sum())
+        for text in s[~missing & held].tolist():
+            toks = like.tokenizer.tokens(str(text))
+            self.heldout_docs += 1
+            self.tokens += len(toks)
+            self.oov_tokens += sum(1 for tok in toks if tok not in like.vocabulary)
+
+    def profile(self, like: TextProfile) -> TextProfile:
+        return text_profile(like, self.docs, self.heldout_docs, self.tokens, self.oov_tokens)
+
+
 def _top_values(frames: Iterable[pd.DataFrame], field_name: str, segments: int) -> tuple[str, ...]:
     counts: dict[str, int] = {}
     for frame in frames:
@@ -110,20 +145,39 @@ def segment_profiles(
     baseline: Baseline,
     fields: Sequence[str],
     segments: int = DEFAULT_SEGMENTS,
+    *,
+    predictions: Mapping[str, Any] | None = None,
+    holdout: float = 0.1,
+    seed: int = 0,
 ) -> tuple[SegmentProfiles, ...]:
     """The top `segments` values of each field profiled, plus (other); `frames` gives a
-    fresh pass over the data each call."""
+    fresh pass over the data each call. `predictions`: the column of the prediction's
+    "value" and/or "label"; `holdout` and `seed`: the baseline's held-out split (text)."""
     if not 1 <= segments <= MAX_SEGMENTS:
         raise BaselineError(f"--segments must lie between 1 and {MAX_SEGMENTS}, got {segments}")
+    split = _Split(dict(predictions or {}), holdout, seed)
     out = []
     for name in fields:
         values = _top_values(frames(), name, segments)
-        out.append(SegmentProfiles(name, _profile(frames(), baseline, name, values)))
+        out.append(SegmentProfiles(name, _profile(frames(), baseline, name, values, split)))
     return tuple(out)
 
 
+@dataclass(frozen=True)
+class _Split:
+    """Where the prediction columns are, and the baseline's held-out split."""
+
+    predictions: dict[str, Any]  # "value" / "label" -> column label
+    holdout: float
+    seed: int
+
+
 def _profile(
-    frames: Iterable[pd.DataFrame], baseline: Baseline, name: str, values: tuple[str, ...]
+    frames: Iterable[pd.DataFrame],
+    baseline: Baseline,
+    name: str,
+    values: tuple[str, ...],
+    split: _Split,
 ) -> tuple[SegmentProfile, ...]:
     keys = (*values, OTHER_SEGMENT)
     nums = {
@@ -136,10 +190,19 @@ def _profile(
         for fp in baseline.features
         if fp.categorical is not None
     }
+    texts = {fp.name: {k: _Text() for k in keys} for fp in baseline.features if fp.text}
+    pred = baseline.prediction
+    value_col = split.predictions.get("value") if pred and pred.value else None
+    label_col = split.predictions.get("label") if pred and pred.label else None
+    pv = {k: _Numeric(len(pred.value.edges) + 1) for k in keys} if pred and pred.value else {}
+    pl = {k: _Categorical() for k in keys}
     rows = dict.fromkeys(keys, 0)
     index = {v: i for i, v in enumerate(values)}
+    first_row = 0
     for frame in frames:
         seg = np.asarray([index.get(k, len(values)) for k in _keys(frame[name])])
+        held = holdout_mask(first_row, len(frame), split.holdout, split.seed)
+        first_row += len(frame)
         for i, k in enumerate(keys):
             mask = seg == i
             rows[k] += int(mask.sum())
@@ -154,6 +217,13 @@ def _profile(
                     nums[fp.name][k].add(x, np.asarray(fp.numeric.edges))
                 elif fp.categorical is not None:
                     cats[fp.name][k].add(_keys(part[fp.name]), fp.categorical.frequencies)
+                elif fp.text is not None:
+                    texts[fp.name][k].add(part[fp.name], held[mask], fp.text)
+            if pred and pred.value and value_col in part.columns:
+                x = pd.to_numeric(part[value_col], errors="coerce").to_numpy(dtype=float)
+                pv[k].add(x, np.asarray(pred.value.edges))
+            if pred and pred.label and label_col in part.columns:
+                pl[k].add(_keys(part[label_col]), pred.label.frequencies)
     out = []
     for k in keys:
         features = []
@@ -170,5 +240,19 @@ def _profile(
                 features.append(
                     FeatureProfile(fp.name, fp.type, rows[k], cacc.missing, categorical=cprof)
                 )
-        out.append(SegmentProfile(k, rows[k], tuple(features)))
+            elif fp.text is not None and texts[fp.name][k].tokens > 0:
+                # Without held-out tokens the segment's OOV rate is unknown: not stored,
+                # and reported as not in the baseline for this segment.
+                tacc = texts[fp.name][k]
+                tprof = tacc.profile(fp.text)
+                features.append(FeatureProfile(fp.name, fp.type, rows[k], tacc.missing, text=tprof))
+        prediction = None
+        if pred is not None and (value_col or label_col):
+            prediction = PredictionProfile(
+                pred.kind,
+                pv[k].profile(pred.value.edges) if pred.value and value_col else None,
+                pl[k].profile(pred.label) if pred.label and label_col else None,
+                pred.classes,
+            )
+        out.append(SegmentProfile(k, rows[k], tuple(features), prediction))
     return tuple(out)

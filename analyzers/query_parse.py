@@ -24,7 +24,7 @@ from predwatch.analyzers.category_fold import CategoryFold
 from predwatch.analyzers.query_features import UNSEEN_TOP, feature_index
 from predwatch.analyzers.query_plan import Request
 from predwatch.analyzers.query_predictions import PERCENTS, trend_interval
-from predwatch.analyzers.segments import SEGMENT_TERMS_CAP, SegmentSpec
+from predwatch.analyzers.segments import NOTE_TRUNCATED, SegmentSpec
 from predwatch.analyzers.stats import Summary
 from predwatch.baseline import Baseline, CategoricalProfile, NumericProfile
 
@@ -271,8 +271,9 @@ def _segment_features(
                     other=cat.other + cat.unseen,
                     unseen=0.0,
                     unseen_known=False,
-                    note=f"more than {SEGMENT_TERMS_CAP} distinct values in this segment: the "
-                    "rest is pooled in (other) and the unseen share is not compared",
+                    note=f"{NOTE_TRUNCATED}: only its top values are counted, so its "
+                    "distribution and unseen share are not compared in the segment (the run's "
+                    "overall tests compare them)",
                 )
             out[name] = cat
         elif fp.text is not None:

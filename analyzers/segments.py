@@ -30,8 +30,11 @@ MAX_SEGMENTS = 100
 # of the two windows (one that appeared or disappeared) is still a candidate.
 RANK_SIZE = 1000
 # Distinct values of a categorical feature counted per segment; a segment with more values
-# folds the rest into (other) and does not compare its unseen share (said in a note).
+# does not compare that feature's distribution or unseen share (said in a note).
 SEGMENT_TERMS_CAP = 200
+# The note of such a feature in such a segment: only its top values are known there, so its
+# distribution is not compared in the segment (see segment_compare.untested_truncated).
+NOTE_TRUNCATED = f"more than {SEGMENT_TERMS_CAP} distinct values in this segment"
 # Buckets one search body may create across its segments (Elasticsearch refuses a response
 # above search.max_buckets, 65,536 by default): segmented runs send fewer features per body.
 BUCKET_BUDGET = 40_000

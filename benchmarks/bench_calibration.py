@@ -25,7 +25,13 @@ process, with the window as --start/--end and the reference "baseline" (skew) or
 any feature or the prediction drifted. A few runs are repeated with the CLI in a subprocess
 and must give identical verdicts (`--cli-checks`).
 
-A/A cells: mode {skew, drift} x window {500, 2,000, 20,000} x dataset, --runs runs each. Run
+A/A cells: mode {skew, drift} x window {500, 2,000, 20,000} x dataset, --runs runs each.
+Segmented cells (`--segment-by FIELD`, e.g. flights' `carrier`): the baseline also stores
+per-segment profiles of FIELD (`baseline build --segment-by FIELD --segments N`), and each
+run is `analyze --segment-by FIELD --segments N` (skew: each segment against its own
+training profile; drift: the top N segments of the two windows); a run flags when anything
+drifts: a feature or the prediction overall, the segment mix, or any feature or prediction
+of any segment. Windows `--segment-windows`; `--segmented-only` skips the plain cells. Run
 k of a cell uses shuffle k mod S; the runs of one shuffle are spread evenly over it (span =
 w for skew, 2w for drift: reference and window adjacent, order alternating), so runs share
 no rows while S * (pool // span) >= runs and overlap otherwise (the table says how many
@@ -374,7 +380,7 @@ def iso(t: dt.datetime) -> str:
 @dataclass(frozen=True)
 class Verdict:
     flagged: bool
-    features: tuple[str, ...]  # drifted features / predictions
+    features: tuple[str, ...]  # drifted features / predictions ("carrier=UA:x" in a segment)
     tests: tuple[tuple[str, str], ...]  # (feature, test) that drifted
 
 
@@ -387,15 +393,33 @@ def slot_args(slot: Slot, window: int) -> tuple[dt.datetime, dt.datetime, str]:
 
 
 def verdict_of(report_dict: dict[str, Any]) -> Verdict:
-    """The verdict of one `analyze` JSON report (the same for in-process and CLI)."""
-    feats = list(report_dict["features"]) + list(report_dict["predictions"]["drift"])
-    drifted = tuple(f["feature"] for f in feats if f["drifted"])
-    tests = tuple((f["feature"], t["name"]) for f in feats for t in f["tests"] if t["drifted"])
+    """The verdict of one `analyze` JSON report (the same for in-process and CLI); with
+    --segment-by, the segment mix ("mix:carrier") and every segment's features and
+    predictions ("carrier=UA:dest") count too, and a vanished segment ("carrier=UA:(segment)")."""
+    named = [(f["feature"], f) for f in report_dict["features"]]
+    named += [(f["feature"], f) for f in report_dict["predictions"]["drift"]]
+    named += [(f"mix:{f['feature']}", f) for f in report_dict.get("segment_mix") or []]
+    vanished = []
+    for s in report_dict.get("segments") or []:
+        where = f"{s['field']}={s['value']}"
+        named += [(f"{where}:{f['feature']}", f) for f in s["features"] + s["predictions"]]
+        if s["drifted"] and not s["drifted_features"]:
+            vanished.append(f"{where}:(segment)")
+    drifted = tuple(n for n, f in named if f["drifted"]) + tuple(vanished)
+    tests = tuple((n, t["name"]) for n, f in named for t in f["tests"] if t["drifted"])
     return Verdict(bool(drifted), drifted, tests)
 
 
 def judge(
-    es: Any, cfg: Any, model: str, baseline_path: str, baseline: Any, slot: Slot, window: int
+    es: Any,
+    cfg: Any,
+    model: str,
+    baseline_path: str,
+    baseline: Any,
+    slot: Slot,
+    window: int,
+    segment_by: tuple[str, ...] = (),
+    segments: int = 10,
 ) -> Verdict:
     from predwatch.analyzers import job
     from predwatch.analyzers.aggregates import Window
@@ -407,6 +431,8 @@ def judge(
         reference=reference,
         baseline_path=baseline_path,
         store=False,
+        segment_by=segment_by,
+        segments=segments,
     )
     report = job.run(es, cfg, config, baseline=baseline)
     if report.documents != window:
@@ -494,6 +520,8 @@ class Prepared:
     baseline_path: str
     layout: Layout
     shipped: dict[str, Any]
+    segment_by: tuple[str, ...] = ()  # fields the baseline stores segments of
+    segments: int = 10
 
 
 def prepare(
@@ -507,6 +535,7 @@ def prepare(
     ds = LOADERS[name](rng)
     model = f"calib_{name}_{run_id}"
     train = ds.frame.iloc[ds.train][[*ds.features, "score"]].reset_index(drop=True)
+    segment_by = tuple(f for f in parse_list(args.segment_by, str) if f in ds.features)
     baseline = build_baseline(
         train,
         model=model,
@@ -514,6 +543,8 @@ def prepare(
         prediction_columns=["score"],
         numeric=ds.numeric,
         categorical=ds.categorical,
+        segment_by=segment_by,
+        segments=args.segments,
     )
     path = tmp / f"{model}.baseline.json"
     save_baseline(baseline, path)
@@ -529,17 +560,25 @@ def prepare(
         f"{name}: shipped {shipped['rows']:,} rows in {shipped['seconds']:.0f} s "
         f"({shipped['rows'] / shipped['seconds']:,.0f}/s), {shipped['documents']:,} documents"
     )
-    return Prepared(ds, model, baseline, str(path), layout, shipped)
+    return Prepared(ds, model, baseline, str(path), layout, shipped, segment_by, args.segments)
 
 
-def run_aa(es: Any, cfg: Any, p: Prepared, mode: str, window: int, runs: int) -> Cell:
+def run_aa(
+    es: Any, cfg: Any, p: Prepared, mode: str, window: int, runs: int, segmented: bool = False
+) -> Cell:
     drift = mode == "drift"
     lay = p.layout
-    cell = Cell(p.ds.name, mode, window)
+    by = p.segment_by if segmented else ()
+    name = f"{p.ds.name} by {','.join(by)} ({p.segments})" if by else p.ds.name
+    cell = Cell(name, mode, window)
     cell.disjoint = disjoint_spans(lay.shuffles, lay.pool_length, window, drift)
     t0 = time.perf_counter()
     slots = aa_slots(runs, lay.shuffles, lay.pool_length, window, drift)
-    for v in pmap(lambda s: judge(es, cfg, p.model, p.baseline_path, p.baseline, s, window), slots):
+
+    def one(s: Slot) -> Verdict:
+        return judge(es, cfg, p.model, p.baseline_path, p.baseline, s, window, by, p.segments)
+
+    for v in pmap(one, slots):
         cell.add(v)
     cell.seconds = time.perf_counter() - t0
     return cell
@@ -788,6 +827,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="runs repeated with the predwatch CLI in a subprocess [6]",
     )
     ap.add_argument("--jobs", type=int, default=2, help="concurrent analyze runs [2]")
+    ap.add_argument(
+        "--segment-by",
+        default="",
+        help="also A/A cells of `analyze --segment-by` these columns (e.g. carrier) [none]",
+    )
+    ap.add_argument("--segments", type=int, default=10, help="segments per field [10]")
+    ap.add_argument(
+        "--segment-windows", default="20000", help="window sizes of the segmented cells [20000]"
+    )
+    ap.add_argument("--segmented-only", action="store_true", help="only the segmented cells")
     ap.add_argument("--skip-power", action="store_true")
     ap.add_argument(
         "--quick",
@@ -807,6 +856,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     global JOBS
     JOBS = max(1, args.jobs)
     windows = parse_list(args.windows, int)
+    segment_windows = parse_list(args.segment_windows, int)
     datasets = parse_list(args.datasets, str)
     modes = parse_list(args.modes, str)
     bad = [d for d in datasets if d not in LOADERS] + [
@@ -842,14 +892,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             log(
                 f"CLI check: {same}/{total} identical verdicts" + "".join(f"\n  {d}" for d in diffs)
             )
-            for p in preps:
+            cells = [] if args.segmented_only else [(p, False, windows) for p in preps]
+            cells += [(p, True, segment_windows) for p in preps if p.segment_by]
+            for p, segmented, sizes in cells:
                 for mode in modes:
-                    for w in windows:
-                        cell = run_aa(es, cfg, p, mode, w, args.runs)
+                    for w in sizes:
+                        cell = run_aa(es, cfg, p, mode, w, args.runs, segmented)
                         aa.append(cell)
                         lo, hi = wilson(cell.flagged, cell.runs)
                         log(
-                            f"A/A {p.ds.name} {mode} {w}: {cell.flagged}/{cell.runs} flagged "
+                            f"A/A {cell.dataset} {mode} {w}: {cell.flagged}/{cell.runs} flagged "
                             f"({100 * lo:.0f}-{100 * hi:.0f} %) in {cell.seconds:.0f} s; "
                             f"{compact(cell.by_pair, 4)}"
                         )
@@ -899,7 +951,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "",
         f"### A/A: no drift (rows shuffled), {args.runs} runs per cell",
         "",
-        "A run flags when any feature or the prediction drifted. Goal: rate <= 5 % and the "
+        "A run flags when any feature or the prediction drifted (segmented cells, `dataset by "
+        "FIELD (N)`: also the segment mix, or any feature or prediction of any segment). "
+        "Goal: rate <= 5 % and the "
         "upper end of the 95 % Wilson interval <= 10 %. `disjoint spans`: how many of the "
         "runs read rows no other run of the cell reads (the rest overlap other runs, so "
         "their interval is optimistic).",

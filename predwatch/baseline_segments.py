@@ -6,14 +6,19 @@ which stay valid and byte-identical)::
     "segments": [{"field": "region", "segments": [
         {"value": "pacific", "rows": 1234,
          "features": {"age": {"missing": 3, "counts": [...], "mean", "var", "min", "max"},
-                      "country": {"missing": 0, "frequencies": {"fr": 40, ...}, "other": 7}},
+                      "country": {"missing": 0, "frequencies": {"fr": 40, ...}, "other": 7},
+                      "review": {"missing": 2, "docs": 950, "heldout_docs": 96,
+                                 "tokens": 1480, "oov_tokens": 31}},
          "prediction": {"value": {...numeric...}, "label": {...categorical...}} | null},
         ..., {"value": "(other)", ...}]}]
 
-A segment's numeric counts use the baseline's own bin edges and its categorical frequencies
-the baseline's frequency table, so neither edges nor vocabularies are repeated: the size is
-about segments x (numeric features x bins + categorical features x top values) numbers.
-Text features are not profiled per segment. Pure.
+A segment's numeric counts use the baseline's own bin edges, its categorical frequencies the
+baseline's frequency table and its text counts the baseline's tokenizer and vocabulary, so
+neither edges nor vocabularies are repeated: the size is about segments x (numeric features
+x bins + categorical features x top values + 5 numbers per text feature + the prediction's
+bins and labels) numbers. A text feature's `tokens` and `oov_tokens` count the held-out
+split (the no-drift OOV rate of the segment). Baselines written before text features and
+predictions were profiled per segment lack them; they stay valid. Pure.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from predwatch.baseline_model import (
     PredictionProfile,
     SegmentProfile,
     SegmentProfiles,
+    TextProfile,
 )
 
 
@@ -51,6 +57,18 @@ def _categorical(p: CategoricalProfile) -> dict[str, Any]:
     return {"frequencies": dict(sorted(p.frequencies.items())), "other": p.other}
 
 
+def _text(p: TextProfile) -> dict[str, Any]:
+    """Counts of a segment's text profile (`length` holds the held-out documents)."""
+    docs = p.length.n
+    tokens = round(p.length.mean * docs) if docs else 0
+    return {
+        "docs": p.n,
+        "heldout_docs": docs,
+        "tokens": tokens,
+        "oov_tokens": round(p.expected_oov_rate * tokens),
+    }
+
+
 def _segment(sp: SegmentProfile) -> dict[str, Any]:
     feats: dict[str, Any] = {}
     for f in sp.features:
@@ -58,6 +76,8 @@ def _segment(sp: SegmentProfile) -> dict[str, Any]:
             feats[f.name] = {"missing": f.missing, **_numeric(f.numeric)}
         elif f.categorical is not None:
             feats[f.name] = {"missing": f.missing, **_categorical(f.categorical)}
+        elif f.text is not None:
+            feats[f.name] = {"missing": f.missing, **_text(f.text)}
     pred = None
     if sp.prediction is not None:
         pv, pl = sp.prediction.value, sp.prediction.label
@@ -102,6 +122,30 @@ def _read_categorical(v: Any, path: str, like: CategoricalProfile) -> Categorica
     return CategoricalProfile(freq, other, like.vocabulary, n, vocabulary_truncated=True)
 
 
+def text_profile(
+    like: TextProfile, docs: int, heldout_docs: int, tokens: int, oov_tokens: int
+) -> TextProfile:
+    """A segment's text profile on the baseline's tokenizer and vocabulary. `length` holds
+    the held-out documents only (their token count is the reference's sample size, so the
+    comparison counts the noise of the segment's own estimate)."""
+    mean = tokens / heldout_docs if heldout_docs else float("nan")
+    length = NumericProfile(
+        (), (float(heldout_docs),), mean, float("nan"), mean, mean, heldout_docs
+    )
+    rate = oov_tokens / tokens if tokens else 0.0
+    return TextProfile(like.tokenizer, like.vocabulary, rate, length, docs)
+
+
+def _read_text(v: Any, path: str, like: TextProfile) -> TextProfile:
+    f = c.Fields(v, path)
+    docs, held, tokens, oov = (f.count(k) for k in ("docs", "heldout_docs", "tokens", "oov_tokens"))
+    if held > docs:
+        raise c.Invalid(f.at("heldout_docs"), f"{held} held-out documents of {docs}")
+    if oov > tokens:
+        raise c.Invalid(f.at("oov_tokens"), f"{oov} unseen tokens of {tokens}")
+    return text_profile(like, docs, held, tokens, oov)
+
+
 def _read_segment(v: Any, path: str, b: Baseline) -> SegmentProfile:
     f = c.Fields(v, path)
     value = f.string("value")
@@ -110,8 +154,8 @@ def _read_segment(v: Any, path: str, b: Baseline) -> SegmentProfile:
     features = []
     for fp in b.features:
         entry = raw.data.get(fp.name)
-        if entry is None or (fp.numeric is None and fp.categorical is None):
-            continue
+        if entry is None:
+            continue  # not profiled for this segment (older baselines: text features)
         at = raw.at(fp.name)
         missing = c.Fields(entry, at).count("missing")
         if fp.numeric is not None:
@@ -122,6 +166,9 @@ def _read_segment(v: Any, path: str, b: Baseline) -> SegmentProfile:
             features.append(
                 FeatureProfile(fp.name, fp.type, cat.n + missing, missing, categorical=cat)
             )
+        elif fp.text is not None:
+            text = _read_text(entry, at, fp.text)
+            features.append(FeatureProfile(fp.name, fp.type, text.n + missing, missing, text=text))
     pred = None
     raw_pred = f.get("prediction", optional=True)
     if raw_pred is not None and b.prediction is not None:

@@ -11,13 +11,16 @@ Elasticsearch's answers. Runs then go through the real pure path
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import dataclasses
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
 
 from predwatch import schema
 from predwatch.analyzers import compare as c
+from predwatch.analyzers import segment_baseline
+from predwatch.analyzers import segment_compare as sc
 from predwatch.analyzers.aggregates import (
     CategoricalAggs,
     FeatureAggs,
@@ -25,6 +28,7 @@ from predwatch.analyzers.aggregates import (
     PredictionAggs,
     WindowAggregates,
 )
+from predwatch.analyzers.segments import SegmentSpec
 from predwatch.analyzers.stats import Summary, VerdictPolicy
 from predwatch.baseline import (
     Baseline,
@@ -237,3 +241,185 @@ def alarm_runs(
         for h in hits:
             causes[h] = causes.get(h, 0) + 1
     return alarms, causes
+
+
+# --- segmented runs (`analyze --segment-by`) ---------------------------------------------
+SEGMENTS = 20
+
+
+def segment_spec(segments: int = SEGMENTS) -> SegmentSpec:
+    return SegmentSpec("region", "inputs.region", tuple(f"r{i}" for i in range(segments)))
+
+
+def segment_shares(segments: int = SEGMENTS, s: float = 0.8) -> np.ndarray:
+    """Zipf shares of the segments and (other), the last one."""
+    p = _zipf(segments + 1, s)
+    return p / p.sum()
+
+
+def segmented_window(
+    pop: Population,
+    base: Baseline,
+    rng: np.random.Generator,
+    n: int,
+    spec: SegmentSpec,
+    shares: np.ndarray,
+) -> WindowAggregates:
+    """One window: overall aggregates, and per segment (sizes drawn from the mix)."""
+    sizes = rng.multinomial(n, shares)
+    overall = window(pop, base, rng, n)
+    segs = {
+        (spec.field, key): window(pop, base, rng, int(size))
+        for key, size in zip(spec.keys, sizes, strict=True)
+    }
+    return WindowAggregates(None, float(n), overall.features, overall.prediction, segments=segs)
+
+
+def _numeric_as_profile(a: NumericAggs, edges: tuple[float, ...]) -> NumericProfile:
+    s = a.summary
+    return NumericProfile(
+        edges,
+        a.bins,
+        s.mean,
+        s.var,
+        float("nan") if s.min is None else s.min,
+        float("nan") if s.max is None else s.max,
+        round(a.n),
+    )
+
+
+def segment_training(
+    pop: Population, base: Baseline, rng: np.random.Generator, rows: int
+) -> Baseline:
+    """A segment's training rows profiled on the baseline's own bins and table (as
+    `baseline build --segment-by` does, predictions included), read back as profiles."""
+    agg = window(pop, base, rng, rows)
+    features = []
+    for fp in base.features:
+        a = agg.features[fp.name]
+        if fp.numeric is not None and isinstance(a, NumericAggs):
+            prof = _numeric_as_profile(a, fp.numeric.edges)
+            features.append(FeatureProfile(fp.name, fp.type, rows, round(a.missing), numeric=prof))
+        elif fp.categorical is not None and isinstance(a, CategoricalAggs):
+            top = {k: round(v) for k, v in a.top.items()}
+            other = round(a.other + a.unseen)
+            cat = CategoricalProfile(
+                top, other, fp.categorical.vocabulary, sum(top.values()) + other, True
+            )
+            features.append(
+                FeatureProfile(fp.name, fp.type, rows, round(a.missing), categorical=cat)
+            )
+    assert base.prediction is not None and base.prediction.value is not None
+    assert agg.prediction is not None and agg.prediction.value is not None
+    score = _numeric_as_profile(agg.prediction.value, base.prediction.value.edges)
+    prediction = PredictionProfile(base.prediction.kind, value=score)
+    return dataclasses.replace(
+        base, rows=rows, features=tuple(features), prediction=prediction, segments=()
+    )
+
+
+@dataclass(frozen=True)
+class Alarm:
+    """One drifted result of an A/A run: where, which test, and the sizes behind it."""
+
+    where: str  # "overall", "mix", or the segment ("region=r3")
+    feature: str
+    test: str
+    n_current: float
+    n_reference: float
+    p_adjusted: float | None
+    effect: float | None
+
+
+def segmented_alarms(
+    base: Baseline,
+    cur: WindowAggregates,
+    ref: WindowAggregates,
+    spec: SegmentSpec,
+    refs: Mapping[tuple[str, str], Baseline] | None = None,
+    policy: VerdictPolicy | None = None,
+) -> list[Alarm]:
+    """Every drifted result of one segmented run (the run's policy over everything)."""
+    comparison = c.compare(base, cur, ref)
+    segmented = sc.compare_segments(base, cur, ref, [spec], references=refs)
+    overall, by_segment = sc.judge_run(comparison, segmented, policy or VerdictPolicy())
+    out = []
+
+    def add(where: str, f: c.FeatureResult) -> None:
+        for t in f.tests:
+            if t.drifted:
+                out.append(
+                    Alarm(
+                        where,
+                        f.feature,
+                        t.name,
+                        f.n_current,
+                        f.n_reference,
+                        t.p_value_adjusted,
+                        t.effect_size,
+                    )
+                )
+
+    for f in (*overall.features, *overall.predictions):
+        add("overall", f)
+    for f in by_segment.mix:
+        add("mix", f)
+    for r in by_segment.segments:
+        for f in (*r.features, *r.predictions):
+            add(r.name, f)
+        if r.drifted and not r.drifted_features:
+            out.append(Alarm(r.name, "(segment)", r.status, r.n_current, r.n_reference, None, None))
+    return out
+
+
+Progress = Callable[[int, list[Alarm]], None]
+
+
+def segmented_drift_runs(
+    n: int, runs: int, seed: int, spec: SegmentSpec | None = None, progress: Progress | None = None
+) -> list[list[Alarm]]:
+    """Drift mode A/A: the window and a same-size reference window, both segmented."""
+    spec = spec or segment_spec()
+    shares = segment_shares(len(spec.values))
+    pop, rng = population(), np.random.default_rng(seed)
+    base = baseline_from(pop, rng, 50_000)
+    out = []
+    for _ in range(runs):
+        cur = segmented_window(pop, base, rng, n, spec, shares)
+        ref = segmented_window(pop, base, rng, n, spec, shares)
+        out.append(segmented_alarms(base, cur, ref, spec))
+        if progress is not None:
+            progress(len(out) - 1, out[-1])
+    return out
+
+
+def segmented_skew_runs(
+    n: int,
+    runs: int,
+    seed: int,
+    *,
+    rows: int = 100_000,
+    spec: SegmentSpec | None = None,
+    new_baseline_every: int = 25,
+    progress: Progress | None = None,
+) -> list[list[Alarm]]:
+    """Skew mode A/A: each segment against its own training profile (as the baseline
+    stores them); a new training sample every `new_baseline_every` runs."""
+    spec = spec or segment_spec()
+    shares = segment_shares(len(spec.values))
+    pop, rng = population(), np.random.default_rng(seed)
+    out: list[list[Alarm]] = []
+    for i in range(runs):
+        if i % new_baseline_every == 0:
+            base = baseline_from(pop, rng, rows)
+            sizes = rng.multinomial(rows, shares)
+            refs = {
+                (spec.field, key): segment_training(pop, base, rng, int(size))
+                for key, size in zip(spec.keys, sizes, strict=True)
+            }
+            reference = segment_baseline.reference(c.baseline_reference(base), refs)
+        cur = segmented_window(pop, base, rng, n, spec, shares)
+        out.append(segmented_alarms(base, cur, reference, spec, refs))
+        if progress is not None:
+            progress(i, out[-1])
+    return out

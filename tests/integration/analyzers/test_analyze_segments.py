@@ -261,3 +261,66 @@ class TestSegmentBadInput:
         """Skew mode with a baseline built without --segment-by: exit 2, how to fix it."""
         code, out = _analyze(es_config, model, START + HOUR, "--segment-by", "region")
         assert code == 2 and "--segment-by region" in out and "--reference previous" in out
+
+
+def _frame_with_text(rng: np.random.Generator, n: int, *, hit: str | None = None) -> pd.DataFrame:
+    """Rows with text features, a score and `region`; segment `hit` gets 35 % unseen words
+    in text_oov and scores 0.25 higher (its other inputs unchanged)."""
+    df = ad.frame(rng, n).drop(columns=["num_gone"])
+    df["region"] = rng.choice(REGIONS, size=n, p=SHARES)
+    if hit is not None:
+        rows = (df["region"] == hit).to_numpy()
+        df.loc[rows, "text_oov"] = ad._sentences(rng, int(rows.sum()), 0.35)
+        df.loc[rows, "score"] = np.clip(df.loc[rows, "score"] + 0.25, 0.0, 1.0)
+    return df
+
+
+@pytest.fixture
+def text_model(es: Elasticsearch, es_config: ESConfig, model_name: str, tmp_path: Path) -> Path:
+    """A baseline with per-segment profiles of every part (text, predictions); hour 1:
+    pacific's text and scores changed; hour 2: no change."""
+    rng = np.random.default_rng(31)
+    baseline = build_baseline(
+        _frame_with_text(rng, 5000),
+        model=model_name,
+        version="1",
+        prediction_columns=["score"],
+        text=ad.TEXT_FEATURES,
+        segment_by=["region"],
+        segments=3,
+    )
+    ad.install(es, es_config, baseline)
+    _ship(es, baseline, _frame_with_text(rng, N, hit="pacific"), START + HOUR, 4)
+    _ship(es, baseline, _frame_with_text(rng, N), START + 2 * HOUR, 5)
+    path = tmp_path / "baseline.json"
+    save_baseline(baseline, path)
+    return path
+
+
+class TestSegmentSkewEveryPart:
+    def test_text_and_prediction_drift_of_a_segment(
+        self, es_config: ESConfig, text_model: Path
+    ) -> None:
+        """Skew mode names pacific's text feature and predictions; the other segments and
+        pacific's unchanged inputs stay quiet."""
+        code, out = _analyze(
+            es_config, text_model, START + HOUR, "--segment-by", "region", "--json"
+        )
+        assert code == 1, out
+        segs = _segments(out)
+        pacific = segs["region=pacific"]
+        assert {"text_oov", "prediction.value"} <= set(pacific["drifted_features"]), pacific
+        assert not {"text_same", "num_mean", "cat_mass"} & set(pacific["drifted_features"])
+        assert not segs["region=atlantic"]["drifted"] and not segs["region=central"]["drifted"]
+        judged = {f["feature"] for f in pacific["features"] + pacific["predictions"] if f["tests"]}
+        assert {"text_oov", "text_same", "prediction.value"} <= judged
+
+    def test_skew_aa_with_every_part(self, es_config: ESConfig, text_model: Path) -> None:
+        """An unchanged hour: no segment drifts, text and predictions judged in each."""
+        code, out = _analyze(
+            es_config, text_model, START + 2 * HOUR, "--segment-by", "region", "--json"
+        )
+        assert code == 0, out["summary"]
+        for s in out["segments"]:
+            judged = {f["feature"] for f in s["features"] + s["predictions"] if f["tests"]}
+            assert {"text_oov", "prediction.value"} <= judged, s["value"]

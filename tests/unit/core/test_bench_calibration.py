@@ -93,3 +93,31 @@ class TestBenjaminiHochberg:
         # 0.035 (in: so 0.03 is rejected too), 0.2 (out)
         assert bench.bh_reject(p, 0.05) == [True, True, True, False, False]
         assert bench.bh_reject([0.5, np.nan], 0.05) == [False, False]
+
+
+class TestVerdictOfSegments:
+    def _feature(self, name: str, drifted: bool) -> dict[str, object]:
+        tests = [{"name": "ks", "drifted": drifted}]
+        return {"feature": name, "drifted": drifted, "tests": tests}
+
+    def test_a_segment_feature_or_the_mix_flags_the_run(self, bench: ModuleType) -> None:
+        """A run whose only alarm is inside a segment, or in the segment mix, or a vanished
+        segment, is flagged (an A/A false alarm of a segmented run), named where it fired."""
+        plain = {"features": [self._feature("x", False)], "predictions": {"drift": []}}
+        assert not bench.verdict_of(plain).flagged
+        seg = {
+            "field": "carrier",
+            "value": "UA",
+            "drifted": True,
+            "drifted_features": ["dest"],
+            "features": [self._feature("dest", True)],
+            "predictions": [],
+        }
+        v = bench.verdict_of({**plain, "segment_mix": [], "segments": [seg]})
+        assert v.flagged and v.features == ("carrier=UA:dest",)
+        assert v.tests == (("carrier=UA:dest", "ks"),)
+        mix = {**plain, "segment_mix": [self._feature("carrier", True)], "segments": []}
+        assert bench.verdict_of(mix).features == ("mix:carrier",)
+        gone = {**seg, "features": [], "drifted_features": []}
+        v = bench.verdict_of({**plain, "segment_mix": [], "segments": [gone]})
+        assert v.features == ("carrier=UA:(segment)",)
