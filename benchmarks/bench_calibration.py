@@ -62,6 +62,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from results_md import wilson, write_section
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -72,21 +73,9 @@ STEP_MS = 200  # 432,000 rows fit in one UTC day (one day per segment)
 DAY_ROWS = 86_400_000 // STEP_MS
 TRAIN_ROWS = 50_000
 SEED = 20261204
-Z95 = 1.959963984540054
 
 
 # --- pure parts (unit-tested) ------------------------------------------------------------
-def wilson(k: int, n: int, z: float = Z95) -> tuple[float, float]:
-    """95 % Wilson score interval of a binomial proportion k/n."""
-    if n <= 0:
-        return (0.0, 1.0)
-    p = k / n
-    denom = 1.0 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return (max(0.0, centre - half), min(1.0, centre + half))
-
-
 def row_time(segment: int, row: int) -> dt.datetime:
     """Event time of row `row` of segment `segment` (one UTC day per segment)."""
     return T0 + dt.timedelta(days=segment, milliseconds=STEP_MS * row)
@@ -772,19 +761,6 @@ def git_head() -> str:
         ).stdout.strip()[:100]
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
-
-
-def write_section(name: str, body: str, path: Path = RESULTS) -> None:
-    """Replace (or append) the text between this section's markers in RESULTS.md."""
-    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmark results\n"
-    block = f"{start}\n{body}{end}"
-    if start in text and end in text:
-        head, rest = text.split(start, 1)
-        text = head + block + rest.split(end, 1)[1]
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    path.write_text(text, encoding="utf-8")
 
 
 def log(msg: str) -> None:
