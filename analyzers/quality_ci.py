@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from statistics import NormalDist
 
@@ -201,4 +201,56 @@ def settle(verdicts: Sequence[Verdict], alpha: float) -> list[Verdict]:
             out.append(v)
         else:
             out.append(dataclasses.replace(v, regressed=v.beyond and p < alpha, p_adjusted=p))
+    return out
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One metric of one version as `judge` takes it (`judged` False: reported only)."""
+
+    name: str
+    value: float | None
+    interval: Interval | None
+    higher_is_better: bool
+    reference: Reference | None
+    n: int
+    judged: bool = True
+
+
+def judge_run(
+    groups: Mapping[str, Sequence[Candidate]],
+    *,
+    tolerance: float,
+    min_count: int,
+    confidence: float,
+    twin: str | None = None,
+    all_key: str = "*",
+) -> dict[str, list[Verdict]]:
+    """Every candidate of every version judged, then Holm over the run at 1 - confidence
+    (`settle`): one run, one false-alarm rate. `twin`: a version whose rows are all the
+    versions' rows (`all_key`), so the same data: judged once, and given those verdicts."""
+    z = z_value(confidence)
+    keys: list[tuple[str, int]] = []
+    verdicts: list[Verdict] = []
+    for version, items in groups.items():
+        if version == twin and all_key in groups:
+            continue
+        for i, c in enumerate(items):
+            ref = c.reference
+            if not c.judged:
+                v = Verdict(ref.value if ref else None, None, None)
+            else:
+                v = judge(
+                    c.value, c.interval, c.higher_is_better, ref, tolerance, c.n, min_count, z
+                )
+            keys.append((version, i))
+            verdicts.append(v)
+    settled = settle(verdicts, 1.0 - confidence)
+    none = Verdict(None, None, None)
+    out = {v: [none] * len(g) for v, g in groups.items()}
+    for (version, i), v in zip(keys, settled, strict=True):
+        out[version][i] = v
+    if twin is not None and twin in groups and all_key in groups:
+        same = {c.name: v for c, v in zip(groups[all_key], out[all_key], strict=True)}
+        out[twin] = [same.get(c.name, none) for c in groups[twin]]
     return out

@@ -369,44 +369,37 @@ def judge_groups(
     refs: dict[str, dict[str, ci.Reference]],
     config: QualityConfig,
 ) -> dict[str, tuple[Judged, ...]]:
-    """Every judged metric of every version against its reference, then Holm over all of
-    them at level 1 - confidence (`quality_ci.settle`): one run, one false-alarm rate. When
-    one version alone has labelled rows, all versions together ("*") are the same rows:
-    judged once, and that version gets the same verdicts."""
-    z = ci.z_value(config.confidence)
+    """Every judged metric of every version against its reference, Holm over the run
+    (`quality_ci.judge_run`). When one version alone has labelled rows, all versions
+    together ("*") are the same rows: judged once, and that version gets the same verdicts."""
     labelled = [v for v, ms in metrics.items() if v != ALL_VERSIONS and _labelled(ms)]
-    twin = labelled[0] if len(labelled) == 1 and ALL_VERSIONS in metrics else None
-    flat: list[tuple[str, Metric, ci.Verdict]] = []
-    for version, ms in metrics.items():
-        if version == twin:
-            continue
-        ref = refs.get(version, {})
-        for m in ms:
-            r = ref.get(m.name)
-            if m.name not in JUDGED:
-                verdict = ci.Verdict(r.value if r else None, None, None)
-            else:
-                verdict = ci.judge(
-                    m.value,
-                    m.interval,
-                    m.higher_is_better,
-                    r,
-                    config.tolerance,
-                    m.n,
-                    config.min_count,
-                    z,
-                )
-            flat.append((version, m, verdict))
-    settled = ci.settle([v for _, _, v in flat], 1.0 - config.confidence)
-    out: dict[str, list[Judged]] = {v: [] for v in metrics}
-    for (version, m, _), verdict in zip(flat, settled, strict=True):
-        out[version].append(Judged(m, verdict))
-    if twin is not None:
-        same = {j.metric.name: j.verdict for j in out[ALL_VERSIONS]}
-        out[twin] = [
-            Judged(m, same.get(m.name, ci.Verdict(None, None, None))) for m in metrics[twin]
+    candidates = {
+        version: [
+            ci.Candidate(
+                m.name,
+                m.value,
+                m.interval,
+                m.higher_is_better,
+                refs.get(version, {}).get(m.name),
+                m.n,
+                judged=m.name in JUDGED,
+            )
+            for m in ms
         ]
-    return {v: tuple(js) for v, js in out.items()}
+        for version, ms in metrics.items()
+    }
+    verdicts = ci.judge_run(
+        candidates,
+        tolerance=config.tolerance,
+        min_count=config.min_count,
+        confidence=config.confidence,
+        twin=labelled[0] if len(labelled) == 1 else None,
+        all_key=ALL_VERSIONS,
+    )
+    return {
+        version: tuple(Judged(m, v) for m, v in zip(ms, verdicts[version], strict=True))
+        for version, ms in metrics.items()
+    }
 
 
 def _labelled(metrics: list[Metric]) -> bool:
