@@ -19,6 +19,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 from elasticsearch import Elasticsearch
 
 from predwatch.analyzers import estimate as est
@@ -26,6 +27,7 @@ from predwatch.analyzers import estimate_query as eq
 from predwatch.analyzers import quality_ci as ci
 from predwatch.analyzers import score_calibration as sc
 from predwatch.analyzers.aggregates import Window
+from predwatch.analyzers.estimate_edges import estimation_edges
 from predwatch.analyzers.quality import Metric
 from predwatch.config import ESConfig
 from predwatch.errors import ConfigError
@@ -56,9 +58,17 @@ class Estimation:
         grid = sc.Grid(float(g["low"]), float(g["high"]), int(g["bins"]))
         threshold = float(block["threshold"])
         ref = (block.get("reference") or {}).get("realized") or {}
+        cal = sc.Calibration.from_dict(block["calibration"])
+        # baselines built before the edges were stored: the same rule, from the blocks' rows
+        stored = block.get("edges")
+        edges = (
+            np.asarray(stored, dtype=np.float64)
+            if stored
+            else estimation_edges(cal, threshold, fallback=grid)
+        )
         return cls(
-            sc.Calibration.from_dict(block["calibration"]),
-            grid.edges(threshold),
+            cal,
+            edges,
             threshold,
             str(block["positive"]),
             str(block["score_field"]),

@@ -9,6 +9,7 @@ model can validate its own metrics with `read_metrics`.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import math
 from collections.abc import Mapping
 from typing import Any
@@ -189,7 +190,7 @@ def read_estimation(v: Any, path: str = "estimation") -> dict[str, Any] | None:
         raise Invalid(f.at("kind"), f"expected one of {', '.join(ESTIMATION_KINDS)}, got {kind!r}")
     f.string("score_field")
     f.string("positive")
-    f.number("threshold")
+    threshold = f.number("threshold")
     grid = f.obj("grid")
     low, high = grid.number("low"), grid.number("high")
     if not low < high:
@@ -211,6 +212,15 @@ def read_estimation(v: Any, path: str = "estimation") -> dict[str, Any] | None:
         if not (prev_x < x0 <= x1) or not (prev_p <= p <= 1.0) or p < 0.0 or m < 0:
             raise Invalid(at, "blocks must have ascending x and non-decreasing p in [0, 1]")
         prev_x, prev_p = x1, p
+    edges = f.data.get("edges")
+    if edges is not None:
+        # the bins quality --estimate aggregates on; absent in baselines built before them
+        at = f.at("edges")
+        if not isinstance(edges, list) or not edges:
+            raise Invalid(at, "expected a non-empty array of ascending numbers")
+        xs = [number(x, f"{at}[{i}]") for i, x in enumerate(edges)]
+        if any(b <= a for a, b in itertools.pairwise(xs)) or threshold not in xs:
+            raise Invalid(at, "expected strictly ascending numbers, the threshold one of them")
     ref = f.obj("reference") if f.data.get("reference") is not None else None
     if ref is not None:
         for key in ("realized", "mean_abs_error_out_of_fold"):

@@ -7,7 +7,7 @@ JSON layout (``format_version`` 1)::
      "features": [{"name", "type", "count", "missing", "numeric"|"categorical"|"text": {...}}],
      "prediction": {"kind", "value", "label", "classes"} | null,
      "metrics": {"roc_auc": 0.93, ...}, "metrics_rows": 5000,   # both optional
-     "estimation": {"kind": "binary", "score_field", "positive", "threshold", "grid",
+     "estimation": {"kind": "binary", "score_field", "positive", "threshold", "grid", "edges",
                     "calibration": {"method", "rows", "blocks"}, "reference"}}  # optional
 
 `metrics` are the model's held-out quality metrics (names as `predwatch quality` uses them:
