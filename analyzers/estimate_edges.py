@@ -110,18 +110,19 @@ def auc_bound(cal: sc.Calibration, edges: FloatArray, reference: sc.BinnedLabels
 
 def estimation_edges(
     cal: sc.Calibration,
-    threshold: float,
+    threshold: float | None,
     reference: sc.BinnedLabels | None = None,
     *,
     tolerance: float = AUC_TOLERANCE,
     fallback: sc.Grid | None = None,
 ) -> FloatArray:
-    """Inner bin edges, ascending: the map's knots, the threshold, and every ramp split into
+    """Inner bin edges, ascending: the map's knots, the threshold (None: a multiclass
+    one-vs-rest map, whose rows are split by the predicted label), and every ramp split into
     as many equal sub-bins as keep the ROC AUC bound under `tolerance` (module docstring).
     `reference`: the reference's fine score histogram with labels (the fit side); without
     it the blocks' rows stand in. A map without rows and no reference (the identity of a
     baseline that stored no edges) gets `fallback`'s fine grid: nothing bounds the error."""
-    if not math.isfinite(threshold):
+    if threshold is not None and not math.isfinite(threshold):
         raise ValueError(f"threshold must be finite, got {threshold}")
     x = cal.knots()[0]
     ramps = _ramps(cal)
@@ -146,5 +147,5 @@ def estimation_edges(
         k[i] *= 2
         err[i] = _bound(ramps[i], k[i], reference, total, spread)
     cuts = [np.linspace(r[0], r[1], n + 1) for r, n in zip(ramps, k, strict=True)]
-    every = np.concatenate([x, [threshold], *cuts]) if cuts else np.concatenate([x, [threshold]])
+    every = np.concatenate([x, [] if threshold is None else [threshold], *cuts])
     return np.asarray(np.unique(every), dtype=np.float64)
