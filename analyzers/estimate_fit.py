@@ -63,8 +63,10 @@ class _Reader:
             if value not in self.by_label:
                 if len(self.by_label) == 2:
                     raise BaselineError(
-                        "--target-column: estimated performance supports binary targets; "
-                        f"found a third value {value!r} after {sorted(self.by_label)}"
+                        f"--target-column has a third value {value!r} after "
+                        f"{sorted(self.by_label)}: a multiclass model. Give --class-scores "
+                        "PREFIX, its class probability columns PREFIX<class> (the model logs "
+                        "them as prediction.scores.<class>, with prediction.label)"
                     )
                 self.by_label[value] = [sc.BinnedLabels(self.edges) for _ in range(sc.FOLDS)]
             mine = lab == value
