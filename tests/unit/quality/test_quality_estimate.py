@@ -94,7 +94,8 @@ class TestBaselineBlock:
     @pytest.mark.parametrize(
         ("change", "where"),
         [
-            ({"kind": "multiclass"}, "estimation.kind"),
+            ({"kind": "ternary"}, "estimation.kind"),
+            ({"kind": "multiclass"}, "estimation.classes"),
             ({"grid": {"low": 1.0, "high": 0.0, "bins": 10}}, "estimation.grid.high"),
             ({"threshold": "half"}, "estimation.threshold"),
         ],
