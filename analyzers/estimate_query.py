@@ -2,16 +2,16 @@
 
 Per window (a `date_range` bucket on @timestamp; several windows share one request), per
 model version (`terms`, documents without a version under "(none)"), a `range`
-aggregation of the score on the calibration grid's edges (`score_calibration.Grid.edges`,
-the threshold one of them) with a `sum` of the score per range, so each bin's mean score is
-known. Ranges are [from, to), the same bins as `score_calibration.bin_index`. Rows without
+aggregation of the score on the baseline's bin edges (`estimate_edges.estimation_edges`:
+the calibration map's knots, the threshold and split ramps; baselines of old: the 1/1000
+grid) with a `sum` of the score per range, so each bin's mean score is known. Ranges are [from, to), the same bins as `score_calibration.bin_index`. Rows without
 a score are not in any range. Memory and time are O(windows x versions x bins), whatever
 the number of predictions.
 
 Binary classifiers: one histogram of the positive class's score (`prediction.value`, or
 `prediction.scores.<positive>` for models that log class scores). Multiclass: per class
 c, the histogram of `prediction.scores.<c>` among rows whose `prediction.label` is c, and
-among the others (`estimate.ClassBins`).
+among the others (`estimate.ClassBins`), each class on its own map's edges.
 """
 
 from __future__ import annotations
