@@ -4,8 +4,9 @@ Per window (a `date_range` bucket on @timestamp; several windows share one reque
 model version (`terms`, documents without a version under "(none)"), a `range`
 aggregation of the score on the baseline's bin edges (`estimate_edges.estimation_edges`:
 the calibration map's knots, the threshold and split ramps; baselines of old: the 1/1000
-grid) with a `sum` of the score per range, so each bin's mean score is known. Ranges are [from, to), the same bins as `score_calibration.bin_index`. Rows without
-a score are not in any range. Memory and time are O(windows x versions x bins), whatever
+grid) with a `sum` of the score per range, so each bin's mean score is known. Ranges are
+[from, to), the same bins as `score_calibration.bin_index`. Rows without a score are not
+in any range. Memory and time are O(windows x versions x bins), whatever
 the number of predictions.
 
 Binary classifiers: one histogram of the positive class's score (`prediction.value`, or
