@@ -30,10 +30,10 @@ baselines) a ramp holds at most the rows of its two neighbouring blocks (a ramp 
 between the mean scores of the last pooled group of one block and the first of the next,
 so only those two groups have rows on it), spread evenly, and pi is the blocks' mean p.
 Ramps are split greedily (the one with the largest E doubles its k) until sum E <= the
-tolerance (1e-4 by default) or every ramp reaches MAX_SPLIT. The bound is on reference-
-shaped windows; a window that piles its rows onto one ramp can be off by more, and the
-unit tests compare with the row-level estimate on shifted windows. The identity map
-(p = s on [0, 1]) is one long ramp; the same rule applies.
+tolerance (1e-4 by default), every ramp reaches MAX_SPLIT or the ramps hold MAX_BINS. The
+bound is on reference-shaped windows; a window that piles its rows onto one ramp can be off
+by more, and the unit tests compare with the row-level estimate on shifted windows. The
+identity map (p = s on [0, 1]) is one long ramp; the same rule applies.
 """
 
 from __future__ import annotations
@@ -48,6 +48,7 @@ from predwatch.analyzers import score_calibration as sc
 FloatArray = npt.NDArray[np.float64]
 AUC_TOLERANCE = 1e-4
 MAX_SPLIT = 1024
+MAX_BINS = 4096  # over all ramps: a request stays far under search.max_buckets (65,536)
 
 
 def _ramps(cal: sc.Calibration) -> list[tuple[float, float, float, float]]:
@@ -141,7 +142,7 @@ def estimation_edges(
     err = [_bound(r, 1, reference, total, spread) for r in ramps]
     while ramps and sum(err) > tolerance:
         open_ = [i for i in range(len(ramps)) if k[i] < MAX_SPLIT]
-        if not open_:
+        if not open_ or sum(k) >= MAX_BINS:
             break
         i = max(open_, key=lambda j: err[j])
         k[i] *= 2

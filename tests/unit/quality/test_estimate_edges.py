@@ -9,7 +9,13 @@ from sklearn.metrics import auc as sk_auc
 
 from predwatch.analyzers import estimate as est
 from predwatch.analyzers import score_calibration as sc
-from predwatch.analyzers.estimate_edges import AUC_TOLERANCE, auc_bound, estimation_edges
+from predwatch.analyzers.estimate_edges import (
+    AUC_TOLERANCE,
+    MAX_BINS,
+    MAX_SPLIT,
+    auc_bound,
+    estimation_edges,
+)
 from predwatch.analyzers.estimate_fit import fit_reference
 from predwatch.analyzers.quality_estimate import Estimation
 from predwatch.baseline_checks import Invalid, read_estimation
@@ -111,6 +117,15 @@ class TestAgainstRowsAndFineGrid:
             assert auc_bound(cal, edges, ref) <= AUC_TOLERANCE * 1.5
         knots = np.union1d(sc.IDENTITY_MAP.knots()[0], [0.5])
         assert auc_bound(sc.IDENTITY_MAP, knots, ref) > 100 * AUC_TOLERANCE
+
+    def test_an_unreachable_tolerance_stops_at_the_caps(self) -> None:
+        """Asked for a bound of 0, the split stops at MAX_SPLIT per ramp and about MAX_BINS
+        in all, so a request never nears Elasticsearch's bucket limit."""
+        fitted, ref = _labelled(np.random.default_rng(8), 20_000)
+        one = estimation_edges(sc.IDENTITY_MAP, 0.5, ref, tolerance=0.0)
+        assert len(one) <= MAX_SPLIT + 2
+        many = estimation_edges(fitted.calibration, 0.5, ref, tolerance=0.0)
+        assert len(many) <= MAX_BINS + MAX_SPLIT + 2 * len(fitted.calibration.blocks) + 1
 
     def test_every_knot_and_the_threshold_are_edges(self) -> None:
         """The map's knots and the threshold are among the edges (exact confusion matrix)."""
