@@ -3,7 +3,9 @@
 Per model version (and "*" = all versions), from the window's score histograms
 (`estimate_query`, aggregations only) and the baseline's calibration map
 (`Baseline.estimation`, from `baseline build --target-column`): estimated accuracy,
-precision, recall, F1 and ROC AUC with their intervals (`estimate`).
+precision, recall, F1 and ROC AUC with their intervals (`estimate.binary`); multiclass
+baselines (`--class-scores`) hold one map and one set of bins per class, and give
+accuracy and macro one-vs-rest precision, recall, F1 and ROC AUC (`estimate.multiclass`).
 
 Judged like realized metrics (`quality_ci.judge`: the whole interval below the reference
 minus the tolerance), against the baseline's reference metrics (its realized values on the
