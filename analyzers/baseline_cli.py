@@ -114,7 +114,18 @@ def _estimation_summary(b: Baseline) -> dict[str, Any] | None:
     if e is None:
         return None
     ref = e.get("reference") or {}
+    if e["kind"] == "multiclass":
+        per = e["per_class"]
+        return {
+            "kind": "multiclass",
+            "classes": list(e["classes"]),
+            "calibration": {c: per[c]["calibration"]["method"] for c in e["classes"]},
+            "blocks": {c: len(per[c]["calibration"]["blocks"]) for c in e["classes"]},
+            "rows": ref.get("rows"),
+            "mean_abs_error_out_of_fold": ref.get("mean_abs_error_out_of_fold"),
+        }
     return {
+        "kind": "binary",
         "positive": e["positive"],
         "threshold": e["threshold"],
         "calibration": e["calibration"]["method"],
@@ -176,6 +187,14 @@ def print_summary(b: Baseline, where: str | None = None) -> None:
     if e:
         err = e["mean_abs_error_out_of_fold"] or {}
         shown = ", ".join(f"{k} {v:.3f}" for k, v in sorted(err.items()))
+        if e["kind"] == "multiclass":
+            maps = ", ".join(f"{c} {m} ({e['blocks'][c]})" for c, m in e["calibration"].items())
+            console.print(
+                f"estimation: multiclass one-vs-rest, {len(e['classes'])} classes, calibration "
+                f"(blocks) {maps}; {e['rows'] or 0:,} rows; out-of-fold estimate error: {shown}",
+                highlight=False,
+            )
+            return
         console.print(
             f"estimation: {e['calibration']} calibration ({e['blocks']} blocks, "
             f"{e['rows']:,} rows), positive {e['positive']!r} at >= {_fmt(e['threshold'])}; "
@@ -250,7 +269,14 @@ def baseline() -> None:
 )
 @click.option(
     "--target-column",
-    help="true label column (binary): fit the score calibration for quality --estimate",
+    help="true label column: fit the score calibration for quality --estimate",
+)
+@click.option(
+    "--class-scores",
+    "class_scores",
+    metavar="PREFIX",
+    help="multiclass --target-column: the class probability columns are PREFIX<class> "
+    "(logged as prediction.scores.<class>)",
 )
 @click.option("--positive-class", help="positive label of --target-column (default: 1/true/yes)")
 @click.option(
@@ -286,6 +312,7 @@ def build(
     segment_by: tuple[str, ...],
     segments: int,
     target_column: str | None,
+    class_scores: str | None,
     positive_class: str | None,
     threshold: float,
     upload: bool,
@@ -321,8 +348,11 @@ def build(
         _check_iso(trained_at)
     metrics, metrics_rows = read_metrics_file(metrics_file) if metrics_file else ({}, None)
     names = _names(prediction_columns)
-    if target_column and not names:
+    if class_scores and not target_column:
+        raise BaselineError("--class-scores needs --target-column (the true label)")
+    if target_column and not names and not class_scores:
         raise BaselineError("--target-column needs --prediction-column (the model's score)")
+    score_columns = _class_score_columns(data, chunksize, class_scores) if class_scores else {}
     b = build_baseline_from_file(
         data,
         chunksize=chunksize,
@@ -332,7 +362,11 @@ def build(
         categorical=_names(categorical),
         numeric=_names(numeric),
         text=_names(text),
-        exclude=[*_names(exclude), *([target_column] if target_column else [])],
+        exclude=[
+            *_names(exclude),
+            *([target_column] if target_column else []),
+            *[c for c in score_columns.values() if c not in names],
+        ],
         bins=bins,
         top_k=top_k,
         vocab_cap=vocab_cap,
@@ -346,7 +380,9 @@ def build(
         segment_by=_names(segment_by),
         segments=segments,
     )
-    if target_column:
+    if target_column and score_columns:
+        b = _with_multiclass_estimation(b, data, chunksize, score_columns, target_column, seed)
+    elif target_column:
         b = _with_estimation(
             b, data, chunksize, names[0], target_column, positive_class, threshold, seed
         )
@@ -406,6 +442,41 @@ def _with_estimation(
     rows = block["reference"]["rows"]
     return dataclasses.replace(
         b, estimation=block, prediction=pred, metrics=dict(realized), metrics_rows=rows
+    )
+
+
+def _class_score_columns(data: str, chunksize: int, prefix: str) -> dict[str, str]:
+    from predwatch.analyzers.estimate_fit_multiclass import class_columns
+    from predwatch.analyzers.profile_frames import FrameSource
+
+    return class_columns(FrameSource(data, chunksize).columns(), prefix)
+
+
+def _with_multiclass_estimation(
+    b: Baseline, data: str, chunksize: int, columns: dict[str, str], target: str, seed: int
+) -> Baseline:
+    """The baseline with a multiclass `estimation` block (per-class maps), and unless
+    --metrics gave them, the reference's realized metrics as its held-out metrics."""
+    import dataclasses
+
+    from predwatch.analyzers.estimate_fit_multiclass import fit_reference_multiclass
+    from predwatch.analyzers.profile_frames import FrameSource
+
+    header = FrameSource(data, chunksize).columns()
+    if header and target not in header:
+        raise BaselineError(f"column {target!r} is not in {data}")
+    keep = {*columns.values(), target}
+    source = FrameSource(data, chunksize, exclude=[c for c in header if c not in keep])
+    block = fit_reference_multiclass(source, columns=columns, target=target, seed=seed)
+    pred = b.prediction and dataclasses.replace(b.prediction, kind="classification")
+    if b.metrics:
+        return dataclasses.replace(b, estimation=block, prediction=pred)
+    return dataclasses.replace(
+        b,
+        estimation=block,
+        prediction=pred,
+        metrics=dict(block["reference"]["realized"]),
+        metrics_rows=block["reference"]["rows"],
     )
 
 

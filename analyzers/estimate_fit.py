@@ -4,7 +4,10 @@ Reads only the score and target columns, chunk by chunk, into per-fold score his
 (`score_calibration.BinnedLabels`, rows assigned to 5 folds at random with the build's
 seed), so memory is O(bins) whatever the file size. Fits the map (`score_calibration.fit`),
 measures the out-of-fold estimation error on the reference (`estimate.reference_check`) and
-returns the baseline's `estimation` block (`predwatch.baseline_checks.read_estimation`).
+returns the baseline's `estimation` block (`predwatch.baseline_checks.read_estimation`),
+with the bin edges `quality --estimate` aggregates on (`estimate_edges.estimation_edges`:
+the map's knots, the threshold and split ramps; tens to a few hundred bins, not the grid's
+1,000).
 
 Binary targets only (two label values, the positive one "1"/"true"/"yes" or the greater,
 as `predwatch quality`); the grid is [0, 1] when every score is a probability, else the
@@ -23,6 +26,7 @@ import pandas as pd
 from predwatch import schema as s
 from predwatch.analyzers import estimate as est
 from predwatch.analyzers import score_calibration as sc
+from predwatch.analyzers.estimate_edges import estimation_edges
 from predwatch.analyzers.quality import default_positive
 from predwatch.baseline_model import BaselineError
 
@@ -59,8 +63,10 @@ class _Reader:
             if value not in self.by_label:
                 if len(self.by_label) == 2:
                     raise BaselineError(
-                        "--target-column: estimated performance supports binary targets; "
-                        f"found a third value {value!r} after {sorted(self.by_label)}"
+                        f"--target-column has a third value {value!r} after "
+                        f"{sorted(self.by_label)}: a multiclass model. Give --class-scores "
+                        "PREFIX, its class probability columns PREFIX<class> (the model logs "
+                        "them as prediction.scores.<class>, with prediction.label)"
                     )
                 self.by_label[value] = [sc.BinnedLabels(self.edges) for _ in range(sc.FOLDS)]
             mine = lab == value
@@ -126,12 +132,14 @@ def fit_reference(
         folds.append(b)
     fitted = sc.fit(folds)
     check = est.reference_check(folds, fitted, threshold)
+    edges = estimation_edges(fitted.calibration, threshold, folds[0].merged(folds[1:]))
     return {
         "kind": "binary",
         "score_field": s.PREDICTION_VALUE,
         "positive": pos,
         "threshold": threshold,
         "grid": grid.to_dict(),
+        "edges": [float(x) for x in edges],
         "calibration": fitted.calibration.to_dict(),
         "reference": {
             **check.to_dict(),

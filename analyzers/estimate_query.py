@@ -2,22 +2,23 @@
 
 Per window (a `date_range` bucket on @timestamp; several windows share one request), per
 model version (`terms`, documents without a version under "(none)"), a `range`
-aggregation of the score on the calibration grid's edges (`score_calibration.Grid.edges`,
-the threshold one of them) with a `sum` of the score per range, so each bin's mean score is
-known. Ranges are [from, to), the same bins as `score_calibration.bin_index`. Rows without
-a score are not in any range. Memory and time are O(windows x versions x bins), whatever
+aggregation of the score on the baseline's bin edges (`estimate_edges.estimation_edges`:
+the calibration map's knots, the threshold and split ramps; baselines of old: the 1/1000
+grid) with a `sum` of the score per range, so each bin's mean score is known. Ranges are
+[from, to), the same bins as `score_calibration.bin_index`. Rows without a score are not
+in any range. Memory and time are O(windows x versions x bins), whatever
 the number of predictions.
 
 Binary classifiers: one histogram of the positive class's score (`prediction.value`, or
 `prediction.scores.<positive>` for models that log class scores). Multiclass: per class
 c, the histogram of `prediction.scores.<c>` among rows whose `prediction.label` is c, and
-among the others (`estimate.ClassBins`).
+among the others (`estimate.ClassBins`), each class on its own map's edges.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,7 +41,6 @@ FILTER_PATH = [
     "aggregations.**.buckets.key",
     "aggregations.**.buckets.doc_count",
     "aggregations.**.buckets.sum.value",
-    "aggregations.versions.value",
 ]
 
 
@@ -104,21 +104,36 @@ def score_field(positive: str | None = None, use_scores: bool = False) -> str:
     return s.PREDICTION_VALUE
 
 
+def _class_edges(
+    edges: Sequence[float],
+    classes: Sequence[str],
+    class_edges: Mapping[str, Sequence[float]] | None,
+) -> list[Sequence[float]]:
+    """Each class's edges: its own (its calibration map's) where given, else `edges`."""
+    return [class_edges[c] if class_edges and c in class_edges else edges for c in classes]
+
+
 def request(
-    edges: Sequence[float], *, field_name: str | None = None, classes: Sequence[str] = ()
+    edges: Sequence[float],
+    *,
+    field_name: str | None = None,
+    classes: Sequence[str] = (),
+    class_edges: Mapping[str, Sequence[float]] | None = None,
 ) -> dict[str, Any]:
     """The aggregations of one window (binary with `field_name`, multiclass with `classes`)."""
     sub: dict[str, Any] = {}
     if field_name is not None:
         sub["score"] = _ranges(field_name, edges)
-    for i, c in enumerate(classes):
+    for i, (c, e) in enumerate(
+        zip(classes, _class_edges(edges, classes, class_edges), strict=True)
+    ):
         f = f"{s.PREDICTION_SCORES}.{c}"
         sub[f"c{i}"] = {
             "filters": {
                 "filters": {"predicted": {"term": {s.PREDICTION_LABEL: c}}},
                 "other_bucket_key": "other",
             },
-            "aggs": {"score": _ranges(f, edges)},
+            "aggs": {"score": _ranges(f, e)},
         }
     return {
         "versions": {
@@ -138,12 +153,22 @@ def _histogram(agg: dict[str, Any], bins: int) -> Histogram:
 
 
 def parse(
-    body: dict[str, Any], bins: int, *, binary: bool, classes: Sequence[str] = ()
+    body: dict[str, Any],
+    bins: int,
+    *,
+    binary: bool,
+    classes: Sequence[str] = (),
+    class_bins: Sequence[int] | None = None,
 ) -> WindowHistograms:
-    """Histograms per version from the response, plus their sum under ALL_VERSIONS."""
+    """Histograms per version from the response, plus their sum under ALL_VERSIONS
+    (`class_bins`: each class's number of bins, when the classes have their own edges)."""
     out = WindowHistograms()
     total_b = Histogram.empty(bins)
-    total_c = {c: ClassHistograms(Histogram.empty(bins), Histogram.empty(bins)) for c in classes}
+    cb = list(class_bins) if class_bins is not None else [bins] * len(classes)
+    total_c = {
+        c: ClassHistograms(Histogram.empty(k), Histogram.empty(k))
+        for c, k in zip(classes, cb, strict=True)
+    }
     versions = body.get("aggregations", {}).get("versions", {}).get("buckets", [])
     for v in versions:
         key = str(v["key"])
@@ -156,8 +181,8 @@ def parse(
             for i, c in enumerate(classes):
                 f = v.get(f"c{i}", {}).get("buckets", {})
                 ch = ClassHistograms(
-                    _histogram(f.get("predicted", {}).get("score", {}), bins),
-                    _histogram(f.get("other", {}).get("score", {}), bins),
+                    _histogram(f.get("predicted", {}).get("score", {}), cb[i]),
+                    _histogram(f.get("other", {}).get("score", {}), cb[i]),
                 )
                 per[c] = ch
                 total_c[c].add(ch)
@@ -178,11 +203,19 @@ def histograms(
     *,
     field_name: str | None = s.PREDICTION_VALUE,
     classes: Sequence[str] = (),
+    class_edges: Mapping[str, Sequence[float]] | None = None,
 ) -> WindowHistograms:
     """One request: the window's score histograms per model version."""
-    return histograms_many(es, cfg, model, [window], edges, field_name=field_name, classes=classes)[
-        0
-    ]
+    return histograms_many(
+        es,
+        cfg,
+        model,
+        [window],
+        edges,
+        field_name=field_name,
+        classes=classes,
+        class_edges=class_edges,
+    )[0]
 
 
 def _search(
@@ -219,6 +252,7 @@ def histograms_many(
     *,
     field_name: str | None = s.PREDICTION_VALUE,
     classes: Sequence[str] = (),
+    class_edges: Mapping[str, Sequence[float]] | None = None,
 ) -> list[WindowHistograms]:
     """The histograms of several windows in as few requests as the bucket limit allows: a
     `date_range` on @timestamp (one bucket per window) above the per-version ranges. The
@@ -227,16 +261,27 @@ def histograms_many(
     if not windows:
         return []
     bins = len(edges) + 1
-    per_version = bins * ((1 if field_name is not None else 0) + 3 * len(classes)) + 1
-    # One window needs no budget; several need the number of versions (a small request).
-    versions: dict[str, Any] = {}
+    class_bins = [len(e) + 1 for e in _class_edges(edges, classes, class_edges)]
+    per_version = bins * (1 if field_name is not None else 0) + 3 * sum(class_bins) + 1
+    # One window needs no budget; several need the versions (a small request). With one
+    # version (the usual case) the `terms` level is left out of the large request: under the
+    # window buckets it costs ~15 % of the aggregation, and every row has that version.
+    versions: list[str] = []
     if len(windows) > 1:
-        card = {"versions": {"cardinality": {"field": s.MODEL_VERSION}}}
-        versions = _search(es, cfg, model, _span(windows), card)
-    n_versions = int(versions.get("aggregations", {}).get("versions", {}).get("value", 0)) + 1
-    step = max(1, BUCKET_BUDGET // (per_version * n_versions + 1))
+        pre = {
+            "versions": {
+                "terms": {"field": s.MODEL_VERSION, "size": MAX_VERSIONS, "missing": NO_VERSION}
+            }
+        }
+        found_v = _search(es, cfg, model, _span(windows), pre)
+        buckets = found_v.get("aggregations", {}).get("versions", {}).get("buckets", [])
+        versions = [str(b["key"]) for b in buckets]
+    only = versions[0] if len(versions) == 1 else None
+    step = max(1, BUCKET_BUDGET // (per_version * max(len(versions), 1) + 1))
     out: list[WindowHistograms] = []
-    inner = request(edges, field_name=field_name, classes=classes)
+    inner = request(edges, field_name=field_name, classes=classes, class_edges=class_edges)
+    if only is not None:
+        inner = inner["versions"]["aggs"]
     for first in range(0, len(windows), step):
         part = windows[first : first + step]
         ranges = [
@@ -254,6 +299,19 @@ def histograms_many(
             for b in body.get("aggregations", {}).get("windows", {}).get("buckets", [])
         }
         for i in range(len(part)):
-            sub = {"aggregations": {"versions": found.get(str(i), {}).get("versions", {})}}
-            out.append(parse(sub, bins, binary=field_name is not None, classes=classes))
+            w = found.get(str(i), {})
+            if only is None:
+                by_version = w.get("versions", {})
+            else:  # the window's bucket is the one version's
+                by_version = {"buckets": [{**w, "key": only}] if w.get("doc_count") else []}
+            sub = {"aggregations": {"versions": by_version}}
+            out.append(
+                parse(
+                    sub,
+                    bins,
+                    binary=field_name is not None,
+                    classes=classes,
+                    class_bins=class_bins,
+                )
+            )
     return out

@@ -81,9 +81,9 @@ def quality(cfg: ESConfig, **opts: Any) -> None:
           --reference heldout_metrics.json --json
       predwatch quality --model credit --window 1d --estimate --baseline baseline.json
 
-    With --estimate, accuracy, precision, recall, F1 and ROC AUC of a binary classifier are
-    also estimated from the window's scores (labels not needed) and judged against the
-    baseline's reference metrics; JSON key "estimated".
+    With --estimate, accuracy, precision, recall, F1 and ROC AUC of a binary classifier
+    (multiclass: one-vs-rest, macro) are also estimated from the window's scores (labels not
+    needed) and judged against the baseline's reference metrics; JSON key "estimated".
 
     Exit codes: 0 no regression, 1 quality regressed, 2 error.
     """

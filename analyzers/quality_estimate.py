@@ -3,7 +3,9 @@
 Per model version (and "*" = all versions), from the window's score histograms
 (`estimate_query`, aggregations only) and the baseline's calibration map
 (`Baseline.estimation`, from `baseline build --target-column`): estimated accuracy,
-precision, recall, F1 and ROC AUC with their intervals (`estimate`).
+precision, recall, F1 and ROC AUC with their intervals (`estimate.binary`); multiclass
+baselines (`--class-scores`) hold one map and one set of bins per class, and give
+accuracy and macro one-vs-rest precision, recall, F1 and ROC AUC (`estimate.multiclass`).
 
 Judged like realized metrics (`quality_ci.judge`: the whole interval below the reference
 minus the tolerance), against the baseline's reference metrics (its realized values on the
@@ -19,6 +21,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 from elasticsearch import Elasticsearch
 
 from predwatch.analyzers import estimate as est
@@ -26,6 +29,7 @@ from predwatch.analyzers import estimate_query as eq
 from predwatch.analyzers import quality_ci as ci
 from predwatch.analyzers import score_calibration as sc
 from predwatch.analyzers.aggregates import Window
+from predwatch.analyzers.estimate_edges import estimation_edges
 from predwatch.analyzers.quality import Metric
 from predwatch.config import ESConfig
 from predwatch.errors import ConfigError
@@ -34,35 +38,73 @@ PREFIX = "estimated."
 
 
 @dataclass(frozen=True)
-class Estimation:
-    """The baseline's estimation block, ready to use."""
+class ClassMap:
+    """One class's one-vs-rest calibration map and its bins (multiclass)."""
 
+    name: str
     calibration: sc.Calibration
-    edges: Any  # numpy array of inner bin edges, the threshold one of them
-    threshold: float
-    positive: str
+    edges: Any  # numpy array of inner bin edges
+
+
+def _edges(
+    block: dict[str, Any], cal: sc.Calibration, threshold: float | None, grid: sc.Grid
+) -> Any:
+    # baselines built before the edges were stored: the same rule, from the blocks' rows
+    stored = block.get("edges")
+    if stored:
+        return np.asarray(stored, dtype=np.float64)
+    return estimation_edges(cal, threshold, fallback=grid)
+
+
+@dataclass(frozen=True)
+class Estimation:
+    """The baseline's estimation block, ready to use: binary (`calibration`, `threshold`,
+    `positive`) or multiclass (`classes`, one map each)."""
+
+    calibration: sc.Calibration | None
+    edges: Any  # numpy array of inner bin edges, the threshold one of them (binary)
+    threshold: float | None
+    positive: str | None
     score_field: str
     reference: dict[str, float]
     baseline_id: str
+    classes: tuple[ClassMap, ...] = ()
+
+    @property
+    def kind(self) -> str:
+        return "multiclass" if self.classes else "binary"
 
     @classmethod
     def from_block(cls, block: dict[str, Any] | None, baseline_id: str) -> Estimation:
         if not block:
             raise ConfigError(
                 f"baseline {baseline_id} has no calibration for estimated performance; rebuild "
-                "it from held-out rows with --prediction-column SCORE --target-column LABEL"
+                "it from held-out rows with --prediction-column SCORE --target-column LABEL "
+                "(multiclass: --class-scores PREFIX as well)"
             )
         g = block["grid"]
         grid = sc.Grid(float(g["low"]), float(g["high"]), int(g["bins"]))
-        threshold = float(block["threshold"])
         ref = (block.get("reference") or {}).get("realized") or {}
+        reference = {str(k): float(v) for k, v in ref.items()}
+        if block.get("kind") == "multiclass":
+            maps = []
+            for c in block["classes"]:
+                one = block["per_class"][c]
+                cal = sc.Calibration.from_dict(one["calibration"])
+                maps.append(ClassMap(str(c), cal, _edges(one, cal, None, grid)))
+            return cls(
+                None, None, None, None, str(block["score_field"]), reference, baseline_id,
+                tuple(maps),
+            )  # fmt: skip
+        threshold = float(block["threshold"])
+        cal = sc.Calibration.from_dict(block["calibration"])
         return cls(
-            sc.Calibration.from_dict(block["calibration"]),
-            grid.edges(threshold),
+            cal,
+            _edges(block, cal, threshold, grid),
             threshold,
             str(block["positive"]),
             str(block["score_field"]),
-            {str(k): float(v) for k, v in ref.items()},
+            reference,
             baseline_id,
         )
 
@@ -99,6 +141,9 @@ def estimate_window(
     es: Elasticsearch, cfg: ESConfig, model: str, window: Window, e: Estimation, z: float
 ) -> dict[str, list[est.Estimate]]:
     """Estimates per version key and "*" (one aggregation request)."""
+    if e.classes:
+        return _multiclass_window(es, cfg, model, window, e, z)
+    assert e.calibration is not None and e.threshold is not None
     hist = eq.histograms(es, cfg, model, window, e.edges, field_name=e.score_field)
     out: dict[str, list[est.Estimate]] = {}
     for version, h in hist.binary.items():
@@ -111,6 +156,36 @@ def estimate_window(
             z=z,
             positive=e.positive,
         )
+    return out
+
+
+def _multiclass_window(
+    es: Elasticsearch, cfg: ESConfig, model: str, window: Window, e: Estimation, z: float
+) -> dict[str, list[est.Estimate]]:
+    names = [m.name for m in e.classes]
+    hist = eq.histograms(
+        es,
+        cfg,
+        model,
+        window,
+        e.classes[0].edges,
+        field_name=None,
+        classes=names,
+        class_edges={m.name: m.edges for m in e.classes},
+    )
+    out: dict[str, list[est.Estimate]] = {}
+    for version, per in hist.classes.items():
+        parts = {
+            m.name: est.ClassBins.of(
+                m.calibration,
+                m.edges,
+                per[m.name].predicted.counts,
+                per[m.name].other.counts,
+                sums=per[m.name].predicted.sums + per[m.name].other.sums,
+            )
+            for m in e.classes
+        }
+        out[version] = est.multiclass(parts, z)
     return out
 
 
@@ -161,13 +236,23 @@ def regressed(groups: dict[str, tuple[EstimatedMetric, ...]]) -> list[str]:
 def to_dict(
     groups: dict[str, tuple[EstimatedMetric, ...]], e: Estimation, notes: list[str]
 ) -> dict[str, Any]:
+    head: dict[str, Any] = {"method": est.METHOD, "baseline": e.baseline_id, "kind": e.kind}
+    if e.classes:
+        head |= {
+            "calibration": {m.name: m.calibration.method for m in e.classes},
+            "classes": [m.name for m in e.classes],
+            "score_field": f"{e.score_field}.<class>",
+        }
+    else:
+        assert e.calibration is not None
+        head |= {
+            "calibration": e.calibration.method,
+            "positive_class": e.positive,
+            "threshold": e.threshold,
+            "score_field": e.score_field,
+        }
     return {
-        "method": est.METHOD,
-        "baseline": e.baseline_id,
-        "calibration": e.calibration.method,
-        "positive_class": e.positive,
-        "threshold": e.threshold,
-        "score_field": e.score_field,
+        **head,
         "reference": "baseline",
         "versions": {
             v: {m.estimate.name: m.to_dict() for m in items} for v, items in groups.items()

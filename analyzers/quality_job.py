@@ -264,7 +264,11 @@ def run(
     if config.estimation is not None and config.kind == "auto":
         # without labels the rows cannot tell; the calibration says it is a binary classifier
         e = config.estimation
-        task = Task("classification", config.positive or e.positive, e.threshold)
+        task = Task(
+            "classification",
+            config.positive or e.positive,
+            e.threshold if e.threshold is not None else config.threshold,
+        )
     current = evaluate(es, cfg, config, config.window, task)
     notes: list[str] = []
     ref_window: Window | None = None
@@ -318,7 +322,7 @@ def _estimate(
     if current.task.kind == "regression":
         return {}, ["regression: performance cannot be estimated without labels (see the docs)"]
     notes = []
-    if config.threshold != e.threshold:
+    if e.threshold is not None and config.threshold != e.threshold:
         notes.append(
             f"estimates use the baseline's threshold {e.threshold:g}, not --threshold "
             f"{config.threshold:g}"
@@ -329,7 +333,14 @@ def _estimate(
         estimates, current.metrics, e, tolerance=config.tolerance, min_count=config.min_count
     )
     if not any(groups.get(ALL_VERSIONS, ())):
-        notes.append("no prediction with a score in the window: nothing to estimate")
+        notes.append(
+            "no prediction with a score in the window: nothing to estimate"
+            if not e.classes
+            else "no prediction in the window carries class scores: nothing to estimate. A "
+            "multiclass model must log its class probabilities (prediction.scores.<class>) and "
+            "its class (prediction.label): pass the dict {class: probability} as the "
+            "prediction to log_prediction"
+        )
     return groups, notes
 
 

@@ -9,6 +9,7 @@ model can validate its own metrics with `read_metrics`.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import math
 from collections.abc import Mapping
 from typing import Any
@@ -173,14 +174,16 @@ def read_metrics(v: Any, rows_raw: Any) -> tuple[dict[str, float], int | None]:
     return metrics, rows
 
 
-ESTIMATION_KINDS = ("binary",)
+ESTIMATION_KINDS = ("binary", "multiclass")
 
 
 def read_estimation(v: Any, path: str = "estimation") -> dict[str, Any] | None:
     """What `predwatch quality --estimate` needs (`baseline build --target-column`): the
-    score field, positive class, threshold, score grid and the calibration map's blocks
-    [x_start, x_end, probability, rows] (ascending x, non-decreasing probability in [0, 1]),
-    plus the reference's realized metrics. Returned as the plain dict it was (JSON-ready)."""
+    score field, the score grid and the calibration map's blocks [x_start, x_end,
+    probability, rows] (ascending x, non-decreasing probability in [0, 1]) with its bin
+    edges; binary: the positive class and threshold; multiclass: the classes and one map per
+    class (`per_class`); plus the reference's realized metrics. Returned as the plain dict
+    it was (JSON-ready)."""
     if v is None:
         return None
     f = Fields(v, path)
@@ -188,15 +191,37 @@ def read_estimation(v: Any, path: str = "estimation") -> dict[str, Any] | None:
     if kind not in ESTIMATION_KINDS:
         raise Invalid(f.at("kind"), f"expected one of {', '.join(ESTIMATION_KINDS)}, got {kind!r}")
     f.string("score_field")
-    f.string("positive")
-    f.number("threshold")
     grid = f.obj("grid")
     low, high = grid.number("low"), grid.number("high")
     if not low < high:
         raise Invalid(grid.at("high"), f"must be above low ({low}), got {high}")
     if grid.count("bins") < 1:
         raise Invalid(grid.at("bins"), "expected at least 1")
-    cal = f.obj("calibration")
+    if kind == "binary":
+        f.string("positive")
+        threshold = f.number("threshold")
+        _calibration(f.obj("calibration"))
+        _edges(f, threshold)
+    else:
+        classes = f.strings("classes")
+        if len(classes) < 2:
+            raise Invalid(f.at("classes"), "expected at least two classes")
+        per = f.obj("per_class")
+        for c in classes:
+            one = per.obj(c)
+            _calibration(one.obj("calibration"))
+            _edges(one, None)
+    ref = f.obj("reference") if f.data.get("reference") is not None else None
+    if ref is not None:
+        for key in ("realized", "mean_abs_error_out_of_fold"):
+            part = ref.data.get(key)
+            if part is not None:
+                for name, x in obj(part, ref.at(key)).items():
+                    number(x, f"{ref.at(key)}[{name!r}]")
+    return dict(f.data)
+
+
+def _calibration(cal: Fields) -> None:
     method = cal.string("method")
     if method not in ("isotonic", "identity"):
         raise Invalid(cal.at("method"), f"expected isotonic or identity, got {method!r}")
@@ -211,11 +236,18 @@ def read_estimation(v: Any, path: str = "estimation") -> dict[str, Any] | None:
         if not (prev_x < x0 <= x1) or not (prev_p <= p <= 1.0) or p < 0.0 or m < 0:
             raise Invalid(at, "blocks must have ascending x and non-decreasing p in [0, 1]")
         prev_x, prev_p = x1, p
-    ref = f.obj("reference") if f.data.get("reference") is not None else None
-    if ref is not None:
-        for key in ("realized", "mean_abs_error_out_of_fold"):
-            part = ref.data.get(key)
-            if part is not None:
-                for name, x in obj(part, ref.at(key)).items():
-                    number(x, f"{ref.at(key)}[{name!r}]")
-    return dict(f.data)
+
+
+def _edges(f: Fields, threshold: float | None) -> None:
+    """The bins quality --estimate aggregates on (absent in baselines built before them)."""
+    edges = f.data.get("edges")
+    if edges is None:
+        return
+    at = f.at("edges")
+    if not isinstance(edges, list) or not edges:
+        raise Invalid(at, "expected a non-empty array of ascending numbers")
+    xs = [number(x, f"{at}[{i}]") for i, x in enumerate(edges)]
+    if any(b <= a for a, b in itertools.pairwise(xs)):
+        raise Invalid(at, "expected strictly ascending numbers")
+    if threshold is not None and threshold not in xs:
+        raise Invalid(at, f"the threshold {threshold} must be one of the edges")

@@ -7,8 +7,10 @@ JSON layout (``format_version`` 1)::
      "features": [{"name", "type", "count", "missing", "numeric"|"categorical"|"text": {...}}],
      "prediction": {"kind", "value", "label", "classes"} | null,
      "metrics": {"roc_auc": 0.93, ...}, "metrics_rows": 5000,   # both optional
-     "estimation": {"kind": "binary", "score_field", "positive", "threshold", "grid",
+     "estimation": {"kind": "binary", "score_field", "positive", "threshold", "grid", "edges",
                     "calibration": {"method", "rows", "blocks"}, "reference"}}  # optional
+                   | {"kind": "multiclass", "score_field", "classes", "grid",
+                      "per_class": {<class>: {"calibration", "edges"}}, "reference"}
 
 `metrics` are the model's held-out quality metrics (names as `predwatch quality` uses them:
 accuracy, precision, recall, f1, roc_auc, log_loss, mae, rmse, r2), `metrics_rows` the rows

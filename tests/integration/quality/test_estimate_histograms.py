@@ -115,6 +115,50 @@ class TestManyWindows:
         )
         assert sum(h.binary[eq.ALL_VERSIONS].rows for h in alone) == inside
 
+    def test_one_version_skips_the_terms_level_with_the_same_result(
+        self, es: Elasticsearch, es_config: ESConfig, model_name: str
+    ) -> None:
+        """With one model version the batched request has no `terms` level; its histograms,
+        binary and per class, still equal each window read alone, under that version's key."""
+        rng = np.random.default_rng(5)
+        n = 900
+        proba = rng.dirichlet([1.0, 1.0, 1.0], n)
+        classes = ["a", "b", "c"]
+        step = qd.DAY / (n + 1)
+        rows = [
+            qd.Served(
+                f"o{i}",
+                qd.T0 + (i + 1) * step,
+                "7",
+                {
+                    "value": float(proba[i, 0]),
+                    "label": classes[int(proba[i].argmax())],
+                    "scores": {c: float(proba[i, j]) for j, c in enumerate(classes)},
+                },
+            )
+            for i in range(n)
+        ]
+        qd.install(es, es_config)
+        qd.ship_predictions(es, model_name, rows)
+        hours = [Window(qd.T0 + i * HOUR, qd.T0 + (i + 1) * HOUR) for i in (0, 3, 30)]
+        own = {"b": [0.2, 0.6]}
+        kw = {"classes": classes, "class_edges": own}
+        alone = [eq.histograms(es, es_config, model_name, w, EDGES, **kw) for w in hours]
+        together = eq.histograms_many(es, es_config, model_name, hours, EDGES, **kw)
+        for a, b in zip(alone, together, strict=True):
+            assert sorted(a.binary) == sorted(b.binary)
+            assert sorted(a.classes) == sorted(b.classes)
+            for key in a.binary:
+                assert np.array_equal(a.binary[key].counts, b.binary[key].counts)
+                assert np.allclose(a.binary[key].sums, b.binary[key].sums)
+                for c in classes:
+                    for side in ("predicted", "other"):
+                        x = getattr(a.classes[key][c], side)
+                        y = getattr(b.classes[key][c], side)
+                        assert np.array_equal(x.counts, y.counts), (key, c, side)
+        assert together[0].binary["7"].rows > 0 and together[2].binary[eq.ALL_VERSIONS].rows == 0
+        assert len(together[0].classes["7"]["b"].other.counts) == 3
+
 
 class TestMulticlassHistograms:
     def test_per_class_split_by_predicted_label(

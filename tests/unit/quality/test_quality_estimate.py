@@ -54,10 +54,10 @@ class TestFitReference:
         assert whole["reference"]["realized"] == parts["reference"]["realized"]  # type: ignore[index]
 
     def test_third_label_is_refused(self) -> None:
-        """A multiclass target says estimated performance is binary here."""
+        """A third label value without --class-scores says how to give the class scores."""
         f = _frame(2)
         f.loc[:10, "y"] = 7
-        with pytest.raises(BaselineError, match="binary targets"):
+        with pytest.raises(BaselineError, match="--class-scores PREFIX"):
             fit_reference([f], score="proba", target="y")
 
     def test_margins_get_their_own_grid(self) -> None:
@@ -94,7 +94,8 @@ class TestBaselineBlock:
     @pytest.mark.parametrize(
         ("change", "where"),
         [
-            ({"kind": "multiclass"}, "estimation.kind"),
+            ({"kind": "ternary"}, "estimation.kind"),
+            ({"kind": "multiclass"}, "estimation.classes"),
             ({"grid": {"low": 1.0, "high": 0.0, "bins": 10}}, "estimation.grid.high"),
             ({"threshold": "half"}, "estimation.threshold"),
         ],
