@@ -69,6 +69,7 @@ class Estimation:
     reference: dict[str, float]
     baseline_id: str
     classes: tuple[ClassMap, ...] = ()
+    reference_rows: int | None = None  # rows the reference metrics were realized on
 
     @property
     def kind(self) -> str:
@@ -84,8 +85,10 @@ class Estimation:
             )
         g = block["grid"]
         grid = sc.Grid(float(g["low"]), float(g["high"]), int(g["bins"]))
-        ref = (block.get("reference") or {}).get("realized") or {}
-        reference = {str(k): float(v) for k, v in ref.items()}
+        ref_block = block.get("reference") or {}
+        reference = {str(k): float(v) for k, v in (ref_block.get("realized") or {}).items()}
+        ref_rows = ref_block.get("rows")
+        rows = int(ref_rows) if isinstance(ref_rows, (int, float)) and ref_rows > 0 else None
         if block.get("kind") == "multiclass":
             maps = []
             for c in block["classes"]:
@@ -94,7 +97,7 @@ class Estimation:
                 maps.append(ClassMap(str(c), cal, _edges(one, cal, None, grid)))
             return cls(
                 None, None, None, None, str(block["score_field"]), reference, baseline_id,
-                tuple(maps),
+                tuple(maps), rows,
             )  # fmt: skip
         threshold = float(block["threshold"])
         cal = sc.Calibration.from_dict(block["calibration"])
@@ -106,6 +109,7 @@ class Estimation:
             str(block["score_field"]),
             reference,
             baseline_id,
+            reference_rows=rows,
         )
 
 
@@ -196,24 +200,44 @@ def judge(
     *,
     tolerance: float,
     min_count: int,
+    confidence: float = 0.95,
 ) -> dict[str, tuple[EstimatedMetric, ...]]:
-    """Each estimate judged against the baseline's reference, realized values beside."""
+    """Each estimate against the baseline's reference, judged as realized metrics are
+    (`quality_ci.judge_run`: past the tolerance and beyond chance, the reference's own noise
+    from its rows, Holm over every estimate and version of the run); realized values beside."""
+    z = ci.z_value(confidence)
+
+    def candidate(x: est.Estimate) -> ci.Candidate:
+        interval = (x.ci_low, x.ci_high) if x.ci_low is not None and x.ci_high is not None else None
+        value = e.reference.get(x.name)
+        ref = None
+        if value is not None:
+            se = 0.0
+            if e.reference_rows and x.n:
+                cur = ci.spread(x.value, interval, z, upward=True)
+                se = (cur or 0.0) * math.sqrt(x.n / e.reference_rows)
+            ref = ci.Reference(value, se)
+        return ci.Candidate(x.name, x.value, interval, True, ref, x.n)
+
+    candidates = {version: [candidate(x) for x in items] for version, items in estimates.items()}
+    served = [
+        v for v, items in estimates.items() if v != eq.ALL_VERSIONS and any(x.n for x in items)
+    ]
+    verdicts = ci.judge_run(
+        candidates,
+        tolerance=tolerance,
+        min_count=min_count,
+        confidence=confidence,
+        twin=served[0] if len(served) == 1 else None,
+        all_key=eq.ALL_VERSIONS,
+    )
     out: dict[str, tuple[EstimatedMetric, ...]] = {}
     for version, items in estimates.items():
         real = {m.name: m for m in realized.get(version, [])}
         labelled = real.get("labelled")
         n_lab = int(labelled.value or 0) if labelled and labelled.value is not None else 0
         judged = []
-        for x in items:
-            v = ci.judge(
-                x.value,
-                (x.ci_low, x.ci_high) if x.ci_low is not None and x.ci_high is not None else None,
-                True,
-                e.reference.get(x.name),
-                tolerance,
-                x.n,
-                min_count,
-            )
+        for x, v in zip(items, verdicts[version], strict=True):
             r = real.get(x.name)
             rv = r.value if r is not None and r.value is not None and n_lab else None
             if rv is not None and not math.isfinite(rv):

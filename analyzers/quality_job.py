@@ -330,7 +330,12 @@ def _estimate(
     z = ci.z_value(config.confidence)
     estimates = qe.estimate_window(es, cfg, config.model, config.window, e, z)
     groups = qe.judge(
-        estimates, current.metrics, e, tolerance=config.tolerance, min_count=config.min_count
+        estimates,
+        current.metrics,
+        e,
+        tolerance=config.tolerance,
+        min_count=config.min_count,
+        confidence=config.confidence,
     )
     if not any(groups.get(ALL_VERSIONS, ())):
         notes.append(
