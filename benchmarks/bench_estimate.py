@@ -51,6 +51,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from results_md import write_section
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -657,19 +658,6 @@ def accuracy_table(
     return lines
 
 
-def write_section(body: str, path: Path = RESULTS) -> None:
-    """Replace (or append) the text between this benchmark's markers in RESULTS.md."""
-    start, end = f"<!-- {SECTION}:start -->", f"<!-- {SECTION}:end -->"
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmark results\n"
-    block = f"{start}\n{body}{end}"
-    if start in text and end in text:
-        head, rest = text.split(start, 1)
-        text = head + block + rest.split(end, 1)[1]
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    path.write_text(text, encoding="utf-8")
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--nannyml-python", default=str(DEFAULT_NANNYML_PYTHON))
@@ -754,7 +742,7 @@ def main() -> None:
     print(body)
     print(f"total {time.perf_counter() - t0:.0f}s", file=sys.stderr)
     if not args.no_results:
-        write_section(body)
+        write_section(SECTION, body)
 
 
 if __name__ == "__main__":
