@@ -7,6 +7,9 @@
   and that handler is called (the app keeps serving and logging while it shuts down;
   atexit closes later). With the default action, shippers are closed and the signal is
   raised again, so the process still ends as "killed by SIGTERM".
+  A SIGTERM the kernel gave to a thread that is not the main one (an OpenBLAS thread) is
+  forwarded to the main thread, so the handler runs while the main thread waits in C
+  (`_sigwake`).
 - fork: in the child every shipper forgets the parent's threads, queue, spool and
   connection, and starts a fresh worker (with its own spool directory) on its first log
   call. `multiprocessing` children end with os._exit (atexit does not run there), so a
@@ -26,6 +29,8 @@ import weakref
 from types import FrameType
 from typing import Any, Protocol
 
+from . import _sigwake
+
 
 class _Managed(Protocol):
     exit_timeout: float
@@ -42,6 +47,7 @@ _mu = threading.Lock()
 _hooks_installed = False
 _previous_sigterm: Any = None
 _sigterm_installed = False
+_handling = False  # the SIGTERM handler is running
 
 
 def register(shipper: _Managed, handle_sigterm: bool) -> None:
@@ -99,6 +105,7 @@ def _flush_all(deadline: float) -> None:
 def _after_fork() -> None:
     global _mu
     _mu = threading.Lock()
+    _sigwake.after_fork_in_child()
     for shipper in list(_live):
         with contextlib.suppress(Exception):
             shipper._after_fork_in_child()
@@ -141,15 +148,27 @@ def _install_sigterm() -> None:
         return
     _previous_sigterm = current
     _sigterm_installed = True
+    _sigwake.install(_busy)
 
 
 def _on_sigterm(signum: int, frame: FrameType | None) -> None:
-    prev = _previous_sigterm
-    budget = max((s.exit_timeout for s in list(_live)), default=0.0)
-    if callable(prev):
-        _flush_all(time.monotonic() + budget)
-        prev(signum, frame)
+    global _handling
+    if _handling:  # the same SIGTERM again, forwarded to this thread (see _sigwake)
         return
-    close_all()
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    os.kill(os.getpid(), signal.SIGTERM)
+    _handling = True
+    try:
+        prev = _previous_sigterm
+        budget = max((s.exit_timeout for s in list(_live)), default=0.0)
+        if callable(prev):
+            _flush_all(time.monotonic() + budget)
+            prev(signum, frame)
+            return
+        close_all()
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTERM)
+    finally:
+        _handling = False
+
+
+def _busy() -> bool:
+    return _handling

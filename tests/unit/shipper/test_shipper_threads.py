@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import signal
+import subprocess
 import sys
+import textwrap
 import threading
 from pathlib import Path
 
@@ -12,6 +14,7 @@ import pytest
 from predwatch import devnode
 from predwatch.shipper import Shipper
 from predwatch.shipper._threads import ASYNC_SIGNALS, start_thread
+from tests.unit.shipper.test_shipper_lifecycle import spooled
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="reads /proc/<pid>/task")
 
@@ -49,3 +52,45 @@ def test_start_thread_leaves_the_caller_as_it_was() -> None:
     t.join(5)
     assert blocked(threading.get_native_id()) == before
     assert seen and set(ASYNC_SIGNALS) <= seen[0]
+
+
+BYSTANDER = textwrap.dedent(
+    """
+    import signal, sys, threading, time
+    from predwatch.shipper import Shipper
+    # a thread of the app's (as OpenBLAS starts at numpy import): SIGTERM not blocked
+    ready = threading.Event()
+    def bystander():
+        ready.wait()
+        signal.pthread_kill(threading.get_ident(), signal.SIGTERM)  # delivered HERE
+        time.sleep(600)
+    threading.Thread(target=bystander, daemon=True).start()
+    sh = Shipper("t_sigwake", "1", es_url=sys.argv[1], spool_dir=sys.argv[2], exit_timeout=0.5)
+    for i in range(50):
+        sh.log_prediction({"i": i}, 0.5)
+    print("logged", flush=True)
+    ready.set()
+    sys.stdin.read()  # the main thread waits in C, as an idle server does
+    """
+)
+
+
+def test_sigterm_caught_by_another_thread_still_runs_the_handler(tmp_path: Path) -> None:
+    """SIGTERM delivered to a thread that is not the main one while the main thread waits
+    in a blocking read: the shipper's handler still runs (records spooled, the process
+    ends as killed by SIGTERM) instead of waiting for the read that never returns."""
+    dead = f"http://127.0.0.1:{devnode.free_port()}"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", BYSTANDER, dead, str(tmp_path)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "logged"
+        assert proc.wait(timeout=60) == -signal.SIGTERM
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+    assert spooled(tmp_path) == 50
