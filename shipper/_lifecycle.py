@@ -48,6 +48,7 @@ _hooks_installed = False
 _previous_sigterm: Any = None
 _sigterm_installed = False
 _handling = False  # the SIGTERM handler is running
+_handled = 0  # times it started
 
 
 def register(shipper: _Managed, handle_sigterm: bool) -> None:
@@ -148,14 +149,15 @@ def _install_sigterm() -> None:
         return
     _previous_sigterm = current
     _sigterm_installed = True
-    _sigwake.install(_busy)
+    _sigwake.install(_handled_count)
 
 
 def _on_sigterm(signum: int, frame: FrameType | None) -> None:
-    global _handling
+    global _handling, _handled
     if _handling:  # the same SIGTERM again, forwarded to this thread (see _sigwake)
         return
     _handling = True
+    _handled += 1
     try:
         prev = _previous_sigterm
         budget = max((s.exit_timeout for s in list(_live)), default=0.0)
@@ -170,5 +172,5 @@ def _on_sigterm(signum: int, frame: FrameType | None) -> None:
         _handling = False
 
 
-def _busy() -> bool:
-    return _handling
+def _handled_count() -> int:
+    return _handled

@@ -14,10 +14,11 @@ machine; /proc showed the OpenBLAS thread with no signal blocked.)
 CPython writes the number of every caught signal to the wakeup fd (`signal.set_wakeup_fd`),
 from whichever thread caught it. When the app has no wakeup fd of its own (asyncio sets one;
 its event loop already wakes the main thread), the shipper sets one and a thread of its own
-reads it: on SIGTERM it sends SIGTERM to the main thread itself (`pthread_kill`), which
-interrupts the blocking call, so Python runs the pending handler. If the main thread had the
-signal already, the two coalesce or the second is ignored (`_lifecycle` runs its handler
-once at a time). A forked child drops the inherited wakeup fd (the pipe is the parent's).
+reads it: on SIGTERM, unless the handler started within `GRACE` (the main thread caught it
+itself), it sends SIGTERM to the main thread (`pthread_kill`), which interrupts the blocking
+call, so Python runs the pending handler. Should the main thread have had it after all, the
+two coalesce or the second is ignored (`_lifecycle` runs its handler once at a time). A
+forked child drops the inherited wakeup fd (the pipe is the parent's).
 """
 
 from __future__ import annotations
@@ -26,16 +27,19 @@ import contextlib
 import os
 import signal
 import threading
+import time
 from collections.abc import Callable
 
 from ._threads import start_thread
 
 _fds: tuple[int, int] | None = None  # (read end, write end) of our wakeup pipe
+GRACE = 0.05  # seconds the main thread gets to start the handler before it is woken
 
 
-def install(busy: Callable[[], bool]) -> bool:
+def install(handled: Callable[[], int]) -> bool:
     """From the main thread: our wakeup fd and its reader, unless the app has a wakeup fd.
-    `busy()` is True while the SIGTERM handler runs (nothing to forward then)."""
+    `handled()` counts the SIGTERM handler's runs: a SIGTERM the main thread caught itself
+    starts it at once, and is not forwarded."""
     global _fds
     if _fds is not None or not (
         hasattr(signal, "set_wakeup_fd") and hasattr(signal, "pthread_kill")
@@ -57,11 +61,11 @@ def install(busy: Callable[[], bool]) -> bool:
     _fds = (r, w)
     main = threading.main_thread().ident
     assert main is not None
-    start_thread(lambda: _forward(r, main, busy), "predwatch-shipper-signals")
+    start_thread(lambda: _forward(r, main, handled), "predwatch-shipper-signals")
     return True
 
 
-def _forward(r: int, main: int, busy: Callable[[], bool]) -> None:
+def _forward(r: int, main: int, handled: Callable[[], int]) -> None:
     term = int(signal.SIGTERM)
     while True:
         try:
@@ -70,7 +74,11 @@ def _forward(r: int, main: int, busy: Callable[[], bool]) -> None:
             return
         if not data:
             return
-        if term in data and not busy():
+        if term not in data:
+            continue
+        before = handled()
+        time.sleep(GRACE)  # a main thread that caught it itself is in its handler by now
+        if handled() == before:
             with contextlib.suppress(OSError, ValueError):
                 signal.pthread_kill(main, signal.SIGTERM)
 
