@@ -52,7 +52,8 @@ from predwatch.errors import ConfigError
     "(MAE, RMSE, log loss).",
 )  # fmt: skip
 @click.option("--confidence", type=float, default=0.95, show_default=True,
-              help="Confidence level of the intervals.")  # fmt: skip
+              help="Confidence level of the intervals; 1 - this is the run's "
+              "false-alarm level.")  # fmt: skip
 @click.option("--min-count", type=int, default=30, show_default=True,
               help="Labelled predictions needed before a metric is judged.")  # fmt: skip
 @click.option("--page-size", type=int, default=5000, show_default=True,
