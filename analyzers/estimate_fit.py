@@ -31,7 +31,8 @@ from predwatch.analyzers.quality import default_positive
 from predwatch.baseline_model import BaselineError
 
 
-def _label(v: Any) -> str:
+def label_text(v: Any) -> str:
+    """A target value as the label text the outcomes carry (True -> "true", 1.0 -> "1")."""
     if isinstance(v, bool | np.bool_):
         return "true" if v else "false"
     if isinstance(v, float | np.floating) and float(v).is_integer():
@@ -53,7 +54,7 @@ class _Reader:
         x = pd.to_numeric(scores, errors="coerce").to_numpy(dtype=np.float64)
         ok = np.isfinite(x) & target.notna().to_numpy()
         self.skipped += int((~ok).sum())
-        x, labels = x[ok], [_label(v) for v in target.to_numpy()[ok]]
+        x, labels = x[ok], [label_text(v) for v in target.to_numpy()[ok]]
         if not len(x):
             return
         self.low, self.high = min(self.low, float(x.min())), max(self.high, float(x.max()))

@@ -27,6 +27,7 @@ from predwatch import schema as s
 from predwatch.analyzers import estimate as est
 from predwatch.analyzers import score_calibration as sc
 from predwatch.analyzers.estimate_edges import estimation_edges
+from predwatch.analyzers.estimate_fit import label_text
 from predwatch.baseline_model import BaselineError
 
 Folds = list[sc.BinnedLabels]
@@ -41,14 +42,6 @@ def class_columns(header: Sequence[str], prefix: str) -> dict[str, str]:
             f"{prefix}<class>, found {sorted(cols.values()) or 'none'}"
         )
     return dict(sorted(cols.items()))
-
-
-def _label(v: Any) -> str:
-    if isinstance(v, bool | np.bool_):
-        return "true" if v else "false"
-    if isinstance(v, float | np.floating) and float(v).is_integer():
-        return str(int(v))
-    return str(v)
 
 
 class _Reader:
@@ -74,7 +67,7 @@ class _Reader:
                 "--class-scores: class scores must be probabilities in [0, 1] (as logged in "
                 f"prediction.scores.<class>), found {float(x.min()):g} .. {float(x.max()):g}"
             )
-        y = np.asarray([_label(v) for v in target.to_numpy()[ok]], dtype=object)
+        y = np.asarray([label_text(v) for v in target.to_numpy()[ok]], dtype=object)
         unknown = sorted(set(y) - set(self.classes))
         if unknown:
             raise BaselineError(
