@@ -72,8 +72,10 @@ def quality(cfg: ESConfig, **opts: Any) -> None:
 
     Per model version: accuracy, precision, recall, F1, ROC AUC and log loss for
     classifiers; MAE, RMSE and R2 for regressors; labelled share and label delay. A metric
-    regressed when its confidence interval lies entirely beyond the reference minus the
-    tolerance. Results are stored in predwatch-drift-<model> (record_type "metric").
+    regressed when it is worse than the reference by more than the tolerance and the loss
+    is beyond chance (the reference's own noise counted, Holm over every metric and
+    version at 1 - confidence). Results are stored in predwatch-drift-<model>
+    (record_type "metric").
 
     \b
     Examples:

@@ -7,12 +7,12 @@ precision, recall, F1 and ROC AUC with their intervals (`estimate.binary`); mult
 baselines (`--class-scores`) hold one map and one set of bins per class, and give
 accuracy and macro one-vs-rest precision, recall, F1 and ROC AUC (`estimate.multiclass`).
 
-Judged like realized metrics (`quality_ci.judge`: the whole interval below the reference
-minus the tolerance), against the baseline's reference metrics (its realized values on the
-calibration rows), whatever `--reference` says: labels of the previous window may not have
-arrived either. Once outcomes of the window exist, the realized value of the same version
-stands beside the estimate with `error = estimate - realized` (realized on the labelled rows
-only: `realized_n` says how many).
+Judged like realized metrics (`quality_ci.judge_run`: below the reference minus the
+tolerance and beyond chance, Holm over the run), against the baseline's reference metrics
+(its realized values on the calibration rows), whatever `--reference` says: labels of the
+previous window may not have arrived either. Once outcomes of the window exist, the realized
+value of the same version stands beside the estimate with `error = estimate - realized`
+(realized on the labelled rows only: `realized_n` says how many).
 """
 
 from __future__ import annotations
