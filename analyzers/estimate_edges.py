@@ -29,6 +29,13 @@ histogram, density taken flat inside each of its fine bins); without the histogr
 baselines) a ramp holds at most the rows of its two neighbouring blocks (a ramp runs
 between the mean scores of the last pooled group of one block and the first of the next,
 so only those two groups have rows on it), spread evenly, and pi is the blocks' mean p.
+Which bins need their sum (`summed_bins`). Inside one block's span, and beyond the outer
+knots, the map and its block weights (the interval's d p / d p_j) are the same at every
+score, so any score of the bin stands for its mean: those bins need only their count, which
+Elasticsearch answers from its index without reading a row (a top-level `range` without
+sub-aggregations). Only the other bins (ramps, and bins holding a knot of another block)
+need the `sum` of their scores, read row by row.
+
 Ramps are split greedily (the one with the largest E doubles its k) until sum E <= the
 tolerance (1e-4 by default), every ramp reaches MAX_SPLIT or the ramps hold MAX_BINS. The
 bound is on reference-shaped windows; a window that piles its rows onto one ramp can be off
@@ -46,6 +53,7 @@ import numpy.typing as npt
 from predwatch.analyzers import score_calibration as sc
 
 FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
 AUC_TOLERANCE = 1e-4
 MAX_SPLIT = 1024
 MAX_BINS = 4096  # over all ramps: a request stays far under search.max_buckets (65,536)
@@ -150,3 +158,21 @@ def estimation_edges(
     cuts = [np.linspace(r[0], r[1], n + 1) for r, n in zip(ramps, k, strict=True)]
     every = np.concatenate([x, [] if threshold is None else [threshold], *cuts])
     return np.asarray(np.unique(every), dtype=np.float64)
+
+
+def summed_bins(cal: sc.Calibration, edges: npt.ArrayLike) -> BoolArray:
+    """Per bin of `edges` (len(edges) + 1 bins): whether its mean score changes the estimate.
+
+    False for a bin inside one block's span [x_start, x_end] or beyond the outer knots, where
+    the map and its block weights are constant, so `score_calibration.positions` may stand
+    the bin's midpoint (the edge, for an open end bin) for its mean; True for every other bin.
+    """
+    e = np.asarray(edges, dtype=np.float64)
+    lo = np.concatenate(([-np.inf], e))
+    hi = np.concatenate((e, [np.inf]))
+    starts = np.asarray([b[0] for b in cal.blocks])
+    ends = np.asarray([b[1] for b in cal.blocks])
+    j = np.searchsorted(starts, lo, side="right") - 1  # the last block starting at or below lo
+    inside = (j >= 0) & (hi <= ends[np.clip(j, 0, None)])
+    beyond = (hi <= starts[0]) | (lo >= ends[-1])
+    return np.asarray(~(inside | beyond), dtype=np.bool_)

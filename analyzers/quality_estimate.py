@@ -148,7 +148,8 @@ def estimate_window(
     if e.classes:
         return _multiclass_window(es, cfg, model, window, e, z)
     assert e.calibration is not None and e.threshold is not None
-    hist = eq.histograms(es, cfg, model, window, e.edges, field_name=e.score_field)
+    bins = eq.Bins.of(e.edges, e.calibration)
+    hist = eq.histograms(es, cfg, model, window, bins, field_name=e.score_field)
     out: dict[str, list[est.Estimate]] = {}
     for version, h in hist.binary.items():
         out[version] = est.binary(
@@ -172,10 +173,10 @@ def _multiclass_window(
         cfg,
         model,
         window,
-        e.classes[0].edges,
+        eq.Bins.of(e.classes[0].edges, e.classes[0].calibration),
         field_name=None,
         classes=names,
-        class_edges={m.name: m.edges for m in e.classes},
+        class_bins={m.name: eq.Bins.of(m.edges, m.calibration) for m in e.classes},
     )
     out: dict[str, list[est.Estimate]] = {}
     for version, per in hist.classes.items():

@@ -72,7 +72,8 @@ def positions(
     edges: FloatArray, sums: FloatArray | None = None, counts: FloatArray | None = None
 ) -> FloatArray:
     """One representative score per bin: its mean where known, else the midpoint (the
-    edge itself for the two open end bins)."""
+    edge itself for the two open end bins). A NaN sum is unknown (a bin whose sum was not
+    asked for: `estimate_edges.summed_bins`)."""
     e = np.asarray(edges, dtype=np.float64)
     mid = np.concatenate(([e[0]], (e[:-1] + e[1:]) / 2.0, [e[-1]]))
     if sums is None or counts is None:
@@ -80,7 +81,7 @@ def positions(
     c = np.asarray(counts, dtype=np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = np.asarray(sums, dtype=np.float64) / c
-    return np.where(c > 0, mean, mid)
+    return np.where((c > 0) & np.isfinite(mean), mean, mid)
 
 
 @dataclass

@@ -64,6 +64,10 @@ THRESHOLD = 0.5
 ANALYSIS_START = dt.datetime(2013, 4, 1)  # a Monday
 ANALYSIS_END = dt.datetime(2013, 12, 30)  # a Monday: the last full week ends the day before
 WEEK = dt.timedelta(days=7)
+# "part": one window over the first 26 weeks, which covers only part of the index's rows, so
+# Elasticsearch cannot count its bins from the index (see estimate_query)
+PART_END = ANALYSIS_START + 26 * WEEK
+WINDOW_MODES = {"weeks": "39 weeks", "one": "1 (all rows)", "part": "1 (first 26 weeks)"}
 
 
 # --- data ------------------------------------------------------------------------------
@@ -417,16 +421,26 @@ def predwatch_child(args: argparse.Namespace) -> None:
         spent["took"] += float(r.body.get("took", 0)) / 1000.0
         return r
 
+    # A fresh process's first request also opens the connection, asks the node its version
+    # (predwatch.es_compat) and imports what the HTTP stack loads lazily: timed apart
+    # ("connect"), like NannyML's imports and fit; the "whole process" column has both.
+    t_connect = time.perf_counter()
+    es.cluster.health(filter_path="status")
+    connect = time.perf_counter() - t_connect
     es.search = timed_search  # type: ignore[method-assign]
     z = quality_ci.z_value(0.95)
-    spans = weeks() if args.windows == "weeks" else [(ANALYSIS_START, ANALYSIS_END)]
+    spans = {
+        "weeks": weeks(),
+        "one": [(ANALYSIS_START, ANALYSIS_END)],
+        "part": [(ANALYSIS_START, PART_END)],
+    }[args.windows]
     t0 = time.perf_counter()
     windows = [Window(a.replace(tzinfo=dt.UTC), b.replace(tzinfo=dt.UTC)) for a, b in spans]
     out: dict[str, list[Any]] = {m: [] for m in METRICS}
     low: dict[str, list[Any]] = {m: [] for m in METRICS}
     high: dict[str, list[Any]] = {m: [] for m in METRICS}
     rows = 0
-    for hist in eq.histograms_many(es, cfg, args.model, windows, edges):
+    for hist in eq.histograms_many(es, cfg, args.model, windows, eq.Bins.of(edges, cal)):
         h = hist.binary[eq.ALL_VERSIONS]
         rows += h.rows
         ests = est.binary(cal, edges, h.counts, threshold=THRESHOLD, z=z, sums=h.sums)
@@ -440,7 +454,8 @@ def predwatch_child(args: argparse.Namespace) -> None:
         "wall": wall,
         "es_took": spent["took"],
         "requests": spent["requests"],
-        "imports": t0 - t_import,
+        "imports": t_connect - t_import,
+        "connect": connect,
         "rows": rows,
         "estimate": out,
         "ci_low": low,
@@ -490,12 +505,13 @@ def speed(args: argparse.Namespace, ref: pd.DataFrame, ana: pd.DataFrame) -> lis
         model = f"{MODEL}_x{copies}"
         ensure_indexed(es, cfg, ana, model, copies)
         tiled = pd.concat([ana] * copies, ignore_index=True) if copies > 1 else ana
-        for windows in ("weeks", "one"):
+        for windows in WINDOW_MODES:
+            frame = tiled[tiled["ts"] < PART_END] if windows == "part" else tiled
             for _ in range(args.repeat):
                 p = run_predwatch_es(args, cal, edges, model, windows)
-                if p["out"]["rows"] != len(tiled):
+                if p["out"]["rows"] != len(frame):
                     raise RuntimeError(
-                        f"the node counted {p['out']['rows']} rows, not {len(tiled)}"
+                        f"the node counted {p['out']['rows']} rows, not {len(frame)}"
                     )
                 out.append(
                     {
@@ -505,13 +521,14 @@ def speed(args: argparse.Namespace, ref: pd.DataFrame, ana: pd.DataFrame) -> lis
                         "estimate": p["out"]["wall"],
                         "es_took": p["out"]["es_took"],
                         "http": p["out"]["requests"] - p["out"]["es_took"],
+                        "connect": p["out"]["connect"],
                         "fit": 0.0,
                         "process": p["wall"],
                         "rss_mb": p["rss_mb"],
                     }
                 )
                 if Path(args.nannyml_python).exists():
-                    n = run_nannyml(args.nannyml_python, ref, tiled, windows)
+                    n = run_nannyml(args.nannyml_python, ref, frame, windows)
                     out.append(
                         {
                             "who": "NannyML (pandas)",
@@ -538,7 +555,7 @@ def speed_table(rows: list[dict[str, Any]]) -> list[str]:
     for n, windows, who in keys:
         mine = [r for r in rows if (r["rows"], r["windows"], r["who"]) == (n, windows, who)]
         med[(n, windows, who)] = float(np.median([r["estimate"] for r in mine]))
-        label = f"{len(weeks())} weeks" if windows == "weeks" else "1 (all rows)"
+        label = WINDOW_MODES[windows]
         fit = float(np.median([r["fit"] for r in mine]))
         lines.append(
             f"| {n:,} | {label} | {who} | {med[(n, windows, who)]:.3f} | "
@@ -553,19 +570,28 @@ def speed_table(rows: list[dict[str, Any]]) -> list[str]:
             took = float(np.median([r["es_took"] for r in mine]))
             http = float(np.median([r["http"] for r in mine]))
             rest = float(np.median([r["estimate"] - r["es_took"] - r["http"] for r in mine]))
+            connect = float(np.median([r["connect"] for r in mine]))
             lines.append(
-                f"- {n:,} rows, {'weekly windows' if windows == 'weeks' else 'one window'}: "
+                f"- {n:,} rows, window {WINDOW_MODES[windows]}: "
                 f"of predwatch's {med[(n, windows, who)]:.3f} s, Elasticsearch's own `took` "
                 f"{took:.3f} s, HTTP and JSON {http:.3f} s, Python (parse, estimate) "
-                f"{rest:.3f} s (medians)."
+                f"{rest:.3f} s (medians); before it, the process's first request (connection, "
+                f"version probe, lazy imports) {connect:.3f} s."
             )
     for n, windows in sorted({(k[0], k[1]) for k in keys}):
         a = med.get((n, windows, "NannyML (pandas)"))
         b = med.get((n, windows, "predwatch (Elasticsearch)"))
         if a and b:
+            pw = [
+                r
+                for r in rows
+                if (r["rows"], r["windows"], r["who"]) == (n, windows, "predwatch (Elasticsearch)")
+            ]
+            cold = float(np.median([r["estimate"] + r["connect"] for r in pw]))
             lines.append(
-                f"- {n:,} rows, {'weekly windows' if windows == 'weeks' else 'one window'}: "
-                f"predwatch's estimate {a / b:.1f}x faster than NannyML's (fit not counted)."
+                f"- {n:,} rows, window {WINDOW_MODES[windows]}: predwatch's estimate "
+                f"{a / b:.1f}x faster than NannyML's (fit not counted; {a / cold:.1f}x with "
+                f"predwatch's first request counted too)."
             )
     return lines
 
@@ -670,7 +696,9 @@ def main() -> None:
     ap.add_argument("--data", help=argparse.SUPPRESS)
     ap.add_argument("--model", help=argparse.SUPPRESS)
     ap.add_argument("--calibration", help=argparse.SUPPRESS)
-    ap.add_argument("--windows", choices=["weeks", "one"], default="weeks", help=argparse.SUPPRESS)
+    ap.add_argument(
+        "--windows", choices=list(WINDOW_MODES), default="weeks", help=argparse.SUPPRESS
+    )
     args = ap.parse_args()
     if args.child == "nannyml":
         nannyml_child(args)

@@ -18,6 +18,9 @@ from tests.helpers import quality_data as qd
 
 WINDOW = Window(qd.T0, qd.T0 + qd.DAY)
 EDGES = sc.Grid().edges(0.5)
+BINS = eq.Bins.of(EDGES)  # every bin summed
+# a map with flat blocks and ramps: most bins are counted only
+MAP = sc.Calibration(((0.1, 0.3, 0.05, 50.0), (0.45, 0.55, 0.4, 50.0), (0.7, 0.9, 0.8, 50.0)))
 HOUR = dt.timedelta(hours=1)
 
 
@@ -41,7 +44,7 @@ class TestBinaryHistograms:
         rows = _served(scores, versions, "p")
         rows.append(qd.Served("late", qd.T0 + 2 * qd.DAY, "1", {"value": 0.9}))  # outside
         qd.ship_predictions(es, model_name, rows)
-        got = eq.histograms(es, es_config, model_name, WINDOW, EDGES)
+        got = eq.histograms(es, es_config, model_name, WINDOW, BINS)
         k = len(EDGES) + 1
         v = np.asarray(versions)
         for key, mask in (("1", v == "1"), ("2", v == "2"), (eq.ALL_VERSIONS, v == v)):
@@ -58,7 +61,7 @@ class TestBinaryHistograms:
         scores = rng.beta(3, 2, 2000)
         qd.install(es, es_config)
         qd.ship_predictions(es, model_name, _served(scores, ["1"] * len(scores), "q"))
-        h = eq.histograms(es, es_config, model_name, WINDOW, EDGES).binary["1"]
+        h = eq.histograms(es, es_config, model_name, WINDOW, BINS).binary["1"]
         idx = sc.bin_index(EDGES, scores)
         k = len(EDGES) + 1
         kw = {"threshold": 0.5, "z": 1.96}
@@ -74,11 +77,43 @@ class TestBinaryHistograms:
             assert a.value is not None and b.value is not None
             assert abs(a.value - b.value) < 1e-9
 
+    @pytest.mark.parametrize("versions", [["1"], ["1", "2"]])
+    def test_sums_only_where_the_map_needs_them(
+        self, es: Elasticsearch, es_config: ESConfig, model_name: str, versions: list[str]
+    ) -> None:
+        """With a map, the counted-only bins come from a `range` without sub-aggregations:
+        every count still equals numpy's, the summed bins' sums too, the others are NaN, and
+        the estimate equals the one from every bin's sum (one version: one request; two: the
+        per-version request)."""
+        rng = np.random.default_rng(6)
+        scores = np.concatenate([rng.beta(2, 2, 1200), [0.1, 0.3, 0.45, 0.5, 0.9, 1.0]])
+        per_row = [versions[i % len(versions)] for i in range(len(scores))]
+        qd.install(es, es_config)
+        qd.ship_predictions(es, model_name, _served(scores, per_row, "r"))
+        bins = eq.Bins.of(EDGES, MAP)
+        assert 0 < bins.summed.sum() < bins.count
+        got = eq.histograms(es, es_config, model_name, WINDOW, bins)
+        assert sorted(got.binary) == sorted([*versions, eq.ALL_VERSIONS])
+        h = got.binary[eq.ALL_VERSIONS]
+        k = len(EDGES) + 1
+        idx = sc.bin_index(EDGES, scores)
+        counts = np.bincount(idx, minlength=k)
+        sums = np.bincount(idx, weights=scores, minlength=k)
+        assert np.array_equal(h.counts, counts)
+        assert np.allclose(h.sums[bins.summed], sums[bins.summed], atol=1e-9)
+        assert np.isnan(h.sums[~bins.summed]).all()
+        kw = {"threshold": 0.5, "z": 1.96}
+        node = est.binary(MAP, EDGES, h.counts, sums=h.sums, **kw)
+        local = est.binary(MAP, EDGES, counts, sums=sums, **kw)
+        for a, b in zip(node, local, strict=True):
+            assert a.value is not None and b.value is not None
+            assert abs(a.value - b.value) < 1e-9 and a.ci_low == pytest.approx(b.ci_low)
+
     def test_no_predictions_in_the_window(
         self, es: Elasticsearch, es_config: ESConfig, model_name: str
     ) -> None:
         """A window without predictions gives an empty all-versions histogram, no error."""
-        got = eq.histograms(es, es_config, model_name, WINDOW, EDGES)
+        got = eq.histograms(es, es_config, model_name, WINDOW, BINS)
         assert got.binary[eq.ALL_VERSIONS].rows == 0
         assert list(got.binary) == [eq.ALL_VERSIONS]
 
@@ -99,10 +134,10 @@ class TestManyWindows:
         qd.install(es, es_config)
         qd.ship_predictions(es, model_name, _served(scores, versions, "h"))
         hours = [Window(qd.T0 + i * HOUR, qd.T0 + (i + 1) * HOUR) for i in (0, 1, 5, 23)]
-        alone = [eq.histograms(es, es_config, model_name, w, EDGES) for w in hours]
+        alone = [eq.histograms(es, es_config, model_name, w, BINS) for w in hours]
         for budget in (eq.BUCKET_BUDGET, 3000):  # 3000: one window per request
             monkeypatch.setattr(eq, "BUCKET_BUDGET", budget)
-            together = eq.histograms_many(es, es_config, model_name, hours, EDGES)
+            together = eq.histograms_many(es, es_config, model_name, hours, BINS)
             assert len(together) == len(hours)
             for a, b in zip(alone, together, strict=True):
                 assert sorted(a.binary) == sorted(b.binary)
@@ -141,10 +176,10 @@ class TestManyWindows:
         qd.install(es, es_config)
         qd.ship_predictions(es, model_name, rows)
         hours = [Window(qd.T0 + i * HOUR, qd.T0 + (i + 1) * HOUR) for i in (0, 3, 30)]
-        own = {"b": [0.2, 0.6]}
-        kw = {"classes": classes, "class_edges": own}
-        alone = [eq.histograms(es, es_config, model_name, w, EDGES, **kw) for w in hours]
-        together = eq.histograms_many(es, es_config, model_name, hours, EDGES, **kw)
+        own = {"b": eq.Bins.of([0.2, 0.6])}
+        kw = {"classes": classes, "class_bins": own}
+        alone = [eq.histograms(es, es_config, model_name, w, BINS, **kw) for w in hours]
+        together = eq.histograms_many(es, es_config, model_name, hours, BINS, **kw)
         for a, b in zip(alone, together, strict=True):
             assert sorted(a.binary) == sorted(b.binary)
             assert sorted(a.classes) == sorted(b.classes)
@@ -186,7 +221,7 @@ class TestMulticlassHistograms:
         ]
         qd.ship_predictions(es, model_name, rows)
         got = eq.histograms(
-            es, es_config, model_name, WINDOW, EDGES, field_name=None, classes=classes
+            es, es_config, model_name, WINDOW, BINS, field_name=None, classes=classes
         )
         k = len(EDGES) + 1
         for j, c in enumerate(classes):

@@ -8,6 +8,7 @@ import pytest
 from sklearn.metrics import auc as sk_auc
 
 from predwatch.analyzers import estimate as est
+from predwatch.analyzers import estimate_query as eq
 from predwatch.analyzers import score_calibration as sc
 from predwatch.analyzers.estimate_edges import (
     AUC_TOLERANCE,
@@ -15,6 +16,7 @@ from predwatch.analyzers.estimate_edges import (
     MAX_SPLIT,
     auc_bound,
     estimation_edges,
+    summed_bins,
 )
 from predwatch.analyzers.estimate_fit import fit_reference
 from predwatch.analyzers.quality_estimate import Estimation
@@ -134,6 +136,107 @@ class TestAgainstRowsAndFineGrid:
         assert set(fitted.calibration.knots()[0]) <= set(edges)
         assert 0.37 in edges
         assert (np.diff(edges) > 0).all()
+
+
+def _all_estimates(
+    cal: sc.Calibration, edges: np.ndarray, counts: np.ndarray, sums: np.ndarray
+) -> list[tuple[str, float | None, float | None, float | None]]:
+    ests = est.binary(cal, edges, counts, threshold=0.5, z=Z95, sums=sums)
+    return [(e.name, e.value, e.ci_low, e.ci_high) for e in ests]
+
+
+class TestSummedBins:
+    """Only the bins `summed_bins` names need their sum: the others' NaN changes nothing."""
+
+    def _cases(self) -> list[tuple[sc.Calibration, np.ndarray]]:
+        out = [(sc.IDENTITY_MAP, EDGES), (sc.IDENTITY_MAP, estimation_edges(sc.IDENTITY_MAP, 0.5))]
+        for seed in range(4):
+            fitted, ref = _labelled(np.random.default_rng(seed), 20_000)
+            cal = fitted.calibration
+            out += [(cal, estimation_edges(cal, 0.5, ref)), (cal, EDGES)]
+        return out
+
+    @pytest.mark.parametrize("shift", [(2.0, 3.0), (5.0, 1.5), (0.7, 0.7)])
+    def test_estimates_and_intervals_equal_those_with_every_sum(
+        self, shift: tuple[float, float]
+    ) -> None:
+        """Values and both interval bounds, on reference-like and shifted windows."""
+        rng = np.random.default_rng(11)
+        for cal, edges in self._cases():
+            s = np.concatenate([rng.beta(*shift, 3000), [0.0, 0.5, 1.0]])
+            k = len(edges) + 1
+            idx = sc.bin_index(edges, s)
+            counts = np.bincount(idx, minlength=k).astype(float)
+            sums = np.bincount(idx, weights=s, minlength=k)
+            need = summed_bins(cal, edges)
+            assert need.shape == (k,) and need.any() and not need.all()
+            partial = np.where(need, sums, np.nan)
+            for a, b in zip(
+                _all_estimates(cal, edges, counts, sums),
+                _all_estimates(cal, edges, counts, partial),
+                strict=True,
+            ):
+                assert a[0] == b[0]
+                for x, y in zip(a[1:], b[1:], strict=True):
+                    assert x is not None and y is not None
+                    assert abs(x - y) < 1e-12, (a, b)
+            # the check can fail: without the summed bins' sums the estimate moves
+            none = np.full(k, np.nan)
+            moved = [
+                abs((x[1] or 0.0) - (y[1] or 0.0))
+                for x, y in zip(
+                    _all_estimates(cal, edges, counts, sums),
+                    _all_estimates(cal, edges, counts, none),
+                    strict=True,
+                )
+            ]
+            assert max(moved) > 1e-6
+
+    def test_bins_inside_a_block_or_beyond_the_map_are_not_summed(self) -> None:
+        """A hand-made map: flat blocks [0.2, 0.4] and [0.6, 0.8], a ramp between them."""
+        cal = sc.Calibration(((0.2, 0.4, 0.1, 10.0), (0.6, 0.8, 0.7, 10.0)))
+        edges = np.array([0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9])
+        # bins: <0.1, [0.1,0.2), [0.2,0.3), [0.3,0.4), [0.4,0.5), [0.5,0.6), [0.6,0.7),
+        #       [0.7,0.8), [0.8,0.9), >=0.9
+        want = [False, False, False, False, True, True, False, False, False, False]
+        assert summed_bins(cal, edges).tolist() == want
+        # a bin straddling a block's end, or holding a one-point block, is summed
+        assert summed_bins(cal, np.array([0.35, 0.45])).tolist() == [True, True, True]
+        point = sc.Calibration(((0.2, 0.2, 0.1, 1.0), (0.6, 0.6, 0.7, 1.0)))
+        assert summed_bins(point, np.array([0.1, 0.3, 0.7])).tolist() == [
+            False, True, True, False
+        ]  # fmt: skip
+
+
+class TestBinsRequest:
+    def test_the_two_aggregations_partition_the_bins(self) -> None:
+        """`score` (counts) and `summed` (counts and sums) hold every bin once, by index,
+        [from, to) on the edges; the reader puts NaN where no sum was asked for."""
+        cal = sc.Calibration(((0.2, 0.4, 0.1, 10.0), (0.6, 0.8, 0.7, 10.0)))
+        bins = eq.Bins.of([0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9], cal)
+        aggs = bins.aggs("prediction.value")
+        plain = aggs["score"]["range"]["ranges"]
+        summed = aggs["summed"]["range"]["ranges"]
+        assert "aggs" not in aggs["score"] and aggs["summed"]["aggs"]["sum"]["sum"]
+        keys = sorted(int(r["key"]) for r in plain + summed)
+        assert keys == list(range(bins.count))
+        assert [int(r["key"]) for r in summed] == [4, 5]
+        assert summed[0] == {"key": "4", "from": 0.4, "to": 0.5}
+        assert plain[0] == {"key": "0", "to": 0.1} and plain[-1] == {"key": "9", "from": 0.9}
+        h = bins.read(
+            {
+                "score": {"buckets": [{"key": "0", "doc_count": 3}]},
+                "summed": {"buckets": [{"key": "4", "doc_count": 2, "sum": {"value": 0.9}}]},
+            }
+        )
+        assert h.counts.tolist() == [3, 0, 0, 0, 2, 0, 0, 0, 0, 0]
+        assert h.sums[4] == 0.9 and h.sums[5] == 0.0 and np.isnan(h.sums[0])
+
+    def test_without_a_map_every_bin_is_summed(self) -> None:
+        bins = eq.Bins.of([0.5])
+        assert (
+            "score" not in bins.aggs("f") and len(bins.aggs("f")["summed"]["range"]["ranges"]) == 2
+        )
 
 
 class TestBaselineBlock:

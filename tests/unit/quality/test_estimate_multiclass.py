@@ -114,16 +114,14 @@ class TestFit:
 
 
 class TestRequest:
-    def test_each_class_gets_its_own_edges(self) -> None:
-        """The request's ranges per class are that class's edges; parse sizes them apart."""
-        edges = {"a": [0.2, 0.5], "b": [0.1, 0.3, 0.6, 0.9]}
-        req = eq.request([0.5], field_name=None, classes=["a", "b"], class_edges=edges)
-        sub = req["versions"]["aggs"]
-        assert len(sub["c0"]["aggs"]["score"]["range"]["ranges"]) == 3
-        assert len(sub["c1"]["aggs"]["score"]["range"]["ranges"]) == 5
-        bucket = {"key": "1", "c0": {"buckets": {}}, "c1": {"buckets": {}}}
-        body = {"aggregations": {"versions": {"buckets": [bucket]}}}
-        got = eq.parse(body, 2, binary=False, classes=["a", "b"], class_bins=[3, 5])
+    def test_each_class_gets_its_own_bins(self) -> None:
+        """The request's ranges per class are that class's bins; the reader sizes them apart."""
+        own = {"a": eq.Bins.of([0.2, 0.5]), "b": eq.Bins.of([0.1, 0.3, 0.6, 0.9])}
+        req = eq.Request.of(eq.Bins.of([0.5]), field_name=None, classes=["a", "b"], class_bins=own)
+        aggs = req.aggs(top=True)
+        assert len(aggs["c0"]["aggs"]["summed"]["range"]["ranges"]) == 3
+        assert len(aggs["c1"]["aggs"]["summed"]["range"]["ranges"]) == 5
+        got = req.window({"1": {"c0": {"buckets": {}}, "c1": {"buckets": {}}}})
         assert len(got.classes["*"]["a"].predicted.counts) == 3
         assert len(got.classes["*"]["b"].other.counts) == 5
 

@@ -13,8 +13,8 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from predwatch import devnode
-from predwatch.shipper._spool import SpoolDir, orphan_candidates
 from predwatch.shipper.cli import spool
+from tests.helpers.spool import spooled
 
 CHILD = textwrap.dedent(
     """
@@ -37,16 +37,6 @@ def run_child(tmp_path: Path, mode: str) -> subprocess.Popen[str]:
         stdout=subprocess.PIPE,
         text=True,
     )
-
-
-def spooled(root: Path) -> int:
-    total = 0
-    for path in orphan_candidates(root):
-        sp = SpoolDir.try_adopt(path)
-        assert sp is not None, "the process is gone, its spool must be adoptable"
-        total += sp.pending_records
-        sp.close(remove_if_drained=False)
-    return total
 
 
 class TestExit:

@@ -14,7 +14,7 @@ import pytest
 from predwatch import devnode
 from predwatch.shipper import Shipper
 from predwatch.shipper._threads import ASYNC_SIGNALS, start_thread
-from tests.unit.shipper.test_shipper_lifecycle import spooled
+from tests.helpers.spool import spooled
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="reads /proc/<pid>/task")
 
