@@ -25,9 +25,10 @@ Speed and memory (unless --skip-es): the analysis rows are indexed into an Elast
 prediction.value; `streaming_bulk`) and predwatch estimates every week from aggregations
 only (`analyzers.estimate_query`: the 39 weeks in one batched request, the whole period
 as one window, and its first 26 weeks as one window, each in a fresh process), against
-NannyML's fit + estimate (the same windows) with
-the rows already in a DataFrame. Sizes: the real 250k analysis rows, and 1M (the analysis
-rows four times over, new ids: the same weeks with four times the traffic). Wall time and
+NannyML's fit + estimate (the same windows) with the rows already in a DataFrame. The
+node's index in two segment layouts (LAYOUTS): merged into one segment, and as the bulk
+load wrote it. Sizes: the real 250k analysis rows, and 1M (the analysis rows four times
+over, new ids: the same weeks with four times the traffic). Wall time and
 peak RSS of each process (a small launcher reads RUSAGE_CHILDREN, as bench_analyze does).
 
 NannyML 0.13 does not import in predwatch's venv (pandas 3; it also needs statsmodels), so
@@ -362,8 +363,33 @@ def _docs(ana: pd.DataFrame, model: str, copies: int) -> Any:
             }
 
 
-def ensure_indexed(es: Any, cfg: Any, ana: pd.DataFrame, model: str, copies: int) -> float:
-    """Index `copies` times the analysis rows under `model` (once; ids make it idempotent)."""
+# Segment layouts of the benchmark's index: "merged", force-merged to one segment (what an
+# ILM force-merge leaves; a single thread reads it), and "written", the segments a bulk load
+# with the default refresh interval leaves (predwatch's own ILM policy never merges), which
+# Elasticsearch may search on several threads at once.
+LAYOUTS = ("merged", "written")
+NANNYML = "NannyML (pandas)"
+
+
+def _model(copies: int, layout: str) -> str:
+    return f"{MODEL}_x{copies}" + ("" if layout == "merged" else "w")
+
+
+def segments(es: Any, model: str) -> int:
+    body = es.indices.segments(index=_index(model)).body
+    return sum(
+        len(copy["segments"])
+        for index in body["indices"].values()
+        for shard in index["shards"].values()
+        for copy in shard
+    )
+
+
+def ensure_indexed(
+    es: Any, cfg: Any, ana: pd.DataFrame, model: str, copies: int, layout: str = "merged"
+) -> float:
+    """Index `copies` times the analysis rows under `model` (once; ids make it idempotent),
+    in `layout` (LAYOUTS)."""
     from elasticsearch import helpers
 
     from predwatch.setup_es import setup_elasticsearch
@@ -375,7 +401,8 @@ def ensure_indexed(es: Any, cfg: Any, ana: pd.DataFrame, model: str, copies: int
     if int(es.count(index=index)["count"]) >= want:
         return 0.0
     t0 = time.perf_counter()
-    es.indices.put_settings(index=index, settings={"index": {"refresh_interval": "-1"}})
+    if layout == "merged":
+        es.indices.put_settings(index=index, settings={"index": {"refresh_interval": "-1"}})
     try:
         for ok, item in helpers.streaming_bulk(
             es, _docs(ana, model, copies), chunk_size=5000, raise_on_error=False
@@ -385,7 +412,8 @@ def ensure_indexed(es: Any, cfg: Any, ana: pd.DataFrame, model: str, copies: int
     finally:
         es.indices.put_settings(index=index, settings={"index": {"refresh_interval": None}})
         es.indices.refresh(index=index)
-    es.options(request_timeout=3600).indices.forcemerge(index=index, max_num_segments=1)
+    if layout == "merged":
+        es.options(request_timeout=3600).indices.forcemerge(index=index, max_num_segments=1)
     print(
         f"  indexed {want:,} rows into {index} ({time.perf_counter() - t0:.0f}s)", file=sys.stderr
     )
@@ -496,8 +524,8 @@ def run_predwatch_es(
 
 
 def speed(args: argparse.Namespace, ref: pd.DataFrame, ana: pd.DataFrame) -> list[dict[str, Any]]:
-    """predwatch (node) and NannyML (pandas), weekly windows and one window, at the real size
-    and at `--copies` times it; `--repeat` runs each, alternating the two."""
+    """predwatch (node, each of LAYOUTS) and NannyML (pandas), for each of WINDOW_MODES, at
+    the real size and at `--copies` times it; `--repeat` runs each, alternating them."""
     from predwatch import es as es_mod
     from predwatch.config import ESConfig
 
@@ -506,36 +534,40 @@ def speed(args: argparse.Namespace, ref: pd.DataFrame, ana: pd.DataFrame) -> lis
     cal, edges = fit_predwatch(ref)
     out: list[dict[str, Any]] = []
     for copies in (1, args.copies):
-        model = f"{MODEL}_x{copies}"
-        ensure_indexed(es, cfg, ana, model, copies)
+        layouts = {}
+        for layout in LAYOUTS:
+            ensure_indexed(es, cfg, ana, _model(copies, layout), copies, layout)
+            layouts[layout] = segments(es, _model(copies, layout))
         tiled = pd.concat([ana] * copies, ignore_index=True) if copies > 1 else ana
         for windows in WINDOW_MODES:
             frame = tiled[tiled["ts"] < PART_END] if windows == "part" else tiled
             for _ in range(args.repeat):
-                p = run_predwatch_es(args, cal, edges, model, windows)
-                if p["out"]["rows"] != len(frame):
-                    raise RuntimeError(
-                        f"the node counted {p['out']['rows']} rows, not {len(frame)}"
+                for layout, nseg in layouts.items():
+                    p = run_predwatch_es(args, cal, edges, _model(copies, layout), windows)
+                    if p["out"]["rows"] != len(frame):
+                        raise RuntimeError(
+                            f"the node counted {p['out']['rows']} rows, not {len(frame)}"
+                        )
+                    out.append(
+                        {
+                            "who": f"predwatch (Elasticsearch, {layout}: {nseg} segment"
+                            + ("s)" if nseg > 1 else ")"),
+                            "rows": len(tiled),
+                            "windows": windows,
+                            "estimate": p["out"]["wall"],
+                            "es_took": p["out"]["es_took"],
+                            "http": p["out"]["requests"] - p["out"]["es_took"],
+                            "connect": p["out"]["connect"],
+                            "fit": 0.0,
+                            "process": p["wall"],
+                            "rss_mb": p["rss_mb"],
+                        }
                     )
-                out.append(
-                    {
-                        "who": "predwatch (Elasticsearch)",
-                        "rows": len(tiled),
-                        "windows": windows,
-                        "estimate": p["out"]["wall"],
-                        "es_took": p["out"]["es_took"],
-                        "http": p["out"]["requests"] - p["out"]["es_took"],
-                        "connect": p["out"]["connect"],
-                        "fit": 0.0,
-                        "process": p["wall"],
-                        "rss_mb": p["rss_mb"],
-                    }
-                )
                 if Path(args.nannyml_python).exists():
                     n = run_nannyml(args.nannyml_python, ref, frame, windows)
                     out.append(
                         {
-                            "who": "NannyML (pandas)",
+                            "who": NANNYML,
                             "rows": len(tiled),
                             "windows": windows,
                             "estimate": n["out"]["estimate_wall"],
@@ -544,7 +576,7 @@ def speed(args: argparse.Namespace, ref: pd.DataFrame, ana: pd.DataFrame) -> lis
                             "rss_mb": n["rss_mb"],
                         }
                     )
-                print(f"  {out[-2:]}", file=sys.stderr)
+                print(f"  {out[-3:]}", file=sys.stderr)
     return out
 
 
@@ -563,40 +595,38 @@ def speed_table(rows: list[dict[str, Any]]) -> list[str]:
         fit = float(np.median([r["fit"] for r in mine]))
         lines.append(
             f"| {n:,} | {label} | {who} | {med[(n, windows, who)]:.3f} | "
-            f"{'-' if who.startswith('predwatch') else f'{fit:.2f}'} | "
+            f"{'-' if who != NANNYML else f'{fit:.2f}'} | "
             f"{np.median([r['process'] for r in mine]):.1f} | "
             f"{max(r['rss_mb'] for r in mine):.0f} |"
         )
-    lines.append("")
+    lines += [
+        "",
+        "Where predwatch's time goes (medians), and how many times faster than NannyML's "
+        "estimate (fit not counted; then with predwatch's first request of the process, "
+        "which opens the connection, asks the node's version and loads the HTTP stack):",
+        "",
+        "| rows | window | predwatch | estimate (s) | Elasticsearch `took` | HTTP and JSON | "
+        "Python | first request | x NannyML | x NannyML with first request |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for n, windows, who in keys:
+        nannyml = med.get((n, windows, NANNYML))
+        if not who.startswith("predwatch"):
+            continue
         mine = [r for r in rows if (r["rows"], r["windows"], r["who"]) == (n, windows, who)]
-        if who.startswith("predwatch"):
-            took = float(np.median([r["es_took"] for r in mine]))
-            http = float(np.median([r["http"] for r in mine]))
-            rest = float(np.median([r["estimate"] - r["es_took"] - r["http"] for r in mine]))
-            connect = float(np.median([r["connect"] for r in mine]))
-            lines.append(
-                f"- {n:,} rows, window {WINDOW_MODES[windows]}: "
-                f"of predwatch's {med[(n, windows, who)]:.3f} s, Elasticsearch's own `took` "
-                f"{took:.3f} s, HTTP and JSON {http:.3f} s, Python (parse, estimate) "
-                f"{rest:.3f} s (medians); before it, the process's first request (connection, "
-                f"version probe, lazy imports) {connect:.3f} s."
-            )
-    for n, windows in sorted({(k[0], k[1]) for k in keys}):
-        a = med.get((n, windows, "NannyML (pandas)"))
-        b = med.get((n, windows, "predwatch (Elasticsearch)"))
-        if a and b:
-            pw = [
-                r
-                for r in rows
-                if (r["rows"], r["windows"], r["who"]) == (n, windows, "predwatch (Elasticsearch)")
-            ]
-            cold = float(np.median([r["estimate"] + r["connect"] for r in pw]))
-            lines.append(
-                f"- {n:,} rows, window {WINDOW_MODES[windows]}: predwatch's estimate "
-                f"{a / b:.1f}x faster than NannyML's (fit not counted; {a / cold:.1f}x with "
-                f"predwatch's first request counted too)."
-            )
+        est_s = med[(n, windows, who)]
+        took = float(np.median([r["es_took"] for r in mine]))
+        http = float(np.median([r["http"] for r in mine]))
+        rest = float(np.median([r["estimate"] - r["es_took"] - r["http"] for r in mine]))
+        connect = float(np.median([r["connect"] for r in mine]))
+        cold = float(np.median([r["estimate"] + r["connect"] for r in mine]))
+        ratio = f"{nannyml / est_s:.1f}x" if nannyml else "-"
+        ratio_cold = f"{nannyml / cold:.1f}x" if nannyml else "-"
+        lines.append(
+            f"| {n:,} | {WINDOW_MODES[windows]} | {who.removeprefix('predwatch ')} | "
+            f"{est_s:.3f} | {took:.3f} | {http:.3f} | {rest:.3f} | {connect:.3f} | "
+            f"{ratio} | {ratio_cold} |"
+        )
     return lines
 
 
@@ -620,6 +650,10 @@ NOTES = [
     "(the whole period here), so only the rows of the summed bins (ramps) are read one by "
     "one. The first 26 weeks cover only part of this benchmark's single index: there every "
     "row is read (twice: once per `range`), the case of a window that cuts a daily index. "
+    "Merged into one segment, a shard is searched by one thread; as written (several "
+    "segments, as predwatch's ILM policy leaves daily indices), Elasticsearch searches "
+    "groups of segments on several threads, which helps where rows are read one by one and "
+    "costs where they are counted from the index. "
     "The 39 weeks: a `date_range` bucket per week, under it one `range` with sums (no "
     "counting from the index under a bucket), and the time outside `took` is mostly "
     "decoding 39 x 74 buckets. predwatch's process freezes its imported objects out of the "
