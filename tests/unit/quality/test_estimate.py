@@ -6,53 +6,20 @@ import math
 
 import numpy as np
 import pytest
-from sklearn.metrics import auc as sk_auc
 from sklearn.metrics import f1_score, precision_score, recall_score, roc_auc_score
 
 from predwatch.analyzers import estimate as est
 from predwatch.analyzers import score_calibration as sc
+from tests.helpers import cbpe
 
 Z95 = 1.959963984540054
 EDGES = sc.Grid().edges(0.5)
 K = len(EDGES) + 1
 
 
-def _truth(s: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-4.0 * (s - 0.6)))
-
-
-def _reference(rng: np.random.Generator, n: int) -> sc.Fitted:
-    s = rng.beta(2.0, 3.0, n)
-    y = rng.random(n) < _truth(s)
-    fold = rng.integers(0, 5, n)
-    folds = []
-    for f in range(5):
-        b = sc.BinnedLabels(EDGES)
-        b.add(s[fold == f], y[fold == f])
-        folds.append(b)
-    return sc.fit(folds)
-
-
 def _hist(s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     idx = sc.bin_index(EDGES, s)
     return np.bincount(idx, minlength=K).astype(float), np.bincount(idx, weights=s, minlength=K)
-
-
-def _row_level_cbpe(p: np.ndarray, s: np.ndarray, threshold: float) -> dict[str, float]:
-    """NannyML's CBPE on rows (estimate_roc_auc and the expected confusion matrix)."""
-    yhat = s >= threshold
-    tp, fp = p[yhat].sum(), (1 - p[yhat]).sum()
-    fn, tn = p[~yhat].sum(), (1 - p[~yhat]).sum()
-    order = np.argsort(s)[::-1]
-    tps = np.r_[0, np.cumsum(p[order])]
-    fps = np.r_[0, 1 + np.arange(len(s)) - tps[1:]]
-    return {
-        "accuracy": (tp + tn) / len(s),
-        "precision": tp / (tp + fp),
-        "recall": tp / (tp + fn),
-        "f1": 2 * tp / (2 * tp + fp + fn),
-        "roc_auc": float(sk_auc(fps / fps[-1], tps / tps[-1])),
-    }
 
 
 def _realized(s: np.ndarray, y: np.ndarray, threshold: float) -> dict[str, float]:
@@ -71,25 +38,25 @@ class TestAgainstRows:
     def test_histogram_equals_row_level_cbpe(self, seed: int) -> None:
         """With the same map, the estimate from 1/1000 bins is the row-level one within 1e-3."""
         rng = np.random.default_rng(seed)
-        cal = _reference(rng, 20_000).calibration
+        cal = cbpe.labelled(rng, 20_000)[0].calibration
         s = rng.beta(3.0, 2.0, 30_000)
         counts, sums = _hist(s)
         got = {
             e.name: e.value for e in est.binary(cal, EDGES, counts, threshold=0.5, z=Z95, sums=sums)
         }
-        rows = _row_level_cbpe(cal(s), s, 0.5)
+        rows = cbpe.row_level_cbpe(cal(s), s, 0.5)
         for name in est.METRICS:
             assert got[name] == pytest.approx(rows[name], abs=1e-3), name
 
     def test_rows_on_bin_means_are_reproduced_exactly(self) -> None:
         """When every row of a bin has the bin's score, histogram and rows agree to 1e-9."""
         rng = np.random.default_rng(3)
-        cal = _reference(rng, 20_000).calibration
+        cal = cbpe.labelled(rng, 20_000)[0].calibration
         pos = sc.positions(EDGES)
         s = pos[sc.bin_index(EDGES, rng.beta(3.0, 2.0, 10_000))]
         counts = np.bincount(sc.bin_index(EDGES, s), minlength=K).astype(float)
         got = {e.name: e.value for e in est.binary(cal, EDGES, counts, threshold=0.5, z=Z95)}
-        rows = _row_level_cbpe(cal(s), s, 0.5)
+        rows = cbpe.row_level_cbpe(cal(s), s, 0.5)
         for name in est.METRICS:
             assert got[name] == pytest.approx(rows[name], abs=1e-9), name
 
@@ -97,7 +64,7 @@ class TestAgainstRows:
         """Realized metrics on bins equal scikit-learn's on rows (AUC within the bin width)."""
         rng = np.random.default_rng(4)
         s = rng.beta(2.0, 3.0, 20_000)
-        y = rng.random(20_000) < _truth(s)
+        y = rng.random(20_000) < cbpe.truth(s)
         ref = sc.BinnedLabels(EDGES)
         ref.add(s, y)
         got = est.realized_binary(ref, 0.5)
@@ -115,7 +82,7 @@ class TestInterval:
         s = rng.beta(3.0, 2.0, 3000)
         counts, sums = _hist(s)
         exact = sc.Calibration(
-            tuple((float(x), float(x), float(_truth(x)), 0.0) for x in np.linspace(0, 1, 2001))
+            tuple((float(x), float(x), float(cbpe.truth(x)), 0.0) for x in np.linspace(0, 1, 2001))
         )
         got = {e.name: e for e in est.binary(exact, EDGES, counts, threshold=0.5, z=Z95, sums=sums)}
         p = exact(s)
@@ -140,9 +107,9 @@ class TestInterval:
         runs = 200
         for seed in range(runs):
             rng = np.random.default_rng(1000 + seed)
-            cal = _reference(rng, 20_000).calibration
+            cal = cbpe.labelled(rng, 20_000)[0].calibration
             s = rng.beta(3.0, 2.0, 2000)
-            y = rng.random(2000) < _truth(s)
+            y = rng.random(2000) < cbpe.truth(s)
             counts, sums = _hist(s)
             ests = est.binary(cal, EDGES, counts, threshold=0.5, z=Z95, sums=sums)
             ref = sc.BinnedLabels(EDGES)
@@ -161,7 +128,7 @@ class TestInterval:
         counts, sums = _hist(s)
         widths = []
         for n_ref in (2000, 50_000):
-            cal = _reference(np.random.default_rng(7), n_ref).calibration
+            cal = cbpe.labelled(np.random.default_rng(7), n_ref)[0].calibration
             acc = est.binary(cal, EDGES, counts, threshold=0.5, z=Z95, sums=sums)[0]
             assert acc.ci_low is not None and acc.ci_high is not None
             widths.append(acc.ci_high - acc.ci_low)
@@ -229,7 +196,7 @@ class TestMulticlass:
             tp = proba[predicted == j, j].sum()
             recalls.append(tp / proba[:, j].sum())
         assert got["recall"].value == pytest.approx(float(np.mean(recalls)), abs=1e-3)
-        aucs = [_row_level_cbpe(proba[:, j], proba[:, j], 0.5)["roc_auc"] for j in range(3)]
+        aucs = [cbpe.row_level_cbpe(proba[:, j], proba[:, j], 0.5)["roc_auc"] for j in range(3)]
         assert got["roc_auc"].value == pytest.approx(float(np.mean(aucs)), abs=1e-3)
         # labels drawn from the (calibrated) probabilities: realized within the interval
         y = np.array([rng.choice(3, p=row) for row in proba])
@@ -243,7 +210,7 @@ class TestReferenceCheck:
         """Estimated out of fold, the reference's metrics are within 0.02 of the realized ones."""
         rng = np.random.default_rng(10)
         s = rng.beta(2.0, 3.0, 50_000)
-        y = rng.random(50_000) < _truth(s)
+        y = rng.random(50_000) < cbpe.truth(s)
         fold = np.arange(50_000) % 5
         folds = []
         for f in range(5):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.metrics import auc as sk_auc
 
 from predwatch.analyzers import estimate as est
 from predwatch.analyzers import estimate_query as eq
@@ -21,31 +20,11 @@ from predwatch.analyzers.estimate_edges import (
 from predwatch.analyzers.estimate_fit import fit_reference
 from predwatch.analyzers.quality_estimate import Estimation
 from predwatch.baseline_checks import Invalid, read_estimation
+from tests.helpers import cbpe
 
 EDGES = sc.Grid().edges(0.5)
 Z95 = 1.959963984540054
 EXACT = ("accuracy", "precision", "recall", "f1")
-
-
-def _truth(s: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-4.0 * (s - 0.6)))
-
-
-def _row_level_cbpe(p: np.ndarray, s: np.ndarray, threshold: float) -> dict[str, float]:
-    """NannyML's CBPE on rows (estimate_roc_auc and the expected confusion matrix)."""
-    yhat = s >= threshold
-    tp, fp = p[yhat].sum(), (1 - p[yhat]).sum()
-    fn, tn = p[~yhat].sum(), (1 - p[~yhat]).sum()
-    order = np.argsort(s)[::-1]
-    tps = np.r_[0, np.cumsum(p[order])]
-    fps = np.r_[0, 1 + np.arange(len(s)) - tps[1:]]
-    return {
-        "accuracy": (tp + tn) / len(s),
-        "precision": tp / (tp + fp),
-        "recall": tp / (tp + fn),
-        "f1": 2 * tp / (2 * tp + fp + fn),
-        "roc_auc": float(sk_auc(fps / fps[-1], tps / tps[-1])),
-    }
 
 
 def _frame(seed: int = 0, n: int = 20_000) -> pd.DataFrame:
@@ -53,18 +32,6 @@ def _frame(seed: int = 0, n: int = 20_000) -> pd.DataFrame:
     x = rng.normal(size=n)
     y = rng.random(n) < 1.0 / (1.0 + np.exp(-(1.5 * x - 0.3)))
     return pd.DataFrame({"score": 1.0 / (1.0 + np.exp(-2.0 * x)), "y": y.astype(int)})
-
-
-def _labelled(rng: np.random.Generator, n: int) -> tuple[sc.Fitted, sc.BinnedLabels]:
-    s = rng.beta(2.0, 3.0, n)
-    y = rng.random(n) < _truth(s)
-    fold = rng.integers(0, sc.FOLDS, n)
-    folds = []
-    for f in range(sc.FOLDS):
-        b = sc.BinnedLabels(EDGES)
-        b.add(s[fold == f], y[fold == f])
-        folds.append(b)
-    return sc.fit(folds), folds[0].merged(folds[1:])
 
 
 def _estimate(cal: sc.Calibration, edges: np.ndarray, s: np.ndarray) -> dict[str, float]:
@@ -83,13 +50,13 @@ class TestAgainstRowsAndFineGrid:
         """Confusion-matrix metrics are the row-level ones exactly; ROC AUC within 1e-3 of
         rows and of the 1,002-bin estimate, on a window shifted away from the reference."""
         rng = np.random.default_rng(seed)
-        fitted, ref = _labelled(rng, 20_000)
+        fitted, ref = cbpe.labelled(rng, 20_000)
         cal = fitted.calibration
         edges = estimation_edges(cal, 0.5, ref if use_reference else None)
         s = rng.beta(3.0, 2.0, 30_000)
         got = _estimate(cal, edges, s)
         fine = _estimate(cal, EDGES, s)
-        rows = _row_level_cbpe(cal(s), s, 0.5)
+        rows = cbpe.row_level_cbpe(cal(s), s, 0.5)
         for name in EXACT:
             assert got[name] == pytest.approx(rows[name], abs=1e-12), name
         assert got["roc_auc"] == pytest.approx(rows["roc_auc"], abs=1e-3)
@@ -99,12 +66,12 @@ class TestAgainstRowsAndFineGrid:
     def test_identity_map_is_split_like_a_ramp(self) -> None:
         """The identity map (one ramp over [0, 1]) gets equal sub-bins; AUC within 1e-3 of rows."""
         rng = np.random.default_rng(5)
-        _, ref = _labelled(rng, 20_000)
+        _, ref = cbpe.labelled(rng, 20_000)
         edges = estimation_edges(sc.IDENTITY_MAP, 0.5, ref)
         assert 2 < len(edges) < 300
         s = rng.beta(2.0, 3.0, 30_000)
         got = _estimate(sc.IDENTITY_MAP, edges, s)
-        rows = _row_level_cbpe(s, s, 0.5)
+        rows = cbpe.row_level_cbpe(s, s, 0.5)
         for name in est.METRICS:
             assert got[name] == pytest.approx(rows[name], abs=1e-3), name
 
@@ -112,7 +79,7 @@ class TestAgainstRowsAndFineGrid:
     def test_bound_on_the_reference_is_under_the_tolerance(self, seed: int) -> None:
         """The ROC AUC tie bound of the chosen edges, on the reference's rows, is about 1e-4
         or less, for the fitted map and for the identity (whose knots alone are far off)."""
-        fitted, ref = _labelled(np.random.default_rng(seed), 20_000)
+        fitted, ref = cbpe.labelled(np.random.default_rng(seed), 20_000)
         for cal in (fitted.calibration, sc.IDENTITY_MAP):
             edges = estimation_edges(cal, 0.5, ref)
             # auc_bound places each fine bin's rows at its mean: a little above the rule's own
@@ -123,7 +90,7 @@ class TestAgainstRowsAndFineGrid:
     def test_an_unreachable_tolerance_stops_at_the_caps(self) -> None:
         """Asked for a bound of 0, the split stops at MAX_SPLIT per ramp and about MAX_BINS
         in all, so a request never nears Elasticsearch's bucket limit."""
-        fitted, ref = _labelled(np.random.default_rng(8), 20_000)
+        fitted, ref = cbpe.labelled(np.random.default_rng(8), 20_000)
         one = estimation_edges(sc.IDENTITY_MAP, 0.5, ref, tolerance=0.0)
         assert len(one) <= MAX_SPLIT + 2
         many = estimation_edges(fitted.calibration, 0.5, ref, tolerance=0.0)
@@ -131,7 +98,7 @@ class TestAgainstRowsAndFineGrid:
 
     def test_every_knot_and_the_threshold_are_edges(self) -> None:
         """The map's knots and the threshold are among the edges (exact confusion matrix)."""
-        fitted, ref = _labelled(np.random.default_rng(7), 10_000)
+        fitted, ref = cbpe.labelled(np.random.default_rng(7), 10_000)
         edges = estimation_edges(fitted.calibration, 0.37, ref)
         assert set(fitted.calibration.knots()[0]) <= set(edges)
         assert 0.37 in edges
@@ -151,7 +118,7 @@ class TestSummedBins:
     def _cases(self) -> list[tuple[sc.Calibration, np.ndarray]]:
         out = [(sc.IDENTITY_MAP, EDGES), (sc.IDENTITY_MAP, estimation_edges(sc.IDENTITY_MAP, 0.5))]
         for seed in range(4):
-            fitted, ref = _labelled(np.random.default_rng(seed), 20_000)
+            fitted, ref = cbpe.labelled(np.random.default_rng(seed), 20_000)
             cal = fitted.calibration
             out += [(cal, estimation_edges(cal, 0.5, ref)), (cal, EDGES)]
         return out
