@@ -32,6 +32,7 @@ from typing import Any
 from elasticsearch import Elasticsearch
 
 from predwatch import schema
+from predwatch.analyzers import estimate as est
 from predwatch.analyzers import quality_ci as ci
 from predwatch.analyzers import quality_estimate as qe
 from predwatch.analyzers import quality_join as qj
@@ -437,36 +438,12 @@ def documents(report: QualityReport) -> Iterator[dict[str, Any]]:
         },
     }
     for version, items in report.groups.items():
-        model: dict[str, Any] = {"name": report.model}
-        if version != ALL_VERSIONS:
-            model["version"] = version
         for j in items:
-            m, v = j.metric, j.verdict
-            if _num(m.value) is None:
-                continue
-            doc: dict[str, Any] = {
-                **common,
-                "model": model,
-                "record_type": RECORD_METRIC,
-                "metric": {
-                    "name": PREFIX + m.name,
-                    "value": m.value,
-                    "ci_low": _num(m.ci_low),
-                    "ci_high": _num(m.ci_high),
-                    "reference": _num(v.reference),
-                    "n": m.n,
-                    "scope": "all" if version == ALL_VERSIONS else "version",
-                },
-                "n_current": m.n,
-                "note": "; ".join(x for x in (m.note, v.note) if x) or None,
-            }
-            if v.regressed is not None:
-                doc.update(
-                    drifted=v.regressed,
-                    drifted_flag=int(v.regressed),
-                    threshold=_num(v.threshold),
-                )
-            yield doc
+            doc = _metric_document(
+                common, report.model, version, PREFIX + j.metric.name, j.metric, j.verdict
+            )
+            if doc is not None:
+                yield doc
     yield from _estimate_documents(report, common)
     regressed = [PREFIX + r for r in report.regressed]
     yield {
@@ -485,36 +462,52 @@ def _estimate_documents(report: QualityReport, common: dict[str, Any]) -> Iterat
     """One document per estimated metric and version: metric.name `quality.estimated.<m>`,
     with realized and error beside the estimate once outcomes exist."""
     for version, items in (report.estimated or {}).items():
-        model: dict[str, Any] = {"name": report.model}
-        if version != ALL_VERSIONS:
-            model["version"] = version
         for m in items:
-            x, v = m.estimate, m.verdict
-            if _num(x.value) is None:
-                continue
-            doc: dict[str, Any] = {
-                **common,
-                "model": model,
-                "record_type": RECORD_METRIC,
-                "metric": {
-                    "name": PREFIX + qe.PREFIX + x.name,
-                    "value": x.value,
-                    "ci_low": _num(x.ci_low),
-                    "ci_high": _num(x.ci_high),
-                    "reference": _num(v.reference),
-                    "realized": _num(m.realized),
-                    "error": _num(m.error),
-                    "n": x.n,
-                    "scope": "all" if version == ALL_VERSIONS else "version",
-                },
-                "n_current": x.n,
-                "note": "; ".join(y for y in (x.note, v.note) if y) or None,
-            }
-            if v.regressed is not None:
-                doc.update(
-                    drifted=v.regressed, drifted_flag=int(v.regressed), threshold=_num(v.threshold)
-                )
-            yield doc
+            name = PREFIX + qe.PREFIX + m.estimate.name
+            extra = {"realized": _num(m.realized), "error": _num(m.error)}
+            doc = _metric_document(
+                common, report.model, version, name, m.estimate, m.verdict, extra
+            )
+            if doc is not None:
+                yield doc
+
+
+def _metric_document(
+    common: dict[str, Any],
+    model_name: str,
+    version: str,
+    name: str,
+    m: Metric | est.Estimate,
+    v: ci.Verdict,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any] | None:
+    """One metric's document (None when it has no value): the value, its interval, the
+    reference, `extra` fields of the metric, and the verdict once there is one."""
+    if _num(m.value) is None:
+        return None
+    model: dict[str, Any] = {"name": model_name}
+    if version != ALL_VERSIONS:
+        model["version"] = version
+    doc: dict[str, Any] = {
+        **common,
+        "model": model,
+        "record_type": RECORD_METRIC,
+        "metric": {
+            "name": name,
+            "value": m.value,
+            "ci_low": _num(m.ci_low),
+            "ci_high": _num(m.ci_high),
+            "reference": _num(v.reference),
+            **(extra or {}),
+            "n": m.n,
+            "scope": "all" if version == ALL_VERSIONS else "version",
+        },
+        "n_current": m.n,
+        "note": "; ".join(x for x in (m.note, v.note) if x) or None,
+    }
+    if v.regressed is not None:
+        doc.update(drifted=v.regressed, drifted_flag=int(v.regressed), threshold=_num(v.threshold))
+    return doc
 
 
 def store(es: Elasticsearch, cfg: ESConfig, report: QualityReport) -> int:
