@@ -39,6 +39,11 @@ disjoint spans there are). Power cells: same windows, the window from the shifte
 ("summer"/"later"); skew against the baseline, drift against a window of the other segment;
 scipy on the same raw rows (ks_2samp for numerics, chi2_contingency for categoricals,
 Benjamini-Hochberg over the same features at the same alpha) next to predwatch.
+Concentrated cells (`--concentrated`, with `--segment-by`): one more segment of first-side
+rows (winter) in which one mid-size segment's rows (the first field's largest value with at
+most 8 % of the rows, chosen before any run) are its other-side rows (its summer flights),
+one for one; drift runs of its windows against first-side windows, each judged unsegmented
+and segmented: how often each finds it, and how often the segmented run flags elsewhere.
 """
 
 from __future__ import annotations
@@ -265,13 +270,62 @@ class Layout:
     segments: list[np.ndarray]
     shuffles: int  # segments 0..shuffles-1 are shuffles of the pool
     shift_segments: tuple[int, int]  # the two sides of the real shift
+    # the concentrated shift: (its segment, field, value), see `concentrated_rows`
+    concentrated: tuple[int, str, str] | None = None
 
     @property
     def pool_length(self) -> int:
         return len(self.segments[0])
 
 
-def make_layout(ds: Dataset, rng: np.random.Generator, budget: int, shift_rows: int) -> Layout:
+CONCENTRATED_SHARE = 0.08
+
+
+def concentrated_value(ds: Dataset, pool: np.ndarray, field_name: str) -> str:
+    """The segment whose rows shift in the concentrated cells, chosen before any run: the
+    largest value of `field_name` holding at most CONCENTRATED_SHARE of the pool's rows (a
+    mid-size segment, whose shift the whole window dilutes)."""
+    shares = ds.frame[field_name].iloc[pool].value_counts(normalize=True)
+    small = shares[shares <= CONCENTRATED_SHARE]
+    if small.empty:
+        raise ValueError(f"no {field_name} value holds at most {CONCENTRATED_SHARE:.0%} of rows")
+    return str(small.index[0])
+
+
+def concentrated_rows(
+    ds: Dataset,
+    rng: np.random.Generator,
+    pool: np.ndarray,
+    field_name: str,
+    value: str,
+    n: int,
+    taken: np.ndarray,
+) -> np.ndarray:
+    """Up to `n` rows of the first side of the shift (e.g. winter) that `taken` (the first
+    side's own segment, the reference of the runs) does not hold, in random order, where the
+    rows of `field_name` = `value` are replaced, one for one and in place, by that value's rows
+    of the other side (e.g. its summer flights): a real shift inside one segment, the segment
+    mix unchanged, no row shared with the reference windows."""
+    col = ds.frame[field_name].to_numpy()
+    first = np.setdiff1d(pool[ds.side[pool] == 0], taken)
+    rows = rng.permutation(first)[:n]
+    mine = np.flatnonzero(col[rows] == value)
+    other = pool[(ds.side[pool] == 1) & (col[pool] == value)]
+    if len(other) < len(mine):
+        raise ValueError(
+            f"{field_name}={value}: {len(other)} rows on the other side, need {len(mine)}"
+        )
+    rows[mine] = rng.permutation(other)[: len(mine)]
+    return rows
+
+
+def make_layout(
+    ds: Dataset,
+    rng: np.random.Generator,
+    budget: int,
+    shift_rows: int,
+    concentrate: str | None = None,
+) -> Layout:
     pool = np.setdiff1d(np.arange(len(ds.frame)), ds.train)
     length = min(len(pool), budget)
     shuffles = max(1, budget // length)
@@ -279,9 +333,15 @@ def make_layout(ds: Dataset, rng: np.random.Generator, budget: int, shift_rows: 
     for side in (0, 1):
         rows = pool[ds.side[pool] == side]
         segments.append(rng.permutation(rows)[:shift_rows])
+    concentrated = None
+    if concentrate is not None:
+        value = concentrated_value(ds, pool, concentrate)
+        rows = concentrated_rows(ds, rng, pool, concentrate, value, shift_rows, segments[-2])
+        segments.append(rows)
+        concentrated = (len(segments) - 1, concentrate, value)
     if max(len(g) for g in segments) > DAY_ROWS:
         raise ValueError(f"a segment holds more than {DAY_ROWS:,} rows: lower --pool-budget")
-    return Layout(segments, shuffles, (shuffles, shuffles + 1))
+    return Layout(segments, shuffles, (shuffles, shuffles + 1), concentrated)
 
 
 def _records(ds: Dataset, rows: np.ndarray) -> Iterator[tuple[dict[str, Any], float]]:
@@ -538,7 +598,8 @@ def prepare(
     path = tmp / f"{model}.baseline.json"
     save_baseline(baseline, path)
     setup_elasticsearch(es, cfg, [baseline])
-    layout = make_layout(ds, rng, args.pool_budget, args.shift_rows)
+    concentrate = segment_by[0] if args.concentrated and segment_by else None
+    layout = make_layout(ds, rng, args.pool_budget, args.shift_rows, concentrate)
     log(
         f"{name}: {len(ds.frame):,} rows, baseline of {len(ds.train):,}, pool "
         f"{layout.pool_length:,} x {layout.shuffles} shuffles, shift segments "
@@ -618,6 +679,90 @@ def run_power(
         cell.scipy_feature.update(flagged)
     cell.seconds = time.perf_counter() - t0
     return cell
+
+
+@dataclass
+class Concentrated:
+    """Runs on the concentrated shift: each judged unsegmented and with --segment-by."""
+
+    dataset: str
+    field: str
+    value: str
+    window: int
+    runs: int = 0
+    plain_flagged: int = 0  # the unsegmented run flags anything
+    segmented_flagged: int = 0  # the segmented run flags anything
+    target: int = 0  # ... the shifted segment (any of its features or predictions)
+    elsewhere: int = 0  # ... another segment or the mix (nothing shifted there)
+    target_features: collections.Counter[str] = field(default_factory=collections.Counter)
+    elsewhere_what: collections.Counter[str] = field(default_factory=collections.Counter)
+    target_rows: list[int] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def run_concentrated(es: Any, cfg: Any, p: Prepared, window: int, runs: int) -> Concentrated:
+    """Drift mode: a window of the concentrated segment against a window of the first side
+    (spread as the power cells), judged plainly and by the field."""
+    assert p.layout.concentrated is not None
+    seg, field_name, value = p.layout.concentrated
+    a = p.layout.shift_segments[0]
+    cell = Concentrated(p.ds.name, field_name, value, window)
+    n_cur, n_ref = len(p.layout.segments[seg]), len(p.layout.segments[a])
+    if window > min(n_cur, n_ref):
+        return cell
+    cur = spread_offsets(runs, n_cur, window)
+    ref = spread_offsets(runs, n_ref, window)
+    slots = [Slot(seg, o, a, r) for o, r in zip(cur, ref[::-1], strict=True)]
+    where = f"{field_name}={value}:"
+    col = p.ds.frame[field_name].to_numpy()
+    t0 = time.perf_counter()
+
+    def both(slot: Slot) -> tuple[Verdict, Verdict]:
+        plain = judge(es, cfg, p.model, p.baseline_path, p.baseline, slot, window)
+        by = (field_name,)
+        split = judge(es, cfg, p.model, p.baseline_path, p.baseline, slot, window, by, p.segments)
+        return plain, split
+
+    with concurrent.futures.ThreadPoolExecutor(max(1, JOBS)) as pool:
+        results = list(pool.map(both, slots))
+    for slot, (plain, split) in zip(slots, results, strict=True):
+        cell.runs += 1
+        cell.plain_flagged += plain.flagged
+        cell.segmented_flagged += split.flagged
+        mine = [f for f in split.features if f.startswith(where)]
+        other = [f for f in split.features if not f.startswith(where) and "=" in f]
+        other += [f for f in split.features if f.startswith("mix:")]
+        cell.target += bool(mine)
+        cell.elsewhere += bool(other)
+        cell.target_features.update({f.removeprefix(where) for f in mine})
+        cell.elsewhere_what.update(set(other))
+        rows = p.layout.segments[seg][slot.first : slot.first + window]
+        cell.target_rows.append(int((col[rows] == value).sum()))
+    cell.seconds = time.perf_counter() - t0
+    return cell
+
+
+def concentrated_table(cells: Sequence[Concentrated]) -> list[str]:
+    out = [
+        "| dataset | shifted segment | window (its rows, median) | runs | unsegmented run flags "
+        "anything | segmented run flags anything | ... the segment | ... another segment or "
+        "the mix | the segment's features that fired (runs) | elsewhere (runs) |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for c in cells:
+        if c.runs == 0:
+            continue
+        cells_pct = []
+        for k in (c.plain_flagged, c.segmented_flagged, c.target, c.elsewhere):
+            lo, hi = wilson(k, c.runs)
+            cells_pct.append(f"{pct(k, c.runs)} ({100 * lo:.0f}-{100 * hi:.0f} %)")
+        out.append(
+            f"| {c.dataset} | {c.field}={c.value} | {c.window:,} "
+            f"({int(np.median(c.target_rows)):,}) | {c.runs} | "
+            + " | ".join(cells_pct)
+            + f" | {compact(c.target_features)} | {compact(c.elsewhere_what)} |"
+        )
+    return out
 
 
 def cli_check(
@@ -814,6 +959,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     ap.add_argument("--segmented-only", action="store_true", help="only the segmented cells")
     ap.add_argument("--skip-power", action="store_true")
+    ap.add_argument("--skip-aa", action="store_true", help="no A/A cells")
+    ap.add_argument(
+        "--concentrated",
+        action="store_true",
+        help="with --segment-by: power on a real shift inside one segment (the first field's "
+        "largest value with at most 8 %% of the rows), segmented and unsegmented",
+    )
     ap.add_argument(
         "--quick",
         action="store_true",
@@ -854,6 +1006,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     preps: list[Prepared] = []
     aa: list[Cell] = []
     power: list[Cell] = []
+    concentrated: list[Concentrated] = []
     try:
         with tempfile.TemporaryDirectory(prefix="bench-calib-") as tmp_name:
             tmp = Path(tmp_name)
@@ -870,6 +1023,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             cells = [] if args.segmented_only else [(p, False, windows) for p in preps]
             cells += [(p, True, segment_windows) for p in preps if p.segment_by]
+            if args.skip_aa:
+                cells = []
             for p, segmented, sizes in cells:
                 for mode in modes:
                     for w in sizes:
@@ -892,6 +1047,19 @@ def main(argv: Sequence[str] | None = None) -> int:
                                 f"{pct(cell.flagged, cell.runs)}, scipy "
                                 f"{pct(cell.scipy_flagged, cell.runs)} in {cell.seconds:.0f} s"
                             )
+            for p in preps:
+                if p.layout.concentrated is None:
+                    continue
+                for w in segment_windows:
+                    cc = run_concentrated(es, cfg, p, w, args.power_runs)
+                    concentrated.append(cc)
+                    log(
+                        f"concentrated {p.ds.name} {cc.field}={cc.value} {w}: unsegmented "
+                        f"{pct(cc.plain_flagged, cc.runs)}, segmented "
+                        f"{pct(cc.segmented_flagged, cc.runs)}, segment found "
+                        f"{pct(cc.target, cc.runs)}, elsewhere {pct(cc.elsewhere, cc.runs)} "
+                        f"in {cc.seconds:.0f} s"
+                    )
     finally:
         if not args.keep:
             cleanup(es, [p.model for p in preps] or [f"calib_{d}_{run_id}" for d in datasets])
@@ -925,26 +1093,45 @@ def main(argv: Sequence[str] | None = None) -> int:
         if total
         else "- CLI check: not run (`--cli-checks 0`)",
         "",
-        f"### A/A: no drift (rows shuffled), {args.runs} runs per cell",
-        "",
-        "A run flags when any feature or the prediction drifted (segmented cells, `dataset by "
-        "FIELD (N)`: also the segment mix, or any feature or prediction of any segment). "
-        "Goal: rate <= 5 % and the "
-        "upper end of the 95 % Wilson interval <= 10 %. `disjoint spans`: how many of the "
-        "runs read rows no other run of the cell reads (the rest overlap other runs, so "
-        "their interval is optimistic).",
-        "",
-        *aa_table(aa),
-        "",
-        "Which feature:test fired, per cell (runs):",
-        "",
-        *pairs_table(aa),
-        "",
     ]
+    if aa:
+        lines += [
+            f"### A/A: no drift (rows shuffled), {args.runs} runs per cell",
+            "",
+            "A run flags when any feature or the prediction drifted (segmented cells, `dataset by "
+            "FIELD (N)`: also the segment mix, or any feature or prediction of any segment). "
+            "Goal: rate <= 5 % and the "
+            "upper end of the 95 % Wilson interval <= 10 %. `disjoint spans`: how many of the "
+            "runs read rows no other run of the cell reads (the rest overlap other runs, so "
+            "their interval is optimistic).",
+            "",
+            *aa_table(aa),
+            "",
+            "Which feature:test fired, per cell (runs):",
+            "",
+            *pairs_table(aa),
+            "",
+        ]
     if power:
         lines += [
             f"### Power on real shifts, {args.power_runs} runs per cell",
             *power_tables(power, preps),
+            "",
+        ]
+    if concentrated:
+        lines += [
+            f"### Power on a real shift inside one segment, {args.power_runs} runs per cell",
+            "",
+            "Drift mode: a window of first-side rows (flights: winter) in which one segment's "
+            "rows are its other-side rows (its summer flights), one for one, against a window "
+            "of first-side rows; each run judged by `analyze` unsegmented and with "
+            f"`--segment-by {','.join(preps[0].segment_by) if preps else ''} --segments "
+            f"{args.segments}`. Rates with 95 % Wilson intervals. Nothing shifted outside the "
+            "segment, so alarms elsewhere are false alarms; the two windows of a run share no row "
+            "(the shifted windows come from first-side rows the reference side does not hold), "
+            "but runs of a cell overlap each other.",
+            "",
+            *concentrated_table(concentrated),
             "",
         ]
     body = "\n".join(lines) + "\n"
