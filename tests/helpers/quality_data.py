@@ -81,6 +81,26 @@ def ship_outcomes(
         assert shipper.flush(30.0)
 
 
+def ship_row_outcomes(
+    es: Elasticsearch,
+    cfg: ESConfig,
+    model: str,
+    start: dt.datetime,
+    labels: list[Any],
+    spool: Path,
+    prefix: str = "s",
+) -> None:
+    """The outcome of each of `len(labels)` predictions spread over the day from `start` (id
+    `<prefix><i>`, served at start + (i + 1) * DAY / (n + 1)), half an hour after it, through
+    the real shipper; then refreshed."""
+    step = DAY / (len(labels) + 1)
+    outcomes = [
+        (f"{prefix}{i}", v, start + (i + 1) * step + DAY / 48) for i, v in enumerate(labels)
+    ]
+    ship_outcomes(cfg, model, outcomes, spool)
+    refresh(es, model)
+
+
 def refresh(es: Elasticsearch, model: str) -> None:
     es.options(ignore_status=404).indices.refresh(index=f"predwatch-*-{model}*")
 

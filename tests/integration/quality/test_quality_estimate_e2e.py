@@ -18,6 +18,7 @@ from predwatch.analyzers.baseline_cli import baseline as baseline_cli
 from predwatch.analyzers.quality_cli import quality
 from predwatch.config import ESConfig
 from tests.helpers import quality_data as qd
+from tests.helpers.estimate_cli import run_estimate
 
 GOOD = (qd.T0, qd.T0 + qd.DAY)
 SHIFTED = (qd.T0 + qd.DAY, qd.T0 + 2 * qd.DAY)
@@ -63,31 +64,6 @@ def _rows(x: np.ndarray, start: object, prefix: str, version: str) -> list[qd.Se
         qd.Served(f"{prefix}{i}", start + (i + 1) * step, version, {"value": float(s)})  # type: ignore[operator]
         for i, s in enumerate(_score(x))
     ]
-
-
-def _run(
-    es_config: ESConfig, model: str, window: tuple[object, object], base: Path, *extra: str
-) -> tuple[int, dict]:
-    args = [
-        "--model",
-        model,
-        "--start",
-        qd.iso(window[0]),
-        "--end",
-        qd.iso(window[1]),  # type: ignore[arg-type]
-        "--estimate",
-        "--baseline",
-        str(base),
-        "--reference",
-        "baseline",
-        "--json",
-        "--es-url",
-        es_config.url,
-        *extra,
-    ]
-    r = CliRunner().invoke(quality, args)
-    assert r.exit_code in (0, 1), r.output
-    return r.exit_code, json.loads(r.output[r.output.index("{") :])
 
 
 @pytest.fixture
@@ -164,7 +140,7 @@ class TestEstimateBeforeLabels:
     ) -> None:
         """A window like the reference: estimates near the reference metrics, exit 0."""
         model, base, _ = shipped
-        code, d = _run(es_config, model, GOOD, base, "--no-store")
+        code, d = run_estimate(es_config, model, GOOD, base, "--no-store")
         assert code == 0
         est = d["estimated"]["versions"]["*"]
         assert set(est) == {"accuracy", "precision", "recall", "f1", "roc_auc"}
@@ -179,7 +155,7 @@ class TestEstimateBeforeLabels:
     ) -> None:
         """Inputs moved to where the model is unsure: estimated accuracy drops, exit 1."""
         model, base, _ = shipped
-        code, d = _run(es_config, model, SHIFTED, base, "--no-store")
+        code, d = run_estimate(es_config, model, SHIFTED, base, "--no-store")
         assert code == 1
         assert "estimated.accuracy@*" in d["regressed"]
         assert "estimated.roc_auc@2" in d["regressed"]
@@ -197,13 +173,9 @@ class TestEstimateBeforeLabels:
         model, base, shifted = shipped
         rng = np.random.default_rng(5)
         y = (rng.random(len(shifted)) < _true_p(shifted)).astype(int)
-        step = qd.DAY / (len(shifted) + 1)
-        outcomes = [
-            (f"s{i}", int(v), SHIFTED[0] + (i + 1) * step + qd.DAY / 48) for i, v in enumerate(y)
-        ]
-        qd.ship_outcomes(es_config, model, outcomes, tmp_path / "spool")
-        qd.refresh(es, model)
-        code, d = _run(es_config, model, SHIFTED, base)
+        labels = [int(v) for v in y]
+        qd.ship_row_outcomes(es, es_config, model, SHIFTED[0], labels, tmp_path / "spool")
+        code, d = run_estimate(es_config, model, SHIFTED, base)
         assert code == 1
         acc = d["estimated"]["versions"]["*"]["accuracy"]
         s = _score(shifted)

@@ -4,7 +4,6 @@ a window near the decision boundaries is flagged before any label, realized valu
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -14,10 +13,10 @@ from click.testing import CliRunner
 from elasticsearch import Elasticsearch
 
 from predwatch.analyzers.baseline_cli import baseline as baseline_cli
-from predwatch.analyzers.quality_cli import quality
 from predwatch.config import ESConfig
 from predwatch.shipper import Shipper
 from tests.helpers import quality_data as qd
+from tests.helpers.estimate_cli import run_estimate
 
 CLASSES = ("a", "b", "c")
 W = np.array([[2.0, 0.0], [-1.0, 1.7], [-1.0, -1.7]])
@@ -74,15 +73,6 @@ def _ship(cfg: ESConfig, model: str, x: np.ndarray, window: tuple, prefix: str, 
         assert shipper.flush(60.0)
 
 
-def _run(cfg: ESConfig, model: str, window: tuple, base: Path, *extra: str) -> tuple[int, dict]:
-    args = ["--model", model, "--start", qd.iso(window[0]), "--end", qd.iso(window[1]),
-            "--estimate", "--baseline", str(base), "--reference", "baseline", "--json",
-            "--es-url", cfg.url, *extra]  # fmt: skip
-    r = CliRunner().invoke(quality, args)
-    assert r.exit_code in (0, 1), r.output
-    return r.exit_code, json.loads(r.output[r.output.index("{") :])
-
-
 @pytest.fixture
 def shipped(
     es: Elasticsearch, es_config: ESConfig, model_name: str, tmp_path: Path
@@ -104,7 +94,7 @@ class TestMulticlassEstimate:
     ) -> None:
         """A window like the reference: every one-vs-rest estimate near the reference, exit 0."""
         model, base, _ = shipped
-        code, d = _run(es_config, model, GOOD, base, "--no-store")
+        code, d = run_estimate(es_config, model, GOOD, base, "--no-store")
         assert code == 0, d["estimated"]
         e = d["estimated"]
         assert e["kind"] == "multiclass" and e["classes"] == list(CLASSES)
@@ -121,7 +111,7 @@ class TestMulticlassEstimate:
     ) -> None:
         """Inputs near the boundaries: estimated accuracy drops for version 2, exit 1."""
         model, base, _ = shipped
-        code, d = _run(es_config, model, SHIFTED, base, "--no-store")
+        code, d = run_estimate(es_config, model, SHIFTED, base, "--no-store")
         assert code == 1
         assert "estimated.accuracy@*" in d["regressed"]
         assert "estimated.accuracy@2" in d["regressed"]
@@ -138,13 +128,9 @@ class TestMulticlassEstimate:
         model, base, shifted = shipped
         rng = np.random.default_rng(6)
         y = np.asarray(CLASSES)[_draw(rng, _true_p(shifted))]
-        step = qd.DAY / (len(shifted) + 1)
-        outcomes = [
-            (f"s{i}", str(v), SHIFTED[0] + (i + 1) * step + qd.DAY / 48) for i, v in enumerate(y)
-        ]
-        qd.ship_outcomes(es_config, model, outcomes, tmp_path / "spool")
-        qd.refresh(es, model)
-        _, d = _run(es_config, model, SHIFTED, base, "--no-store")
+        labels = [str(v) for v in y]
+        qd.ship_row_outcomes(es, es_config, model, SHIFTED[0], labels, tmp_path / "spool")
+        _, d = run_estimate(es_config, model, SHIFTED, base, "--no-store")
         acc = d["estimated"]["versions"]["*"]["accuracy"]
         predicted = np.asarray(CLASSES)[_scores(shifted).argmax(axis=1)]
         real = float(np.mean(predicted == y))
@@ -165,7 +151,7 @@ class TestMulticlassEstimate:
                                        timestamp=later[0] + i * qd.DAY / 100)  # fmt: skip
             assert shipper.flush(60.0)
         qd.refresh(es, model)
-        code, d = _run(es_config, model, later, base, "--no-store")
+        code, d = run_estimate(es_config, model, later, base, "--no-store")
         assert code == 0
         assert d["estimated"]["versions"]["*"] == {}
         assert any("prediction.scores.<class>" in n for n in d["estimated"]["notes"])
