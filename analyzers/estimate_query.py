@@ -132,10 +132,11 @@ class Bins:
         e = [float(x) for x in self.edges]
         lo: list[float | None] = [None, *e]
         hi: list[float | None] = [*e, None]
+        summed = self.summed if split else np.ones_like(self.summed)
 
         def ranges(want: bool) -> list[dict[str, Any]]:
             out = []
-            for i in np.flatnonzero((self.summed | (not split)) == want):
+            for i in np.flatnonzero(summed == want):
                 r: dict[str, Any] = {"key": str(i)}
                 if lo[i] is not None:
                     r["from"] = lo[i]
@@ -147,9 +148,9 @@ class Bins:
         out: dict[str, Any] = {}
         if plain := ranges(False):
             out["score"] = {"range": {"field": field_name, "ranges": plain, "keyed": False}}
-        if summed := ranges(True):
+        if with_sums := ranges(True):
             out["summed"] = {
-                "range": {"field": field_name, "ranges": summed, "keyed": False},
+                "range": {"field": field_name, "ranges": with_sums, "keyed": False},
                 "aggs": {"sum": {"sum": {"field": field_name}}},
             }
         return out
