@@ -95,7 +95,10 @@ def ensure_es(cfg: ESConfig, echo: Echo) -> ESConfig:
 
     node = LocalNode(port=9200, log=lambda m: echo(f"  {m}"))
     info = node.start()
-    echo(f"  Elasticsearch {info.version} at {info.url} (local node, pid {info.pid})")
+    echo(
+        f"  Elasticsearch {info.version} at {info.url} (local node, pid {info.pid}; it keeps "
+        "running after the demo, for a second run or a look: `predwatch es stop --port 9200`)"
+    )
     return cfg.with_url(info.url)
 
 
