@@ -6,20 +6,23 @@ map's knots, the threshold and split ramps; baselines of old: the 1/1000 grid). 
 [from, to), the same bins as `score_calibration.bin_index`; rows without a score are in no
 bin. Memory and time are O(windows x versions x bins), whatever the number of predictions.
 
-Each histogram is two sibling `range` aggregations over a partition of the bins (`Bins`):
-`score`, the bins whose sum the estimate does not need (inside one block of the map, or
-beyond it: `estimate_edges.summed_bins`), counts only; and `summed`, the other bins, with a
-`sum` of the score. At the top level of a request, a `range` without sub-aggregations is
-counted from the index (Elasticsearch's filter-by-filter mode) on every shard whose
-documents all fall in the window; only the rows of `summed` bins are then read one by one.
-Under a window or version bucket no `range` is counted from the index, and one `range` with
-a sum per bin reads each row once: there every bin is in `summed`.
+Request shape: a search per window, all sent in one `_msearch` (Elasticsearch runs them in
+parallel), each on the daily indices its window touches (`schema.window_indices`: the other
+days' shards cost a shard request each even when empty), with the histograms at the top
+level. A `versions` terms aggregation beside them lists the model versions: in the usual
+case (one version) that answer is complete. The windows with several versions are asked
+again, with the histograms under a `terms` level per version.
 
-Request shape: one window is the request's query and its histograms sit at the top level;
-several windows are a `date_range` bucket each (one request for as many windows as the
-bucket limit allows). A `versions` terms aggregation beside them lists the model versions; in
-the usual case (one version) that answer is complete. With several versions, the windows are
-asked again with the histograms under a `terms` level per version.
+A histogram is one `range` with a `sum` per bin, or, where the window holds every document
+of its days' indices (`covers_its_days`), two sibling `range`s over a partition of the bins
+(`Bins`): `score`, the bins whose sum the estimate does not need (inside one block of the
+map, or beyond it: `estimate_edges.summed_bins`), counts only; and `summed`, the other bins,
+with their `sum`. Elasticsearch counts a top-level `range` without sub-aggregations from its
+index (filter-by-filter) on a shard whose documents all fall in the window (on large enough
+shards: small ones are read either way), so only the rows of the summed bins are read one
+by one there. On a shard the window cuts it would read the rows once per `range`; under a
+version bucket or a class's `filters` no `range` is counted from the index: there every bin
+is in `summed`.
 
 Binary classifiers: one histogram of the positive class's score (`prediction.value`, or
 `prediction.scores.<positive>` for models that log class scores). Multiclass: per class
@@ -29,7 +32,8 @@ among the others (`estimate.ClassBins`), each class on its own map's bins.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import datetime as dt
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,8 +41,8 @@ import numpy as np
 import numpy.typing as npt
 from elasticsearch import Elasticsearch
 
-from predwatch import es as es_mod
 from predwatch import schema as s
+from predwatch.analyzers import fetch
 from predwatch.analyzers import score_calibration as sc
 from predwatch.analyzers.aggregates import Window, iso
 from predwatch.analyzers.estimate_edges import summed_bins
@@ -49,7 +53,11 @@ BoolArray = npt.NDArray[np.bool_]
 ALL_VERSIONS = "*"
 NO_VERSION = "(none)"
 MAX_VERSIONS = 1000
-BUCKET_BUDGET = 50_000
+SEARCHES_PER_REQUEST = 100  # searches per _msearch
+# A window that cuts its days' indices is searched in pieces (Elasticsearch reads each on its
+# own thread), so that a request has about this many searches: its search pool has
+# 1.5 x cores + 1 threads per node (4 on 2 cores).
+PARALLEL = 4
 # Only what the readers use: each range bucket's from/to would double the response.
 FILTER_PATH = [
     "aggregations.**.buckets.key",
@@ -197,15 +205,16 @@ class Request:
         own = class_bins or {}
         return cls(bins, field_name, tuple(classes), tuple(own.get(c, bins) for c in classes))
 
-    def aggs(self, *, top: bool) -> dict[str, Any]:
-        """The aggregations of one bucket: the request's top level (`top`), or a window or
-        version bucket. Only the binary score's bins at the top level are split
-        (`Bins.aggs`): there Elasticsearch counts a `range` without sub-aggregations from its
-        index; under a bucket (a window, a version, a class's `filters`) it reads every row
-        for each `range`, so one `range` with sums costs less."""
+    def aggs(self, *, split: bool) -> dict[str, Any]:
+        """The histograms' aggregations, with the binary score's bins `split` (`Bins.aggs`)
+        or not. Split where Elasticsearch may count a `range` without sub-aggregations from
+        its index: at a request's top level, on shards whose documents all fall in the
+        window. Elsewhere (a window that cuts its day's index, under a version bucket or a
+        class's `filters`) it reads every row for each `range`, so one `range` with sums
+        costs less."""
         out: dict[str, Any] = {}
         if self.field_name is not None:
-            out.update(self.bins.aggs(self.field_name, split=top))
+            out.update(self.bins.aggs(self.field_name, split=split))
         for i, (c, b) in enumerate(zip(self.classes, self.class_bins, strict=True)):
             out[f"c{i}"] = {
                 "filters": {
@@ -222,28 +231,33 @@ class Request:
         binary = self.bins.count if self.field_name is not None else 0
         return binary + 3 * sum(b.count for b in self.class_bins) + 1
 
-    def window(self, by_version: Mapping[str, Mapping[str, Any]]) -> WindowHistograms:
-        """One window's histograms from its bucket per version, plus their sum under
-        ALL_VERSIONS."""
+    def window(self, by_version: Iterable[tuple[str, Mapping[str, Any]]]) -> WindowHistograms:
+        """One window's histograms from its buckets per version, plus their sum under
+        ALL_VERSIONS; a version met several times (a window searched in pieces) is summed."""
         out = WindowHistograms()
         total_b = self.bins.empty()
         total_c = {
             c: ClassHistograms(b.empty(), b.empty())
             for c, b in zip(self.classes, self.class_bins, strict=True)
         }
-        for key, bucket in by_version.items():
+        for key, bucket in by_version:
             if self.field_name is not None:
                 h = self.bins.read(bucket)
-                out.binary[key] = h
                 total_b.add(h)
+                if key in out.binary:
+                    out.binary[key].add(h)
+                else:
+                    out.binary[key] = h
             if self.classes:
-                per: dict[str, ClassHistograms] = {}
+                per = out.classes.setdefault(key, {})
                 for i, (c, b) in enumerate(zip(self.classes, self.class_bins, strict=True)):
                     f = bucket.get(f"c{i}", {}).get("buckets", {})
                     ch = ClassHistograms(b.read(f.get("predicted", {})), b.read(f.get("other", {})))
-                    per[c] = ch
                     total_c[c].add(ch)
-                out.classes[key] = per
+                    if c in per:
+                        per[c].add(ch)
+                    else:
+                        per[c] = ch
         if self.field_name is not None:
             out.binary[ALL_VERSIONS] = total_b
         if self.classes:
@@ -276,57 +290,39 @@ def histograms(
     )[0]
 
 
-def _search(
-    es: Elasticsearch, cfg: ESConfig, model: str, query: dict[str, Any], aggs: dict[str, Any]
-) -> dict[str, Any]:
-    r = es_mod.call(
-        cfg,
-        lambda: es.search(
-            index=s.index_pattern("predictions", model),
-            size=0,
-            query=query,
-            aggs=aggs,
-            track_total_hits=False,
-            filter_path=FILTER_PATH,
-            ignore_unavailable=True,
-            allow_no_indices=True,
-        ),
-    )
-    return dict(r.body)
+def _body(window: Window, aggs: dict[str, Any]) -> dict[str, Any]:
+    query = {"range": {s.TIMESTAMP: {"gte": iso(window.start), "lt": iso(window.end)}}}
+    return {"size": 0, "track_total_hits": False, "query": query, "aggs": aggs}
 
 
-def _span(windows: Sequence[Window]) -> dict[str, Any]:
-    start = min(w.start for w in windows)
-    end = max(w.end for w in windows)
-    return {"range": {s.TIMESTAMP: {"gte": iso(start), "lt": iso(end)}}}
+def covers_its_days(window: Window, now: dt.datetime) -> bool:
+    """Whether `window` holds every document of the daily indices it touches (an index
+    holds one UTC day, `schema.index_name`): it starts at a UTC midnight and ends at one or
+    after `now` (today's index has nothing later yet)."""
+    return _midnight(window.start) and (_midnight(window.end) or window.end >= now)
 
 
-def _by_window(part: Sequence[Window], aggs: dict[str, Any]) -> dict[str, Any]:
-    """`aggs` per window: at the top level for one window (the query is the window), under
-    a `date_range` bucket each for several."""
-    if len(part) == 1:
-        return aggs
-    ranges = [{"key": str(i), "from": iso(w.start), "to": iso(w.end)} for i, w in enumerate(part)]
-    return {
-        "windows": {
-            "date_range": {"field": s.TIMESTAMP, "ranges": ranges, "keyed": False},
-            "aggs": aggs,
-        }
-    }
+def _midnight(t: dt.datetime) -> bool:
+    return t.astimezone(dt.UTC).timetz() == dt.time(tzinfo=dt.UTC)
 
 
-def _window_buckets(body: Mapping[str, Any], part: Sequence[Window]) -> list[dict[str, Any]]:
-    """Each window's bucket in the answer to `_by_window(part, ...)`, in `part`'s order."""
-    aggs = body.get("aggregations", {})
-    if len(part) == 1:
-        rows = sum(int(b["doc_count"]) for b in aggs.get("versions", {}).get("buckets", []))
-        return [{**aggs, "doc_count": rows}]
-    found = {str(b["key"]): b for b in aggs.get("windows", {}).get("buckets", [])}
-    return [dict(found.get(str(i), {})) for i in range(len(part))]
-
-
-def _chunks(windows: Sequence[Window], step: int) -> list[Sequence[Window]]:
-    return [windows[i : i + step] for i in range(0, len(windows), step)]
+def _msearch(
+    es: Elasticsearch,
+    cfg: ESConfig,
+    model: str,
+    windows: Sequence[Window],
+    aggs: Callable[[Window], dict[str, Any]],
+) -> list[Mapping[str, Any]]:
+    """Each window's `aggregations` (`aggs(window)`): a search per window, on the daily
+    indices it touches (`schema.window_indices`), SEARCHES_PER_REQUEST to an _msearch."""
+    out: list[Mapping[str, Any]] = []
+    for i in range(0, len(windows), SEARCHES_PER_REQUEST):
+        part = windows[i : i + SEARCHES_PER_REQUEST]
+        indices = [s.window_indices("predictions", model, w.start, w.end) for w in part]
+        bodies = [_body(w, aggs(w)) for w in part]
+        answers = fetch.msearch(es, cfg, indices, bodies, filter_path=FILTER_PATH)
+        out += [a.get("aggregations", {}) for a in answers]
+    return out
 
 
 def histograms_many(
@@ -340,34 +336,45 @@ def histograms_many(
     classes: Sequence[str] = (),
     class_bins: Mapping[str, Bins] | None = None,
 ) -> list[WindowHistograms]:
-    """The histograms of several windows in as few requests as the bucket limit allows
-    (BUCKET_BUDGET, under Elasticsearch's default search.max_buckets of 65,536).
+    """The histograms of several windows, in one _msearch (Elasticsearch runs its searches
+    in parallel): a search per window, on the window's own daily indices, with its
+    histograms at the top level; a window that cuts its days' indices (`covers_its_days`)
+    is searched in pieces when the windows are fewer than PARALLEL, its histograms summed.
 
-    The first request has no version level, and a `versions` terms aggregation beside the
-    windows: with one version (the usual case) it is the whole answer, each window's rows
-    being that version's. With several, the windows are asked again per version (as many
-    per request as the budget allows with that many versions)."""
+    Each search lists the model versions beside the histograms: with one version (the usual
+    case) its answer is complete, the window's rows being that version's. The windows with
+    several versions (in any piece) are asked again, whole, with the histograms under a
+    `terms` level per version."""
     req = Request.of(bins, field_name=field_name, classes=classes, class_bins=class_bins)
-    out: list[WindowHistograms] = []
-    step = max(1, (BUCKET_BUDGET - MAX_VERSIONS) // (req.buckets + 1))
-    for part in _chunks(windows, step):
-        inner = req.aggs(top=len(part) == 1)
-        body = _search(
-            es, cfg, model, _span(part), {**_by_window(part, inner), "versions": _VERSIONS}
-        )
-        versions = [
-            str(b["key"])
-            for b in body.get("aggregations", {}).get("versions", {}).get("buckets", [])
-        ]
-        if len(versions) <= 1:
-            for w in _window_buckets(body, part):
-                out.append(req.window({versions[0]: w} if w.get("doc_count") else {}))
-            continue
-        nested = {"versions": {**_VERSIONS, "aggs": req.aggs(top=False)}}
-        step_v = max(1, BUCKET_BUDGET // (req.buckets * len(versions) + 1))
-        for sub in _chunks(part, step_v):
-            body = _search(es, cfg, model, _span(sub), _by_window(sub, nested))
-            for w in _window_buckets(body, sub):
-                found = w.get("versions", {}).get("buckets", [])
-                out.append(req.window({str(b["key"]): b for b in found}))
+    now = dt.datetime.now(dt.UTC)
+    form = {split: {**req.aggs(split=split), "versions": _VERSIONS} for split in (True, False)}
+    cut = max(1, PARALLEL // max(1, len(windows)))
+    pieces = [(i, p) for i, w in enumerate(windows) for p in _pieces(w, now, cut)]
+    answers = _msearch(
+        es, cfg, model, [p for _, p in pieces], lambda p: form[covers_its_days(p, now)]
+    )
+    versions: list[set[str]] = [set() for _ in windows]
+    parts: list[list[Mapping[str, Any]]] = [[] for _ in windows]
+    for (i, _), aggs in zip(pieces, answers, strict=True):
+        versions[i].update(str(b["key"]) for b in aggs.get("versions", {}).get("buckets", []))
+        parts[i].append(aggs)
+    again = [i for i, v in enumerate(versions) if len(v) > 1]
+    # one version (or none): every piece's rows are that version's
+    out = [req.window((v, a) for v in versions[i] for a in parts[i]) for i in range(len(windows))]
+    nested = {"versions": {**_VERSIONS, "aggs": req.aggs(split=False)}}
+    answers = _msearch(es, cfg, model, [windows[i] for i in again], lambda _: nested)
+    for i, aggs in zip(again, answers, strict=True):
+        buckets = aggs.get("versions", {}).get("buckets", [])
+        out[i] = req.window([(str(b["key"]), b) for b in buckets])
     return out
+
+
+def _pieces(window: Window, now: dt.datetime, cut: int) -> list[Window]:
+    """`window` searched whole where it covers its days (its bins may be counted from the
+    index), else cut into `cut` consecutive pieces of whole milliseconds (searched in
+    parallel: each piece's rows are read by its own thread)."""
+    span_ms = (window.end - window.start) // dt.timedelta(milliseconds=1)
+    if covers_its_days(window, now) or cut == 1 or span_ms < cut:
+        return [window]
+    at = [window.start + dt.timedelta(milliseconds=span_ms * k // cut) for k in range(cut)]
+    return [Window(a, b) for a, b in zip(at, [*at[1:], window.end], strict=True)]

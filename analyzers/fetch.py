@@ -210,22 +210,43 @@ def _check(resp: Mapping[str, Any], index: str) -> Mapping[str, Any]:
 def msearch(
     es: Elasticsearch,
     cfg: ESConfig,
-    index: str,
+    index: str | Sequence[Sequence[str]],
     bodies: Sequence[Mapping[str, Any]],
     *,
     request_cache: bool | None = None,
+    filter_path: Sequence[str] | None = None,
 ) -> list[Mapping[str, Any]]:
-    """Run `bodies` (all `size: 0`) in one _msearch; failures raise AggregationFailed."""
-    header: dict[str, Any] = {"index": index, "ignore_unavailable": True, "allow_no_indices": True}
-    if request_cache is not None:
-        header["request_cache"] = request_cache
+    """Run `bodies` (all `size: 0`) in one _msearch, on `index` or, given one list per body,
+    each on its own indices; failures raise AggregationFailed. `filter_path`: the answer's
+    paths under `responses.` that the caller reads (the failure fields are always kept)."""
+    each = [index] * len(bodies) if isinstance(index, str) else [list(i) for i in index]
+    if len(each) != len(bodies):
+        raise ValueError(f"{len(bodies)} bodies but {len(each)} index lists")
     searches: list[Mapping[str, Any]] = []
-    for body in bodies:
+    for names, body in zip(each, bodies, strict=True):
         if body.get("size") != 0:
             raise ValueError("analyzer searches must not fetch documents (size must be 0)")
+        header: dict[str, Any] = {"index": names, "ignore_unavailable": True}
+        header["allow_no_indices"] = True
+        if request_cache is not None:
+            header["request_cache"] = request_cache
         searches += [header, body]
-    resp = es_mod.call(cfg, lambda: es.msearch(searches=searches))
-    return [_check(r, index) for r in resp.body["responses"]]
+    paths = None
+    if filter_path is not None:
+        paths = [f"responses.{p}" for p in (*filter_path, *_FAILURE_PATHS)]
+    resp = es_mod.call(cfg, lambda: es.msearch(searches=searches, filter_path=paths))
+    answers = resp.body["responses"]
+    return [_check(r, _label(n)) for r, n in zip(answers, each, strict=True)]
+
+
+_FAILURE_PATHS = ("error", "_shards.failed", "_shards.failures")
+
+
+def _label(index: str | Sequence[str]) -> str:
+    """`index` for an error message: a name, or the first and last of a list."""
+    if isinstance(index, str):
+        return index
+    return index[0] if len(index) == 1 else f"{index[0]} .. {index[-1]} ({len(index)} indices)"
 
 
 def count_above(

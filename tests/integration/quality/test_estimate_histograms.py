@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from elasticsearch import Elasticsearch
 
+from predwatch import schema as s
 from predwatch.analyzers import estimate as est
 from predwatch.analyzers import estimate_query as eq
 from predwatch.analyzers import score_calibration as sc
@@ -119,15 +120,19 @@ class TestBinaryHistograms:
 
 
 class TestManyWindows:
+    @pytest.mark.parametrize(("per_request", "parallel"), [(100, 4), (2, 1), (3, 16)])
     def test_windows_in_one_request_equal_one_request_each(
         self,
         es: Elasticsearch,
         es_config: ESConfig,
         model_name: str,
         monkeypatch: pytest.MonkeyPatch,
+        per_request: int,
+        parallel: int,
     ) -> None:
-        """Hourly windows read together (also split by a small bucket budget) equal each read
-        alone; predictions outside every window count nowhere."""
+        """Hourly windows read together equal each read alone, however they are sent (several
+        _msearch requests, each window whole or in pieces); predictions outside every window
+        count nowhere."""
         rng = np.random.default_rng(4)
         scores = rng.beta(2, 2, 900)
         versions = ["1" if i % 2 else "2" for i in range(len(scores))]
@@ -135,14 +140,15 @@ class TestManyWindows:
         qd.ship_predictions(es, model_name, _served(scores, versions, "h"))
         hours = [Window(qd.T0 + i * HOUR, qd.T0 + (i + 1) * HOUR) for i in (0, 1, 5, 23)]
         alone = [eq.histograms(es, es_config, model_name, w, BINS) for w in hours]
-        for budget in (eq.BUCKET_BUDGET, 3000):  # 3000: one window per request
-            monkeypatch.setattr(eq, "BUCKET_BUDGET", budget)
-            together = eq.histograms_many(es, es_config, model_name, hours, BINS)
-            assert len(together) == len(hours)
-            for a, b in zip(alone, together, strict=True):
-                assert sorted(a.binary) == sorted(b.binary)
-                for key in a.binary:
-                    assert np.array_equal(a.binary[key].counts, b.binary[key].counts)
+        monkeypatch.setattr(eq, "SEARCHES_PER_REQUEST", per_request)
+        monkeypatch.setattr(eq, "PARALLEL", parallel)
+        together = eq.histograms_many(es, es_config, model_name, hours, BINS)
+        assert len(together) == len(hours)
+        for a, b in zip(alone, together, strict=True):
+            assert sorted(a.binary) == sorted(b.binary)
+            for key in a.binary:
+                assert np.array_equal(a.binary[key].counts, b.binary[key].counts)
+                assert np.allclose(a.binary[key].sums, b.binary[key].sums, atol=1e-9)
         step = qd.DAY / (len(scores) + 1)
         inside = sum(
             any(w.start <= qd.T0 + (i + 1) * step < w.end for w in hours)
@@ -193,6 +199,90 @@ class TestManyWindows:
                         assert np.array_equal(x.counts, y.counts), (key, c, side)
         assert together[0].binary["7"].rows > 0 and together[2].binary[eq.ALL_VERSIONS].rows == 0
         assert len(together[0].classes["7"]["b"].other.counts) == 3
+
+
+class TestDailyIndices:
+    """Windows over several days' indices: whole days, and windows that cut them (searched in
+    pieces), with one version or a version per day."""
+
+    DAYS = 3
+
+    def _ship(self, es: Elasticsearch, model: str, versions: list[str]) -> tuple[np.ndarray, list]:
+        rng = np.random.default_rng(8)
+        n = 600 * self.DAYS
+        scores = np.concatenate([rng.beta(2, 3, n - 3), [0.0, 0.5, 1.0]])
+        step = self.DAYS * qd.DAY / (n + 1)
+        at = [qd.T0 + (i + 1) * step for i in range(n)]
+        rows = [
+            qd.Served(f"d{i}", t, versions[(t - qd.T0) // qd.DAY], {"value": float(v)})
+            for i, (t, v) in enumerate(zip(at, scores, strict=True))
+        ]
+        qd.ship_predictions(es, model, rows)
+        return scores, at
+
+    @staticmethod
+    def _numpy(
+        scores: np.ndarray, at: list, w: Window, bins: eq.Bins, keep: np.ndarray | None = None
+    ) -> tuple[np.ndarray, ...]:
+        inside = np.array([w.start <= t < w.end for t in at]) & (True if keep is None else keep)
+        idx = sc.bin_index(bins.edges, scores[inside])
+        counts = np.bincount(idx, minlength=bins.count)
+        return counts, np.bincount(idx, weights=scores[inside], minlength=bins.count)
+
+    @pytest.mark.parametrize("versions", [["1", "1", "1"], ["1", "1", "2"]])
+    def test_whole_and_cut_windows_equal_numpy(
+        self, es: Elasticsearch, es_config: ESConfig, model_name: str, versions: list[str]
+    ) -> None:
+        """Per window and version, counts (and the sums asked for) equal numpy's: whole days
+        (bins split, counted from the index), a window that cuts two days' indices (pieces),
+        one that starts mid-day and crosses into the next version's day (pieces, then asked
+        again per version), and one too short to cut."""
+        qd.install(es, es_config)
+        scores, at = self._ship(es, model_name, versions)
+        bins = eq.Bins.of(EDGES, MAP)
+        now = dt.datetime.now(dt.UTC)
+        windows = [
+            Window(qd.T0, qd.T0 + 2 * qd.DAY),
+            Window(qd.T0 + 12 * HOUR, qd.T0 + 36 * HOUR),
+            Window(qd.T0 + 30 * HOUR, qd.T0 + 3 * qd.DAY),
+            Window(qd.T0 + 50 * HOUR, qd.T0 + 50 * HOUR + dt.timedelta(milliseconds=3)),
+        ]
+        assert [eq.covers_its_days(w, now) for w in windows] == [True, False, False, False]
+        for group in (windows, *([w] for w in windows)):  # alone, a cut window is in pieces
+            got = eq.histograms_many(es, es_config, model_name, group, bins)
+            for w, h in zip(group, got, strict=True):
+                counts, sums = self._numpy(scores, at, w, bins)
+                total = h.binary[eq.ALL_VERSIONS]
+                assert np.array_equal(total.counts, counts), w
+                known = ~np.isnan(total.sums)
+                assert np.allclose(total.sums[known], sums[known], atol=1e-9)
+                assert known.all() or eq.covers_its_days(w, now)  # cut: one range with sums
+                seen = {versions[(t - qd.T0) // qd.DAY] for t in at if w.start <= t < w.end}
+                assert sorted(h.binary) == sorted([*seen, eq.ALL_VERSIONS])
+                for v in seen:
+                    day = np.array([versions[(t - qd.T0) // qd.DAY] == v for t in at])
+                    c, _ = self._numpy(scores, at, w, bins, keep=day)
+                    assert np.array_equal(h.binary[v].counts, c), (w, v)
+
+    def test_only_the_windows_days_are_searched(
+        self, es: Elasticsearch, es_config: ESConfig, model_name: str
+    ) -> None:
+        """The search names the daily indices of the window's days (`schema.window_indices`):
+        a document filed under another day's index (which the shipper never writes) is not
+        found, though its timestamp is in the window."""
+        qd.install(es, es_config)
+        scores, at = self._ship(es, model_name, ["1"] * self.DAYS)
+        stray = s.index_name("predictions", model_name, qd.T0 + 5 * qd.DAY)
+        doc = {s.TIMESTAMP: qd.iso(qd.T0 + HOUR), s.PREDICTION_ID: "stray"}
+        doc |= {"model": {"name": model_name, "version": "1"}, "prediction": {"value": 0.5}}
+        es.index(index=stray, id="stray", document=doc, refresh=True)
+        w = Window(qd.T0, qd.T0 + qd.DAY)
+        got = eq.histograms(es, es_config, model_name, w, eq.Bins.of(EDGES))
+        counts, _ = self._numpy(scores, at, w, eq.Bins.of(EDGES))
+        assert np.array_equal(got.binary[eq.ALL_VERSIONS].counts, counts)
+        wide = Window(qd.T0, qd.T0 + 6 * qd.DAY)  # names the stray index's day too
+        got = eq.histograms(es, es_config, model_name, wide, eq.Bins.of(EDGES))
+        assert got.binary[eq.ALL_VERSIONS].rows == len(at) + 1
 
 
 class TestMulticlassHistograms:

@@ -39,7 +39,8 @@ class FakeES:
         assert (method, path.rsplit("/", 1)[0]) == ("GET", "/_resolve/index")
         return SimpleNamespace(body=self.resolved)
 
-    def msearch(self, searches: list[dict[str, Any]]) -> SimpleNamespace:
+    def msearch(self, searches: list[dict[str, Any]], **kw: Any) -> SimpleNamespace:
+        self.kw = kw
         self.headers += searches[0::2]
         bodies = searches[1::2]
         self.bodies += bodies
@@ -146,6 +147,25 @@ class TestFailures:
         resp["_shards"] = {"failed": 1, "failures": [{"reason": {"reason": "boom"}}]}
         with pytest.raises(fetch.AggregationFailed, match="boom"):
             fetch.msearch(FakeES([resp]), CFG, "i", [{"size": 0}])  # type: ignore[arg-type]
+
+    def test_failure_in_one_of_several_index_lists(self) -> None:
+        """Each body on its own indices; a failure names the list it was searched on."""
+        ok, err = smp.response(1, {}), {"error": {"reason": "boom"}}
+        es = FakeES([ok, err])
+        lists = [["a-2026.03.10"], ["a-2026.03.*", "a-2026.04.01"]]
+        with pytest.raises(fetch.AggregationFailed, match=r"a-2026.03.\* .. a-2026.04.01 \(2"):
+            fetch.msearch(es, CFG, lists, [{"size": 0}, {"size": 0}])  # type: ignore[arg-type]
+        assert [h["index"] for h in es.headers] == lists
+
+    def test_filter_path_keeps_the_failure_fields(self) -> None:
+        """The caller's paths go under `responses.`, with the fields failures are read from."""
+        es = FakeES([smp.response(1, {})])
+        fetch.msearch(es, CFG, "i", [{"size": 0}], filter_path=["aggregations.**.key"])  # type: ignore[arg-type]
+        paths = es.kw["filter_path"]
+        assert "responses.aggregations.**.key" in paths and "responses.error" in paths
+        assert "responses._shards.failures" in paths
+        with pytest.raises(ValueError, match="2 bodies but 1 index lists"):
+            fetch.msearch(es, CFG, [["i"]], [{"size": 0}, {"size": 0}])  # type: ignore[arg-type]
 
     def test_never_asks_for_documents(self) -> None:
         """A body with a non-zero size is refused before it is sent."""

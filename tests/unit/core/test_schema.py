@@ -103,6 +103,83 @@ class TestIndexNames:
             schema.index_name("nope")
 
 
+class TestWindowIndices:
+    U = dt.UTC
+
+    def _days(self, names: list[str], lo: dt.date, hi: dt.date, model: str = "m") -> set[str]:
+        """The day indices from `lo` to `hi` that `names` (with wildcards) match."""
+        import fnmatch
+
+        day, out = lo, set()
+        while day <= hi:
+            name = schema.index_name(
+                "predictions", model, dt.datetime(day.year, day.month, day.day)
+            )
+            if any(fnmatch.fnmatchcase(name, n) for n in names):
+                out.add(name)
+            day += dt.timedelta(days=1)
+        return out
+
+    def test_exactly_the_days_the_window_touches(self) -> None:
+        """Whatever the window (end excluded, offsets, months and years whole or cut), the
+        names match the indices of the UTC days from its start to just before its end, and
+        no other; whole months and years are one wildcard each."""
+        import random
+
+        rng = random.Random(3)
+        for _ in range(120):
+            start = dt.datetime(2000, 1, 1, tzinfo=self.U) + dt.timedelta(
+                minutes=rng.randrange(25 * 365 * 24 * 60)
+            )
+            if rng.random() < 0.5:  # a midnight, often the first of a month or a year
+                start = start.replace(hour=0, minute=0, day=rng.choice([1, start.day]))
+                start = start.replace(month=1) if rng.random() < 0.3 else start
+            length = dt.timedelta(minutes=rng.choice([1, 60, 1440, 10_000, 500_000, 3_000_000]))
+            end = start + length
+            names = schema.window_indices("predictions", "m", start, end)
+            want, day = set(), start.date()
+            while day <= (end - dt.timedelta(microseconds=1)).date():
+                want.add(
+                    schema.index_name("predictions", "m", dt.datetime(day.year, day.month, day.day))
+                )
+                day += dt.timedelta(days=1)
+            around = (start.date() - dt.timedelta(days=40), end.date() + dt.timedelta(days=40))
+            assert self._days(names, *around) == want, (start, end, names)
+            assert len(names) <= 62 + 22 + length.days // 365 + 1
+
+    def test_names(self) -> None:
+        """A day; a window cut at both ends; whole months; a whole year."""
+
+        def w(a: tuple[int, ...], b: tuple[int, ...]) -> list[str]:
+            start, end = dt.datetime(*a, tzinfo=self.U), dt.datetime(*b, tzinfo=self.U)
+            return [
+                n.removeprefix("predwatch-predictions-m-")
+                for n in schema.window_indices("predictions", "m", start, end)
+            ]
+
+        assert w((2026, 3, 10), (2026, 3, 11)) == ["2026.03.10"]
+        assert w((2026, 3, 10, 8), (2026, 3, 11, 8)) == ["2026.03.10", "2026.03.11"]
+        assert w((2026, 2, 28), (2026, 5, 1)) == ["2026.02.28", "2026.03.*", "2026.04.*"]
+        assert w((2025, 12, 31), (2027, 1, 2)) == ["2025.12.31", "2026.*", "2027.01.01"]
+        offset = dt.timezone(dt.timedelta(hours=-5))  # 22:00 at UTC-5 is 03:00 UTC next day
+        start = dt.datetime(2026, 3, 9, 22, tzinfo=offset)
+        assert schema.window_indices("outcomes", "m", start, start + dt.timedelta(hours=1)) == [
+            "predwatch-outcomes-m-2026.03.10"
+        ]
+
+    def test_too_many_names_fall_back_to_the_pattern(self) -> None:
+        start = dt.datetime(1, 1, 2, tzinfo=self.U)
+        end = dt.datetime(9999, 12, 31, tzinfo=self.U)
+        assert schema.window_indices("predictions", "m", start, end) == [
+            "predwatch-predictions-m-*"
+        ]
+
+    def test_only_daily_kinds(self) -> None:
+        now = dt.datetime(2026, 1, 1, tzinfo=self.U)
+        with pytest.raises(SchemaError, match="not daily"):
+            schema.window_indices("drift", "m", now, now + dt.timedelta(days=1))
+
+
 class TestMappings:
     def test_feature_types(self) -> None:
         """Numeric -> double, categorical -> keyword, text -> text + keyword; flags are bytes."""

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import itertools
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -9,6 +12,7 @@ import pytest
 from predwatch.analyzers import estimate as est
 from predwatch.analyzers import estimate_query as eq
 from predwatch.analyzers import score_calibration as sc
+from predwatch.analyzers.aggregates import Window
 from predwatch.analyzers.estimate_edges import (
     AUC_TOLERANCE,
     MAX_BINS,
@@ -239,3 +243,44 @@ class TestBaselineBlock:
         block["edges"] = edges
         with pytest.raises(Invalid, match="edges"):
             read_estimation(block)
+
+
+class TestPieces:
+    U = dt.UTC
+    NOW = dt.datetime(2026, 3, 12, 9, 30, tzinfo=dt.UTC)
+
+    def test_which_windows_cover_their_days(self) -> None:
+        """Starting at a UTC midnight, and ending at one or after now (today's index has
+        nothing later): the window holds every document of its days' indices."""
+        d = dt.datetime(2026, 3, 10, tzinfo=self.U)
+        h = dt.timedelta(hours=1)
+        covers = {
+            (d, d + 24 * h): True,
+            (d, d + 48 * h): True,
+            (d, self.NOW): True,  # ends now: today's index is whole
+            (d + h, d + 24 * h): False,
+            (d, d + 30 * h): False,  # ends mid-day, in the past
+            (d.astimezone(dt.timezone(dt.timedelta(hours=2))), d + 24 * h): True,
+        }
+        for (a, b), want in covers.items():
+            assert eq.covers_its_days(Window(a, b), self.NOW) is want, (a, b)
+
+    def test_a_cut_window_is_cut_into_contiguous_pieces(self) -> None:
+        """Pieces partition the window exactly (each ends where the next starts, in whole
+        milliseconds from its start); a window covering its days, or too short, is whole."""
+        a = dt.datetime(2026, 3, 10, 7, 0, 0, 123456, tzinfo=self.U)
+        for length in (dt.timedelta(hours=25), dt.timedelta(milliseconds=7)):
+            w = Window(a, a + length)
+            got = eq._pieces(w, self.NOW, 4)
+            assert len(got) == 4 and got[0].start == w.start and got[-1].end == w.end
+            assert all(x.end == y.start for x, y in itertools.pairwise(got))
+            assert all((p.start - a) % dt.timedelta(milliseconds=1) == dt.timedelta(0) for p in got)
+        short = Window(a, a + dt.timedelta(milliseconds=3))
+        assert eq._pieces(short, self.NOW, 4) == [short]
+        day = Window(
+            dt.datetime(2026, 3, 10, tzinfo=self.U), dt.datetime(2026, 3, 11, tzinfo=self.U)
+        )
+        assert eq._pieces(day, self.NOW, 4) == [day]
+        assert eq._pieces(Window(a, a + dt.timedelta(hours=1)), self.NOW, 1) == [
+            Window(a, a + dt.timedelta(hours=1))
+        ]

@@ -118,10 +118,10 @@ class TestRequest:
         """The request's ranges per class are that class's bins; the reader sizes them apart."""
         own = {"a": eq.Bins.of([0.2, 0.5]), "b": eq.Bins.of([0.1, 0.3, 0.6, 0.9])}
         req = eq.Request.of(eq.Bins.of([0.5]), field_name=None, classes=["a", "b"], class_bins=own)
-        aggs = req.aggs(top=True)
+        aggs = req.aggs(split=True)
         assert len(aggs["c0"]["aggs"]["summed"]["range"]["ranges"]) == 3
         assert len(aggs["c1"]["aggs"]["summed"]["range"]["ranges"]) == 5
-        got = req.window({"1": {"c0": {"buckets": {}}, "c1": {"buckets": {}}}})
+        got = req.window([("1", {"c0": {"buckets": {}}, "c1": {"buckets": {}}})])
         assert len(got.classes["*"]["a"].predicted.counts) == 3
         assert len(got.classes["*"]["b"].other.counts) == 5
 
