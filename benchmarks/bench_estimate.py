@@ -22,13 +22,15 @@ prediction at the gate. Cancelled flights (no arrival delay) are dropped.
 
 Speed and memory (unless --skip-es): the analysis rows are indexed into an Elasticsearch node
 (prediction documents as the shipper writes them: @timestamp, prediction_id, model,
-prediction.value; `streaming_bulk`) and predwatch estimates every week from aggregations
-only (`analyzers.estimate_query`: the 39 weeks in one batched request, the whole period
-as one window, and its first 26 weeks as one window, each in a fresh process), against
-NannyML's fit + estimate (the same windows) with the rows already in a DataFrame. The
-node's index in two segment layouts (LAYOUTS): merged into one segment, and as the bulk
-load wrote it. Sizes: the real 250k analysis rows, and 1M (the analysis rows four times
-over, new ids: the same weeks with four times the traffic). Wall time and
+prediction.value; `streaming_bulk`, each into the daily index of its UTC day) and
+predwatch estimates from aggregations only (`analyzers.estimate_query`: the 39 weeks in
+one _msearch, the whole period as one window, and its first 26 weeks as one window, each
+in a fresh process), against NannyML's fit + estimate (the same windows) with the rows
+already in a DataFrame. Three layouts (LAYOUTS): the real timestamps in 273 daily indices
+(a model serving a few thousand predictions a day), and the same rows squeezed into one
+day's index (a model serving a million a day), as written and merged into one segment.
+Sizes: the real 250k analysis rows, and 1M (the analysis rows four times over, new ids: the
+same weeks with four times the traffic). Wall time and
 peak RSS of each process (a small launcher reads RUSAGE_CHILDREN, as bench_analyze does).
 
 NannyML 0.13 does not import in predwatch's venv (pandas 3; it also needs statsmodels), so
@@ -332,26 +334,56 @@ def run_nannyml(
 
 
 # --- predwatch on Elasticsearch (aggregations only) -----------------------------------------
+# Layouts of the rows in Elasticsearch. Every document sits in the daily index of its own UTC
+# day, as the shipper writes it (`schema.index_name`; the estimate names the days' indices).
+# - "daily": the real timestamps, an index per day of 2013 (273 indices of 900-3,600 rows):
+#   a model serving a few thousand predictions a day.
+# - "day_written" and "day_merged": the same rows in the same order, their time squeezed
+#   273-fold into one UTC day (each week becomes 37 minutes; every window holds the same rows):
+#   a model serving a million predictions a day, in one daily index. "written": the segments
+#   a bulk load with the default refresh interval leaves (predwatch's ILM policy never
+#   merges); "merged": force-merged to one segment (what an ILM force-merge would leave).
+LAYOUTS = ("day_merged", "day_written", "daily")
+LAYOUT_LABELS = {
+    "day_merged": "1 day's index, merged",
+    "day_written": "1 day's index, as written",
+    "daily": "273 daily indices",
+}
+SQUEEZE = (ANALYSIS_END - ANALYSIS_START).days  # 273: the analysis period into one day
+NANNYML = "NannyML (pandas)"
+_START_MS = int(ANALYSIS_START.replace(tzinfo=dt.UTC).timestamp() * 1000)
+
+
+def _model(copies: int, layout: str) -> str:
+    return f"{MODEL}_x{copies}_{layout}"
+
+
 def _index(model: str) -> str:
     from predwatch import schema as s
 
-    # One index holds every row (the query reads the model's pattern and filters on time);
-    # 270 daily indices would measure the node's shard count, not the estimate.
-    return s.index_name("predictions", model, ANALYSIS_START.replace(tzinfo=dt.UTC))
+    return s.index_pattern("predictions", model)
 
 
-def _docs(ana: pd.DataFrame, model: str, copies: int) -> Any:
+def _ms(t: Any, layout: str) -> Any:
+    """Epoch milliseconds (int or int array) in `layout`'s time: squeezed into the first day
+    for the "day_" layouts (floored, so that a row before a window's end stays before it)."""
+    return t if layout == "daily" else _START_MS + (t - _START_MS) // SQUEEZE
+
+
+def _docs(ana: pd.DataFrame, model: str, copies: int, layout: str) -> Any:
     from predwatch import schema as s
 
-    index = _index(model)
-    ts = ana["ts"].dt.strftime("%Y-%m-%dT%H:%M:%S.000Z").to_numpy()
+    ms = _ms(ana["ts"].to_numpy().astype("datetime64[ms]").astype(np.int64), layout)
+    stamp = pd.to_datetime(ms, unit="ms")
+    ts = stamp.strftime("%Y-%m-%dT%H:%M:%S.%fZ").str.slice(0, 23) + "Z"
+    index = [f"{_index(model)[:-1]}{d}" for d in stamp.strftime("%Y.%m.%d")]
     score = ana["score"].to_numpy()
     for c in range(copies):
         for i in range(len(ana)):
             pid = f"{c}-{i}"
             yield {
                 "_op_type": "create",
-                "_index": index,
+                "_index": index[i],
                 "_id": pid,
                 "_source": {
                     s.TIMESTAMP: ts[i],
@@ -361,18 +393,6 @@ def _docs(ana: pd.DataFrame, model: str, copies: int) -> Any:
                     "monitor": {"nonfinite": 0},
                 },
             }
-
-
-# Segment layouts of the benchmark's index: "merged", force-merged to one segment (what an
-# ILM force-merge leaves; a single thread reads it), and "written", the segments a bulk load
-# with the default refresh interval leaves (predwatch's own ILM policy never merges), which
-# Elasticsearch may search on several threads at once.
-LAYOUTS = ("merged", "written")
-NANNYML = "NannyML (pandas)"
-
-
-def _model(copies: int, layout: str) -> str:
-    return f"{MODEL}_x{copies}" + ("" if layout == "merged" else "w")
 
 
 def segments(es: Any, model: str) -> int:
@@ -386,38 +406,39 @@ def segments(es: Any, model: str) -> int:
 
 
 def ensure_indexed(
-    es: Any, cfg: Any, ana: pd.DataFrame, model: str, copies: int, layout: str = "merged"
+    es: Any, cfg: Any, ana: pd.DataFrame, model: str, copies: int, layout: str
 ) -> float:
     """Index `copies` times the analysis rows under `model` (once; ids make it idempotent),
-    in `layout` (LAYOUTS)."""
+    in `layout` (LAYOUTS); the daily indices come from predwatch's templates."""
     from elasticsearch import helpers
 
     from predwatch.setup_es import setup_elasticsearch
 
     setup_elasticsearch(es, cfg)
     index = _index(model)
-    es.options(ignore_status=400).indices.create(index=index)
     want = copies * len(ana)
-    if int(es.count(index=index)["count"]) >= want:
+    es.indices.refresh(index=index, allow_no_indices=True)
+    if int(es.count(index=index, allow_no_indices=True)["count"]) >= want:
         return 0.0
     t0 = time.perf_counter()
-    if layout == "merged":
-        es.indices.put_settings(index=index, settings={"index": {"refresh_interval": "-1"}})
-    try:
-        for ok, item in helpers.streaming_bulk(
-            es, _docs(ana, model, copies), chunk_size=5000, raise_on_error=False
-        ):
-            if not ok and item.get("create", {}).get("status") != 409:
-                raise RuntimeError(f"bulk item failed: {item}")
-    finally:
-        es.indices.put_settings(index=index, settings={"index": {"refresh_interval": None}})
-        es.indices.refresh(index=index)
-    if layout == "merged":
+    for ok, item in helpers.streaming_bulk(
+        es, _docs(ana, model, copies, layout), chunk_size=5000, raise_on_error=False
+    ):
+        if not ok and item.get("create", {}).get("status") != 409:
+            raise RuntimeError(f"bulk item failed: {item}")
+    es.indices.refresh(index=index)
+    if layout == "day_merged":
         es.options(request_timeout=3600).indices.forcemerge(index=index, max_num_segments=1)
     print(
         f"  indexed {want:,} rows into {index} ({time.perf_counter() - t0:.0f}s)", file=sys.stderr
     )
     return time.perf_counter() - t0
+
+
+def _at(t: dt.datetime, layout: str) -> dt.datetime:
+    """`t` (naive UTC) in `layout`'s time."""
+    ms = _ms(int(t.replace(tzinfo=dt.UTC).timestamp() * 1000), layout)
+    return dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(milliseconds=ms)
 
 
 def predwatch_child(args: argparse.Namespace) -> None:
@@ -440,12 +461,12 @@ def predwatch_child(args: argparse.Namespace) -> None:
     # where the time goes: Elasticsearch's own `took`, and the wall time of each request
     # (took + HTTP + JSON); the rest of the estimate's time is Python
     spent = {"took": 0.0, "requests": 0.0}
-    eq.FILTER_PATH = [*eq.FILTER_PATH, "took"]
-    search = es.search
+    msearch = es.msearch
 
-    def timed_search(**kw: Any) -> Any:
+    def timed_msearch(**kw: Any) -> Any:
+        kw["filter_path"] = [*kw["filter_path"], "took"]  # the whole _msearch's took
         t = time.perf_counter()
-        r = search(**kw)
+        r = msearch(**kw)
         spent["requests"] += time.perf_counter() - t
         spent["took"] += float(r.body.get("took", 0)) / 1000.0
         return r
@@ -459,7 +480,7 @@ def predwatch_child(args: argparse.Namespace) -> None:
     t_connect = time.perf_counter()
     es.cluster.health(filter_path="status")
     connect = time.perf_counter() - t_connect
-    es.search = timed_search  # type: ignore[method-assign]
+    es.msearch = timed_msearch  # type: ignore[method-assign]
     z = quality_ci.z_value(0.95)
     spans = {
         "weeks": weeks(),
@@ -467,7 +488,7 @@ def predwatch_child(args: argparse.Namespace) -> None:
         "part": [(ANALYSIS_START, PART_END)],
     }[args.windows]
     t0 = time.perf_counter()
-    windows = [Window(a.replace(tzinfo=dt.UTC), b.replace(tzinfo=dt.UTC)) for a, b in spans]
+    windows = [Window(_at(a, args.layout), _at(b, args.layout)) for a, b in spans]
     out: dict[str, list[Any]] = {m: [] for m in METRICS}
     low: dict[str, list[Any]] = {m: [] for m in METRICS}
     high: dict[str, list[Any]] = {m: [] for m in METRICS}
@@ -497,11 +518,12 @@ def predwatch_child(args: argparse.Namespace) -> None:
 
 
 def run_predwatch_es(
-    args: argparse.Namespace, cal: Any, edges: np.ndarray, model: str, windows: str
+    args: argparse.Namespace, cal: Any, edges: np.ndarray, layout: str, copies: int, windows: str
 ) -> dict[str, Any]:
     from elasticsearch import Elasticsearch
 
-    Elasticsearch(args.es_url).indices.clear_cache(index=_index(model), request=True)
+    index = _index(_model(copies, layout))
+    Elasticsearch(args.es_url).indices.clear_cache(index=index, request=True)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "calibration.json"
         path.write_text(json.dumps({"calibration": cal.to_dict(), "edges": edges.tolist()}))
@@ -512,7 +534,9 @@ def run_predwatch_es(
                 "--child",
                 "predwatch",
                 "--model",
-                model,
+                _model(copies, layout),
+                "--layout",
+                layout,
                 "--calibration",
                 str(path),
                 "--es-url",
@@ -543,14 +567,15 @@ def speed(args: argparse.Namespace, ref: pd.DataFrame, ana: pd.DataFrame) -> lis
             frame = tiled[tiled["ts"] < PART_END] if windows == "part" else tiled
             for _ in range(args.repeat):
                 for layout, nseg in layouts.items():
-                    p = run_predwatch_es(args, cal, edges, _model(copies, layout), windows)
+                    p = run_predwatch_es(args, cal, edges, layout, copies, windows)
                     if p["out"]["rows"] != len(frame):
                         raise RuntimeError(
                             f"the node counted {p['out']['rows']} rows, not {len(frame)}"
                         )
                     out.append(
                         {
-                            "who": f"predwatch (Elasticsearch, {layout}: {nseg} segment"
+                            "who": f"predwatch (Elasticsearch, {LAYOUT_LABELS[layout]}: "
+                            + f"{nseg} segment"
                             + ("s)" if nseg > 1 else ")"),
                             "rows": len(tiled),
                             "windows": windows,
@@ -642,23 +667,23 @@ NOTES = [
     "score) moves too), which no label-free method sees; the intervals cover the realized "
     "values far below their nominal rate for that reason. The estimates do follow accuracy "
     "and F1 across weeks (r 0.7-0.8).",
-    "- Speed: predwatch's estimate is one aggregation request on tens of bins (the versions "
-    "listed beside the histograms); parsing the answer and computing the estimates take "
-    "about 1 ms per window in Python. What remains is Elasticsearch's `took`. One window: "
-    "the bins where the map is flat are a `range` without sub-aggregations, which "
-    "Elasticsearch counts from its index when the window holds every document of the shard "
-    "(the whole period here), so only the rows of the summed bins (ramps) are read one by "
-    "one. The first 26 weeks cover only part of this benchmark's single index: there every "
-    "row is read (twice: once per `range`), the case of a window that cuts a daily index. "
-    "Merged into one segment, a shard is searched by one thread; as written (several "
-    "segments, as predwatch's ILM policy leaves daily indices), Elasticsearch searches "
-    "groups of segments on several threads, which helps where rows are read one by one and "
-    "costs where they are counted from the index. "
-    "The 39 weeks: a `date_range` bucket per week, under it one `range` with sums (no "
-    "counting from the index under a bucket), and the time outside `took` is mostly "
-    "decoding 39 x 74 buckets. predwatch's process freezes its imported objects out of the "
-    "cyclic garbage collector's sight, as the `predwatch` command does, so decoding a large "
-    "answer does not walk them. NannyML's time grows with the rows it holds.",
+    "- Speed: predwatch sends one _msearch: a search per window, on the daily indices the "
+    "window touches, with the model versions listed beside the histograms; parsing the "
+    "answer and computing the estimates take about 1 ms per window in Python. What remains "
+    "is Elasticsearch's `took`. Where a window holds every document of its days' indices "
+    "(it starts and ends at UTC midnights: the whole period, and the first 26 weeks of the "
+    "daily layout), the bins where the map is flat are a `range` without sub-aggregations, "
+    "which Elasticsearch counts from a large enough shard's index, so only the rows of the "
+    "summed bins (ramps) are read one by one. A window that cuts its day's index (the "
+    "squeezed weeks and first 26 weeks in one day's index) is one `range` with sums, and a "
+    "lone cut window is searched in 4 pieces that Elasticsearch reads on parallel threads. "
+    "On 273 daily indices of 900-3,600 rows, each shard costs a shard request (about 30 ms "
+    "for 273 shards with no aggregation at all) and none is large enough to be counted "
+    "from its index: that layout is the slowest. Merged into one segment, a shard is "
+    "searched by one thread; as written (several segments), Elasticsearch searches groups "
+    "of segments on several threads. predwatch's process freezes its imported objects out "
+    "of the cyclic garbage collector's sight, as the `predwatch` command does, so decoding "
+    "a large answer does not walk them. NannyML's time grows with the rows it holds.",
     "- Memory: predwatch's process stays at the same peak whatever the row count (it never "
     "holds a row); NannyML's grows with the rows it holds.",
     "",
@@ -737,6 +762,7 @@ def main() -> None:
     ap.add_argument("--child", choices=["nannyml", "predwatch"], help=argparse.SUPPRESS)
     ap.add_argument("--data", help=argparse.SUPPRESS)
     ap.add_argument("--model", help=argparse.SUPPRESS)
+    ap.add_argument("--layout", choices=LAYOUTS, default="daily", help=argparse.SUPPRESS)
     ap.add_argument("--calibration", help=argparse.SUPPRESS)
     ap.add_argument(
         "--windows", choices=list(WINDOW_MODES), default="weeks", help=argparse.SUPPRESS
