@@ -225,12 +225,6 @@ class Request:
             }
         return out
 
-    @property
-    def buckets(self) -> int:
-        """Buckets per version and window (the bucket budget's unit)."""
-        binary = self.bins.count if self.field_name is not None else 0
-        return binary + 3 * sum(b.count for b in self.class_bins) + 1
-
     def window(self, by_version: Iterable[tuple[str, Mapping[str, Any]]]) -> WindowHistograms:
         """One window's histograms from its buckets per version, plus their sum under
         ALL_VERSIONS; a version met several times (a window searched in pieces) is summed."""

@@ -84,6 +84,13 @@ class WindowSpec:
         return [r for r in reqs if self.features or r.part != "features"]
 
 
+def window_indices(model: str, window: Window) -> list[str]:
+    """The daily prediction indices `window` touches (`schema.window_indices`): every search
+    of a window names them rather than the model's pattern, whose other indices would each
+    cost a shard request."""
+    return s.window_indices("predictions", model, window.start, window.end)
+
+
 def model_indices(es: Elasticsearch, cfg: ESConfig, model: str) -> list[str]:
     """Names of the model's prediction indices (empty when the model has none)."""
     pattern = s.index_pattern("predictions", model)
@@ -177,8 +184,8 @@ def rank_segments(
     request_cache: bool | None = None,
 ) -> tuple[seg.SegmentSpec, ...]:
     """The top `top` segments of each field by volume over `windows` (one _msearch)."""
-    index = s.index_pattern("predictions", model)
     bodies = [seg.rank_body(full, q.window_query(w)) for full in fields.values() for w in windows]
+    index = [window_indices(model, w) for _ in fields for w in windows]
     responses = msearch(es, cfg, index, bodies, request_cache=request_cache)
     out = []
     for i, (name, full) in enumerate(fields.items()):
@@ -260,7 +267,7 @@ def count_above(
     request_cache: bool | None = None,
 ) -> float:
     """How many of the model's documents in `window` have `field` greater than `value`."""
-    index = s.index_pattern("predictions", model)
+    index = [window_indices(model, window)]
     query = q.window_query(window)
     query["bool"]["filter"].append({"range": {field: {"gt": value}}})
     body = {"size": 0, "track_total_hits": True, "query": query}
@@ -282,7 +289,7 @@ def page_categories(
     fp = baseline.feature(name)
     profile = fp.categorical if fp is not None else None
     fld = s.feature_field(s.INPUTS, name)
-    index = s.index_pattern("predictions", baseline.model)
+    index = [window_indices(baseline.model, window)]
     fold = q.CategoryFold(profile)
     after: str | None = None
     note = ""
@@ -316,7 +323,7 @@ def page_oov_terms(
 ) -> TextAggs:
     """Exact top OOV terms of one text feature by composite paging over every OOV term."""
     fld = s.text_field(name, s.TEXT_OOV_TERMS)
-    index = s.index_pattern("predictions", baseline.model)
+    index = [window_indices(baseline.model, window)]
     fold = q.CategoryFold(None)
     after: str | None = None
     for _ in range(MAX_COMPOSITE_PAGES):
@@ -340,9 +347,13 @@ def aggregate(
     request_cache: bool | None = None,
 ) -> list[WindowAggregates]:
     """Aggregate every window of `specs` (one _msearch, plus composite paging if needed)."""
-    index = s.index_pattern("predictions", baseline.model)
     per_spec = [spec.requests(baseline) for spec in specs]
     bodies = [r.body for reqs in per_spec for r in reqs]
+    index = [
+        window_indices(baseline.model, spec.window)
+        for spec, reqs in zip(specs, per_spec, strict=True)
+        for _ in reqs
+    ]
     responses = msearch(es, cfg, index, bodies, request_cache=request_cache)
     out: list[WindowAggregates] = []
     pos = 0

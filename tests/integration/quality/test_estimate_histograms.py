@@ -286,10 +286,12 @@ class TestDailyIndices:
 
 
 class TestMulticlassHistograms:
+    @pytest.mark.parametrize("cut", [False, True])
     def test_per_class_split_by_predicted_label(
-        self, es: Elasticsearch, es_config: ESConfig, model_name: str
+        self, es: Elasticsearch, es_config: ESConfig, model_name: str, cut: bool
     ) -> None:
-        """Per class: its score among rows predicted as it, and among the others."""
+        """Per class: its score among rows predicted as it, and among the others; also for a
+        window that cuts its day's index (searched in pieces, summed per class)."""
         rng = np.random.default_rng(3)
         classes = ["a", "b", "c"]
         logits = rng.normal(size=(600, 3))
@@ -310,14 +312,18 @@ class TestMulticlassHistograms:
             for i in range(600)
         ]
         qd.ship_predictions(es, model_name, rows)
+        window = Window(qd.T0 + HOUR, qd.T0 + 23 * HOUR) if cut else WINDOW
         got = eq.histograms(
-            es, es_config, model_name, WINDOW, BINS, field_name=None, classes=classes
+            es, es_config, model_name, window, BINS, field_name=None, classes=classes
         )
+        at = np.array([window.start <= r.at < window.end for r in rows])
+        assert at.sum() < (600 if cut else 601)
         k = len(EDGES) + 1
         for j, c in enumerate(classes):
-            mine = label == j
+            mine = (label == j) & at
+            assert got.classes[eq.ALL_VERSIONS][c].predicted.rows == mine.sum()
             h = got.classes["1"][c]
             want_p = np.bincount(sc.bin_index(EDGES, proba[mine, j]), minlength=k)
-            want_o = np.bincount(sc.bin_index(EDGES, proba[~mine, j]), minlength=k)
+            want_o = np.bincount(sc.bin_index(EDGES, proba[~mine & at, j]), minlength=k)
             assert np.array_equal(h.predicted.counts, want_p)
             assert np.array_equal(h.other.counts, want_o)

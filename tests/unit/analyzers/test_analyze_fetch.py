@@ -66,7 +66,7 @@ class TestAggregate:
         es = FakeES([smp.feature_response(), smp.prediction_response(), latency])
         cur, prev = fetch.aggregate(es, CFG, b, specs)  # type: ignore[arg-type]
         assert len(es.bodies) == 3 and all(body["size"] == 0 for body in es.bodies)
-        assert {h["index"] for h in es.headers} == {"predwatch-predictions-m1-*"}
+        assert {tuple(h["index"]) for h in es.headers} == {("predwatch-predictions-m1-2026.03.01",)}
         assert cur.total == 1000 and prev.latency is not None
         assert prev.latency.percentiles["95"] == 3.0
 
