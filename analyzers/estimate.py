@@ -239,7 +239,7 @@ def binary(
     """Estimated accuracy, precision, recall, F1 and ROC AUC of a binary classifier from the
     rows per bin of its positive-class score (`edges` must contain the threshold)."""
     e = np.asarray(edges, dtype=np.float64)
-    if not np.any(np.isclose(e, threshold, rtol=0.0, atol=0.0)):
+    if not np.any(e == threshold):
         raise ValueError(f"the threshold {threshold} must be one of the histogram's edges")
     c = np.asarray(counts, dtype=np.float64)
     first = int(np.searchsorted(e, threshold, side="left")) + 1  # bin [threshold, next)

@@ -21,6 +21,7 @@ is fitted on those counts.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -151,16 +152,29 @@ class Calibration:
                 )
             prev_x, prev_p = x1, p
 
-    def knots(self) -> tuple[FloatArray, FloatArray]:
+    @functools.cached_property
+    def _knots(self) -> tuple[FloatArray, FloatArray, npt.NDArray[np.intp]]:
+        """The knots' scores and probabilities, and the block each belongs to (computed
+        once per map: every window's estimate reads them; read-only)."""
         xs: list[float] = []
         ys: list[float] = []
-        for x0, x1, p, _ in self.blocks:
+        owner: list[int] = []
+        for j, (x0, x1, p, _) in enumerate(self.blocks):
             xs.append(x0)
             ys.append(p)
+            owner.append(j)
             if x1 > x0:
                 xs.append(x1)
                 ys.append(p)
-        return np.asarray(xs), np.asarray(ys)
+                owner.append(j)
+        out = (np.asarray(xs), np.asarray(ys), np.asarray(owner, dtype=np.intp))
+        for a in out:
+            a.setflags(write=False)
+        return out
+
+    def knots(self) -> tuple[FloatArray, FloatArray]:
+        x, y, _ = self._knots
+        return x, y
 
     def __call__(self, scores: npt.ArrayLike) -> FloatArray:
         """Calibrated probabilities of these scores."""
@@ -171,14 +185,7 @@ class Calibration:
         """d p(score) / d p_j for every score (rows) and block j (columns): how each
         calibrated probability moves with each block's fitted value (for the interval)."""
         s = np.asarray(scores, dtype=np.float64)
-        x, _ = self.knots()
-        owner = np.asarray(
-            [
-                j
-                for j, (x0, x1, _, _) in enumerate(self.blocks)
-                for _ in ((x0,) if x1 == x0 else (x0, x1))
-            ]
-        )
+        x, _, owner = self._knots
         w = np.zeros((len(s), len(self.blocks)))
         i = np.searchsorted(x, s, side="right")  # knot i-1 <= s < knot i
         lo = np.clip(i - 1, 0, len(x) - 1)
