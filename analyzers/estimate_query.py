@@ -44,8 +44,9 @@ from elasticsearch import Elasticsearch
 from predwatch import schema as s
 from predwatch.analyzers import fetch
 from predwatch.analyzers import score_calibration as sc
-from predwatch.analyzers.aggregates import Window, iso
+from predwatch.analyzers.aggregates import Window
 from predwatch.analyzers.estimate_edges import summed_bins
+from predwatch.analyzers.query_plan import window_query
 from predwatch.config import ESConfig
 
 FloatArray = npt.NDArray[np.float64]
@@ -285,8 +286,7 @@ def histograms(
 
 
 def _body(window: Window, aggs: dict[str, Any]) -> dict[str, Any]:
-    query = {"range": {s.TIMESTAMP: {"gte": iso(window.start), "lt": iso(window.end)}}}
-    return {"size": 0, "track_total_hits": False, "query": query, "aggs": aggs}
+    return {"size": 0, "track_total_hits": False, "query": window_query(window), "aggs": aggs}
 
 
 def covers_its_days(window: Window, now: dt.datetime) -> bool:
@@ -312,7 +312,7 @@ def _msearch(
     out: list[Mapping[str, Any]] = []
     for i in range(0, len(windows), SEARCHES_PER_REQUEST):
         part = windows[i : i + SEARCHES_PER_REQUEST]
-        indices = [s.window_indices("predictions", model, w.start, w.end) for w in part]
+        indices = [fetch.window_indices(model, w) for w in part]
         bodies = [_body(w, aggs(w)) for w in part]
         answers = fetch.msearch(es, cfg, indices, bodies, filter_path=FILTER_PATH)
         out += [a.get("aggregations", {}) for a in answers]
@@ -352,9 +352,14 @@ def histograms_many(
     for (i, _), aggs in zip(pieces, answers, strict=True):
         versions[i].update(str(b["key"]) for b in aggs.get("versions", {}).get("buckets", []))
         parts[i].append(aggs)
-    again = [i for i, v in enumerate(versions) if len(v) > 1]
-    # one version (or none): every piece's rows are that version's
-    out = [req.window((v, a) for v in versions[i] for a in parts[i]) for i in range(len(windows))]
+    out: list[WindowHistograms] = []
+    again: list[int] = []
+    for i, (found, piece_aggs) in enumerate(zip(versions, parts, strict=True)):
+        if len(found) > 1:  # filled in below
+            again.append(i)
+            out.append(WindowHistograms())
+        else:  # one version (or none): every piece's rows are that version's
+            out.append(req.window((v, a) for v in found for a in piece_aggs))
     nested = {"versions": {**_VERSIONS, "aggs": req.aggs(split=False)}}
     answers = _msearch(es, cfg, model, [windows[i] for i in again], lambda _: nested)
     for i, aggs in zip(again, answers, strict=True):

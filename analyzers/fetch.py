@@ -233,8 +233,11 @@ def msearch(
     for names, body in zip(each, bodies, strict=True):
         if body.get("size") != 0:
             raise ValueError("analyzer searches must not fetch documents (size must be 0)")
-        header: dict[str, Any] = {"index": names, "ignore_unavailable": True}
-        header["allow_no_indices"] = True
+        header: dict[str, Any] = {
+            "index": names,
+            "ignore_unavailable": True,
+            "allow_no_indices": True,
+        }
         if request_cache is not None:
             header["request_cache"] = request_cache
         searches += [header, body]

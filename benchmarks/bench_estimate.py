@@ -376,7 +376,8 @@ def _docs(ana: pd.DataFrame, model: str, copies: int, layout: str) -> Any:
     ms = _ms(ana["ts"].to_numpy().astype("datetime64[ms]").astype(np.int64), layout)
     stamp = pd.to_datetime(ms, unit="ms")
     ts = stamp.strftime("%Y-%m-%dT%H:%M:%S.%fZ").str.slice(0, 23) + "Z"
-    index = [f"{_index(model)[:-1]}{d}" for d in stamp.strftime("%Y.%m.%d")]
+    day_index = {d: s.index_name("predictions", model, d) for d in stamp.normalize().unique()}
+    index = [day_index[d] for d in stamp.normalize()]
     score = ana["score"].to_numpy()
     for c in range(copies):
         for i in range(len(ana)):
