@@ -55,9 +55,9 @@ ALL_VERSIONS = "*"
 NO_VERSION = "(none)"
 MAX_VERSIONS = 1000
 SEARCHES_PER_REQUEST = 100  # searches per _msearch
-# A window that cuts its days' indices is searched in pieces (Elasticsearch reads each on its
-# own thread), so that a request has about this many searches: its search pool has
-# 1.5 x cores + 1 threads per node (4 on 2 cores).
+# Few windows are searched in pieces (Elasticsearch reads each on its own threads; a window
+# covering its days is cut at UTC midnights), so that a request has about this many
+# searches: its search pool has 1.5 x cores + 1 threads per node (4 on 2 cores).
 PARALLEL = 4
 # Only what the readers use: each range bucket's from/to would double the response.
 FILTER_PATH = [
@@ -332,8 +332,8 @@ def histograms_many(
 ) -> list[WindowHistograms]:
     """The histograms of several windows, in one _msearch (Elasticsearch runs its searches
     in parallel): a search per window, on the window's own daily indices, with its
-    histograms at the top level; a window that cuts its days' indices (`covers_its_days`)
-    is searched in pieces when the windows are fewer than PARALLEL, its histograms summed.
+    histograms at the top level; when the windows are fewer than PARALLEL, each is searched
+    in pieces (`_pieces`), its histograms summed.
 
     Each search lists the model versions beside the histograms: with one version (the usual
     case) its answer is complete, the window's rows being that version's. The windows with
@@ -369,11 +369,22 @@ def histograms_many(
 
 
 def _pieces(window: Window, now: dt.datetime, cut: int) -> list[Window]:
-    """`window` searched whole where it covers its days (its bins may be counted from the
-    index), else cut into `cut` consecutive pieces of whole milliseconds (searched in
-    parallel: each piece's rows are read by its own thread)."""
-    span_ms = (window.end - window.start) // dt.timedelta(milliseconds=1)
-    if covers_its_days(window, now) or cut == 1 or span_ms < cut:
+    """`window` in up to `cut` consecutive pieces, searched in parallel (each piece's shards
+    are read by their own threads), that partition it exactly. A window covering its days
+    is cut at UTC midnights only, so that every piece still covers its days (its bins may be
+    counted from the index): a one-day window stays whole. Another window is cut into
+    pieces of whole milliseconds."""
+    if cut == 1:
         return [window]
-    at = [window.start + dt.timedelta(milliseconds=span_ms * k // cut) for k in range(cut)]
+    if covers_its_days(window, now):
+        start = window.start.astimezone(dt.UTC)
+        until = min(window.end, max(now, start))  # no piece for days yet to come
+        days = max(1, -(-(until - start) // dt.timedelta(days=1)))  # the last may be today
+        n = min(cut, days)
+        at = [start + dt.timedelta(days=days * k // n) for k in range(n)]
+    else:
+        span_ms = (window.end - window.start) // dt.timedelta(milliseconds=1)
+        if span_ms < cut:
+            return [window]
+        at = [window.start + dt.timedelta(milliseconds=span_ms * k // cut) for k in range(cut)]
     return [Window(a, b) for a, b in zip(at, [*at[1:], window.end], strict=True)]

@@ -26,9 +26,10 @@ prediction.value; `streaming_bulk`, each into the daily index of its UTC day) an
 predwatch estimates from aggregations only (`analyzers.estimate_query`: the 39 weeks in
 one _msearch, the whole period as one window, and its first 26 weeks as one window, each
 in a fresh process), against NannyML's fit + estimate (the same windows) with the rows
-already in a DataFrame. Three layouts (LAYOUTS): the real timestamps in 273 daily indices
-(a model serving a few thousand predictions a day), and the same rows squeezed into one
-day's index (a model serving a million a day), as written and merged into one segment.
+already in a DataFrame. Four layouts (LAYOUTS): the real timestamps in 273 daily indices
+(a model serving a few thousand predictions a day, kept nine months), the same rows
+squeezed into 30 daily indices (predwatch's default retention) and into one day's index (a
+model serving a million a day), as written and merged into one segment.
 Sizes: the real 250k analysis rows, and 1M (the analysis rows four times over, new ids: the
 same weeks with four times the traffic). Wall time and
 peak RSS of each process (a small launcher reads RUSAGE_CHILDREN, as bench_analyze does).
@@ -337,19 +338,32 @@ def run_nannyml(
 # Layouts of the rows in Elasticsearch. Every document sits in the daily index of its own UTC
 # day, as the shipper writes it (`schema.index_name`; the estimate names the days' indices).
 # - "daily": the real timestamps, an index per day of 2013 (273 indices of 900-3,600 rows):
-#   a model serving a few thousand predictions a day.
-# - "day_written" and "day_merged": the same rows in the same order, their time squeezed
-#   273-fold into one UTC day (each week becomes 37 minutes; every window holds the same rows):
-#   a model serving a million predictions a day, in one daily index. "written": the segments
-#   a bulk load with the default refresh interval leaves (predwatch's ILM policy never
-#   merges); "merged": force-merged to one segment (what an ILM force-merge would leave).
-LAYOUTS = ("day_merged", "day_written", "daily")
+#   a model serving a few thousand predictions a day, kept longer than predwatch's default
+#   retention (30 days).
+# - "days30": the same rows in the same order, their time squeezed 273/30-fold into 30 UTC
+#   days (30 indices of 8,000-9,000 rows, 4 times that at 1M): the most a model keeps at
+#   predwatch's default retention, so 1M rows there means about 33,000 predictions a day. The
+#   first 26 weeks become the first 20 days (whole days); a week becomes 18.5 hours.
+# - "day_written" and "day_merged": squeezed 273-fold into one UTC day (each week becomes 37
+#   minutes; every window holds the same rows): a model serving a million predictions a day,
+#   in one daily index. "written": the segments a bulk load with the default refresh interval
+#   leaves (predwatch's ILM policy never merges); "merged": force-merged to one segment (what
+#   an ILM force-merge would leave).
+LAYOUTS = ("day_merged", "day_written", "days30", "daily")
 LAYOUT_LABELS = {
     "day_merged": "1 day's index, merged",
     "day_written": "1 day's index, as written",
+    "days30": "30 daily indices",
     "daily": "273 daily indices",
 }
-SQUEEZE = (ANALYSIS_END - ANALYSIS_START).days  # 273: the analysis period into one day
+PERIOD_DAYS = (ANALYSIS_END - ANALYSIS_START).days  # 273
+# each layout's time: t -> start + (t - start) * num // den
+SQUEEZE = {
+    "daily": (1, 1),
+    "days30": (30, PERIOD_DAYS),
+    "day_written": (1, PERIOD_DAYS),
+    "day_merged": (1, PERIOD_DAYS),
+}
 NANNYML = "NannyML (pandas)"
 _START_MS = int(ANALYSIS_START.replace(tzinfo=dt.UTC).timestamp() * 1000)
 
@@ -365,9 +379,12 @@ def _index(model: str) -> str:
 
 
 def _ms(t: Any, layout: str) -> Any:
-    """Epoch milliseconds (int or int array) in `layout`'s time: squeezed into the first day
-    for the "day_" layouts (floored, so that a row before a window's end stays before it)."""
-    return t if layout == "daily" else _START_MS + (t - _START_MS) // SQUEEZE
+    """Epoch milliseconds (int or int array) in `layout`'s time (SQUEEZE), floored. The rows
+    and the windows' ends go through the same map: whole-day ends (the period, its first 26
+    weeks) stay exact; a row within a squeezed millisecond of a week's end may fall in the
+    next week, which the timing does not mind."""
+    num, den = SQUEEZE[layout]
+    return _START_MS + (t - _START_MS) * num // den
 
 
 def _docs(ana: pd.DataFrame, model: str, copies: int, layout: str) -> Any:
@@ -560,7 +577,7 @@ def speed(args: argparse.Namespace, ref: pd.DataFrame, ana: pd.DataFrame) -> lis
     out: list[dict[str, Any]] = []
     for copies in (1, args.copies):
         layouts = {}
-        for layout in LAYOUTS:
+        for layout in args.layouts:
             ensure_indexed(es, cfg, ana, _model(copies, layout), copies, layout)
             layouts[layout] = segments(es, _model(copies, layout))
         tiled = pd.concat([ana] * copies, ignore_index=True) if copies > 1 else ana
@@ -760,6 +777,12 @@ def main() -> None:
     ap.add_argument("--no-results", action="store_true", help="do not write RESULTS.md")
     ap.add_argument("--copies", type=int, default=4, help="the large size: analysis rows x N")
     ap.add_argument("--repeat", type=int, default=3, help="timed runs per size (median)")
+    ap.add_argument(
+        "--layouts",
+        type=lambda v: [x for x in v.split(",") if x],
+        default=list(LAYOUTS),
+        help=f"comma-separated, of {','.join(LAYOUTS)} (default all)",
+    )
     ap.add_argument("--child", choices=["nannyml", "predwatch"], help=argparse.SUPPRESS)
     ap.add_argument("--data", help=argparse.SUPPRESS)
     ap.add_argument("--model", help=argparse.SUPPRESS)
@@ -769,6 +792,9 @@ def main() -> None:
         "--windows", choices=list(WINDOW_MODES), default="weeks", help=argparse.SUPPRESS
     )
     args = ap.parse_args()
+    unknown = sorted(set(args.layouts) - set(LAYOUTS))
+    if unknown or not args.layouts:
+        ap.error(f"--layouts: {', '.join(unknown) or 'none given'}; of {', '.join(LAYOUTS)}")
     if args.child == "nannyml":
         nannyml_child(args)
         return

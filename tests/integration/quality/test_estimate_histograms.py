@@ -234,7 +234,8 @@ class TestDailyIndices:
         self, es: Elasticsearch, es_config: ESConfig, model_name: str, versions: list[str]
     ) -> None:
         """Per window and version, counts (and the sums asked for) equal numpy's: whole days
-        (bins split, counted from the index), a window that cuts two days' indices (pieces),
+        (bins split, counted from the index; alone, in pieces of whole days, whose versions
+        differ in the second case), a window that cuts two days' indices (pieces),
         one that starts mid-day and crosses into the next version's day (pieces, then asked
         again per version), and one too short to cut."""
         qd.install(es, es_config)
@@ -246,8 +247,9 @@ class TestDailyIndices:
             Window(qd.T0 + 12 * HOUR, qd.T0 + 36 * HOUR),
             Window(qd.T0 + 30 * HOUR, qd.T0 + 3 * qd.DAY),
             Window(qd.T0 + 50 * HOUR, qd.T0 + 50 * HOUR + dt.timedelta(milliseconds=3)),
+            Window(qd.T0, qd.T0 + 3 * qd.DAY),
         ]
-        assert [eq.covers_its_days(w, now) for w in windows] == [True, False, False, False]
+        assert [eq.covers_its_days(w, now) for w in windows] == [True, False, False, False, True]
         for group in (windows, *([w] for w in windows)):  # alone, a cut window is in pieces
             got = eq.histograms_many(es, es_config, model_name, group, bins)
             for w, h in zip(group, got, strict=True):
@@ -265,7 +267,11 @@ class TestDailyIndices:
                     assert np.array_equal(h.binary[v].counts, c), (w, v)
 
     def test_only_the_windows_days_are_searched(
-        self, es: Elasticsearch, es_config: ESConfig, model_name: str
+        self,
+        es: Elasticsearch,
+        es_config: ESConfig,
+        model_name: str,
+        monkeypatch: pytest.MonkeyPatch,
     ) -> None:
         """The search names the daily indices of the window's days (`schema.window_indices`):
         a document filed under another day's index (which the shipper never writes) is not
@@ -281,6 +287,7 @@ class TestDailyIndices:
         counts, _ = self._numpy(scores, at, w, eq.Bins.of(EDGES))
         assert np.array_equal(got.binary[eq.ALL_VERSIONS].counts, counts)
         wide = Window(qd.T0, qd.T0 + 6 * qd.DAY)  # names the stray index's day too
+        monkeypatch.setattr(eq, "PARALLEL", 1)  # one search (pieces would cut at midnights)
         got = eq.histograms(es, es_config, model_name, wide, eq.Bins.of(EDGES))
         assert got.binary[eq.ALL_VERSIONS].rows == len(at) + 1
 

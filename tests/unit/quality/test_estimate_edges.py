@@ -267,7 +267,8 @@ class TestPieces:
 
     def test_a_cut_window_is_cut_into_contiguous_pieces(self) -> None:
         """Pieces partition the window exactly (each ends where the next starts, in whole
-        milliseconds from its start); a window covering its days, or too short, is whole."""
+        milliseconds from its start); a one-day window covering its day, or a window too
+        short, is whole."""
         a = dt.datetime(2026, 3, 10, 7, 0, 0, 123456, tzinfo=self.U)
         for length in (dt.timedelta(hours=25), dt.timedelta(milliseconds=7)):
             w = Window(a, a + length)
@@ -284,3 +285,25 @@ class TestPieces:
         assert eq._pieces(Window(a, a + dt.timedelta(hours=1)), self.NOW, 1) == [
             Window(a, a + dt.timedelta(hours=1))
         ]
+
+    def test_a_window_covering_its_days_is_cut_at_midnights(self) -> None:
+        """Every piece covers its days too (its bins may still be counted from the index):
+        whole days, as even as they go, never more pieces than days; a window running past
+        now is cut over the days up to now only."""
+        d = dt.datetime(2026, 2, 20, tzinfo=self.U)
+        day = dt.timedelta(days=1)
+        w = Window(d, d + 10 * day)
+        got = eq._pieces(w, self.NOW, 4)
+        assert [p.start for p in got] == [d, d + 2 * day, d + 5 * day, d + 7 * day]
+        assert got[-1].end == w.end and all(x.end == y.start for x, y in itertools.pairwise(got))
+        assert all(eq.covers_its_days(p, self.NOW) for p in got)
+        assert eq._pieces(Window(d, d + 2 * day), self.NOW, 4) == [
+            Window(d, d + day),
+            Window(d + day, d + 2 * day),
+        ]
+        # to the end of next week, asked on March 12 at 09:30: March 10, 11 and 12 hold rows
+        ahead = Window(dt.datetime(2026, 3, 10, tzinfo=self.U), d + 30 * day)
+        got = eq._pieces(ahead, self.NOW, 4)
+        assert [p.start.day for p in got] == [10, 11, 12] and got[-1].end == ahead.end
+        later = Window(d + 22 * day, d + 24 * day)  # March 14-15, in the future: whole
+        assert eq._pieces(later, self.NOW, 4) == [later]
