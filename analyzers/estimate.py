@@ -116,24 +116,23 @@ class ClassBins:
             raise ValueError("bin counts must be finite and >= 0")
         s = None if sums is None else np.asarray(sums, dtype=np.float64)
         x = sc.positions(edges, s, pred + oth)
-        m = np.asarray([b[3] for b in cal.blocks])
-        pj = np.asarray([b[2] for b in cal.blocks])
-        with np.errstate(divide="ignore", invalid="ignore"):
-            var = np.where(m > 0, pj * (1.0 - pj) / m, 0.0)
-        return cls(pred, oth, cal(x), cal.block_weights(x), var)
+        return cls(pred, oth, cal(x), cal.block_weights(x), cal.block_variance)
 
     @property
     def rows(self) -> float:
         return float(self.predicted.sum() + self.other.sum())
 
 
-def _interval(g_pred: FloatArray, g_other: FloatArray, b: ClassBins) -> tuple[float, float]:
-    """(sampling se, calibration se) of a metric with these gradients in y_b."""
+def _intervals(grads: Sequence[tuple[FloatArray, FloatArray]], b: ClassBins) -> FloatArray:
+    """(sampling se, calibration se) of each metric with these gradients in y_b (rows:
+    metrics; all metrics in one pass of array operations)."""
+    gp = np.stack([g for g, _ in grads])
+    go = np.stack([g for _, g in grads])
     pq = b.p * (1.0 - b.p)
-    var_s = float((g_pred**2 * b.predicted * pq).sum() + (g_other**2 * b.other * pq).sum())
-    lever = g_pred * b.predicted + g_other * b.other  # d metric / d p_b
-    var_c = float(((lever @ b.dp) ** 2 * b.block_var).sum())
-    return math.sqrt(max(var_s, 0.0)), math.sqrt(max(var_c, 0.0))
+    var_s = gp**2 @ (b.predicted * pq) + go**2 @ (b.other * pq)
+    lever = gp * b.predicted + go * b.other  # d metric / d p_b
+    var_c = ((lever @ b.dp) ** 2) @ b.block_var
+    return np.sqrt(np.maximum(np.stack([var_s, var_c], axis=1), 0.0))
 
 
 def _estimate(
@@ -210,11 +209,19 @@ def roc_auc(b: ClassBins) -> tuple[float | None, FloatArray, FloatArray]:
     return auc, g, g
 
 
-def _one(name: str, fn: Any, b: ClassBins, z: float, note: str = "") -> Estimate:
-    value, gp, go = fn(b)
-    ses = None if value is None else _interval(gp, go, b)
-    why = note if value is not None else _undefined(name)
-    return _estimate(name, value, ses, b.rows, z, why)
+def _many(
+    metrics: Sequence[tuple[str, Any]], b: ClassBins, z: float, note: str = ""
+) -> list[Estimate]:
+    """Each (name, function) metric's estimate on `b`, the intervals computed together."""
+    got = [(name, *fn(b)) for name, fn in metrics]
+    defined = [(gp, go) for _, value, gp, go in got if value is not None]
+    ses = iter(_intervals(defined, b)) if defined else iter(())
+    out = []
+    for name, value, _, _ in got:
+        se = None if value is None else next(ses)
+        why = note if value is not None else _undefined(name)
+        out.append(_estimate(name, value, None if se is None else (se[0], se[1]), b.rows, z, why))
+    return out
 
 
 def _undefined(name: str) -> str:
@@ -224,6 +231,15 @@ def _undefined(name: str) -> str:
         "f1": "undefined: no expected positive and nothing predicted positive",
         "roc_auc": "undefined: the calibrated scores expect only one class",
     }.get(name, "undefined: no rows")
+
+
+BINARY_METRICS: tuple[tuple[str, Any], ...] = (
+    ("accuracy", binary_accuracy),
+    ("precision", precision),
+    ("recall", recall),
+    ("f1", f1),
+    ("roc_auc", roc_auc),
+)
 
 
 def binary(
@@ -248,13 +264,7 @@ def binary(
     if b.rows <= 0:
         return []
     note = f"estimated (CBPE), positive class {positive!r}" if positive else "estimated (CBPE)"
-    return [
-        _one("accuracy", binary_accuracy, b, z, note),
-        _one("precision", precision, b, z, note),
-        _one("recall", recall, b, z, note),
-        _one("f1", f1, b, z, note),
-        _one("roc_auc", roc_auc, b, z, note),
-    ]
+    return _many(BINARY_METRICS, b, z, note)
 
 
 def multiclass(classes: Mapping[str, ClassBins], z: float) -> list[Estimate]:
@@ -270,17 +280,13 @@ def multiclass(classes: Mapping[str, ClassBins], z: float) -> list[Estimate]:
     acc = sum(_counts(b)[0] for b in parts) / n
     var_s = var_c = 0.0
     for b in parts:
-        s, c = _interval(np.full_like(b.p, 1.0 / n), _zeros(b), b)
+        ((s, c),) = _intervals([(np.full_like(b.p, 1.0 / n), _zeros(b))], b)
         var_s += s * s
         var_c += c * c
     out = [_estimate("accuracy", acc, (math.sqrt(var_s), math.sqrt(var_c)), n, z, note)]
-    for name, fn in (
-        ("precision", precision),
-        ("recall", recall),
-        ("f1", f1),
-        ("roc_auc", roc_auc),
-    ):
-        each = [_one(name, fn, b, z) for b in parts]
+    per_class = [_many(BINARY_METRICS[1:], b, z) for b in parts]
+    for k, (name, _) in enumerate(BINARY_METRICS[1:]):
+        each = [estimates[k] for estimates in per_class]
         if any(e.value is None for e in each):
             missing = [c for c, e in zip(classes, each, strict=True) if e.value is None]
             out.append(

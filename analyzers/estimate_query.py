@@ -167,12 +167,14 @@ class Bins:
     def read(self, bucket: Mapping[str, Any]) -> Histogram:
         """The histogram under `bucket` (the parent of `aggs`' two aggregations)."""
         h = self.empty()
-        for b in bucket.get("score", {}).get("buckets", []):
-            h.counts[int(b["key"])] = float(b["doc_count"])
-        for b in bucket.get("summed", {}).get("buckets", []):
-            i = int(b["key"])
-            h.counts[i] = float(b["doc_count"])
-            h.sums[i] = float(b.get("sum", {}).get("value") or 0.0)
+        plain = bucket.get("score", {}).get("buckets", [])
+        summed = bucket.get("summed", {}).get("buckets", [])
+        if plain:  # whole arrays at once: item by item costs more than the request's parse
+            h.counts[[int(b["key"]) for b in plain]] = [b["doc_count"] for b in plain]
+        if summed:
+            at = [int(b["key"]) for b in summed]
+            h.counts[at] = [b["doc_count"] for b in summed]
+            h.sums[at] = [b.get("sum", {}).get("value") or 0.0 for b in summed]
         return h
 
 

@@ -172,6 +172,17 @@ class Calibration:
             a.setflags(write=False)
         return out
 
+    @functools.cached_property
+    def block_variance(self) -> FloatArray:
+        """var(p_j) of each block's fitted value, p_j (1 - p_j) / rows_j (0 for a block
+        without rows, e.g. the identity map's); computed once per map, read-only."""
+        m = np.asarray([b[3] for b in self.blocks], dtype=np.float64)
+        pj = np.asarray([b[2] for b in self.blocks], dtype=np.float64)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out = np.where(m > 0, pj * (1.0 - pj) / m, 0.0)
+        out.setflags(write=False)
+        return out
+
     def knots(self) -> tuple[FloatArray, FloatArray]:
         x, y, _ = self._knots
         return x, y

@@ -3,6 +3,7 @@ mapping checks. (The same paths run against a real node in tests/integration/ana
 
 from __future__ import annotations
 
+import json
 from types import SimpleNamespace
 from typing import Any
 
@@ -42,7 +43,8 @@ class FakeES:
     def msearch(self, searches: list[dict[str, Any]], **kw: Any) -> SimpleNamespace:
         self.kw = kw
         self.headers += searches[0::2]
-        bodies = searches[1::2]
+        # bodies go out as JSON text (fetch._encode); decoded here, so they must be valid
+        bodies = [json.loads(b) if isinstance(b, str) else b for b in searches[1::2]]
         self.bodies += bodies
         out = [self.responses.pop(0) for _ in bodies]
         return SimpleNamespace(body={"responses": out})
@@ -127,6 +129,37 @@ class TestCompositeBody:
         """Composite paging asks for buckets only."""
         body = queries.composite_body("inputs.c", WINDOW, None)
         assert body["size"] == 0 and "after" not in body["aggs"]["values"]["composite"]
+
+
+class TestEncode:
+    def test_bodies_are_the_same_json_and_a_shared_tree_is_encoded_once(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Each body goes out as compact JSON equal to the body; an aggregation tree shared
+        by several bodies is encoded once; numpy numbers are encoded as the client does."""
+        import numpy as np
+
+        calls: list[Any] = []
+        plain = fetch._json
+
+        def spy(value: Any) -> str:
+            calls.append(value)
+            return plain(value)
+
+        monkeypatch.setattr(fetch, "_json", spy)
+        aggs = {"h": {"range": {"field": "x", "ranges": [{"from": np.float64(0.5), "to": 1}]}}}
+        bodies: list[dict[str, Any]] = [
+            {"size": 0, "query": {"term": {"k": f"é{i}"}}, "aggs": aggs} for i in range(3)
+        ]
+        bodies += [{"size": 0, "track_total_hits": np.int64(7)}, {"aggs": {"n": {}}}]
+        encoded: dict[int, str] = {}
+        out = [fetch._encode(b, encoded) for b in bodies]
+        decoded = [json.loads(o) for o in out]
+        assert decoded[:3] == [json.loads(json.dumps(b, default=float)) for b in bodies[:3]]
+        assert decoded[3] == {"size": 0, "track_total_hits": 7} and decoded[4] == {
+            "aggs": {"n": {}}
+        }
+        assert sum(c is aggs for c in calls) == 1 and " " not in out[0] and "é0" in out[0]
 
 
 class TestFailures:
