@@ -13,6 +13,9 @@ Strategy (bounded): one side drives, the other is looked up.
 4. Duplicates: one document per prediction_id on either side, the newest (a corrected
    outcome loaded later replaces the first one, also across daily indices).
 
+The prediction side is searched on the daily indices of the window's days
+(`prediction_index`), the outcome side on the model's outcome pattern.
+
 Memory is O(page_size), requests O(rows / page_size); the result is the same whichever side
 drives. Outcomes stamped earlier than `start - OUTCOME_SLACK` are not joined.
 """
@@ -63,9 +66,24 @@ class _Side:
     source: tuple[str, ...]
 
 
+# The prediction side names the window's daily indices, in the URL of each search: at most
+# this many characters of them (Elasticsearch refuses a request line past 4 KB,
+# http.max_initial_line_length), else the model's pattern.
+URL_INDEX_CHARS = 3000
+
+
+def prediction_index(model: str, window: Window) -> str:
+    """The prediction indices of `window`'s days (`schema.window_indices`), comma-joined:
+    the model's other daily indices would each cost a shard request per page; the model's
+    pattern where the names would be too long for a request line. The outcome side stays on
+    its pattern: an outcome may be stamped any time after its prediction."""
+    names = ",".join(s.window_indices("predictions", model, window.start, window.end))
+    return names if len(names) <= URL_INDEX_CHARS else s.index_pattern("predictions", model)
+
+
 def _sides(model: str, window: Window) -> tuple[_Side, _Side]:
     preds = _Side(
-        s.index_pattern("predictions", model),
+        prediction_index(model, window),
         ({"range": {s.TIMESTAMP: {"gte": iso(window.start), "lt": iso(window.end)}}},),
         (s.PREDICTION_ID, s.MODEL_VERSION, s.PREDICTION),
     )

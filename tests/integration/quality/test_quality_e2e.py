@@ -264,3 +264,48 @@ class TestAnalyzeQuality:
         assert "quality regressed: roc_auc@1" in findings, findings
         assert not any(f.endswith("@2") for f in findings)
         assert doc["quality"]["reference"] == "previous" and doc["quality"]["run_id"]
+
+
+class TestPredictionIndices:
+    def test_the_join_reads_the_windows_days(
+        self,
+        es: Elasticsearch,
+        es_config: ESConfig,
+        tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        """The prediction side names the daily indices of the window's days
+        (`quality_join.prediction_index`): a prediction filed under another day's index
+        (which the shipper never writes) is neither counted nor joined, though its timestamp
+        is in the window; on the model's pattern (names too long for a URL) it is."""
+        from predwatch.analyzers import quality_join
+
+        model = f"t_qi_{uuid.uuid4().hex[:8]}"
+        rng = np.random.default_rng(5)
+        qd.install(es, es_config)
+        rows = qd.binary_rows(rng, 40, CURRENT.start, qd.DAY, prefix="i")
+        (stray,) = qd.binary_rows(rng, 1, CURRENT.start, qd.DAY, prefix="x")
+        qd.ship_predictions(es, model, rows)
+        doc = {
+            schema.TIMESTAMP: qd.iso(stray.at),
+            schema.PREDICTION_ID: stray.pid,
+            "model": {"name": model, "version": stray.version},
+            "prediction": stray.prediction,
+        }
+        elsewhere = schema.index_name("predictions", model, CURRENT.start + 3 * qd.DAY)
+        es.index(index=elsewhere, id=stray.pid, document=doc, refresh=True)
+        events = [(r.pid, r.actual, r.at + dt.timedelta(hours=1)) for r in [*rows, stray]]
+        qd.ship_outcomes(es_config, model, events, tmp_path)
+        qd.refresh(es, model)
+        try:
+            wide = Window(CURRENT.start, CURRENT.start + 4 * qd.DAY)
+            assert elsewhere in quality_join.prediction_index(model, wide).split(",")
+            assert elsewhere not in quality_join.prediction_index(model, CURRENT).split(",")
+            for chars, want in ((quality_join.URL_INDEX_CHARS, 40), (0, 41)):
+                monkeypatch.setattr(quality_join, "URL_INDEX_CHARS", chars)
+                for driver in ("predictions", "outcomes"):
+                    m = _run(es, es_config, model, driver=driver).to_dict()["versions"]["*"]
+                    assert m["predictions"]["value"] == want, (chars, driver)
+                    assert m["labelled"]["value"] == want, (chars, driver)
+        finally:
+            _cleanup(es, model)

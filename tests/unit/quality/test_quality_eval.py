@@ -11,12 +11,13 @@ import numpy as np
 import pytest
 from sklearn import metrics as skm
 
+from predwatch import schema
 from predwatch.analyzers import quality_ci as ci
 from predwatch.analyzers import quality_job as qj
 from predwatch.analyzers.aggregates import Window
 from predwatch.analyzers.quality import Metric
 from predwatch.analyzers.quality_eval import ALL_VERSIONS, Task, WindowEvaluator, detect_task
-from predwatch.analyzers.quality_join import JoinedRow, choose_driver
+from predwatch.analyzers.quality_join import JoinedRow, choose_driver, prediction_index
 from predwatch.errors import ConfigError
 
 Z = 1.96
@@ -130,6 +131,31 @@ class TestChooseDriver:
         """The join pages through whichever side has fewer documents."""
         assert choose_driver(100, 5000) == "predictions"
         assert choose_driver(100_000, 5000) == "outcomes"
+
+
+class TestPredictionIndex:
+    def test_the_windows_days_or_the_pattern(self) -> None:
+        """The join's prediction side names the window's daily indices, comma-joined, as
+        long as they fit in a request line; past that, the model's pattern."""
+        d = dt.datetime(2026, 1, 30, 12, tzinfo=dt.UTC)
+        got = prediction_index("m", Window(d, d + dt.timedelta(days=3)))
+        days = ("2026.01.30", "2026.01.31", "2026.02.01", "2026.02.02")
+        assert got == ",".join(f"predwatch-predictions-m-{x}" for x in days)
+        whole = Window(
+            dt.datetime(2026, 3, 1, tzinfo=dt.UTC), dt.datetime(2026, 5, 1, tzinfo=dt.UTC)
+        )
+        assert prediction_index("m", whole) == (
+            "predwatch-predictions-m-2026.03.*,predwatch-predictions-m-2026.04.*"
+        )
+        # 30 + 29 days of two partial months, under a 48-character model name: > 3,000 chars
+        long = Window(
+            dt.datetime(2026, 1, 2, tzinfo=dt.UTC), dt.datetime(2026, 3, 30, tzinfo=dt.UTC)
+        )
+        model = "m" * 48
+        names = schema.window_indices("predictions", model, long.start, long.end)
+        assert len(",".join(names)) > 3000
+        assert prediction_index(model, long) == f"predwatch-predictions-{model}-*"
+        assert prediction_index("m", long).count(",") == 59  # 30 days, February, 29 days
 
 
 def report(regressed: bool | None) -> qj.QualityReport:
