@@ -215,12 +215,12 @@ def _many(
     """Each (name, function) metric's estimate on `b`, the intervals computed together."""
     got = [(name, *fn(b)) for name, fn in metrics]
     defined = [(gp, go) for _, value, gp, go in got if value is not None]
-    ses = iter(_intervals(defined, b)) if defined else iter(())
+    intervals = iter(_intervals(defined, b).tolist() if defined else [])
     out = []
     for name, value, _, _ in got:
-        se = None if value is None else next(ses)
+        se = None if value is None else tuple(next(intervals))
         why = note if value is not None else _undefined(name)
-        out.append(_estimate(name, value, None if se is None else (se[0], se[1]), b.rows, z, why))
+        out.append(_estimate(name, value, se, b.rows, z, why))
     return out
 
 
@@ -280,7 +280,7 @@ def multiclass(classes: Mapping[str, ClassBins], z: float) -> list[Estimate]:
     acc = sum(_counts(b)[0] for b in parts) / n
     var_s = var_c = 0.0
     for b in parts:
-        ((s, c),) = _intervals([(np.full_like(b.p, 1.0 / n), _zeros(b))], b)
+        ((s, c),) = _intervals([(np.full_like(b.p, 1.0 / n), _zeros(b))], b).tolist()
         var_s += s * s
         var_c += c * c
     out = [_estimate("accuracy", acc, (math.sqrt(var_s), math.sqrt(var_c)), n, z, note)]

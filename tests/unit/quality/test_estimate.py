@@ -96,6 +96,7 @@ class TestInterval:
         for name in est.METRICS:
             e = got[name]
             assert e.se_calibration == 0.0  # the exact map has no fitted blocks
+            assert type(e.se_sampling) is float and type(e.ci_low) is float  # JSON as is
             assert e.se_sampling == pytest.approx(float(np.std(draws[name])), rel=0.1), name
             assert e.value == pytest.approx(float(np.mean(draws[name])), abs=0.2 * e.se_sampling)
 
