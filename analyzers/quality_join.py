@@ -32,6 +32,7 @@ from elasticsearch import Elasticsearch
 
 from predwatch import es as es_mod
 from predwatch import schema as s
+from predwatch.analyzers import fetch
 from predwatch.analyzers.aggregates import Window, iso
 from predwatch.config import ESConfig
 from predwatch.errors import ConfigError
@@ -73,11 +74,11 @@ URL_INDEX_CHARS = 3000
 
 
 def prediction_index(model: str, window: Window) -> str:
-    """The prediction indices of `window`'s days (`schema.window_indices`), comma-joined:
+    """The prediction indices of `window`'s days (`fetch.window_indices`), comma-joined:
     the model's other daily indices would each cost a shard request per page; the model's
     pattern where the names would be too long for a request line. The outcome side stays on
     its pattern: an outcome may be stamped any time after its prediction."""
-    names = ",".join(s.window_indices("predictions", model, window.start, window.end))
+    names = ",".join(fetch.window_indices(model, window))
     return names if len(names) <= URL_INDEX_CHARS else s.index_pattern("predictions", model)
 
 
